@@ -1,0 +1,260 @@
+"""Work calendars, planned maintenance and the time-of-use energy tariff.
+
+A calendar says when a work unit is planned to operate (ISO 22400 POT: shifts minus breaks, not on
+holidays); maintenance windows are planned downtime, so PBT = POT - planned downtime. Times in the
+YAML are local wall-clock times of the site; every period this module returns is in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from factoryos.model.quantities import DurationS
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _parse_clock(value: object) -> dt.time:
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 08:00 as a sexagesimal integer (480): undo that.
+        hours, minutes = divmod(value, 60)
+        if 0 <= hours <= 24:
+            return dt.time(hours % 24, minutes)
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "24:00":
+            return dt.time(0, 0)
+        try:
+            return dt.time.fromisoformat(text)
+        except ValueError:
+            pass
+    raise ValueError(f"expected a clock time 'HH:MM', got {value!r}")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Break(_Frozen):
+    """An unpaid break inside a shift, local time."""
+
+    start: dt.time
+    end: dt.time
+
+    _clock = field_validator("start", "end", mode="before")(_parse_clock)
+
+
+class Shift(_Frozen):
+    """A shift on the given weekdays; ``end <= start`` means it ends the next day."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    start: dt.time
+    end: dt.time
+    days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+    breaks: tuple[Break, ...] = ()
+
+    _clock = field_validator("start", "end", mode="before")(_parse_clock)
+
+    def span_on(self, day: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+        """The shift's [start, end) on ``day`` (the day it starts), tz-aware local."""
+        start = dt.datetime.combine(day, self.start, zone)
+        end_day = day if self.end > self.start else day + dt.timedelta(days=1)
+        return start, dt.datetime.combine(end_day, self.end, zone)
+
+    def break_spans_on(self, day: dt.date, zone: ZoneInfo) -> list[tuple[dt.datetime, dt.datetime]]:
+        spans = []
+        for brk in self.breaks:
+            start_day = day if brk.start >= self.start else day + dt.timedelta(days=1)
+            start = dt.datetime.combine(start_day, brk.start, zone)
+            end_day = start_day if brk.end > brk.start else start_day + dt.timedelta(days=1)
+            spans.append((start, dt.datetime.combine(end_day, brk.end, zone)))
+        return spans
+
+
+class Calendar(_Frozen):
+    """Shifts, breaks and holidays of a work center."""
+
+    shifts: tuple[Shift, ...] = Field(min_length=1)
+    holidays: tuple[dt.date, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_breaks_inside_shifts(self) -> Calendar:
+        zone = ZoneInfo("UTC")
+        probe = dt.date(2024, 1, 1)
+        for shift in self.shifts:
+            start, end = shift.span_on(probe, zone)
+            for b_start, b_end in shift.break_spans_on(probe, zone):
+                if not (start <= b_start < b_end <= end):
+                    raise ValueError(f"a break of shift {shift.name!r} lies outside the shift")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftPeriod:
+    """One stretch of planned operation time: part of a shift between breaks, in UTC."""
+
+    start: dt.datetime
+    end: dt.datetime
+    shift: str
+    local_day: dt.date
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+def shift_periods(
+    calendar: Calendar, zone: ZoneInfo, start: dt.datetime, end: dt.datetime
+) -> Iterator[ShiftPeriod]:
+    """Planned operation time (POT) of ``calendar`` clipped to [start, end), in time order.
+
+    A shift belongs to the local day on which it starts, even when it ends after midnight.
+    """
+    first = start.astimezone(zone).date() - dt.timedelta(days=1)
+    last = end.astimezone(zone).date()
+    holidays = set(calendar.holidays)
+    day = first
+    while day <= last:
+        if day not in holidays:
+            weekday = WEEKDAYS[day.weekday()]
+            for shift in sorted(calendar.shifts, key=lambda s: s.start):
+                if weekday not in shift.days:
+                    continue
+                s_start, s_end = shift.span_on(day, zone)
+                cuts = sorted(shift.break_spans_on(day, zone))
+                cursor = s_start
+                for b_start, b_end in [*cuts, (s_end, s_end)]:
+                    piece_start = max(cursor, start)
+                    piece_end = min(b_start, end)
+                    if piece_end > piece_start:
+                        yield ShiftPeriod(
+                            piece_start.astimezone(dt.UTC),
+                            piece_end.astimezone(dt.UTC),
+                            shift.name,
+                            day,
+                        )
+                    cursor = b_end
+        day += dt.timedelta(days=1)
+
+
+class WeeklyWindow(_Frozen):
+    """A maintenance window repeated every week, local time."""
+
+    day: Weekday
+    start: dt.time
+    duration_s: DurationS = Field(alias="duration", gt=0)
+
+    _clock = field_validator("start", mode="before")(_parse_clock)
+
+
+class MaintenanceWindow(_Frozen):
+    """Planned downtime of some equipment: weekly, or once between two instants."""
+
+    equipment: tuple[str, ...] = Field(min_length=1)
+    weekly: WeeklyWindow | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    reason: str = "planned maintenance"
+
+    @model_validator(mode="after")
+    def _one_form(self) -> MaintenanceWindow:
+        once = self.start is not None or self.end is not None
+        if self.weekly is not None and once:
+            raise ValueError("give either 'weekly' or 'start'/'end', not both")
+        if self.weekly is None:
+            if self.start is None or self.end is None:
+                raise ValueError("a one-off window needs both 'start' and 'end'")
+            if self.start.tzinfo is None or self.end.tzinfo is None:
+                raise ValueError("'start' and 'end' need a time zone, e.g. 2026-03-01T08:00+08:00")
+            if self.end <= self.start:
+                raise ValueError(f"window ends ({self.end}) before it starts ({self.start})")
+        return self
+
+    def spans(
+        self, zone: ZoneInfo, start: dt.datetime, end: dt.datetime
+    ) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+        """The window's occurrences overlapping [start, end), clipped, in UTC."""
+        if self.weekly is None:
+            assert self.start is not None and self.end is not None
+            lo, hi = max(self.start, start), min(self.end, end)
+            if hi > lo:
+                yield lo.astimezone(dt.UTC), hi.astimezone(dt.UTC)
+            return
+        target = WEEKDAYS.index(self.weekly.day)
+        length = dt.timedelta(seconds=self.weekly.duration_s)
+        day = start.astimezone(zone).date() - dt.timedelta(days=7)
+        last = end.astimezone(zone).date()
+        day += dt.timedelta(days=(target - day.weekday()) % 7)
+        while day <= last:
+            w_start = dt.datetime.combine(day, self.weekly.start, zone)
+            lo, hi = max(w_start, start), min(w_start + length, end)
+            if hi > lo:
+                yield lo.astimezone(dt.UTC), hi.astimezone(dt.UTC)
+            day += dt.timedelta(days=7)
+
+
+class TariffBand(_Frozen):
+    """One time-of-use band: a price and the local hours it applies to."""
+
+    name: str
+    price_cny_per_kwh: float = Field(ge=0)
+    hours: tuple[str, ...] = Field(min_length=1)
+
+    def ranges(self) -> list[tuple[int, int]]:
+        """The band's hours as [start, end) minutes of the day."""
+        out = []
+        for text in self.hours:
+            try:
+                a, b = text.split("-")
+                start, stop = _parse_clock(a), _parse_clock(b)
+            except ValueError as exc:
+                raise ValueError(f"expected hours like '08:00-11:00', got {text!r}") from exc
+            lo = start.hour * 60 + start.minute
+            hi = stop.hour * 60 + stop.minute or 24 * 60
+            if hi <= lo:
+                raise ValueError(f"hour range {text!r} ends before it starts")
+            out.append((lo, hi))
+        return out
+
+
+class Tariff(_Frozen):
+    """A time-of-use electricity tariff whose bands cover every minute of the day exactly once."""
+
+    name: str
+    bands: tuple[TariffBand, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _covers_day_once(self) -> Tariff:
+        minutes = [0] * (24 * 60)
+        for band in self.bands:
+            for lo, hi in band.ranges():
+                for m in range(lo, hi):
+                    minutes[m] += 1
+        gaps = [m for m, n in enumerate(minutes) if n == 0]
+        twice = [m for m, n in enumerate(minutes) if n > 1]
+        if gaps:
+            raise ValueError(f"bands leave {gaps[0] // 60:02d}:{gaps[0] % 60:02d} uncovered")
+        if twice:
+            raise ValueError(f"bands overlap at {twice[0] // 60:02d}:{twice[0] % 60:02d}")
+        return self
+
+    def price_at(self, local: dt.time) -> float:
+        """CNY per kWh at a local clock time."""
+        minute = local.hour * 60 + local.minute
+        for band in self.bands:
+            for lo, hi in band.ranges():
+                if lo <= minute < hi:
+                    return band.price_cny_per_kwh
+        raise AssertionError("validated tariff covers the whole day")
+
+    def mean_price(self) -> float:
+        """Time-weighted mean price over a day, CNY per kWh."""
+        total = sum(b.price_cny_per_kwh * (hi - lo) for b in self.bands for lo, hi in b.ranges())
+        return total / (24 * 60)

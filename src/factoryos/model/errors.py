@@ -1,0 +1,68 @@
+"""The one exception tree of factoryos.
+
+    FactoryosError
+     +-- PlantModelError        a plant YAML that is malformed or inconsistent (file, line, field)
+     +-- EventError             an event that breaks the canonical schema (event id, field)
+     +-- StoreError             a storage backend failed (re-raised from the driver's error)
+     +-- ScheduleError          no feasible plan, or a plan that breaks a constraint
+     +-- SimulationError        the twin cannot run the model as given
+
+Adapters catch their library's exceptions and re-raise one of these ``from exc``; messages quote
+the offending value so that a user can find and fix it without a debugger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class FactoryosError(Exception):
+    """Base of every error factoryos raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One problem found in a plant model: where it is and what is wrong."""
+
+    field: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file is not None:
+            where = f"{self.file}:{self.line}: " if self.line is not None else f"{self.file}: "
+        elif self.line is not None:
+            where = f"line {self.line}: "
+        return f"{where}{self.field}: {self.message}"
+
+
+class PlantModelError(FactoryosError):
+    """A plant model failed to load or validate; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+class EventError(FactoryosError):
+    """An event breaks the canonical schema or refers to something the plant does not have."""
+
+    def __init__(self, message: str, *, event_id: str | None = None, field: str | None = None):
+        self.event_id = event_id
+        self.field = field
+        prefix = f"event {event_id!r}: " if event_id else ""
+        super().__init__(f"{prefix}{field + ': ' if field else ''}{message}")
+
+
+class StoreError(FactoryosError):
+    """A storage backend could not do what was asked."""
+
+
+class ScheduleError(FactoryosError):
+    """The scheduler found no plan, or a plan breaks a constraint."""
+
+
+class SimulationError(FactoryosError):
+    """The digital twin cannot execute the model as given."""
