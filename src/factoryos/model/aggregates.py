@@ -27,8 +27,8 @@ GroupKey = Literal["path", "local_day", "shift"]
 class PlannedPeriod:
     """A tile of one calendar key's timeline, [start, end) in UTC.
 
-        The tiles of a key do not overlap and cover the queried window without gaps; they are also cut at
-    time-of-use tariff band boundaries, so one price holds throughout a tile.
+        The tiles of a key do not overlap and cover the queried window without gaps; they are also
+    cut at time-of-use tariff band boundaries, so one price holds throughout a tile.
     """
 
     key: str
