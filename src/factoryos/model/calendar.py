@@ -117,30 +117,52 @@ def shift_periods(
 
     A shift belongs to the local day on which it starts, even when it ends after midnight.
     """
-    first = start.astimezone(zone).date() - dt.timedelta(days=1)
-    last = end.astimezone(zone).date()
+    for day in _days(calendar, zone, start, end):
+        weekday = WEEKDAYS[day.weekday()]
+        for shift in sorted(calendar.shifts, key=lambda s: s.start):
+            if weekday not in shift.days:
+                continue
+            s_start, s_end = shift.span_on(day, zone)
+            cursor = s_start
+            for b_start, b_end in [*sorted(shift.break_spans_on(day, zone)), (s_end, s_end)]:
+                piece_start, piece_end = max(cursor, start), min(b_start, end)
+                if piece_end > piece_start:
+                    yield ShiftPeriod(
+                        piece_start.astimezone(dt.UTC),
+                        piece_end.astimezone(dt.UTC),
+                        shift.name,
+                        day,
+                    )
+                cursor = b_end
+
+
+def shift_spans(
+    calendar: Calendar, zone: ZoneInfo, start: dt.datetime, end: dt.datetime
+) -> Iterator[tuple[dt.datetime, dt.datetime, str, dt.date]]:
+    """Whole shifts (breaks included) overlapping [start, end), in time order, in UTC:
+    (start, end, shift name, local day the shift starts on)."""
+    spans = []
+    for day in _days(calendar, zone, start, end):
+        for shift in calendar.shifts:
+            if WEEKDAYS[day.weekday()] in shift.days:
+                s_start, s_end = shift.span_on(day, zone)
+                if s_end > start and s_start < end:
+                    spans.append(
+                        (s_start.astimezone(dt.UTC), s_end.astimezone(dt.UTC), shift.name, day)
+                    )
+    yield from sorted(spans)
+
+
+def _days(
+    calendar: Calendar, zone: ZoneInfo, start: dt.datetime, end: dt.datetime
+) -> Iterator[dt.date]:
+    """Working local days whose shifts may touch [start, end): from the day before, no holidays."""
     holidays = set(calendar.holidays)
-    day = first
+    day = start.astimezone(zone).date() - dt.timedelta(days=1)
+    last = end.astimezone(zone).date()
     while day <= last:
         if day not in holidays:
-            weekday = WEEKDAYS[day.weekday()]
-            for shift in sorted(calendar.shifts, key=lambda s: s.start):
-                if weekday not in shift.days:
-                    continue
-                s_start, s_end = shift.span_on(day, zone)
-                cuts = sorted(shift.break_spans_on(day, zone))
-                cursor = s_start
-                for b_start, b_end in [*cuts, (s_end, s_end)]:
-                    piece_start = max(cursor, start)
-                    piece_end = min(b_start, end)
-                    if piece_end > piece_start:
-                        yield ShiftPeriod(
-                            piece_start.astimezone(dt.UTC),
-                            piece_end.astimezone(dt.UTC),
-                            shift.name,
-                            day,
-                        )
-                    cursor = b_end
+            yield day
         day += dt.timedelta(days=1)
 
 

@@ -1,0 +1,157 @@
+"""Cut each work unit's calendar into planned-period tiles (busy, planned down, break, off).
+
+ISO 22400 takes planned operation time from the calendar, not from the machine. Work units of a
+line share its calendar; a unit with its own maintenance windows gets its own calendar key. Tiles
+are cut at shift, break, maintenance, local-midnight and tariff-band boundaries, so each tile has
+one kind, one local day, one shift and one energy price.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from factoryos.model.aggregates import PeriodKind, PlannedPeriod
+from factoryos.model.calendar import Calendar, MaintenanceWindow, Tariff, shift_periods, shift_spans
+from factoryos.model.plant import Plant
+
+_Span = TypeVar("_Span", bound=tuple)  # type: ignore[type-arg]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarKey:
+    """What makes two work units' planned time identical: calendar and maintenance windows."""
+
+    calendar_id: str
+    equipment_id: str | None  # set when the equipment has maintenance windows of its own
+
+    def __str__(self) -> str:
+        return (
+            self.calendar_id
+            if self.equipment_id is None
+            else f"{self.calendar_id}+{self.equipment_id}"
+        )
+
+
+def calendar_key_of_path(plant: Plant) -> dict[str, str]:
+    """Every work unit path -> the key of the tiles that describe its planned time."""
+    keys = {}
+    for unit in plant.work_units:
+        has_windows = bool(plant.maintenance_of(unit.equipment.id))
+        key = CalendarKey(
+            plant.calendar_id_of(unit.line), unit.equipment.id if has_windows else None
+        )
+        keys[unit.path] = str(key)
+    return keys
+
+
+def planned_periods(
+    plant: Plant, start: dt.datetime, end: dt.datetime
+) -> tuple[PlannedPeriod, ...]:
+    """The tiles of every calendar key used by the plant, covering [start, end)."""
+    tiles: list[PlannedPeriod] = []
+    done: set[str] = set()
+    for unit in plant.work_units:
+        windows = plant.maintenance_of(unit.equipment.id)
+        calendar_id = plant.calendar_id_of(unit.line)
+        key = str(CalendarKey(calendar_id, unit.equipment.id if windows else None))
+        if key in done:
+            continue
+        done.add(key)
+        tiles.extend(
+            tile_calendar(
+                key, plant.calendars[calendar_id], windows, plant.tariff, plant, start, end
+            )
+        )
+    return tuple(tiles)
+
+
+def tile_calendar(
+    key: str,
+    calendar: Calendar,
+    windows: Iterable[MaintenanceWindow],
+    tariff: Tariff,
+    plant: Plant,
+    start: dt.datetime,
+    end: dt.datetime,
+) -> list[PlannedPeriod]:
+    """Tiles of one calendar key over [start, end), in time order, adjacent equal tiles merged."""
+    zone = plant.zone
+    busy = [(p.start, p.end) for p in shift_periods(calendar, zone, start, end)]
+    spans = list(shift_spans(calendar, zone, start, end))
+    down = sorted(s for w in windows for s in w.spans(zone, start, end))
+
+    cuts = {start, end}
+    for b_start, b_end in busy:
+        cuts.update((b_start, b_end))
+    for s_start, s_end, _, _ in spans:
+        cuts.update((max(s_start, start), min(s_end, end)))
+    for d_start, d_end in down:
+        cuts.update((d_start, d_end))
+    cuts.update(_local_boundaries(tariff, plant, start, end))
+    points = sorted(c for c in cuts if start <= c <= end)
+
+    busy_starts = [b[0] for b in busy]
+    span_starts = [s[0] for s in spans]
+    down_starts = [d[0] for d in down]
+    tiles: list[PlannedPeriod] = []
+    for a, b in itertools.pairwise(points):
+        local = a.astimezone(zone)
+        span = _containing(spans, span_starts, a)
+        in_busy = _containing(busy, busy_starts, a) is not None
+        if span is None:
+            kind, shift, day = PeriodKind.OFF, None, local.date()
+        else:
+            shift, day = span[2], span[3]
+            in_down = _containing(down, down_starts, a) is not None
+            kind = (
+                (PeriodKind.PLANNED_DOWN if in_down else PeriodKind.BUSY)
+                if in_busy
+                else PeriodKind.BREAK
+            )
+        price = tariff.price_at(local.time())
+        tile = PlannedPeriod(key, a, b, day, shift, kind, price)
+        last = tiles[-1] if tiles else None
+        if last is not None and (last.local_day, last.shift, last.kind, last.price_cny_per_kwh) == (
+            day,
+            shift,
+            kind,
+            price,
+        ):
+            tiles[-1] = PlannedPeriod(key, last.start, b, day, shift, kind, price)
+        else:
+            tiles.append(tile)
+    return tiles
+
+
+def _containing(
+    spans: Sequence[_Span], starts: list[dt.datetime], instant: dt.datetime
+) -> _Span | None:
+    """The span of a sorted, non-overlapping list that contains ``instant``."""
+    i = bisect.bisect_right(starts, instant) - 1
+    if i >= 0 and spans[i][0] <= instant < spans[i][1]:
+        return spans[i]
+    return None
+
+
+def _local_boundaries(
+    tariff: Tariff, plant: Plant, start: dt.datetime, end: dt.datetime
+) -> list[dt.datetime]:
+    """Local midnights and tariff band edges between start and end, in UTC."""
+    zone = plant.zone
+    minutes = sorted({0, *(m for band in tariff.bands for r in band.ranges() for m in r)} - {1440})
+    out = []
+    day = start.astimezone(zone).date()
+    last = end.astimezone(zone).date()
+    while day <= last:
+        midnight = dt.datetime.combine(day, dt.time(0), zone)
+        for m in minutes:
+            instant = (midnight + dt.timedelta(minutes=m)).astimezone(dt.UTC)
+            if start < instant < end:
+                out.append(instant)
+        day += dt.timedelta(days=1)
+    return out
