@@ -6,7 +6,7 @@ per-equipment random streams), ``line`` (serial flow line: the benchmark and the
 """
 
 from factoryos.simulate.core import Environment, StopSimulation
-from factoryos.simulate.errors import ModelError, RealTimeLagError, SimulationError
+from factoryos.simulate.errors import RealTimeLagError, SimulationError
 from factoryos.simulate.line import LineStats, SerialLine, StationState, StationStats
 from factoryos.simulate.rt import RealtimeEnvironment
 from factoryos.simulate.stats import Interval, mean_interval
@@ -16,7 +16,6 @@ __all__ = [
     "Environment",
     "Interval",
     "LineStats",
-    "ModelError",
     "RandomStreams",
     "RealTimeLagError",
     "RealtimeEnvironment",

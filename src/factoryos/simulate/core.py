@@ -4,16 +4,19 @@ Why not SimPy processes: the twin's hot loop is "a machine finishes a part, the 
 SimPy models that as a generator per machine plus ``Store.get``/``put`` and ``Timeout`` event
 objects, about 13 engine events and several generator resumptions per part on a 5-station line.
 Here a machine schedules one plain callback when its part is done, so a part costs one heap push,
-one heap pop and one Python call per station. Measured with ``bench/twin.py`` on the 2-core
-development machine (same line, same random variates, same run):
+one heap pop and one Python call per station. Measured with ``bench/twin.py`` (1 M parts or 20 s
+each, same line, same random variates, one run) on the 2-core development box, which runs SimPy
+about 3x slower than the figure quoted in issue 3:
 
-    SimPy 4.1.2   ~  44,000 parts/s   (~ 580,000 SimPy events/s)
-    factoryos     ~ 180,000 parts/s   (~ 900,000 callbacks/s)   -> ~4x parts/s
+    SimPy 4.1.2   17,000 parts/s   221,000 SimPy events/s
+    factoryos     89,600 parts/s   448,000 callbacks/s     -> x5.3 parts/s, x2.0 native events/s
 
-(noisy shared machine; ``bench/twin.py`` prints the current figures). The loop stays small on
-purpose: one heap of ``[time, seq, callback, arg]`` entries, lazy cancellation, and ``stop()`` by
-exception so the loop itself carries no per-event flag test. Real time is a subclass in
-:mod:`factoryos.simulate.rt`, as SimPy does it, so the core pays nothing for it.
+Events are not the same unit in both engines (SimPy spends ~13 per part here, this core 5), so
+parts/s is the like-for-like ratio; the box is shared, so rerun the bench for current figures.
+
+The loop stays small on purpose: one heap of ``[time, seq, callback, arg]`` entries, lazy
+cancellation, and ``stop()`` by exception so the loop itself carries no per-event flag test. Real
+time is a subclass in :mod:`factoryos.simulate.rt`, as SimPy does it, so the core pays nothing.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The twin's exception tree.
+"""Errors of the twin, in the one exception tree of ``factoryos.model.errors``.
 
-    SimulationError
-    ├── RealTimeLagError     the real-time clock fell behind the wall clock (strict mode)
-    └── ModelError           the plant model cannot be simulated as given (quotes the value)
+    FactoryosError
+     +-- SimulationError         the twin cannot run the model as given (from factoryos.model)
+          +-- RealTimeLagError   a strict real-time run fell behind the wall clock
 
 Control-flow signals of the core (``StopSimulation``, ``EmptySchedule``) live in
 :mod:`factoryos.simulate.core` and are not errors.
@@ -10,11 +10,9 @@ Control-flow signals of the core (``StopSimulation``, ``EmptySchedule``) live in
 
 from __future__ import annotations
 
-__all__ = ["ModelError", "RealTimeLagError", "SimulationError"]
+from factoryos.model.errors import SimulationError
 
-
-class SimulationError(Exception):
-    """Base of every error raised by ``factoryos.simulate``."""
+__all__ = ["RealTimeLagError", "SimulationError"]
 
 
 class RealTimeLagError(SimulationError):
@@ -27,11 +25,3 @@ class RealTimeLagError(SimulationError):
         )
         self.sim_time_s = sim_time_s
         self.lag_s = lag_s
-
-
-class ModelError(SimulationError):
-    """The plant model holds something the twin cannot execute."""
-
-    def __init__(self, message: str, *, path: str = "") -> None:
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
