@@ -124,7 +124,12 @@ def _check_routings(plant: Plant) -> list[Finding]:
                             f"equipment {eq_id!r} lacks skill {op.skill!r}",
                         )
                     )
-            eligible = {eq.id for eq in plant.eligible_equipment(op) if eq.id in by_id}
+            # Filter listed ids before lookup: eligible_equipment raises on unknown ones.
+            eligible = (
+                {e for e in op.equipment if e in by_id}
+                if op.equipment
+                else {eq.id for eq in plant.eligible_equipment(op)}
+            )
             if not op.equipment and not eligible:
                 found.append(Finding((*base, "skill"), f"no equipment has skill {op.skill!r}"))
             for eq_id in op.run_time_on_s:
