@@ -1,0 +1,42 @@
+"""KPI reports from a store: build the query from the plant, ask the store, compute the KPIs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from factoryos.kpi.report import AggregateRows, GroupBy, KpiReport, build_query, compute_report
+from factoryos.model.errors import FactoryosError
+from factoryos.model.plant import Plant
+from factoryos.store.protocol import EventStore
+
+
+def kpi_report(
+    store: EventStore,
+    plant: Plant,
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    node: str | None = None,
+    by: GroupBy = GroupBy.TOTAL,
+) -> KpiReport:
+    """KPIs of ``node`` over [start, end); the window defaults to the stored events' span."""
+    if start is None or end is None:
+        span = store.time_range()
+        if span is None:
+            raise FactoryosError("the store holds no events: import or simulate some first")
+        # whole local days: from the first event's midnight to the midnight after the last event
+        start = start or _local_midnight(span[0], plant, days_after=0)
+        end = end or _local_midnight(span[1], plant, days_after=1)
+    query = build_query(plant, start, end, node, by)
+    rows = AggregateRows(
+        states=store.state_time(query, by_reason=True),
+        counts=store.count_totals(query),
+        energy=store.energy_totals(query),
+        failures=store.failure_totals(query),
+    )
+    return compute_report(plant, query, by, rows)
+
+
+def _local_midnight(instant: dt.datetime, plant: Plant, days_after: int) -> dt.datetime:
+    local_day = instant.astimezone(plant.zone).date() + dt.timedelta(days=days_after)
+    return dt.datetime.combine(local_day, dt.time(0), plant.zone).astimezone(dt.UTC)

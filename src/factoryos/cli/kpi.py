@@ -1,0 +1,128 @@
+"""``factoryos kpi``: ISO 22400 KPIs from stored events."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from factoryos.app.kpi_json import report_to_json
+from factoryos.app.kpis import kpi_report
+from factoryos.app.settings import Settings
+from factoryos.app.stores import open_store
+from factoryos.cli.errors import reported_errors
+from factoryos.cli.timeargs import parse_instant
+from factoryos.kpi.report import GroupBy, KpiGroup, KpiReport
+from factoryos.model.errors import FactoryosError
+from factoryos.model.loader import load_plant
+
+console = Console()
+
+HEADLINE = [
+    ("availability", "Avail", "{:.1%}"),
+    ("effectiveness", "Effect", "{:.1%}"),
+    ("quality_ratio", "Quality", "{:.2%}"),
+    ("oee_index", "OEE", "{:.1%}"),
+    ("mtbf_s", "MTBF h", "h"),
+    ("mttr_s", "MTTR h", "h"),
+    ("comprehensive_energy_consumption_kwh", "kWh/unit", "{:.2f}"),
+    ("energy_per_10k_cny_value_added_kwh", "kWh/10k CNY", "{:.1f}"),
+    ("operating_cost_per_good_unit_cny", "CNY/good", "{:,.0f}"),
+]
+
+
+def kpi(
+    db: Annotated[Path, typer.Option(help="DuckDB event store file.")],
+    plant: Annotated[Path, typer.Option(help="Plant model YAML.")],
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Window start: a date (plant-local) or ISO time.")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="Window end (exclusive).")] = None,
+    node: Annotated[
+        str | None, typer.Option(help="ISA-95 path of the node; default: the whole site.")
+    ] = None,
+    by: Annotated[GroupBy, typer.Option(help="Group the KPIs.")] = GroupBy.TOTAL,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the documented JSON (docs/kpi-json.md).")
+    ] = False,
+) -> None:
+    """ISO 22400 KPIs of a node over a window, in total or by day, shift or equipment."""
+    with reported_errors():
+        model = load_plant(plant)
+        if not db.exists():
+            raise FactoryosError(f"no event store at {str(db)!r}: run 'factoryos import' first")
+        store = open_store(Settings().with_db(db))
+        try:
+            report = kpi_report(
+                store,
+                model,
+                start=parse_instant(from_, model.zone, "--from"),
+                end=parse_instant(to, model.zone, "--to"),
+                node=node,
+                by=by,
+            )
+        finally:
+            store.close()
+    if as_json:
+        typer.echo(json.dumps(report_to_json(report), indent=2, ensure_ascii=False))
+    else:
+        print_report(report)
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    if value is None:
+        return "-"
+    if fmt == "h":
+        return f"{value / 3600:.1f}"
+    return fmt.format(value)
+
+
+def _label(group: KpiGroup) -> str:
+    g = group.group
+    parts = [g.local_day.isoformat() if g.local_day else None, g.shift, g.path]
+    return " ".join(p for p in parts if p) or "(off shift)"
+
+
+def print_report(report: KpiReport) -> None:
+    zone_start, zone_end = report.start.isoformat(), report.end.isoformat()
+    table = Table(title=f"ISO 22400 KPIs of {report.node}\n{zone_start} .. {zone_end}")
+    table.add_column(report.by.value if report.groups else "", no_wrap=True)
+    table.add_column("Good", justify="right")
+    for _, title, _ in HEADLINE:
+        table.add_column(title, justify="right")
+    for group in [*report.groups, report.total]:
+        label = "TOTAL" if group is report.total else _label(group)
+        row = [label, f"{group.inputs.quantities.gq:,}"]
+        row += [_cell(group.kpis[name], fmt) for name, _, fmt in HEADLINE]
+        table.add_row(*row, end_section=group is report.groups[-1] if report.groups else False)
+    console.print(table)
+
+    losses = report.total.losses.as_dict()
+    pbt = report.total.inputs.time.pbt_s or 1.0
+    loss_table = Table(title="Where planned busy time went (six big losses)")
+    loss_table.add_column("loss")
+    loss_table.add_column("hours", justify="right")
+    loss_table.add_column("share", justify="right")
+    for name, seconds in losses.items():
+        loss_table.add_row(
+            name.removesuffix("_s"), f"{seconds / 3600:,.1f}", f"{seconds / pbt:.1%}"
+        )
+    console.print(loss_table)
+    if report.pareto:
+        pareto = Table(title="Downtime reasons (Pareto of ADET)")
+        for col in ("reason", "state", "hours", "cum. share"):
+            pareto.add_column(col, justify="right" if col in ("hours", "cum. share") else "left")
+        for entry in report.pareto[:10]:
+            pareto.add_row(
+                entry.reason,
+                entry.state,
+                f"{entry.seconds / 3600:,.1f}",
+                f"{entry.cumulative_share:.0%}",
+            )
+        console.print(pareto)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)

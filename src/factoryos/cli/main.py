@@ -1,0 +1,21 @@
+"""The ``factoryos`` command: one entry point for people and CI."""
+
+from __future__ import annotations
+
+import typer
+
+from factoryos.cli import kpi, validate
+
+app = typer.Typer(
+    name="factoryos",
+    help="The software core of a smart factory: plant model, events, ISO 22400 KPIs, twin, plans.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("validate")(validate.validate)
+app.command("kpi")(kpi.kpi)
+
+
+if __name__ == "__main__":
+    app()
