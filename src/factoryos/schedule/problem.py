@@ -1,0 +1,208 @@
+"""The internal scheduling problem: jobs -> operations -> alternatives (machine, duration).
+
+Times are integers in an abstract unit (benchmark units, or seconds for the plant). A job's
+operations are a chain unless ``Job.precedences`` lists explicit (before, after) pairs, which
+is how an assembly join (an operation consuming the outputs of several sub-routings) is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+__all__ = ["Alternative", "Job", "OpRef", "Operation", "Problem"]
+
+OpRef = tuple[int, int]
+"""(job index, operation index within the job)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """One way to run an operation: on ``machine`` for ``duration`` time units."""
+
+    machine: int
+    duration: int
+
+    def __post_init__(self) -> None:
+        if self.machine < 0:
+            raise ValueError(f"machine index must be >= 0, got {self.machine}")
+        if self.duration < 0:
+            raise ValueError(f"duration must be >= 0, got {self.duration}")
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One step of a job; runs on exactly one of its alternatives."""
+
+    alternatives: tuple[Alternative, ...]
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.alternatives:
+            raise ValueError(f"operation {self.name!r} has no eligible machine")
+        machines = [a.machine for a in self.alternatives]
+        if len(set(machines)) != len(machines):
+            raise ValueError(f"operation {self.name!r} lists a machine twice: {machines}")
+
+    @property
+    def min_duration(self) -> int:
+        return min(a.duration for a in self.alternatives)
+
+    def duration_on(self, machine: int) -> int | None:
+        for a in self.alternatives:
+            if a.machine == machine:
+                return a.duration
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A set of operations with precedences, a release date, an optional due date and a weight."""
+
+    operations: tuple[Operation, ...]
+    name: str = ""
+    product: str = ""
+    release_date: int = 0
+    due_date: int | None = None
+    weight: int = 1
+    precedences: tuple[tuple[int, int], ...] | None = None
+    """Explicit (before, after) operation-index pairs; ``None`` means a chain in list order."""
+
+    def __post_init__(self) -> None:
+        if self.release_date < 0:
+            raise ValueError(f"job {self.name!r}: release_date must be >= 0")
+        if self.precedences is not None:
+            n = len(self.operations)
+            for a, b in self.precedences:
+                if not (0 <= a < n and 0 <= b < n) or a == b:
+                    raise ValueError(f"job {self.name!r}: bad precedence ({a}, {b})")
+
+    def precedence_pairs(self) -> tuple[tuple[int, int], ...]:
+        if self.precedences is None:
+            return tuple((o - 1, o) for o in range(1, len(self.operations)))
+        return self.precedences
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A (flexible) job-shop instance."""
+
+    jobs: tuple[Job, ...]
+    num_machines: int
+    name: str = ""
+    machine_units: tuple[tuple[str, int], ...] = field(default=())
+    """Per machine index: (equipment id, 1-based unit index); default ``("M<i>", 1)``."""
+
+    def __post_init__(self) -> None:
+        if self.machine_units and len(self.machine_units) != self.num_machines:
+            raise ValueError(
+                f"{self.name}: machine_units must name all {self.num_machines} machines"
+            )
+        for ref, op in self.iter_operations():
+            for a in op.alternatives:
+                if a.machine >= self.num_machines:
+                    raise ValueError(
+                        f"{self.name}: operation {ref} uses machine {a.machine} "
+                        f">= num_machines {self.num_machines}"
+                    )
+
+    def machine_unit(self, machine: int) -> tuple[str, int]:
+        if self.machine_units:
+            return self.machine_units[machine]
+        return (f"M{machine}", 1)
+
+    def iter_operations(self) -> Iterator[tuple[OpRef, Operation]]:
+        for j, job in enumerate(self.jobs):
+            for o, op in enumerate(job.operations):
+                yield (j, o), op
+
+    @cached_property
+    def num_operations(self) -> int:
+        return sum(len(job.operations) for job in self.jobs)
+
+    @cached_property
+    def is_flexible(self) -> bool:
+        return any(len(op.alternatives) > 1 for _, op in self.iter_operations())
+
+    @cached_property
+    def predecessors(self) -> dict[OpRef, tuple[OpRef, ...]]:
+        preds: dict[OpRef, list[OpRef]] = {ref: [] for ref, _ in self.iter_operations()}
+        for j, job in enumerate(self.jobs):
+            for a, b in job.precedence_pairs():
+                preds[(j, b)].append((j, a))
+        return {ref: tuple(p) for ref, p in preds.items()}
+
+    @cached_property
+    def successors(self) -> dict[OpRef, tuple[OpRef, ...]]:
+        succ: dict[OpRef, list[OpRef]] = {ref: [] for ref, _ in self.iter_operations()}
+        for ref, preds in self.predecessors.items():
+            for p in preds:
+                succ[p].append(ref)
+        return {ref: tuple(s) for ref, s in succ.items()}
+
+    @cached_property
+    def tail(self) -> dict[OpRef, int]:
+        """Minimal work from the start of an operation to the end of its job (itself included)."""
+        out: dict[OpRef, int] = {}
+        for ref in reversed(self.topological_order):
+            op = self.jobs[ref[0]].operations[ref[1]]
+            out[ref] = op.min_duration + max((out[s] for s in self.successors[ref]), default=0)
+        return out
+
+    @cached_property
+    def head(self) -> dict[OpRef, int]:
+        """Earliest possible start of each operation (release date and predecessors' work)."""
+        out: dict[OpRef, int] = {}
+        for ref in self.topological_order:
+            rel = self.jobs[ref[0]].release_date
+            out[ref] = max(
+                [rel]
+                + [
+                    out[p] + self.jobs[p[0]].operations[p[1]].min_duration
+                    for p in self.predecessors[ref]
+                ]
+            )
+        return out
+
+    @cached_property
+    def topological_order(self) -> tuple[OpRef, ...]:
+        order: list[OpRef] = []
+        for j, job in enumerate(self.jobs):
+            n = len(job.operations)
+            indeg = [0] * n
+            succ: list[list[int]] = [[] for _ in range(n)]
+            for a, b in job.precedence_pairs():
+                indeg[b] += 1
+                succ[a].append(b)
+            ready = [o for o in range(n) if indeg[o] == 0]
+            seen = 0
+            while ready:
+                o = ready.pop(0)
+                order.append((j, o))
+                seen += 1
+                for s in succ[o]:
+                    indeg[s] -= 1
+                    if indeg[s] == 0:
+                        ready.append(s)
+            if seen != n:
+                raise ValueError(f"{self.name}: job {job.name!r} has a precedence cycle")
+        return tuple(order)
+
+    def trivial_lower_bound(self) -> int:
+        """max(longest job path, heaviest machine load when forced); cheap and always valid."""
+        path = max((self.head[r] + self.tail[r] for r, _ in self.iter_operations()), default=0)
+        load = [0] * self.num_machines
+        for _, op in self.iter_operations():
+            if len(op.alternatives) == 1:
+                load[op.alternatives[0].machine] += op.alternatives[0].duration
+        total_min = sum(op.min_duration for _, op in self.iter_operations())
+        avg = -(-total_min // max(self.num_machines, 1))
+        return max(path, max(load, default=0), avg)
+
+    def horizon(self) -> int:
+        """A safe upper bound on any active schedule's makespan."""
+        rel = max((j.release_date for j in self.jobs), default=0)
+        return rel + sum(
+            max(a.duration for a in op.alternatives) for _, op in self.iter_operations()
+        )

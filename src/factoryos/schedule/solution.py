@@ -1,0 +1,82 @@
+"""Solutions of the internal problem and the solver metadata that goes with them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from factoryos.schedule.problem import OpRef, Problem
+
+__all__ = ["Assignment", "Solution", "SolveResult", "SolveStatus"]
+
+SolveStatus = Literal["optimal", "feasible"]
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Operation ``(job, op)`` runs on ``machine`` from ``start`` to ``end``."""
+
+    job: int
+    op: int
+    machine: int
+    start: int
+    end: int
+
+    @property
+    def ref(self) -> OpRef:
+        return (self.job, self.op)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """One assignment per operation, in (job, op) order."""
+
+    assignments: tuple[Assignment, ...]
+
+    @property
+    def makespan(self) -> int:
+        return max((a.end for a in self.assignments), default=0)
+
+    def by_ref(self) -> dict[OpRef, Assignment]:
+        return {a.ref: a for a in self.assignments}
+
+    def machine_sequences(self, num_machines: int) -> list[list[Assignment]]:
+        seqs: list[list[Assignment]] = [[] for _ in range(num_machines)]
+        for a in self.assignments:
+            seqs[a.machine].append(a)
+        for s in seqs:
+            s.sort(key=lambda a: (a.start, a.end, a.job, a.op))
+        return seqs
+
+    @staticmethod
+    def from_assignments(assignments: list[Assignment]) -> Solution:
+        return Solution(tuple(sorted(assignments, key=lambda a: (a.job, a.op))))
+
+    def total_weighted_tardiness(self, problem: Problem) -> int:
+        ends: dict[int, int] = {}
+        for a in self.assignments:
+            ends[a.job] = max(ends.get(a.job, 0), a.end)
+        total = 0
+        for j, job in enumerate(problem.jobs):
+            if job.due_date is not None and j in ends:
+                total += job.weight * max(0, ends[j] - job.due_date)
+        return total
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """A solution with how it was obtained: status, objective, proven bound, wall time."""
+
+    solution: Solution
+    status: SolveStatus
+    objective: float
+    best_bound: float
+    wall_time_s: float
+    solver: str
+
+    @property
+    def gap(self) -> float:
+        """Relative gap between objective and proven bound (0 when optimal)."""
+        if self.objective == 0:
+            return 0.0
+        return max(0.0, (self.objective - self.best_bound) / self.objective)

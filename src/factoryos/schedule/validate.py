@@ -1,0 +1,112 @@
+"""The one schedule validator: checks every constraint without using any solver code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from factoryos.schedule.errors import InvalidScheduleError
+from factoryos.schedule.problem import Problem
+from factoryos.schedule.solution import Solution
+
+__all__ = ["Violation", "ViolationKind", "check", "validate"]
+
+ViolationKind = Literal[
+    "missing",
+    "duplicate",
+    "unknown_operation",
+    "ineligible_machine",
+    "wrong_duration",
+    "negative_start",
+    "release_date",
+    "precedence",
+    "overlap",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    kind: ViolationKind
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+def validate(problem: Problem, solution: Solution) -> list[Violation]:
+    """Every broken constraint of ``solution`` for ``problem``; empty when the schedule is valid."""
+    out: list[Violation] = []
+    seen: dict[tuple[int, int], int] = {}
+    for idx, a in enumerate(solution.assignments):
+        ref = (a.job, a.op)
+        if not (0 <= a.job < len(problem.jobs) and 0 <= a.op < len(problem.jobs[a.job].operations)):
+            out.append(Violation("unknown_operation", f"{ref} is not an operation of the problem"))
+            continue
+        if ref in seen:
+            out.append(Violation("duplicate", f"{ref} is scheduled more than once"))
+            continue
+        seen[ref] = idx
+        job = problem.jobs[a.job]
+        op = job.operations[a.op]
+        dur = op.duration_on(a.machine)
+        if dur is None:
+            out.append(Violation("ineligible_machine", f"{ref} cannot run on machine {a.machine}"))
+        elif a.end - a.start != dur:
+            out.append(
+                Violation(
+                    "wrong_duration",
+                    f"{ref} on machine {a.machine} lasts {a.end - a.start}, needs {dur}",
+                )
+            )
+        if a.start < 0:
+            out.append(Violation("negative_start", f"{ref} starts at {a.start}"))
+        if a.start < job.release_date:
+            out.append(
+                Violation("release_date", f"{ref} starts at {a.start} < release {job.release_date}")
+            )
+    for ref, _ in problem.iter_operations():
+        if ref not in seen:
+            out.append(Violation("missing", f"{ref} is not scheduled"))
+    for j, job in enumerate(problem.jobs):
+        for b, c in job.precedence_pairs():
+            ib, ic = seen.get((j, b)), seen.get((j, c))
+            if ib is None or ic is None:
+                continue
+            before, after = solution.assignments[ib], solution.assignments[ic]
+            if after.start < before.end:
+                out.append(
+                    Violation(
+                        "precedence",
+                        f"({j}, {c}) starts at {after.start} before ({j}, {b}) "
+                        f"ends at {before.end}",
+                    )
+                )
+    by_machine: dict[int, list[tuple[int, int, tuple[int, int]]]] = {}
+    for ref, idx in seen.items():
+        a = solution.assignments[idx]
+        by_machine.setdefault(a.machine, []).append((a.start, a.end, ref))
+    for m, items in sorted(by_machine.items()):
+        items.sort()
+        latest_end, latest_ref = None, None
+        for start, end, ref in items:
+            # zero-length operations occupy no time, so they cannot overlap anything
+            if end == start:
+                continue
+            if latest_end is not None and start < latest_end:
+                out.append(
+                    Violation(
+                        "overlap",
+                        f"{ref} starts at {start} on machine {m} while {latest_ref} runs "
+                        f"until {latest_end}",
+                    )
+                )
+            if latest_end is None or end > latest_end:
+                latest_end, latest_ref = end, ref
+    return out
+
+
+def check(problem: Problem, solution: Solution) -> None:
+    """Raise :class:`InvalidScheduleError` listing every violation, if any."""
+    violations = validate(problem, solution)
+    if violations:
+        raise InvalidScheduleError(violations)

@@ -1,0 +1,112 @@
+"""Known optima, warm starts and validity of every solver and rule on seeded random instances."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from factoryos.schedule import (
+    RULES,
+    CpSatJobShop,
+    LnsConfig,
+    NoSolutionError,
+    Problem,
+    SolverParams,
+    best_rule,
+    check,
+    dispatch,
+    random_fjsp,
+    random_jssp,
+    solve,
+    solve_baseline,
+)
+from tests.schedule.bruteforce import optimal_makespan
+
+FAST = SolverParams(time_limit_s=5.0, num_workers=2)
+
+
+def test_ft06_optimum_is_55(ft06: Problem) -> None:
+    for result in (solve(ft06, FAST), solve_baseline(ft06, FAST)):
+        check(ft06, result.solution)
+        assert result.solution.makespan == 55
+        assert result.status == "optimal"
+        assert result.best_bound == 55
+        assert result.wall_time_s > 0
+
+
+def test_two_by_two_optimum_is_6(two_by_two: Problem) -> None:
+    assert optimal_makespan(two_by_two) == 6
+    result = solve(two_by_two, FAST)
+    check(two_by_two, result.solution)
+    assert (result.objective, result.status) == (6, "optimal")
+
+
+def test_flexible_two_job_optimum_is_4(flex_two: Problem) -> None:
+    for result in (solve(flex_two, FAST), solve_baseline(flex_two, FAST)):
+        check(flex_two, result.solution)
+        assert result.solution.makespan == 4
+        assert result.status == "optimal"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cpsat_matches_brute_force_on_tiny_random_job_shops(seed: int) -> None:
+    p = random_jssp(3, 3, seed=seed, max_duration=9)
+    expected = optimal_makespan(p)
+    for result in (solve(p, FAST), solve_baseline(p, FAST)):
+        check(p, result.solution)
+        assert result.solution.makespan == expected
+        assert result.status == "optimal"
+
+
+def test_an_impossible_upper_bound_raises_our_error(ft06: Problem) -> None:
+    model = CpSatJobShop(ft06, upper_bound=50)
+    with pytest.raises(NoSolutionError) as info:
+        model.solve(FAST)
+    assert info.value.status == "INFEASIBLE"
+
+
+def test_hint_is_never_worse_than_the_best_rule() -> None:
+    p = random_jssp(8, 5, seed=3)
+    _, hint = best_rule(p)
+    result = solve(p, SolverParams(time_limit_s=1.0, num_workers=2))
+    check(p, result.solution)
+    assert result.solution.makespan <= hint.makespan
+    assert result.best_bound <= result.objective
+
+
+def test_lns_phase_improves_or_keeps_a_valid_incumbent() -> None:
+    # no full solve at the start or end: the result comes from the neighbourhood search alone
+    p = random_jssp(10, 5, seed=11)
+    cfg = LnsConfig(initial_fraction=0.0, final_fraction=0.0, sub_time_limit_s=0.2)
+    _, hint = best_rule(p)
+    result = solve(p, SolverParams(time_limit_s=2.0, num_workers=2), config=cfg)
+    check(p, result.solution)
+    assert result.solution.makespan <= hint.makespan
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_every_rule_yields_a_valid_schedule(rule: str) -> None:
+    for seed in range(3):
+        for p in (random_jssp(6, 4, seed=seed), random_fjsp(6, 4, seed=seed)):
+            check(p, dispatch(p, rule))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(1, 6),
+    m=st.integers(1, 4),
+    seed=st.integers(0, 10_000),
+    flexible=st.booleans(),
+)
+def test_random_instances_always_yield_valid_schedules(
+    n: int, m: int, seed: int, flexible: bool
+) -> None:
+    p = random_fjsp(n, m, seed=seed) if flexible else random_jssp(n, m, seed=seed)
+    params = SolverParams(time_limit_s=0.5, num_workers=1, seed=seed)
+    _, hint = best_rule(p)
+    check(p, hint)
+    result = solve(p, params)
+    check(p, result.solution)
+    assert result.best_bound <= result.objective <= hint.makespan
+    check(p, solve_baseline(p, params).solution)
