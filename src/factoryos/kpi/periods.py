@@ -12,41 +12,32 @@ import bisect
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from factoryos.model.aggregates import PeriodKind, PlannedPeriod
 from factoryos.model.calendar import Calendar, MaintenanceWindow, Tariff, shift_periods, shift_spans
-from factoryos.model.plant import Plant
+from factoryos.model.plant import Plant, WorkUnit
 
 _Span = TypeVar("_Span", bound=tuple)  # type: ignore[type-arg]
 
 
-@dataclass(frozen=True, slots=True)
-class CalendarKey:
-    """What makes two work units' planned time identical: calendar and maintenance windows."""
+def _key(plant: Plant, unit: WorkUnit) -> tuple[str, tuple[int, ...]]:
+    """Calendar id and the indices of the maintenance windows that apply to the unit."""
+    windows = tuple(i for i, w in enumerate(plant.maintenance) if unit.equipment.id in w.equipment)
+    return plant.calendar_id_of(unit.line), windows
 
-    calendar_id: str
-    equipment_id: str | None  # set when the equipment has maintenance windows of its own
 
-    def __str__(self) -> str:
-        return (
-            self.calendar_id
-            if self.equipment_id is None
-            else f"{self.calendar_id}+{self.equipment_id}"
-        )
+def _key_name(calendar_id: str, windows: tuple[int, ...]) -> str:
+    return calendar_id + "".join(f"+mw{i}" for i in windows)
 
 
 def calendar_key_of_path(plant: Plant) -> dict[str, str]:
-    """Every work unit path -> the key of the tiles that describe its planned time."""
-    keys = {}
-    for unit in plant.work_units:
-        has_windows = bool(plant.maintenance_of(unit.equipment.id))
-        key = CalendarKey(
-            plant.calendar_id_of(unit.line), unit.equipment.id if has_windows else None
-        )
-        keys[unit.path] = str(key)
-    return keys
+    """Every work unit path -> the key of the tiles that describe its planned time.
+
+    Units with the same calendar and the same maintenance windows share a key, so a year of a
+    large plant needs few tiles.
+    """
+    return {u.path: _key_name(*_key(plant, u)) for u in plant.work_units}
 
 
 def planned_periods(
@@ -54,17 +45,16 @@ def planned_periods(
 ) -> tuple[PlannedPeriod, ...]:
     """The tiles of every calendar key used by the plant, covering [start, end)."""
     tiles: list[PlannedPeriod] = []
-    done: set[str] = set()
-    for unit in plant.work_units:
-        windows = plant.maintenance_of(unit.equipment.id)
-        calendar_id = plant.calendar_id_of(unit.line)
-        key = str(CalendarKey(calendar_id, unit.equipment.id if windows else None))
-        if key in done:
-            continue
-        done.add(key)
+    for calendar_id, windows in sorted({_key(plant, u) for u in plant.work_units}):
         tiles.extend(
             tile_calendar(
-                key, plant.calendars[calendar_id], windows, plant.tariff, plant, start, end
+                _key_name(calendar_id, windows),
+                plant.calendars[calendar_id],
+                [plant.maintenance[i] for i in windows],
+                plant.tariff,
+                plant,
+                start,
+                end,
             )
         )
     return tuple(tiles)
@@ -95,6 +85,7 @@ def tile_calendar(
     cuts.update(_local_boundaries(tariff, plant, start, end))
     points = sorted(c for c in cuts if start <= c <= end)
 
+    price_at = _price_by_minute(tariff)
     busy_starts = [b[0] for b in busy]
     span_starts = [s[0] for s in spans]
     down_starts = [d[0] for d in down]
@@ -113,7 +104,7 @@ def tile_calendar(
                 if in_busy
                 else PeriodKind.BREAK
             )
-        price = tariff.price_at(local.time())
+        price = price_at[local.hour * 60 + local.minute]
         tile = PlannedPeriod(key, a, b, day, shift, kind, price)
         last = tiles[-1] if tiles else None
         if last is not None and (last.local_day, last.shift, last.kind, last.price_cny_per_kwh) == (
@@ -136,6 +127,14 @@ def _containing(
     if i >= 0 and spans[i][0] <= instant < spans[i][1]:
         return spans[i]
     return None
+
+
+def _price_by_minute(tariff: Tariff) -> list[float]:
+    prices = [0.0] * (24 * 60)
+    for band in tariff.bands:
+        for lo, hi in band.ranges():
+            prices[lo:hi] = [band.price_cny_per_kwh] * (hi - lo)
+    return prices
 
 
 def _local_boundaries(
