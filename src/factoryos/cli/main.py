@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from factoryos.cli import kpi, validate
+from factoryos.cli import kpi, schedule, validate
 
 app = typer.Typer(
     name="factoryos",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.command("validate")(validate.validate)
 app.command("kpi")(kpi.kpi)
+app.command("bench-schedule")(schedule.bench_schedule)
 
 
 if __name__ == "__main__":
