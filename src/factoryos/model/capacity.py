@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from factoryos.model.calendar import Calendar, MaintenanceWindow, shift_periods
+from factoryos.model.calendar import MaintenanceWindow, shift_periods
 from factoryos.model.errors import FactoryosError
 from factoryos.model.plant import Equipment, Plant, Product
 
@@ -164,7 +164,14 @@ def rough_cut_capacity(
 
     starts = _started_units(plant, {p: s * demand_units for p, s in shares.items()})
     good = {pid: _good_units(plant.product_by_id[pid], ops) for pid, ops in starts.items()}
-    busy = {eq.id: _planned_busy_s(plant, eq, start, end) for _, _, eq in plant.equipment_items()}
+    periods = {
+        cal_id: [(p.start, p.end) for p in shift_periods(cal, plant.zone, start, end)]
+        for cal_id, cal in plant.calendars.items()
+    }
+    busy = {
+        eq.id: _planned_busy_s(plant, eq, periods[plant.calendar_id_of(line)], start, end)
+        for _, line, eq in plant.equipment_items()
+    }
     available = {
         eq.id: eq.units * busy[eq.id] * _availability(eq) for _, _, eq in plant.equipment_items()
     }
@@ -226,7 +233,6 @@ def rough_cut_capacity(
         )
         for skill in plant.skills
     )
-    calendar = plant.calendars[plant.default_calendar]
     return CapacityReport(
         start=start,
         end=end,
@@ -234,7 +240,7 @@ def rough_cut_capacity(
         mix=MappingProxyType(dict(shares)),
         good_units=MappingProxyType(good),
         batch_size=batch_size,
-        plant_busy_s=_calendar_busy_s(calendar, plant, start, end),
+        plant_busy_s=sum((b - a).total_seconds() for a, b in periods[plant.default_calendar]),
         pools=pools,
         lines=lines,
         skills=skills,
@@ -300,20 +306,12 @@ def _availability(equipment: Equipment) -> float:
 
 
 def _planned_busy_s(
-    plant: Plant, equipment: Equipment, start: dt.datetime, end: dt.datetime
+    plant: Plant, equipment: Equipment, periods: list[Span], start: dt.datetime, end: dt.datetime
 ) -> float:
-    """Per-unit PBT: the line calendar's shift periods minus the pool's maintenance windows."""
-    calendar = plant.calendar_of(plant.line_of_equipment[equipment.id])
-    periods = [(p.start, p.end) for p in shift_periods(calendar, plant.zone, start, end)]
+    """Per-unit PBT: its line calendar's shift ``periods`` minus the pool's maintenance windows."""
     windows = _union(_maintenance_spans(plant.maintenance_of(equipment.id), plant, start, end))
     busy = sum((b - a).total_seconds() for a, b in periods)
     return busy - _overlap_s(periods, windows)
-
-
-def _calendar_busy_s(
-    calendar: Calendar, plant: Plant, start: dt.datetime, end: dt.datetime
-) -> float:
-    return sum(p.duration_s for p in shift_periods(calendar, plant.zone, start, end))
 
 
 def _maintenance_spans(
