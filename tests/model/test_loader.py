@@ -129,9 +129,9 @@ BAD_INPUT: list[tuple[str, str, str | tuple[str, int], str, str]] = [
     (
         "break outside its shift",
         replaced('{start: "12:00", end: "12:30"}', '{start: "17:00", end: "17:30"}'),
-        "day:",
-        "calendars.day",
-        "a break of shift 'early' lies outside the shift",
+        "name: early",
+        "calendars.day.shifts[0]",
+        "break 17:00-17:30 lies outside shift 'early' (08:00-16:00)",
     ),
     (
         "tariff with a gap",
@@ -153,6 +153,13 @@ BAD_INPUT: list[tuple[str, str, str | tuple[str, int], str, str]] = [
         ("id: cnc", 2),  # the second of the two
         "areas[0].lines[0].equipment[1].id",
         "duplicate equipment id 'cnc'",
+    ),
+    (
+        "duplicate product id, without a false cycle",
+        replaced("id: widget", "id: part"),
+        ("id: part", 2),
+        "products[1].id",
+        "duplicate product id 'part'",
     ),
     (
         "unknown field",

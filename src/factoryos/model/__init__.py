@@ -8,6 +8,13 @@ from factoryos.model.calendar import (
     Tariff,
     shift_periods,
 )
+from factoryos.model.capacity import (
+    CapacityError,
+    CapacityReport,
+    PoolCapacity,
+    calendar_year,
+    rough_cut_capacity,
+)
 from factoryos.model.distributions import Exponential, FailureModel, Fixed, Lognormal, Weibull
 from factoryos.model.errors import (
     EventError,
@@ -58,6 +65,8 @@ __all__ = [
     "TIME_ELEMENT_OF_STATE",
     "Area",
     "Calendar",
+    "CapacityError",
+    "CapacityReport",
     "Component",
     "EnergyReading",
     "Equipment",
@@ -79,6 +88,7 @@ __all__ = [
     "OrderEvent",
     "Plant",
     "PlantModelError",
+    "PoolCapacity",
     "Product",
     "ProductionCount",
     "ScheduleError",
@@ -92,10 +102,12 @@ __all__ = [
     "TimeElement",
     "Weibull",
     "WorkUnit",
+    "calendar_year",
     "event_from_row",
     "event_to_row",
     "load_plant",
     "load_plant_text",
+    "rough_cut_capacity",
     "shift_periods",
     "validate_plant",
 ]

@@ -62,6 +62,26 @@ class Shift(_Frozen):
 
     _clock = field_validator("start", "end", mode="before")(_parse_clock)
 
+    @model_validator(mode="after")
+    def _breaks_inside(self) -> Shift:
+        probe, zone = dt.date(2024, 1, 1), ZoneInfo("UTC")
+        start, end = self.span_on(probe, zone)
+        for brk, (b_start, b_end) in zip(
+            self.breaks, self.break_spans_on(probe, zone), strict=True
+        ):
+            if not (start <= b_start < b_end <= end):
+                raise ValueError(
+                    f"break {brk.start:%H:%M}-{brk.end:%H:%M} lies outside shift {self.name!r} "
+                    f"({self.start:%H:%M}-{self.end:%H:%M})"
+                )
+        return self
+
+    def runs_on(self, day: dt.date, calendar: Calendar) -> bool:
+        """Whether this shift runs on ``day`` (a make-up workday runs every shift)."""
+        if day in calendar.holidays:
+            return False
+        return day in calendar.extra_workdays or WEEKDAYS[day.weekday()] in self.days
+
     def span_on(self, day: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
         """The shift's [start, end) on ``day`` (the day it starts), tz-aware local."""
         start = dt.datetime.combine(day, self.start, zone)
@@ -84,15 +104,14 @@ class Calendar(_Frozen):
     shifts: tuple[Shift, ...] = Field(min_length=1)
     holidays: tuple[dt.date, ...] = ()
 
+    extra_workdays: tuple[dt.date, ...] = ()
+    """Make-up working days (调休): every shift runs on them, whatever the weekday."""
+
     @model_validator(mode="after")
-    def _check_breaks_inside_shifts(self) -> Calendar:
-        zone = ZoneInfo("UTC")
-        probe = dt.date(2024, 1, 1)
-        for shift in self.shifts:
-            start, end = shift.span_on(probe, zone)
-            for b_start, b_end in shift.break_spans_on(probe, zone):
-                if not (start <= b_start < b_end <= end):
-                    raise ValueError(f"a break of shift {shift.name!r} lies outside the shift")
+    def _no_day_both_off_and_on(self) -> Calendar:
+        both = sorted(set(self.holidays) & set(self.extra_workdays))
+        if both:
+            raise ValueError(f"{both[0].isoformat()} is both a holiday and an extra workday")
         return self
 
 
@@ -118,9 +137,8 @@ def shift_periods(
     A shift belongs to the local day on which it starts, even when it ends after midnight.
     """
     for day in _days(calendar, zone, start, end):
-        weekday = WEEKDAYS[day.weekday()]
         for shift in sorted(calendar.shifts, key=lambda s: s.start):
-            if weekday not in shift.days:
+            if not shift.runs_on(day, calendar):
                 continue
             s_start, s_end = shift.span_on(day, zone)
             cursor = s_start
@@ -144,7 +162,7 @@ def shift_spans(
     spans = []
     for day in _days(calendar, zone, start, end):
         for shift in calendar.shifts:
-            if WEEKDAYS[day.weekday()] in shift.days:
+            if shift.runs_on(day, calendar):
                 s_start, s_end = shift.span_on(day, zone)
                 if s_end > start and s_start < end:
                     spans.append(
@@ -156,13 +174,11 @@ def shift_spans(
 def _days(
     calendar: Calendar, zone: ZoneInfo, start: dt.datetime, end: dt.datetime
 ) -> Iterator[dt.date]:
-    """Working local days whose shifts may touch [start, end): from the day before, no holidays."""
-    holidays = set(calendar.holidays)
+    """Local days whose shifts may touch [start, end): from the day before the start."""
     day = start.astimezone(zone).date() - dt.timedelta(days=1)
     last = end.astimezone(zone).date()
     while day <= last:
-        if day not in holidays:
-            yield day
+        yield day
         day += dt.timedelta(days=1)
 
 
@@ -215,7 +231,8 @@ class MaintenanceWindow(_Frozen):
         last = end.astimezone(zone).date()
         day += dt.timedelta(days=(target - day.weekday()) % 7)
         while day <= last:
-            w_start = dt.datetime.combine(day, self.weekly.start, zone)
+            # add the duration in UTC: a 4 h window across a DST change still lasts 4 h
+            w_start = dt.datetime.combine(day, self.weekly.start, zone).astimezone(dt.UTC)
             lo, hi = max(w_start, start), min(w_start + length, end)
             if hi > lo:
                 yield lo.astimezone(dt.UTC), hi.astimezone(dt.UTC)

@@ -62,13 +62,21 @@ def _check_ids(plant: Plant) -> list[Finding]:
         a, li, e, _ = [x for x in equipment if x[3] == dup][1]
         loc: Loc = ("areas", a, "lines", li, "equipment", e, "id")
         found.append(Finding(loc, f"duplicate equipment id {dup!r}"))
-    for dup in _duplicates([a.id for a in plant.areas]):
-        found.append(Finding(("areas",), f"duplicate area id {dup!r}"))
-    for dup in _duplicates([p.id for p in plant.products]):
-        found.append(Finding(("products",), f"duplicate product id {dup!r}"))
+    found += _duplicate_items("areas", [a.id for a in plant.areas], "area")
+    found += _duplicate_items("products", [p.id for p in plant.products], "product")
     for p, product in enumerate(plant.products):
         for dup in _duplicates([o.id for o in product.routing]):
             found.append(Finding(("products", p, "routing"), f"duplicate operation id {dup!r}"))
+    return found
+
+
+def _duplicate_items(field: str, ids: list[str], what: str) -> list[Finding]:
+    """Point at the second occurrence of each repeated id of a top-level list."""
+    found, seen = [], set()
+    for i, item_id in enumerate(ids):
+        if item_id in seen:
+            found.append(Finding((field, i, "id"), f"duplicate {what} id {item_id!r}"))
+        seen.add(item_id)
     return found
 
 
@@ -155,6 +163,8 @@ def _check_components(plant: Plant) -> list[Finding]:
                     found.append(Finding(loc, f"unknown product {comp.product!r}"))
                 else:
                     graph[product.id].append(comp.product)
+    if len(graph) < len(plant.products):
+        return found  # duplicate product ids are reported on their own; the graph is ambiguous
     cycle = _find_cycle(graph)
     if cycle:
         p = next(i for i, prod in enumerate(plant.products) if prod.id == cycle[0])
