@@ -239,9 +239,10 @@ def test_reference_plant_makes_10000_robots_a_year(robot_report: CapacityReport)
 
 
 def test_reference_plant_calendar_year(robot_report: CapacityReport) -> None:
-    # 2026: 261 weekdays - 19 weekday holidays = 242 days x 2 shifts x 7 h 40 min.
-    assert robot_report.plant_busy_s == 242 * 2 * (7 * 60 + 40) * 60
-    assert robot_report.takt_s == pytest.approx(242 * 2 * 460 * 60 / 10_000)
+    # 2026: 261 weekdays - 19 weekday holidays + 6 make-up days (调休) = 248 days,
+    # x 2 shifts x 7 h 40 min.
+    assert robot_report.plant_busy_s == 248 * 2 * (7 * 60 + 40) * 60
+    assert robot_report.takt_s == pytest.approx(248 * 2 * 460 * 60 / 10_000)
     mix = dict(robot_report.mix)
     assert set(mix) == {"sr6", "sr20", "sa400"}
     # 6 motors per 6-axis robot, 4 per SCARA, before scrap
