@@ -110,3 +110,19 @@ def test_random_instances_always_yield_valid_schedules(
     check(p, result.solution)
     assert result.best_bound <= result.objective <= hint.makespan
     check(p, solve_baseline(p, params).solution)
+
+
+def test_weighted_tardiness_puts_the_heavy_urgent_job_first() -> None:
+    from factoryos.schedule import Alternative, Job, Objective, Operation
+
+    jobs = (
+        Job((Operation((Alternative(0, 5),)),), name="long", due_date=5, weight=1),
+        Job((Operation((Alternative(0, 1),)),), name="rush", due_date=1, weight=10),
+    )
+    p = Problem(jobs, 1)
+    obj = Objective(makespan_weight=0, tardiness_weight=1)
+    result = solve(p, FAST, objective=obj)
+    check(p, result.solution)
+    assert result.objective == 1
+    assert result.status == "optimal"
+    assert result.solution.by_ref()[(1, 0)].start == 0

@@ -18,7 +18,7 @@ from factoryos.schedule.generate import random_fjsp, random_jssp
 from factoryos.schedule.lns import LnsConfig, solve
 from factoryos.schedule.problem import Alternative, Job, Operation, OpRef, Problem
 from factoryos.schedule.rules import RULES, best_rule, dispatch
-from factoryos.schedule.solution import Assignment, Solution, SolveResult, SolveStatus
+from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult, SolveStatus
 from factoryos.schedule.validate import Violation, check, validate
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Job",
     "LnsConfig",
     "NoSolutionError",
+    "Objective",
     "OpRef",
     "Operation",
     "Problem",

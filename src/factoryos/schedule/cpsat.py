@@ -18,7 +18,7 @@ from ortools.sat.python import cp_model
 
 from factoryos.schedule.errors import NoSolutionError
 from factoryos.schedule.problem import OpRef, Problem
-from factoryos.schedule.solution import Assignment, Solution, SolveResult
+from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult
 
 __all__ = ["CpSatJobShop", "SolverParams", "status_name"]
 
@@ -63,6 +63,8 @@ class CpSatJobShop:
         fixed_machines: Mapping[OpRef, int] | None = None,
         fixed_precedences: Sequence[tuple[OpRef, OpRef]] = (),
         redundant: bool = True,
+        objective: Objective | None = None,
+        objective_upper_bound: int | None = None,
     ) -> None:
         self.problem = problem
         self.model = cp_model.CpModel()
@@ -70,6 +72,8 @@ class CpSatJobShop:
         self._fixed_machines = dict(fixed_machines or {})
         self._fixed_precedences = tuple(fixed_precedences)
         self._redundant = redundant
+        self.objective = objective or Objective()
+        self._objective_ub = objective_upper_bound
         self.ops: dict[OpRef, _OpVars] = {}
         self.makespan: cp_model.IntVar
         self._create_variables()
@@ -145,7 +149,23 @@ class CpSatJobShop:
             m.add(sum(total) <= p.num_machines * self.makespan)
 
     def _set_objective(self) -> None:
-        self.model.minimize(self.makespan)
+        obj, p = self.objective, self.problem
+        terms: list[cp_model.LinearExprT] = []
+        if obj.makespan_weight:
+            terms.append(obj.makespan_weight * self.makespan)
+        if obj.tardiness_weight:
+            for j, job in enumerate(p.jobs):
+                if job.due_date is None or not job.operations:
+                    continue
+                late = self.model.new_int_var(0, max(0, self.horizon - job.due_date), f"T{j}")
+                for o in range(len(job.operations)):
+                    if not p.successors[(j, o)]:
+                        self.model.add(late >= self.ops[(j, o)].end - job.due_date)
+                terms.append(obj.tardiness_weight * job.weight * late)
+        expr = sum(terms)
+        if self._objective_ub is not None:
+            self.model.add(expr <= self._objective_ub)
+        self.model.minimize(expr)
 
     # -- solving -----------------------------------------------------------------------------
 

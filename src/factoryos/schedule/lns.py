@@ -13,13 +13,14 @@ import itertools
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from factoryos.schedule.cpsat import CpSatJobShop, SolverParams
 from factoryos.schedule.errors import NoSolutionError
 from factoryos.schedule.problem import OpRef, Problem
 from factoryos.schedule.rules import best_rule
-from factoryos.schedule.solution import Solution, SolveResult
+from factoryos.schedule.solution import Objective, Solution, SolveResult
 
 __all__ = ["LnsConfig", "solve"]
 
@@ -74,16 +75,25 @@ def _frozen_constraints(
     return machines, precedences
 
 
+def _try_solve(model: CpSatJobShop, params: SolverParams) -> SolveResult | None:
+    try:
+        return model.solve(params)
+    except NoSolutionError:
+        return None
+
+
 def solve(
     problem: Problem,
     params: SolverParams,
     *,
+    objective: Objective | None = None,
     config: LnsConfig | None = None,
     hint: Solution | None = None,
     on_improvement: Callable[[float, int], None] | None = None,
 ) -> SolveResult:
-    """Minimise the makespan: best dispatching rule, full CP-SAT solve, LNS, final full solve."""
+    """Minimise ``objective`` (default makespan): best rule, full CP-SAT solve, LNS, full solve."""
     cfg = config or LnsConfig()
+    obj = objective or Objective()
     t_start = time.perf_counter()
     deadline = t_start + params.time_limit_s
     rng = random.Random(params.seed)
@@ -91,13 +101,31 @@ def solve(
     def left() -> float:
         return deadline - time.perf_counter()
 
+    def score(solution: Solution) -> int:
+        return obj.score(problem, solution)
+
     if hint is None:
-        _, hint = best_rule(problem)
+        _, hint = best_rule(problem, score=score)
     best = hint
-    lower = float(problem.trivial_lower_bound())
+    lower = float(obj.makespan_weight * problem.trivial_lower_bound())
+
+    def model_for(
+        machines: dict[OpRef, int] | None = None,
+        precedences: list[tuple[OpRef, OpRef]] | None = None,
+    ) -> CpSatJobShop:
+        # For the makespan the incumbent's makespan is a valid horizon; otherwise a schedule
+        # with less tardiness may end later, so keep the safe horizon and bound the objective.
+        return CpSatJobShop(
+            problem,
+            upper_bound=best.makespan if obj.is_makespan else None,
+            objective=obj,
+            objective_upper_bound=None if obj.is_makespan else score(best),
+            fixed_machines=machines,
+            fixed_precedences=precedences or (),
+        )
 
     def full(limit: float) -> SolveResult | None:
-        model = CpSatJobShop(problem, upper_bound=best.makespan)
+        model = model_for()
         model.add_hint(best)
         sub = SolverParams(
             limit, params.num_workers, params.seed, False, cfg.full_ignore_subsolvers
@@ -111,8 +139,8 @@ def solve(
         return SolveResult(
             solution=best,
             status="optimal" if status_optimal else "feasible",
-            objective=float(best.makespan),
-            best_bound=float(best.makespan) if status_optimal else lower,
+            objective=float(score(best)),
+            best_bound=float(score(best)) if status_optimal else lower,
             wall_time_s=time.perf_counter() - t_start,
             solver="factoryos-lns",
         )
@@ -120,53 +148,58 @@ def solve(
     res = full(max(0.05, cfg.initial_fraction * params.time_limit_s))
     if res is not None:
         lower = max(lower, res.best_bound)
-        if res.solution.makespan <= best.makespan:
+        if score(res.solution) <= score(best):
             best = res.solution
-        if res.status == "optimal" or best.makespan <= lower:
+        if res.status == "optimal" or score(best) <= lower:
             return finish(True)
 
     sizes = dict.fromkeys(KINDS, cfg.initial_size)
     reserve = cfg.final_fraction * params.time_limit_s
-    while left() > reserve + 0.05 and best.makespan > lower:
-        kind = rng.choices(KINDS, weights=cfg.kind_weights)[0]
-        size = sizes[kind]
-        relaxed = _relaxed(problem, best, kind, size, rng)
-        machines, precedences = _frozen_constraints(problem, best, relaxed)
-        model = CpSatJobShop(
-            problem,
-            upper_bound=best.makespan,
-            fixed_machines=machines,
-            fixed_precedences=precedences,
-        )
-        model.add_hint(best)
-        limit = min(cfg.sub_time_limit_s, left() - reserve)
-        sub = SolverParams(limit, params.num_workers, rng.randrange(1 << 30), False)
-        try:
-            r = model.solve(sub)
-        except NoSolutionError:
-            sizes[kind] = max(cfg.min_size, size * 0.9)
-            continue
-        if r.status == "optimal":
-            sizes[kind] = min(cfg.max_size, size * 1.1)
-        else:
-            sizes[kind] = max(cfg.min_size, size * 0.9)
-        mk = r.solution.makespan
-        if params.log:
-            print(
-                f"{time.perf_counter() - t_start:6.2f}s {kind:8s} n={len(relaxed):4d} "
-                f"size={size:.2f} {r.status:8s} {r.wall_time_s:.2f}s mk={mk} best={best.makespan}"
-            )
-        if mk < best.makespan or (cfg.accept_equal and mk == best.makespan):
-            if mk < best.makespan and on_improvement is not None:
-                on_improvement(time.perf_counter() - t_start, mk)
-            best = r.solution
-        if r.status == "optimal" and len(relaxed) == problem.num_operations:
-            lower = max(lower, float(mk))
+    # One neighbourhood per worker, each solved single-threaded: CP-SAT releases the GIL while
+    # solving, and independent small solves beat one two-thread solve of the same neighbourhood.
+    parallel = max(1, params.num_workers)
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        while left() > reserve + 0.05 and score(best) > lower:
+            limit = min(cfg.sub_time_limit_s, left() - reserve)
+            jobs = []
+            for _ in range(parallel):
+                kind = rng.choices(KINDS, weights=cfg.kind_weights)[0]
+                relaxed = _relaxed(problem, best, kind, sizes[kind], rng)
+                machines, precedences = _frozen_constraints(problem, best, relaxed)
+                model = model_for(machines, precedences)
+                model.add_hint(best)
+                sub = SolverParams(limit, 1, rng.randrange(1 << 30), False)
+                jobs.append((kind, len(relaxed), pool.submit(_try_solve, model, sub)))
+            incumbent = best
+            for kind, n_relaxed, fut in jobs:
+                r = fut.result()
+                size = sizes[kind]
+                if r is None or r.status != "optimal":
+                    sizes[kind] = max(cfg.min_size, size * 0.9)
+                else:
+                    sizes[kind] = min(cfg.max_size, size * 1.1)
+                if r is None:
+                    continue
+                mk = score(r.solution)
+                if params.log:
+                    print(
+                        f"{time.perf_counter() - t_start:6.2f}s {kind:8s} n={n_relaxed:4d} "
+                        f"size={size:.2f} {r.status:8s} {r.wall_time_s:.2f}s mk={mk} "
+                        f"best={score(best)}"
+                    )
+                if mk < score(best) or (
+                    cfg.accept_equal and mk == score(best) and best is incumbent
+                ):
+                    if mk < score(best) and on_improvement is not None:
+                        on_improvement(time.perf_counter() - t_start, mk)
+                    best = r.solution
+                if r.status == "optimal" and n_relaxed == problem.num_operations:
+                    lower = max(lower, float(mk))
 
-    if best.makespan > lower and left() > 0.05:
+    if score(best) > lower and left() > 0.05:
         res = full(left())
         if res is not None:
             lower = max(lower, res.best_bound)
-            if res.solution.makespan <= best.makespan:
+            if score(res.solution) <= score(best):
                 best = res.solution
-    return finish(best.makespan <= lower)
+    return finish(score(best) <= lower)

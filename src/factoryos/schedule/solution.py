@@ -7,7 +7,7 @@ from typing import Literal
 
 from factoryos.schedule.problem import OpRef, Problem
 
-__all__ = ["Assignment", "Solution", "SolveResult", "SolveStatus"]
+__all__ = ["Assignment", "Objective", "Solution", "SolveResult", "SolveStatus"]
 
 SolveStatus = Literal["optimal", "feasible"]
 
@@ -61,6 +61,41 @@ class Solution:
             if job.due_date is not None and j in ends:
                 total += job.weight * max(0, ends[j] - job.due_date)
         return total
+
+
+@dataclass(frozen=True, slots=True)
+class Objective:
+    """Weighted sum ``makespan_weight * Cmax + tardiness_weight * sum(w_j * T_j)``.
+
+    The default is the makespan; ``Objective(0, 1)`` is the total weighted tardiness.
+    """
+
+    makespan_weight: int = 1
+    tardiness_weight: int = 0
+
+    def __post_init__(self) -> None:
+        if self.makespan_weight < 0 or self.tardiness_weight < 0:
+            raise ValueError("objective weights must be >= 0")
+        if self.makespan_weight == 0 and self.tardiness_weight == 0:
+            raise ValueError("at least one objective weight must be > 0")
+
+    @property
+    def is_makespan(self) -> bool:
+        return self.tardiness_weight == 0
+
+    @property
+    def name(self) -> str:
+        if self.is_makespan:
+            return "makespan"
+        if self.makespan_weight == 0:
+            return "weighted_tardiness"
+        return f"{self.makespan_weight}*makespan+{self.tardiness_weight}*weighted_tardiness"
+
+    def score(self, problem: Problem, solution: Solution) -> int:
+        value = self.makespan_weight * solution.makespan
+        if self.tardiness_weight:
+            value += self.tardiness_weight * solution.total_weighted_tardiness(problem)
+        return value
 
 
 @dataclass(frozen=True)
