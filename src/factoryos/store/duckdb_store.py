@@ -1,0 +1,323 @@
+"""The embedded event store: one DuckDB file (or memory), no server.
+
+State events, the bulk of any plant's data and the KPI engine's hot path, live in their own narrow
+table ``state_events(event_id, ts, path, state, reason)``; every other kind lives in the long table
+``other_events`` with the canonical columns. An event id is unique across both tables.
+
+Appends go through Arrow: the batch is registered, de-duplicated by ``event_id`` within itself and
+anti-joined against both tables, then inserted sorted by ts so that DuckDB's per-row-group min/max
+lets time-window queries skip old data. The aggregates are single SQL statements
+(``factoryos.store.duckdb_sql``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from factoryos.model.aggregates import (
+    AggregateQuery,
+    CountTotal,
+    EnergyTotal,
+    FailureTotal,
+    GroupValues,
+    PeriodKind,
+    StateTime,
+)
+from factoryos.model.errors import StoreError
+from factoryos.model.events import COLUMN_NAMES, Event, EventKind
+from factoryos.store import duckdb_sql
+from factoryos.store.arrow import EVENT_SCHEMA, conform, events_to_table, utc_us
+from factoryos.store.protocol import AppendResult
+
+_KINDS = pa.array([k.value for k in EventKind])
+_OTHER_COLUMNS = [c for c in COLUMN_NAMES if c not in ("state", "reason")]
+
+
+def _sql_type(arrow_type: pa.DataType) -> str:
+    if pa.types.is_timestamp(arrow_type):
+        return "TIMESTAMPTZ"
+    if pa.types.is_int64(arrow_type):
+        return "BIGINT"
+    if pa.types.is_float64(arrow_type):
+        return "DOUBLE"
+    return "VARCHAR"
+
+
+def _ddl() -> str:
+    other = ",\n    ".join(
+        f"{f.name} {_sql_type(f.type)}{'' if f.nullable else ' NOT NULL'}"
+        for f in EVENT_SCHEMA
+        if f.name in _OTHER_COLUMNS
+    )
+    return f"""
+CREATE TABLE IF NOT EXISTS state_events (
+    event_id VARCHAR NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    path VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    reason VARCHAR
+);
+CREATE TABLE IF NOT EXISTS other_events (
+    {other}
+);
+"""
+
+
+def _subtree_filter(node: str | None, params: dict[str, Any]) -> str:
+    """SQL condition for ``path`` being ``node`` or below it (starts_with: no LIKE wildcards)."""
+    if node is None:
+        return "TRUE"
+    params["node"] = node
+    params["prefix"] = node.rstrip("/") + "/"
+    return "(path = $node OR starts_with(path, $prefix))"
+
+
+class DuckDBStore:
+    """An :class:`~factoryos.store.protocol.EventStore` in one DuckDB file, or ``":memory:"``."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        try:
+            self._con = duckdb.connect(self.path)
+            self._con.execute("SET TimeZone = 'UTC'")
+            self._con.execute(_ddl())
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open DuckDB store {self.path!r}: {exc}") from exc
+
+    def __enter__(self) -> DuckDBStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"DuckDBStore({self.path!r})"
+
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            try:
+                yield self._con
+            except duckdb.Error as exc:
+                raise StoreError(f"{what} failed in {self!r}: {exc}") from exc
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(self, events: Iterable[Event] | pa.Table) -> AppendResult:
+        """Store events; ids already stored (or repeated within the batch) count as duplicates."""
+        table = conform(events) if isinstance(events, pa.Table) else events_to_table(events)
+        if table.num_rows == 0:
+            return AppendResult(0, 0)
+        unknown = pc.filter(table["kind"], pc.invert(pc.is_in(table["kind"], value_set=_KINDS)))
+        if len(unknown):
+            raise StoreError(f"unknown event kind {unknown[0].as_py()!r} in appended table")
+        bad_state = pc.and_(pc.equal(table["kind"], "state"), pc.is_null(table["state"]))
+        if pc.any(bad_state).as_py():
+            raise StoreError("a state event without a state in appended table")
+        with self._guard("append") as con:
+            con.register("_incoming", table)
+            try:
+                con.execute("BEGIN TRANSACTION")
+                con.execute(
+                    """
+                    CREATE OR REPLACE TEMP TABLE _new AS
+                    SELECT * FROM (SELECT DISTINCT ON (event_id) * FROM _incoming) b
+                    WHERE NOT EXISTS (SELECT 1 FROM state_events s WHERE s.event_id = b.event_id)
+                      AND NOT EXISTS (SELECT 1 FROM other_events o WHERE o.event_id = b.event_id)
+                    """
+                )
+                con.execute(
+                    "INSERT INTO state_events SELECT event_id, ts, path, state, reason "
+                    "FROM _new WHERE kind = 'state' ORDER BY ts"
+                )
+                con.execute(
+                    f"INSERT INTO other_events SELECT {', '.join(_OTHER_COLUMNS)} "
+                    "FROM _new WHERE kind <> 'state' ORDER BY ts"
+                )
+                row = con.execute("SELECT count(*) FROM _new").fetchall()[0]
+                con.execute("DROP TABLE _new")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.unregister("_incoming")
+        inserted = int(row[0]) if row else 0
+        return AppendResult(inserted, table.num_rows - inserted)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def events(
+        self,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        node: str | None = None,
+        kinds: Sequence[EventKind] | None = None,
+    ) -> pa.Table:
+        """Events with ``start <= ts < end`` under hierarchy ``node``, ordered by ts, path, id."""
+        params: dict[str, Any] = {}
+        where = [_subtree_filter(node, params)]
+        if start is not None:
+            params["start_us"] = utc_us(start)
+            where.append("ts >= make_timestamptz($start_us)")
+        if end is not None:
+            params["end_us"] = utc_us(end)
+            where.append("ts < make_timestamptz($end_us)")
+        wanted = None if kinds is None else {EventKind(k).value for k in kinds}
+        parts = []
+        cond = " AND ".join(where)
+        if wanted is None or "state" in wanted:
+            nulls = ", ".join(
+                f"NULL::{_sql_type(f.type)} AS {f.name}"
+                for f in EVENT_SCHEMA
+                if f.name not in ("event_id", "ts", "kind", "path", "state", "reason")
+            )
+            parts.append(
+                f"SELECT event_id, ts, 'state' AS kind, path, state, reason, {nulls} "
+                f"FROM state_events WHERE {cond}"
+            )
+        other_kinds = sorted((wanted or {k.value for k in EventKind}) - {"state"})
+        if other_kinds:
+            params["kinds"] = other_kinds
+            parts.append(
+                "SELECT event_id, ts, kind, path, NULL::VARCHAR AS state, NULL::VARCHAR AS reason, "
+                + ", ".join(
+                    c for c in _OTHER_COLUMNS if c not in ("event_id", "ts", "kind", "path")
+                )
+                + f" FROM other_events WHERE {cond} AND list_contains($kinds, kind)"
+            )
+        if not parts:
+            return EVENT_SCHEMA.empty_table()
+        sql = (
+            f"SELECT {', '.join(COLUMN_NAMES)} FROM ("
+            + " UNION ALL BY NAME ".join(parts)
+            + ") ORDER BY ts, path, event_id"
+        )
+        with self._guard("events query") as con:
+            table = con.sql(sql, params=params or None).to_arrow_table()
+        return table.cast(EVENT_SCHEMA)
+
+    def time_range(self) -> tuple[dt.datetime, dt.datetime] | None:
+        with self._guard("time range query") as con:
+            table = con.sql(
+                "SELECT min(lo) AS lo, max(hi) AS hi FROM ("
+                "SELECT min(ts) AS lo, max(ts) AS hi FROM state_events UNION ALL "
+                "SELECT min(ts), max(ts) FROM other_events)"
+            ).to_arrow_table()
+        lo, hi = table["lo"][0].as_py(), table["hi"][0].as_py()
+        if lo is None or hi is None:
+            return None
+        return lo.astimezone(dt.UTC), hi.astimezone(dt.UTC)
+
+    def count(self) -> int:
+        with self._guard("count") as con:
+            rows = con.execute(
+                "SELECT (SELECT count(*) FROM state_events) + (SELECT count(*) FROM other_events)"
+            ).fetchall()
+        return int(rows[0][0])
+
+    # -- aggregates ------------------------------------------------------------------------
+
+    def _aggregate(self, query: AggregateQuery, sql: str, what: str) -> list[tuple[Any, ...]]:
+        units = _units_table(query)
+        tiles = _tiles_table(query)
+        params = {"start_us": utc_us(query.start), "end_us": utc_us(query.end)}
+        with self._guard(what) as con:
+            con.register("_units", units)
+            con.register("_tiles", tiles)
+            try:
+                return con.execute(sql, params).fetchall()
+            finally:
+                con.unregister("_units")
+                con.unregister("_tiles")
+
+    def state_time(self, query: AggregateQuery, *, by_reason: bool = False) -> list[StateTime]:
+        """Seconds in each state, clipped to the query window and cut by its periods.
+
+        Only time covered by state events counts: before a unit's first state event there is
+        no row (the KPI engine sees that time as unknown: the tile's length minus the rows).
+        """
+        rows = self._aggregate(
+            query, duckdb_sql.state_time_sql(query.group_by, by_reason), "state_time"
+        )
+        return [
+            StateTime(GroupValues(p, d, s), PeriodKind(kind), state, reason, float(seconds))
+            for p, d, s, kind, state, reason, seconds in rows
+        ]
+
+    def count_totals(self, query: AggregateQuery) -> list[CountTotal]:
+        rows = self._aggregate(query, duckdb_sql.count_totals_sql(query.group_by), "count_totals")
+        return [
+            CountTotal(GroupValues(p, d, s), path, product, operation, good, scrap, rework)
+            for p, d, s, path, product, operation, good, scrap, rework in rows
+        ]
+
+    def energy_totals(self, query: AggregateQuery) -> list[EnergyTotal]:
+        rows = self._aggregate(query, duckdb_sql.energy_totals_sql(query.group_by), "energy_totals")
+        return [
+            EnergyTotal(GroupValues(p, d, s), float(kwh), float(cost))
+            for p, d, s, kwh, cost in rows
+        ]
+
+    def failure_totals(self, query: AggregateQuery) -> list[FailureTotal]:
+        rows = self._aggregate(
+            query, duckdb_sql.failure_totals_sql(query.group_by), "failure_totals"
+        )
+        return [
+            FailureTotal(GroupValues(p, d, s), int(failures), float(seconds))
+            for p, d, s, failures, seconds in rows
+        ]
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+
+def _units_table(query: AggregateQuery) -> pa.Table:
+    """The work units under ``query.node`` with their calendar keys."""
+    prefix = query.node.rstrip("/") + "/"
+    items = [
+        (path, key)
+        for path, key in query.calendar_key_of_path.items()
+        if path == query.node or path.startswith(prefix)
+    ]
+    return pa.table(
+        {
+            "path": pa.array([p for p, _ in items], pa.string()),
+            "key": pa.array([k for _, k in items], pa.string()),
+        }
+    )
+
+
+def _tiles_table(query: AggregateQuery) -> pa.Table:
+    """The query's planned periods, ranked per key by start (``idx`` from 1)."""
+    periods = sorted(query.periods, key=lambda p: (p.key, p.start))
+    idx: list[int] = []
+    previous_key: str | None = None
+    rank = 0
+    for period in periods:
+        rank = rank + 1 if period.key == previous_key else 1
+        previous_key = period.key
+        idx.append(rank)
+    return pa.table(
+        {
+            "key": pa.array([p.key for p in periods], pa.string()),
+            "idx": pa.array(idx, pa.int64()),
+            "start_us": pa.array([utc_us(p.start) for p in periods], pa.int64()),
+            "end_us": pa.array([utc_us(p.end) for p in periods], pa.int64()),
+            "local_day": pa.array([p.local_day for p in periods], pa.date32()),
+            "shift": pa.array([p.shift for p in periods], pa.string()),
+            "kind": pa.array([PeriodKind(p.kind).value for p in periods], pa.string()),
+            "price": pa.array([p.price_cny_per_kwh for p in periods], pa.float64()),
+        }
+    )
