@@ -1,0 +1,529 @@
+"""The plant twin: executes a plant model on production orders and emits its canonical events.
+
+Orders are released at their times; each unit of a product is a job that walks its routing.
+An operation that ``consumes`` components waits for a full kit (the assembly join): the order's
+component units are released with it and stocked per order when their own routing ends. Each
+operation goes to an eligible equipment pool (the least loaded), whose free unit takes it at once
+or whose queue holds it for the dispatching rule. A job entering another line counts against
+that line's ``input_buffer``; when it is full the upstream unit stays *blocked* with the finished
+job (blocking after service) and newly released work waits before the line. Quality is drawn per
+unit at the end of an operation: scrap releases a replacement unit, rework repeats the operation.
+
+Same seed, same model, same orders: same events (common random numbers per work unit, see
+:mod:`factoryos.simulate.streams`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import itertools
+from collections import deque
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+
+from factoryos.model import (
+    EnergyReading,
+    Event,
+    EventKind,
+    Line,
+    MachineState,
+    Operation,
+    OperationEvent,
+    OrderEvent,
+    Plant,
+    Product,
+    ProductionCount,
+    StateChange,
+    shift_periods,
+)
+from factoryos.model.errors import SimulationError
+from factoryos.simulate.core import Environment
+from factoryos.simulate.demand import ProductionOrder
+from factoryos.simulate.results import PoolStats, TwinResult, bottleneck_shares
+from factoryos.simulate.streams import RandomStreams
+from factoryos.simulate.units import STATES, Pool, Unit
+
+__all__ = ["DispatchRule", "EventSink", "Job", "PlantTwin"]
+
+EventSink = Callable[[Event], None]
+
+
+class DispatchRule(StrEnum):
+    """Which queued job a free unit takes next."""
+
+    FIFO = "fifo"  # first come, first served
+    EDD = "edd"  # earliest due date
+    SPT = "spt"  # shortest processing time of the operation on this pool
+    CR = "cr"  # smallest critical ratio: time to due date / remaining planned work
+
+
+class OrderRun:
+    """An order in progress: its component stock (per product) and jobs waiting for a kit."""
+
+    __slots__ = ("done", "finished_s", "kit_waiting", "product", "spec", "stock")
+
+    def __init__(self, spec: ProductionOrder, product: Product) -> None:
+        self.spec = spec
+        self.product = product
+        self.done = 0
+        self.stock: dict[str, int] = {}
+        self.kit_waiting: list[Job] = []
+        self.finished_s: float | None = None
+
+
+class Job:
+    """One unit of a product walking its routing."""
+
+    __slots__ = ("kitted", "line", "op_index", "order", "product", "released_s", "top")
+
+    def __init__(self, order: OrderRun, product: Product, released_s: float, top: bool) -> None:
+        self.order = order
+        self.product = product
+        self.op_index = 0
+        self.released_s = released_s
+        self.top = top  # the order's own product (else a component)
+        self.line: Line | None = None  # line whose input buffer holds it, or where it last ran
+        self.kitted = -1  # index of the operation whose kit it holds
+
+    @property
+    def operation(self) -> Operation:
+        return self.product.routing[self.op_index]
+
+
+class PlantTwin:
+    """One run of the twin: build, then :meth:`run`; events go to ``sink`` if given."""
+
+    def __init__(
+        self,
+        plant: Plant,
+        orders: Sequence[ProductionOrder],
+        *,
+        start: dt.datetime,
+        horizon_s: float,
+        seed: int = 0,
+        replication: int = 0,
+        rule: DispatchRule = DispatchRule.FIFO,
+        sink: EventSink | None = None,
+        run_id: str | None = None,
+        energy_interval_s: float = 3600.0,
+        env: Environment | None = None,
+    ) -> None:
+        if start.tzinfo is None:
+            raise SimulationError(f"start {start.isoformat()} needs a time zone")
+        self.plant = plant
+        self.start = start.astimezone(dt.UTC)
+        self.horizon_s = float(horizon_s)
+        self.rule = DispatchRule(rule)
+        self.sink = sink
+        self.run_id = run_id or f"sim-{seed}-{replication}"
+        self.env = env if env is not None else Environment()
+        self._event_seq = itertools.count(1)
+        self._queue_seq = itertools.count()
+        self.open_orders = 0
+        self.line_input: dict[str, int] = {}
+        self.line_waiters: dict[str, deque[Job | Unit]] = {}
+        self.orders: list[OrderRun] = []
+        # statistics of the order's own products (finished goods)
+        self.finished: dict[str, int] = {}
+        self.scrapped: dict[str, int] = {}
+        self._lead_time_sum_s = 0.0
+        self._wip = 0
+        self._wip_area = 0.0
+        self._wip_since = 0.0
+        self.events_emitted = 0
+
+        streams = RandomStreams(seed, replication)
+        self.pools: dict[str, Pool] = {}
+        self.units: list[Unit] = []
+        for work_unit in plant.work_units:
+            eq = work_unit.equipment
+            pool = self.pools.get(eq.id)
+            if pool is None:
+                pool = self.pools[eq.id] = Pool(eq, work_unit.line)
+                self.line_input.setdefault(work_unit.line.id, 0)
+                self.line_waiters.setdefault(work_unit.line.id, deque())
+            unit = Unit(self, work_unit, pool, streams)
+            pool.units.append(unit)
+            self.units.append(unit)
+        self._eligible: dict[tuple[str, int], list[Pool]] = {}
+        for product in plant.products:
+            for i, op in enumerate(product.routing):
+                pools = [self.pools[e.id] for e in plant.eligible_equipment(op)]
+                if not pools:
+                    raise SimulationError(
+                        f"operation {op.id!r} of product {product.id!r} has no equipment with "
+                        f"skill {op.skill!r}"
+                    )
+                self._eligible[product.id, i] = pools
+        self._schedule_calendars()
+        self._schedule_maintenance()
+        for spec in orders:
+            if spec.product not in plant.product_by_id:
+                raise SimulationError(f"order {spec.order_id!r}: unknown product {spec.product!r}")
+            if spec.release_s < self.horizon_s:
+                self.env.schedule_at(max(spec.release_s, 0.0), self._release_order, spec)
+        if sink is not None and energy_interval_s > 0:
+            self._energy_interval_s = energy_interval_s
+            self.env.schedule(energy_interval_s, self._read_meters)
+
+    # -- calendars and maintenance ---------------------------------------------------------------
+    def _seconds(self, instant: dt.datetime) -> float:
+        return (instant - self.start).total_seconds()
+
+    def _schedule_calendars(self) -> None:
+        end = self.start + dt.timedelta(seconds=self.horizon_s)
+        by_calendar: dict[str, list[Unit]] = {}
+        for unit in self.units:
+            by_calendar.setdefault(self.plant.calendar_id_of(unit.pool.line), []).append(unit)
+        for calendar_id, units in by_calendar.items():
+            calendar = self.plant.calendars[calendar_id]
+            merged: list[list[float]] = []
+            for period in shift_periods(calendar, self.plant.zone, self.start, end):
+                lo, hi = self._seconds(period.start), self._seconds(period.end)
+                if merged and lo <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], hi)  # shift hand-over: no gap
+                else:
+                    merged.append([lo, hi])
+            for lo, hi in merged:
+                self.env.schedule_at(lo, self._set_shift, (units, True))
+                if hi < self.horizon_s:
+                    self.env.schedule_at(hi, self._set_shift, (units, False))
+
+    @staticmethod
+    def _set_shift(arg: tuple[list[Unit], bool]) -> None:
+        units, on = arg
+        for unit in units:
+            unit.set_on_shift(on)
+
+    def _schedule_maintenance(self) -> None:
+        end = self.start + dt.timedelta(seconds=self.horizon_s)
+        for window in self.plant.maintenance:
+            units = [u for e in window.equipment if e in self.pools for u in self.pools[e].units]
+            for lo, hi in window.spans(self.plant.zone, self.start, end):
+                self.env.schedule_at(self._seconds(lo), self._set_maintenance, (units, True))
+                if self._seconds(hi) < self.horizon_s:
+                    self.env.schedule_at(self._seconds(hi), self._set_maintenance, (units, False))
+
+    @staticmethod
+    def _set_maintenance(arg: tuple[list[Unit], bool]) -> None:
+        units, on = arg
+        for unit in units:
+            unit.set_maintenance(on)
+
+    # -- orders and jobs -------------------------------------------------------------------------
+    def _release_order(self, spec: ProductionOrder) -> None:
+        order = OrderRun(spec, self.plant.product_by_id[spec.product])
+        self.orders.append(order)
+        self.open_orders += 1
+        self._emit_order(EventKind.ORDER_START, order, spec.quantity)
+        for _ in range(spec.quantity):
+            self._release_unit(order, order.product, top=True)
+
+    def _release_unit(self, order: OrderRun, product: Product, top: bool) -> None:
+        now = self.env.now
+        job = Job(order, product, now, top)
+        if top:
+            self._count_wip(+1)
+        for op in product.routing:
+            for component in op.consumes:
+                sub = self.plant.product_by_id[component.product]
+                for _ in range(component.quantity):
+                    self._release_unit(order, sub, top=False)
+        self._dispatch_or_wait(job)
+
+    def _dispatch_or_wait(self, job: Job) -> None:
+        full_line = self._advance(job)
+        if full_line is not None:
+            self.line_waiters[full_line].append(job)
+
+    def _advance(self, job: Job) -> str | None:
+        """Send ``job`` to its next operation; the id of a full line it must wait for, or None."""
+        routing = job.product.routing
+        if job.op_index == len(routing):
+            self._finished(job)
+            return None
+        op = routing[job.op_index]
+        if op.consumes and job.kitted != job.op_index:
+            if not self._take_kit(job.order, op):
+                job.order.kit_waiting.append(job)
+                return None
+            job.kitted = job.op_index
+        pool = self._choose_pool(job)
+        line = pool.line
+        if job.line is not line:
+            if line.input_buffer is not None and self.line_input[line.id] >= line.input_buffer:
+                return line.id
+            job.line = line
+            self.line_input[line.id] += 1
+            self._enqueue(pool, job, entering=True)
+        else:
+            self._enqueue(pool, job, entering=False)
+        return None
+
+    def _choose_pool(self, job: Job) -> Pool:
+        pools = self._eligible[job.product.id, job.op_index]
+        if len(pools) == 1:
+            return pools[0]
+        return min(pools, key=lambda p: (len(p.queue) - len(p.free)) / len(p.units))
+
+    def _take_kit(self, order: OrderRun, op: Operation) -> bool:
+        stock = order.stock
+        if any(stock.get(c.product, 0) < c.quantity for c in op.consumes):
+            return False
+        for c in op.consumes:
+            stock[c.product] -= c.quantity
+        return True
+
+    def _enqueue(self, pool: Pool, job: Job, entering: bool) -> None:
+        if pool.free:
+            unit = next(iter(pool.free))
+            self._start(unit, job, entering)
+            return
+        heapq.heappush(pool.queue, (self._key(pool, job), next(self._queue_seq), entering, job))
+
+    def _key(self, pool: Pool, job: Job) -> float:
+        rule = self.rule
+        if rule is DispatchRule.EDD:
+            return job.order.spec.due_s
+        if rule is DispatchRule.SPT:
+            return job.operation.run_time_on(pool.equipment.id)
+        if rule is DispatchRule.CR:
+            return 0.0  # dynamic: evaluated at selection time
+        return self.env.now
+
+    def _critical_ratio(self, job: Job) -> float:
+        remaining = sum(op.run_time_s for op in job.product.routing[job.op_index :])
+        return (job.order.spec.due_s - self.env.now) / max(remaining, 1.0)
+
+    def unit_free(self, unit: Unit) -> None:
+        """``unit`` can take a job: the dispatching rule picks one from its pool's queue."""
+        pool = unit.pool
+        queue = pool.queue
+        if not queue:
+            pool.free[unit] = None
+            return
+        if self.rule is DispatchRule.CR:
+            best = min(range(len(queue)), key=lambda i: (self._critical_ratio(queue[i][3]), i))
+            entry = queue[best]
+            queue[best] = queue[-1]
+            queue.pop()
+            heapq.heapify(queue)
+        else:
+            entry = heapq.heappop(queue)
+        self._start(unit, entry[3], entry[2])
+
+    def _start(self, unit: Unit, job: Job, entering: bool) -> None:
+        op = job.operation
+        equipment = unit.pool.equipment
+        family, order_id = job.product.family, job.order.spec.order_id
+        if unit.last_family is not None and unit.last_family != family:
+            setup = equipment.setup_matrix_s.get(unit.last_family, {}).get(family, op.setup_time_s)
+        elif unit.last_order != order_id:
+            setup = op.setup_time_s  # a new batch
+        else:
+            setup = 0.0
+        unit.last_family, unit.last_order = family, order_id
+        self._emit_operation(EventKind.OPERATION_START, unit, job)
+        unit.start(job, setup, op.run_time_on(equipment.id))
+        if entering:
+            self._leave_input(job)
+
+    def _leave_input(self, job: Job) -> None:
+        assert job.line is not None
+        line_id = job.line.id
+        self.line_input[line_id] -= 1
+        waiters = self.line_waiters[line_id]
+        while waiters and (
+            job.line.input_buffer is None or self.line_input[line_id] < job.line.input_buffer
+        ):
+            waiter = waiters.popleft()
+            if isinstance(waiter, Unit):
+                held = waiter.holding
+                assert held is not None
+                again = self._advance(held)
+                if again is not None:  # went for another pool whose line is full
+                    self.line_waiters[again].append(waiter)
+                    continue
+                waiter.release_blocked()
+            else:
+                self._dispatch_or_wait(waiter)
+
+    def operation_done(self, unit: Unit, job: Job) -> None:
+        """Quality draw, count event, then the job moves on (or the unit blocks)."""
+        op = job.operation
+        draw = unit.quality()
+        if draw < op.scrap_rate:
+            self._emit_count(unit, job, scrap=1)
+            self._emit_operation(EventKind.OPERATION_END, unit, job)
+            if job.top:
+                self.scrapped[job.product.id] = self.scrapped.get(job.product.id, 0) + 1
+                self._count_wip(-1)
+            self._release_unit(job.order, job.product, job.top)
+            return
+        if draw < op.scrap_rate + op.rework_rate:
+            self._emit_count(unit, job, rework=1)
+            self._emit_operation(EventKind.OPERATION_END, unit, job)
+            self._enqueue(unit.pool, job, entering=False)  # rework loops back to the operation
+            return
+        unit.pool.good_planned_s += op.run_time_on(unit.pool.equipment.id)
+        self._emit_count(unit, job, good=1)
+        self._emit_operation(EventKind.OPERATION_END, unit, job)
+        job.op_index += 1
+        full_line = self._advance(job)
+        if full_line is not None:
+            unit.holding = job
+            self.line_waiters[full_line].append(unit)
+
+    def _finished(self, job: Job) -> None:
+        order = job.order
+        now = self.env.now
+        if not job.top:
+            product = job.product.id
+            order.stock[product] = order.stock.get(product, 0) + 1
+            waiting, order.kit_waiting = order.kit_waiting, []
+            for parent in waiting:
+                self._dispatch_or_wait(parent)
+            return
+        self._count_wip(-1)
+        self.finished[job.product.id] = self.finished.get(job.product.id, 0) + 1
+        self._lead_time_sum_s += now - job.released_s
+        order.done += 1
+        if order.done == order.spec.quantity:
+            order.finished_s = now
+            self.open_orders -= 1
+            self._emit_order(EventKind.ORDER_END, order, None)
+
+    def _count_wip(self, delta: int) -> None:
+        now = self.env.now
+        self._wip_area += self._wip * (now - self._wip_since)
+        self._wip_since = now
+        self._wip += delta
+
+    # -- events ----------------------------------------------------------------------------------
+    def _ts(self) -> dt.datetime:
+        return self.start + dt.timedelta(seconds=self.env.now)
+
+    def _next_id(self) -> str:
+        self.events_emitted += 1
+        return f"{self.run_id}-{next(self._event_seq)}"
+
+    def state_changed(self, unit: Unit, state: MachineState) -> None:
+        if self.sink is not None:
+            self.sink(StateChange(self._next_id(), self._ts(), unit.path, state))
+
+    def _emit_operation(self, kind: EventKind, unit: Unit, job: Job) -> None:
+        if self.sink is not None:
+            self.sink(
+                OperationEvent(
+                    self._next_id(),
+                    self._ts(),
+                    unit.path,
+                    kind,
+                    job.order.spec.order_id,
+                    job.product.id,
+                    job.operation.id,
+                )
+            )
+
+    def _emit_count(
+        self, unit: Unit, job: Job, good: int = 0, scrap: int = 0, rework: int = 0
+    ) -> None:
+        if self.sink is not None:
+            self.sink(
+                ProductionCount(
+                    self._next_id(),
+                    self._ts(),
+                    unit.path,
+                    job.product.id,
+                    good=good,
+                    scrap=scrap,
+                    rework=rework,
+                    order_id=job.order.spec.order_id,
+                    operation=job.operation.id,
+                )
+            )
+
+    def _emit_order(self, kind: EventKind, order: OrderRun, quantity: int | None) -> None:
+        if self.sink is not None:
+            self.sink(
+                OrderEvent(
+                    self._next_id(),
+                    self._ts(),
+                    self.plant.root_path,
+                    kind,
+                    order.spec.order_id,
+                    order.spec.product,
+                    quantity,
+                )
+            )
+
+    def _read_meters(self, _: object) -> None:
+        self._flush_meters()
+        if self.env.now + self._energy_interval_s <= self.horizon_s:
+            self.env.schedule(self._energy_interval_s, self._read_meters)
+
+    def _flush_meters(self) -> None:
+        """Account every unit up to now; emit one reading per unit that used energy."""
+        for unit in self.units:
+            unit.accrue()
+            if self.sink is not None and unit.unread_kwh > 0:
+                self.sink(EnergyReading(self._next_id(), self._ts(), unit.path, unit.unread_kwh))
+            unit.unread_kwh = 0.0
+
+    # -- run -------------------------------------------------------------------------------------
+    def run(self) -> TwinResult:
+        """Simulate up to the horizon and summarise the run."""
+        self.env.run(until_s=self.horizon_s)
+        return self.result()
+
+    def result(self) -> TwinResult:
+        now = self.env.now
+        self._flush_meters()
+        self._count_wip(0)
+        periods = {}
+        for pool_id, pool in self.pools.items():
+            closed = list(pool.active_periods)
+            if pool.active_since is not None and now > pool.active_since:
+                closed.append((pool.active_since, now))
+            periods[pool_id] = closed
+        shares = bottleneck_shares(periods)
+        pool_stats = []
+        for pool_id, pool in self.pools.items():
+            time_in = [sum(u.time_in_s[i] for u in pool.units) for i in range(len(STATES))]
+            pot = sum(u.pot_s for u in pool.units)
+            pbt = pot - sum(u.planned_down_s for u in pool.units)
+            by_state = dict(zip(STATES, time_in, strict=True))
+            pool_stats.append(
+                PoolStats.from_times(
+                    pool_id,
+                    units=len(pool.units),
+                    time_in_state_s=by_state,
+                    planned_busy_s=pbt,
+                    good_planned_s=pool.good_planned_s,
+                    energy_kwh=sum(u.energy_kwh for u in pool.units),
+                    failures=sum(u.failures for u in pool.units),
+                    bottleneck_share=shares.get(pool_id, 0.0),
+                )
+            )
+        finished_total = sum(self.finished.values())
+        orders_done = [o for o in self.orders if o.finished_s is not None]
+        return TwinResult(
+            horizon_s=now,
+            finished=dict(self.finished),
+            scrapped=dict(self.scrapped),
+            orders_released=len(self.orders),
+            orders_finished=len(orders_done),
+            mean_unit_lead_time_s=self._lead_time_sum_s / finished_total if finished_total else 0,
+            mean_order_lead_time_s=(
+                sum(o.finished_s - o.spec.release_s for o in orders_done if o.finished_s)
+                / len(orders_done)
+                if orders_done
+                else 0.0
+            ),
+            mean_wip=self._wip_area / now if now else 0.0,
+            energy_kwh=sum(u.energy_kwh for u in self.units),
+            pools=tuple(pool_stats),
+            events_emitted=self.events_emitted,
+            sim_events=self.env.events_processed,
+        )

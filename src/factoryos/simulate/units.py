@@ -1,0 +1,253 @@
+"""Work units in the twin: one state machine per physical unit of an equipment pool.
+
+A unit works only when it is on shift, not in planned maintenance and not failed. Its work on a
+job is a setup phase (on a family or batch change) then a run phase, executed in *segments* that
+end at the next failure, shift end or maintenance start; the work left is kept, so an interrupted
+operation resumes where it stopped. Time between failures counts operating time (setup and run),
+as ISO 22400 defines TBF; repairs run on the clock, on shift or not.
+
+Every state change is accounted (time and kWh by state) and, when a sink is attached, emitted
+as a canonical ``StateChange``. State precedence: fault > maintenance > off > blocked > setup /
+producing > starved (orders open) / idle (none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from factoryos.model import Equipment, Line, MachineState, WorkUnit
+from factoryos.model.distributions import Exponential, Fixed, Lognormal, Weibull
+from factoryos.simulate.core import Handle
+from factoryos.simulate.streams import RandomStreams
+
+if TYPE_CHECKING:
+    from factoryos.simulate.twin import Job, PlantTwin
+
+__all__ = ["STATES", "WAITING", "Pool", "Unit", "sampler"]
+
+STATES: tuple[MachineState, ...] = tuple(MachineState)
+INDEX = {state: i for i, state in enumerate(STATES)}
+WAITING = frozenset({MachineState.STARVED, MachineState.IDLE, MachineState.BLOCKED})
+EPS = 1e-9
+
+
+def sampler(
+    dist: Exponential | Weibull | Lognormal | Fixed, gen: np.random.Generator
+) -> Callable[[], float]:
+    """Draws of one model distribution from one generator (rare events: scalar calls are fine)."""
+    if isinstance(dist, Exponential):
+        return lambda: float(gen.exponential(dist.mean_s))
+    if isinstance(dist, Weibull):
+        return lambda: dist.scale_s * float(gen.weibull(dist.shape))
+    if isinstance(dist, Lognormal):
+        return lambda: float(gen.lognormal(dist.mu, dist.sigma))
+    return lambda: dist.value_s
+
+
+class Pool:
+    """An equipment entry of the model: its identical units, one queue, and its active periods
+    (all on-shift units busy, failed or in maintenance: none waiting) for bottleneck analysis."""
+
+    def __init__(self, equipment: Equipment, line: Line) -> None:
+        self.equipment = equipment
+        self.line = line
+        self.units: list[Unit] = []
+        self.queue: list[Any] = []
+        self.free: dict[Unit, None] = {}  # ordered set of units ready for a job
+        self.waiting = 0
+        self.off = 0
+        self.active_since: float | None = None
+        self.active_periods: list[tuple[float, float]] = []
+        self.good_planned_s = 0.0  # sum of planned run times of good units (ISO 22400 PRI x GQ)
+
+    def update_activity(self, now: float) -> None:
+        active = self.off < len(self.units) and self.waiting == 0
+        if active and self.active_since is None:
+            self.active_since = now
+        elif not active and self.active_since is not None:
+            if now > self.active_since:
+                self.active_periods.append((self.active_since, now))
+            self.active_since = None
+
+
+class Unit:
+    """One physical work unit: state, energy, failures and the job it works on."""
+
+    def __init__(self, twin: PlantTwin, work_unit: WorkUnit, pool: Pool, streams: RandomStreams):
+        self.twin = twin
+        self.env = twin.env
+        self.path = work_unit.path
+        self.pool = pool
+        equipment = work_unit.equipment
+        self.power_kw = [equipment.power_in(state) for state in STATES]
+        key = f"{equipment.id}/{work_unit.unit}"  # stable across pool sizes: CRN
+        self.quality = streams.uniform(key, "quality")
+        self._draw_tbf: Callable[[], float] | None = None
+        self._draw_ttr: Callable[[], float] = lambda: 0.0
+        self.ttf_left_s = float("inf")
+        if equipment.failure is not None:
+            self._draw_tbf = sampler(
+                equipment.failure.time_between_failures, streams.generator(key, "failure")
+            )
+            self._draw_ttr = sampler(
+                equipment.failure.time_to_repair, streams.generator(key, "repair")
+            )
+            self.ttf_left_s = self._draw_tbf()
+        self.on_shift = False
+        self.in_maintenance = False
+        self.failed = False
+        self.job: Job | None = None
+        self.holding: Job | None = None  # finished job waiting for room downstream (blocked)
+        self.setup_left_s = 0.0
+        self.run_left_s = 0.0
+        self.last_family: str | None = None
+        self.last_order: str | None = None
+        self._handle: Handle | None = None
+        self._segment_start = 0.0
+        # accounting
+        self.state = MachineState.OFF
+        self._since = self.env.now
+        self.time_in_s = [0.0] * len(STATES)
+        self.energy_kwh = 0.0
+        self.unread_kwh = 0.0
+        self.pot_s = 0.0  # on shift (planned operation time)
+        self.planned_down_s = 0.0  # maintenance while on shift
+        self.failures = 0
+        pool.off += 1
+
+    # -- availability ----------------------------------------------------------------------------
+    @property
+    def available(self) -> bool:
+        return self.on_shift and not self.in_maintenance and not self.failed
+
+    def set_on_shift(self, on: bool) -> None:
+        self.on_shift = on
+        self._availability_changed()
+
+    def set_maintenance(self, on: bool) -> None:
+        self.in_maintenance = on
+        self._availability_changed()
+
+    def _availability_changed(self) -> None:
+        if self.available:
+            if self.job is not None:
+                self._go()
+            elif self.holding is None:
+                self.twin.unit_free(self)
+        else:
+            self._pause()
+            self.pool.free.pop(self, None)
+        self.refresh()
+
+    # -- work ------------------------------------------------------------------------------------
+    def start(self, job: Job, setup_s: float, run_s: float) -> None:
+        self.pool.free.pop(self, None)
+        self.job = job
+        self.setup_left_s = setup_s
+        self.run_left_s = run_s
+        self._go()
+        self.refresh()
+
+    def _go(self) -> None:
+        if self._handle is not None or self.job is None or not self.available:
+            return
+        work = self.setup_left_s if self.setup_left_s > 0 else self.run_left_s
+        self._segment_start = self.env.now
+        self._handle = self.env.schedule(min(work, self.ttf_left_s), self._segment_end)
+
+    def _pause(self) -> None:
+        if self._handle is not None:
+            self.env.cancel(self._handle)
+            self._handle = None
+            self._consume(self.env.now - self._segment_start)
+
+    def _consume(self, elapsed: float) -> None:
+        self.ttf_left_s -= elapsed
+        if self.setup_left_s > 0:
+            self.setup_left_s -= elapsed
+            if self.setup_left_s <= EPS:
+                self.setup_left_s = 0.0
+        else:
+            self.run_left_s -= elapsed
+
+    def _segment_end(self, _: object) -> None:
+        self._handle = None
+        self._consume(self.env.now - self._segment_start)
+        job = self.job
+        if job is not None and self.setup_left_s == 0.0 and self.run_left_s <= EPS:
+            self.job = None
+            self.twin.operation_done(self, job)  # may leave the unit holding a blocked job
+        if self.ttf_left_s <= EPS:
+            self._fail()
+        elif self.job is not None:
+            self._go()
+        elif self.holding is None and self.available:
+            self.twin.unit_free(self)
+        self.refresh()
+
+    def release_blocked(self) -> None:
+        """The held job found room downstream."""
+        self.holding = None
+        if self.available:
+            self.twin.unit_free(self)
+        self.refresh()
+
+    # -- failures --------------------------------------------------------------------------------
+    def _fail(self) -> None:
+        self.failed = True
+        self.failures += 1
+        self.pool.free.pop(self, None)
+        self.env.schedule(self._draw_ttr(), self._repaired)
+
+    def _repaired(self, _: object) -> None:
+        self.failed = False
+        assert self._draw_tbf is not None
+        self.ttf_left_s = self._draw_tbf()
+        self._availability_changed()
+
+    # -- accounting ------------------------------------------------------------------------------
+    def _current_state(self) -> MachineState:
+        if self.failed:
+            return MachineState.FAULT
+        if self.in_maintenance:
+            return MachineState.MAINTENANCE
+        if not self.on_shift:
+            return MachineState.OFF
+        if self.holding is not None:
+            return MachineState.BLOCKED
+        if self.job is not None:
+            return MachineState.SETUP if self.setup_left_s > 0 else MachineState.PRODUCING
+        return MachineState.STARVED if self.twin.open_orders else MachineState.IDLE
+
+    def accrue(self) -> None:
+        """Account time and energy of the current state up to now."""
+        now = self.env.now
+        elapsed = now - self._since
+        if elapsed > 0:
+            i = INDEX[self.state]
+            self.time_in_s[i] += elapsed
+            kwh = self.power_kw[i] * elapsed / 3600.0
+            self.energy_kwh += kwh
+            self.unread_kwh += kwh
+            if self.on_shift:
+                self.pot_s += elapsed
+                if self.in_maintenance:
+                    self.planned_down_s += elapsed
+        self._since = now
+
+    def refresh(self) -> None:
+        """Re-derive the state from the flags; account and emit when it changed."""
+        new = self._current_state()
+        old = self.state
+        if new is old:
+            return
+        self.accrue()
+        self.state = new
+        pool = self.pool
+        pool.waiting += (new in WAITING) - (old in WAITING)
+        pool.off += (new is MachineState.OFF) - (old is MachineState.OFF)
+        pool.update_activity(self.env.now)
+        self.twin.state_changed(self, new)
