@@ -1,0 +1,254 @@
+"""The plant twin on a tiny plant: spec-like checks on the events it emits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from factoryos.model import (
+    EnergyReading,
+    Event,
+    EventKind,
+    MachineState,
+    OperationEvent,
+    OrderEvent,
+    Plant,
+    ProductionCount,
+    StateChange,
+    event_to_row,
+)
+from factoryos.simulate.demand import ProductionOrder, steady_demand
+from factoryos.simulate.results import TwinResult, bottleneck_shares
+from factoryos.simulate.rt import RealtimeEnvironment
+from factoryos.simulate.twin import DispatchRule, PlantTwin
+
+from .conftest import START
+
+DAY = 86400.0
+
+
+def run(
+    plant: Plant,
+    orders: list[ProductionOrder],
+    days: float,
+    seed: int = 1,
+    rule: DispatchRule = DispatchRule.FIFO,
+) -> tuple[TwinResult, list[Event]]:
+    events: list[Event] = []
+    twin = PlantTwin(
+        plant, orders, start=START, horizon_s=days * DAY, seed=seed, rule=rule, sink=events.append
+    )
+    return twin.run(), events
+
+
+def gizmo_orders(n: int, quantity: int = 3) -> list[ProductionOrder]:
+    return [
+        ProductionOrder(f"g{i}", "gizmo", quantity, release_s=i * 4 * 3600.0, due_s=5 * DAY)
+        for i in range(n)
+    ]
+
+
+def on_shift(ts: dt.datetime) -> bool:
+    minutes = ts.hour * 60 + ts.minute + ts.second / 60
+    return 6 * 60 <= minutes <= 12 * 60 or 13 * 60 <= minutes <= 18 * 60
+
+
+def test_same_seed_same_events_other_seed_other_events(tiny_plant: Plant) -> None:
+    orders = [*gizmo_orders(6), ProductionOrder("w1", "widget", 4, 3600.0, 3 * DAY)]
+    _, first = run(tiny_plant, orders, days=4, seed=7)
+    _, again = run(tiny_plant, orders, days=4, seed=7)
+    _, other = run(tiny_plant, orders, days=4, seed=8)
+    assert [event_to_row(e) for e in first] == [event_to_row(e) for e in again]
+    assert [event_to_row(e) for e in first] != [event_to_row(e) for e in other]
+    assert len({e.event_id for e in first}) == len(first)
+
+
+def test_no_work_outside_shifts_and_breaks(tiny_plant: Plant) -> None:
+    _, events = run(tiny_plant, gizmo_orders(10), days=5)
+    work = [e for e in events if isinstance(e, ProductionCount | OperationEvent)]
+    assert work
+    assert all(on_shift(e.ts) for e in work), [e.ts for e in work if not on_shift(e.ts)][:3]
+    # Every unit goes off at the break and at the end of the shift.
+    offs = {e.ts.time() for e in events if isinstance(e, StateChange) and e.state == "off"}
+    assert offs == {dt.time(12, 0), dt.time(18, 0)}
+
+
+def test_assembly_waits_for_its_kit(tiny_plant: Plant) -> None:
+    _, events = run(tiny_plant, gizmo_orders(8), days=5)
+    blanks_done: dict[str, int] = {}
+    assemblies: dict[str, int] = {}
+    for e in events:
+        if isinstance(e, ProductionCount) and e.product == "blank" and e.order_id:
+            blanks_done[e.order_id] = blanks_done.get(e.order_id, 0) + e.good
+        starts = isinstance(e, OperationEvent) and e.kind is EventKind.OPERATION_START
+        if starts and isinstance(e, OperationEvent) and e.operation == "assemble":
+            assemblies[e.order_id] = assemblies.get(e.order_id, 0) + 1
+            assert blanks_done.get(e.order_id, 0) >= 2 * assemblies[e.order_id]
+    assert sum(assemblies.values()) >= 8 * 3
+
+
+def test_orders_complete_with_rework_loops_and_scrap_replacements(tiny_plant: Plant) -> None:
+    result, events = run(tiny_plant, gizmo_orders(8), days=8, seed=3)
+    ends = [e for e in events if isinstance(e, OrderEvent) and e.kind is EventKind.ORDER_END]
+    assert {e.order_id for e in ends} == {f"g{i}" for i in range(8)}
+    tests = [e for e in events if isinstance(e, ProductionCount) and e.operation == "test"]
+    assert sum(e.good for e in tests) == 8 * 3 == result.finished["gizmo"]
+    assert sum(e.rework for e in tests) > 0  # 20 % rework: repeated on the same operation
+    scrapped = sum(e.scrap for e in tests)
+    assert scrapped == result.scrapped.get("gizmo", 0)
+    # Each scrapped gizmo was replaced by a new one with two new blanks.
+    cut = [e for e in events if isinstance(e, ProductionCount) and e.product == "blank"]
+    assert sum(e.good for e in cut) == 2 * (8 * 3 + scrapped)
+
+
+def test_a_full_input_buffer_blocks_the_upstream_unit(
+    tiny_plant_with: Callable[[dict[str, Any]], Plant],
+) -> None:
+    plant = tiny_plant_with(
+        {
+            "products": [
+                {"id": "widget", "routing": [{"id": "test", "skill": "test", "run_time": "2 h"}]}
+            ]
+        }
+    )
+    orders = [
+        ProductionOrder(f"w{i}", "widget", 3, 0.0, 9 * DAY) for i in range(4)
+    ]  # 24 h of tests
+    result, events = run(plant, orders, days=2)
+    blocked = [e for e in events if isinstance(e, StateChange) and e.state == "blocked"]
+    assert blocked and {e.path for e in blocked} == {"acme/plant1/parts/cutting/saw"}
+    saw = next(p for p in result.pools if p.equipment == "saw")
+    tester = next(p for p in result.pools if p.equipment == "tester")
+    assert saw.blocked_share > 0.3
+    assert tester.utilization > 0.9
+    assert result.bottleneck.equipment == "tester"
+
+
+def test_energy_readings_add_up_to_power_times_state_time(tiny_plant: Plant) -> None:
+    result, events = run(tiny_plant, gizmo_orders(5), days=3)
+    readings = sum(e.energy_kwh for e in events if isinstance(e, EnergyReading))
+    assert readings == pytest.approx(result.energy_kwh, rel=1e-9)
+    by_pool = {p.equipment: p for p in result.pools}
+    power = {eq.id: eq for _, _, eq in tiny_plant.equipment_items()}
+    expected = sum(
+        power[name].power_in(state) * seconds / 3600.0
+        for name, pool in by_pool.items()
+        for state, seconds in pool.time_in_state_s.items()
+    )
+    assert result.energy_kwh == pytest.approx(expected, rel=1e-9)
+    assert result.energy_kwh > 0
+
+
+def test_failures_are_repaired_after_the_repair_time(tiny_plant: Plant) -> None:
+    result, events = run(tiny_plant, gizmo_orders(12), days=6)
+    saw = [e for e in events if isinstance(e, StateChange) and e.path.endswith("saw")]
+    faults = [i for i, e in enumerate(saw) if e.state == "fault"]
+    assert faults, "MTBF 3 h of operating time: the saw must fail within days"
+    for i in faults:
+        if i + 1 < len(saw):
+            assert saw[i + 1].ts - saw[i].ts == dt.timedelta(minutes=20)
+    assert next(p for p in result.pools if p.equipment == "saw").failures == len(faults)
+
+
+def test_dispatching_rules(tiny_plant: Plant) -> None:
+    # Three widget orders at once on the saw, due dates in reverse order of their ids.
+    orders = [
+        ProductionOrder(f"w{i}", "widget", 2, release_s=6 * 3600.0, due_s=(10 - i) * DAY)
+        for i in range(3)
+    ]
+
+    def order_of_starts(rule: DispatchRule) -> list[str]:
+        _, events = run(tiny_plant, orders, days=2, rule=rule)
+        starts = [
+            e.order_id
+            for e in events
+            if isinstance(e, OperationEvent) and e.kind is EventKind.OPERATION_START
+        ]
+        return list(dict.fromkeys(starts))
+
+    assert order_of_starts(DispatchRule.FIFO) == ["w0", "w1", "w2"]
+    assert order_of_starts(DispatchRule.EDD) == ["w0", "w2", "w1"]  # w0 takes the free saw
+    assert order_of_starts(DispatchRule.CR) == ["w0", "w2", "w1"]
+    assert order_of_starts(DispatchRule.SPT) == ["w0", "w1", "w2"]  # equal times: FIFO order
+
+
+def test_setups_by_family_change(tiny_plant: Plant) -> None:
+    orders = [
+        ProductionOrder("w1", "widget", 1, 6 * 3600.0, DAY),
+        ProductionOrder("w2", "widget", 1, 7 * 3600.0, DAY),
+        ProductionOrder("g1", "gizmo", 1, 8 * 3600.0, DAY),
+    ]
+    _, events = run(tiny_plant, orders, days=1)
+    saw = [
+        (e.ts.time(), e.state)
+        for e in events
+        if isinstance(e, StateChange) and e.path.endswith("saw") and e.ts.hour >= 6
+    ]
+    # w1 first (no setup), w2 same family (widget's cut has no batch setup time), then g1's two
+    # blanks: family large -> small costs 30 min from the saw's setup matrix.
+    assert saw == [
+        (dt.time(6, 0), MachineState.IDLE),
+        (dt.time(6, 0), MachineState.PRODUCING),
+        (dt.time(6, 15), MachineState.IDLE),
+        (dt.time(7, 0), MachineState.PRODUCING),
+        (dt.time(7, 15), MachineState.IDLE),
+        (dt.time(8, 0), MachineState.SETUP),
+        (dt.time(8, 30), MachineState.PRODUCING),
+        (dt.time(8, 50), MachineState.STARVED),  # the gizmo order is still open
+        (dt.time(12, 0), MachineState.OFF),
+        (dt.time(13, 0), MachineState.IDLE),
+        (dt.time(18, 0), MachineState.OFF),
+    ]
+
+
+def test_demand_profile_releases_the_yearly_quantity(tiny_plant: Plant) -> None:
+    orders = steady_demand(tiny_plant, 3650, 365 * DAY, lot_size=5)
+    assert sum(o.quantity for o in orders) == pytest.approx(3650, abs=10)
+    assert {o.product for o in orders} == {"gizmo", "widget"}
+    assert all(0 <= o.release_s < 365 * DAY for o in orders)
+
+
+def test_unit_streams_do_not_depend_on_other_equipment(
+    tiny_plant: Plant, tiny_plant_with: Callable[[dict[str, Any]], Plant]
+) -> None:
+    bigger = tiny_plant_with(
+        {
+            "areas": [
+                {
+                    "id": "final",
+                    "lines": [{"id": "assembly", "equipment": [{"id": "bench", "units": 5}]}],
+                }
+            ]
+        }
+    )
+    a = PlantTwin(tiny_plant, [], start=START, horizon_s=DAY, seed=5)
+    b = PlantTwin(bigger, [], start=START, horizon_s=DAY, seed=5)
+    assert len(b.pools["bench"].units) == 5
+    saw_a, saw_b = a.pools["saw"].units[0], b.pools["saw"].units[0]
+    assert saw_a.ttf_left_s == saw_b.ttf_left_s
+    assert [saw_a.quality() for _ in range(20)] == [saw_b.quality() for _ in range(20)]
+
+
+def test_bottleneck_shares_known_answers() -> None:
+    assert bottleneck_shares({"a": [(0.0, 10.0)], "b": [(2.0, 5.0), (6.0, 8.0)]}) == {
+        "a": 1.0,
+        "b": 0.0,
+    }
+    shares = bottleneck_shares({"a": [(0.0, 4.0)], "b": [(3.0, 10.0)]})
+    assert shares == pytest.approx({"a": 0.3, "b": 0.7})
+    assert bottleneck_shares({"a": [(0.0, 2.0)], "b": [(0.0, 2.0)]}) == {"a": 0.5, "b": 0.5}
+    assert bottleneck_shares({"a": []}) == {"a": 0.0}
+
+
+def test_the_twin_runs_on_the_real_time_clock(tiny_plant: Plant) -> None:
+    events: list[Event] = []
+    env = RealtimeEnvironment(speed=1e6, strict=False)
+    twin = PlantTwin(
+        tiny_plant, gizmo_orders(1), start=START, horizon_s=DAY, sink=events.append, env=env
+    )
+    result = twin.run()
+    assert result.horizon_s == DAY
+    assert any(isinstance(e, OperationEvent) for e in events)
