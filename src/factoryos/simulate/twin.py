@@ -42,7 +42,7 @@ from factoryos.simulate.core import Environment
 from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.results import PoolStats, TwinResult, bottleneck_shares
 from factoryos.simulate.streams import RandomStreams
-from factoryos.simulate.units import STATES, Pool, Unit
+from factoryos.simulate.units import STATES, BatchKey, Pool, Unit
 
 __all__ = ["DispatchRule", "EventSink", "Job", "PlantTwin"]
 
@@ -265,7 +265,7 @@ class PlantTwin:
         pools = self._eligible[job.product.id, job.op_index]
         if len(pools) == 1:
             return pools[0]
-        return min(pools, key=lambda p: (len(p.queue) - len(p.free)) / len(p.units))
+        return min(pools, key=lambda p: (p.queued - len(p.free)) / len(p.units))
 
     def _take_kit(self, order: OrderRun, op: Operation) -> bool:
         stock = order.stock
@@ -275,12 +275,23 @@ class PlantTwin:
             stock[c.product] -= c.quantity
         return True
 
+    # -- dispatching: batches (order x product x operation) ----------------------------------------
+    # A unit that starts a batch keeps it: the batch's later jobs queue behind it, so a batch
+    # costs one setup. Free units take, in turn: the next job of their own batch, the best
+    # unassigned batch by the dispatching rule, or (work-conserving) a job of another unit's batch.
     def _enqueue(self, pool: Pool, job: Job, entering: bool) -> None:
-        if pool.free:
+        key = (job.order.spec.order_id, job.product.id, job.op_index)
+        jobs = pool.batches.get(key)
+        if jobs is None:
+            jobs = pool.batches[key] = deque()
+            if self.rule is not DispatchRule.CR:
+                heapq.heappush(pool.queue, (self._key(pool, job), next(self._queue_seq), key))
+        jobs.append((job, entering))
+        pool.queued += 1
+        while pool.free and pool.queued:
             unit = next(iter(pool.free))
-            self._start(unit, job, entering)
-            return
-        heapq.heappush(pool.queue, (self._key(pool, job), next(self._queue_seq), entering, job))
+            if not self._take_next(unit):
+                break
 
     def _key(self, pool: Pool, job: Job) -> float:
         rule = self.rule
@@ -288,30 +299,56 @@ class PlantTwin:
             return job.order.spec.due_s
         if rule is DispatchRule.SPT:
             return job.operation.run_time_on(pool.equipment.id)
-        if rule is DispatchRule.CR:
-            return 0.0  # dynamic: evaluated at selection time
-        return self.env.now
+        return self.env.now  # FIFO
 
     def _critical_ratio(self, job: Job) -> float:
         remaining = sum(op.run_time_s for op in job.product.routing[job.op_index :])
         return (job.order.spec.due_s - self.env.now) / max(remaining, 1.0)
 
-    def unit_free(self, unit: Unit) -> None:
-        """``unit`` can take a job: the dispatching rule picks one from its pool's queue."""
-        pool = unit.pool
-        queue = pool.queue
-        if not queue:
-            pool.free[unit] = None
-            return
+    def _owned(self, pool: Pool, key: BatchKey) -> bool:
+        owner = pool.owner.get(key)
+        return owner is not None and owner.batch == key
+
+    def _unassigned_batch(self, pool: Pool) -> BatchKey | None:
         if self.rule is DispatchRule.CR:
-            best = min(range(len(queue)), key=lambda i: (self._critical_ratio(queue[i][3]), i))
-            entry = queue[best]
-            queue[best] = queue[-1]
-            queue.pop()
-            heapq.heapify(queue)
-        else:
-            entry = heapq.heappop(queue)
-        self._start(unit, entry[3], entry[2])
+            free = [k for k in pool.batches if not self._owned(pool, k)]
+            if not free:
+                return None
+            return min(free, key=lambda k: self._critical_ratio(pool.batches[k][0][0]))
+        while pool.queue:
+            _, _, key = heapq.heappop(pool.queue)
+            if key in pool.batches and not self._owned(pool, key):
+                return key
+        return None
+
+    def _take_next(self, unit: Unit) -> bool:
+        """Give ``unit`` its next job; False when its pool has none for it."""
+        pool = unit.pool
+        key = unit.batch
+        if key is None or key not in pool.batches:
+            key = self._unassigned_batch(pool)
+            if key is None and pool.batches:
+                key = max(pool.batches, key=lambda k: len(pool.batches[k]))  # help out
+            if key is None:
+                unit.batch = None
+                return False
+            unit.batch = key
+            pool.owner.setdefault(key, unit)
+            if not self._owned(pool, key):
+                pool.owner[key] = unit
+        jobs = pool.batches[key]
+        job, entering = jobs.popleft()
+        pool.queued -= 1
+        if not jobs:
+            del pool.batches[key]
+            pool.owner.pop(key, None)
+        self._start(unit, job, entering)
+        return True
+
+    def unit_free(self, unit: Unit) -> None:
+        """``unit`` can take a job: continue its batch or pick one by the dispatching rule."""
+        if not self._take_next(unit):
+            unit.pool.free[unit] = None
 
     def _start(self, unit: Unit, job: Job, entering: bool) -> None:
         op = job.operation

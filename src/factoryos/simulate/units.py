@@ -13,8 +13,9 @@ producing > starved (orders open) / idle (none).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,12 +27,15 @@ from factoryos.simulate.streams import RandomStreams
 if TYPE_CHECKING:
     from factoryos.simulate.twin import Job, PlantTwin
 
-__all__ = ["STATES", "WAITING", "Pool", "Unit", "sampler"]
+__all__ = ["STATES", "WAITING", "BatchKey", "Pool", "Unit", "sampler"]
 
 STATES: tuple[MachineState, ...] = tuple(MachineState)
 INDEX = {state: i for i, state in enumerate(STATES)}
 WAITING = frozenset({MachineState.STARVED, MachineState.IDLE, MachineState.BLOCKED})
 EPS = 1e-9
+
+BatchKey = tuple[str, str, int]
+"""A batch: (order id, product id, operation index)."""
 
 
 def sampler(
@@ -55,7 +59,10 @@ class Pool:
         self.equipment = equipment
         self.line = line
         self.units: list[Unit] = []
-        self.queue: list[Any] = []
+        self.queue: list[tuple[float, int, BatchKey]] = []  # heap of batches to assign
+        self.batches: dict[BatchKey, deque[tuple[Job, bool]]] = {}  # queued (job, entering)
+        self.owner: dict[BatchKey, Unit] = {}  # the unit that started the batch
+        self.queued = 0  # jobs in all batches
         self.free: dict[Unit, None] = {}  # ordered set of units ready for a job
         self.waiting = 0
         self.off = 0
@@ -103,6 +110,7 @@ class Unit:
         self.holding: Job | None = None  # finished job waiting for room downstream (blocked)
         self.setup_left_s = 0.0
         self.run_left_s = 0.0
+        self.batch: BatchKey | None = None
         self.last_family: str | None = None
         self.last_order: str | None = None
         self._handle: Handle | None = None
