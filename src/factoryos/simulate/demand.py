@@ -46,7 +46,7 @@ def steady_demand(
     horizon_s: float,
     *,
     mix: Mapping[str, float] | None = None,
-    lot_size: int = 5,
+    lot_size: int = 10,
     due_after_s: float = 14 * 86400.0,
 ) -> list[ProductionOrder]:
     """Orders of ``lot_size`` units released evenly over ``[0, horizon_s)``.
