@@ -6,10 +6,13 @@ tile's rank within its key). Times are microseconds since the epoch (BIGINT) ins
 Events at an instant no tile holds are not aggregated.
 
 State intervals come from one ``LEAD`` window over the window's state events plus each unit's last
-state before the window (carried in at the window start). An interval is put on the tile that holds
-its start with an ASOF join; the few intervals that run past that tile's end are spread over tiles
-``i..j`` (``j`` from a second ASOF join on the interval's last microsecond) by an equality join on
-(key, idx), so no interval meets a tile it does not overlap.
+state before the window (carried in at the window start). Tiles are found without a range join:
+the timeline is cut into buckets of ``$bucket_us`` and every bucket lying wholly inside one tile
+is a *slot*, so the tile of an interval's start is an equality join on (key, bucket). Intervals
+that start in a bucket holding a tile boundary, or that run past their first tile's end (a small
+share when tiles are hours long), take the general route: ASOF joins find the tiles ``i`` and
+``j`` holding their first and last microsecond, and an equality join on (key, idx) spreads them
+over tiles ``i..j``. No interval ever meets a tile it does not overlap, so there is no blow-up.
 """
 
 from __future__ import annotations
@@ -21,28 +24,76 @@ from factoryos.model.states import FAILURE_STATES
 
 FAILURE_STATE_LIST = ", ".join(f"'{s.value}'" for s in sorted(FAILURE_STATES))
 
-# $start_us / $end_us bound the window; the store filters ts on the TIMESTAMPTZ column so that
-# DuckDB's zone maps skip row groups outside the window.
+# $start_us / $end_us bound the window; ts is filtered on the TIMESTAMPTZ column so that DuckDB's
+# zone maps skip row groups outside the window. Events of one unit at one instant ("ties") are
+# ordered by event id, the carried-in state first, so every backend cuts the same intervals.
 _INTERVALS = """
 ev AS (
-    SELECT s.path, epoch_us(s.ts) AS t, 1 AS src, s.event_id, s.state, s.reason
-    FROM state_events s
+    SELECT s.path, u.key, epoch_us(s.ts) AS t, 1 AS src, s.event_id, s.state, s.reason
+    FROM state_events s JOIN _units u ON s.path = u.path
     WHERE s.ts >= make_timestamptz($start_us) AND s.ts < make_timestamptz($end_us)
-      AND s.path IN (SELECT path FROM _units)
     UNION ALL
-    SELECT path, $start_us AS t, 0 AS src, '' AS event_id, last.state, last.reason
+    SELECT c.path, u.key, $start_us AS t, 0 AS src, '' AS event_id, c.last.state, c.last.reason
     FROM (
         SELECT path, arg_max({'state': state, 'reason': reason}, (ts, event_id)) AS last
         FROM state_events
         WHERE ts < make_timestamptz($start_us) AND path IN (SELECT path FROM _units)
         GROUP BY path
-    )
+    ) c JOIN _units u ON c.path = u.path
 ),
-iv AS (
-    SELECT path, t AS s, coalesce(lead(t) OVER w, $end_us) AS e, src, state, reason,
+iv AS MATERIALIZED (
+    SELECT path, key, t AS s, coalesce(lead(t) OVER w, $end_us) AS e, src, state, reason,
            lag(state) OVER w AS prev_state
     FROM ev
     WINDOW w AS (PARTITION BY path ORDER BY t, src, event_id)
+)"""
+
+_STATE_PIECES = """
+slots AS (
+    SELECT key, b AS bucket, end_us, idx
+    FROM (
+        SELECT *, unnest(generate_series(start_us // $bucket_us, (end_us - 1) // $bucket_us)) AS b
+        FROM _tiles
+    )
+    WHERE b * $bucket_us >= start_us AND (b + 1) * $bucket_us <= end_us
+),
+first AS (
+    SELECT iv.path, iv.key, iv.s, iv.e, iv.state, iv.reason,
+           sl.end_us AS t_end, sl.idx AS tile
+    FROM iv LEFT JOIN slots sl ON sl.key = iv.key AND sl.bucket = iv.s // $bucket_us
+    WHERE iv.e > iv.s
+),
+rest AS (
+    SELECT r.*, a.idx AS i
+    FROM (SELECT path, key, s, e, state, reason, e - 1 AS last_us
+          FROM first WHERE t_end IS NULL OR e > t_end) r
+    ASOF LEFT JOIN _tiles a ON r.key = a.key AND r.s >= a.start_us
+),
+pieces AS (
+    SELECT path, key, tile, state, reason, e - s AS us
+    FROM first
+    WHERE e <= t_end
+    UNION ALL
+    SELECT sp.path, sp.key, t.idx AS tile, sp.state, sp.reason,
+           least(sp.e, t.end_us) - greatest(sp.s, t.start_us) AS us
+    FROM (
+        SELECT r.path, r.key, r.s, r.e, r.state, r.reason,
+               unnest(generate_series(coalesce(r.i, 1), b.idx)) AS k
+        FROM rest r ASOF JOIN _tiles b ON r.key = b.key AND r.last_us >= b.start_us
+    ) sp
+    JOIN _tiles t ON t.key = sp.key AND t.idx = sp.k
+)"""
+
+_FAILURES = f"""
+fail AS (
+    SELECT path, key, s AS t, 1 AS entries, 0 AS us
+    FROM iv
+    WHERE src = 1 AND state IN ({FAILURE_STATE_LIST})
+      AND (prev_state IS NULL OR prev_state NOT IN ({FAILURE_STATE_LIST}))
+    UNION ALL
+    SELECT path, key, s AS t, 0 AS entries, e - s AS us
+    FROM iv
+    WHERE state IN ({FAILURE_STATE_LIST}) AND e > s
 )"""
 
 
@@ -58,75 +109,46 @@ def _group_columns(group_by: Sequence[GroupKey], row: str, tile: str) -> str:
     return ", ".join(cols)
 
 
-def _piece_groups(group_by: Sequence[GroupKey]) -> str:
-    cols = [
-        "path AS g_path" if "path" in group_by else "NULL::VARCHAR AS g_path",
-        "local_day AS g_local_day" if "local_day" in group_by else "NULL::DATE AS g_local_day",
-        "shift AS g_shift" if "shift" in group_by else "NULL::VARCHAR AS g_shift",
-    ]
-    return ", ".join(cols)
+def state_sql(
+    group_by: Sequence[GroupKey], *, by_reason: bool, states: bool, failures: bool
+) -> str:
+    """State time rows (section 's') and/or failure rows (section 'f') from one interval pass.
 
-
-def state_time_sql(group_by: Sequence[GroupKey], by_reason: bool) -> str:
-    groups = _piece_groups(group_by)
-    reason = "reason" if by_reason else "NULL::VARCHAR AS reason"
-    return f"""
-WITH {_INTERVALS},
-keyed AS (
-    SELECT iv.path, u.key, iv.s, iv.e, iv.state, iv.reason
-    FROM iv JOIN _units u ON iv.path = u.path
-    WHERE iv.e > iv.s
-),
-first_tile AS (
-    SELECT k.*, p.idx AS i, p.end_us AS i_end, p.local_day, p.shift, p.kind
-    FROM keyed k ASOF LEFT JOIN _tiles p ON k.key = p.key AND k.s >= p.start_us
-),
-pieces AS (
-    SELECT path, local_day, shift, kind, state, reason, e - s AS us
-    FROM first_tile
-    WHERE i IS NOT NULL AND e <= i_end
-    UNION ALL
-    SELECT sp.path, t.local_day, t.shift, t.kind, sp.state, sp.reason,
-           least(sp.e, t.end_us) - greatest(sp.s, t.start_us) AS us
-    FROM (
-        SELECT f.path, f.key, f.s, f.e, f.state, f.reason,
-               unnest(generate_series(coalesce(f.i, 1), q.idx)) AS k
-        FROM (SELECT *, e - 1 AS last_us FROM first_tile WHERE i IS NULL OR e > i_end) f
-        ASOF JOIN _tiles q ON f.key = q.key AND f.last_us >= q.start_us
-    ) sp
-    JOIN _tiles t ON t.key = sp.key AND t.idx = sp.k
-)
-SELECT {groups}, kind, state, {reason}, sum(us) / 1e6 AS seconds
-FROM pieces
-WHERE us > 0
-GROUP BY ALL
-HAVING count(*) > 0
-ORDER BY ALL
-"""
-
-
-def failure_totals_sql(group_by: Sequence[GroupKey]) -> str:
-    groups = _group_columns(group_by, "f", "p")
-    return f"""
-WITH {_INTERVALS},
-fail AS (
-    SELECT path, s AS t, 1 AS entries, 0 AS us
-    FROM iv
-    WHERE src = 1 AND state IN ({FAILURE_STATE_LIST})
-      AND (prev_state IS NULL OR prev_state NOT IN ({FAILURE_STATE_LIST}))
-    UNION ALL
-    SELECT path, s AS t, 0 AS entries, e - s AS us
-    FROM iv
-    WHERE state IN ({FAILURE_STATE_LIST}) AND e > s
-),
-keyed AS (SELECT fail.*, u.key FROM fail JOIN _units u ON fail.path = u.path)
-SELECT {groups}, sum(f.entries)::BIGINT AS failures, sum(f.us) / 1e6 AS seconds
-FROM keyed f ASOF JOIN _tiles p ON f.key = p.key AND f.t >= p.start_us
+    Columns: section, g_path, g_local_day, g_shift, kind, state, reason, seconds, failures.
+    """
+    parts = []
+    ctes = [_INTERVALS]
+    if states:
+        ctes.append(_STATE_PIECES)
+        reason = "reason" if by_reason else "NULL::VARCHAR"
+        path = "path" if "path" in group_by else "NULL::VARCHAR"
+        # Sum per tile first (integer keys, cheap), then name the tiles and regroup.
+        parts.append(
+            f"""
+SELECT 's' AS section, {_group_columns(group_by, "a", "t")}, t.kind, a.state, a.reason,
+       sum(a.us) / 1e6 AS seconds, 0::BIGINT AS failures
+FROM (
+    SELECT {path} AS path, key, tile, state, {reason} AS reason, sum(us) AS us
+    FROM pieces
+    WHERE us > 0
+    GROUP BY ALL
+) a JOIN _tiles t ON t.key = a.key AND t.idx = a.tile
+GROUP BY ALL"""
+        )
+    if failures:
+        ctes.append(_FAILURES)
+        parts.append(
+            f"""
+SELECT 'f' AS section, {_group_columns(group_by, "f", "p")}, NULL::VARCHAR AS kind,
+       NULL::VARCHAR AS state, NULL::VARCHAR AS reason,
+       sum(f.us) / 1e6 AS seconds, sum(f.entries)::BIGINT AS failures
+FROM fail f ASOF JOIN _tiles p ON f.key = p.key AND f.t >= p.start_us
 WHERE f.t < p.end_us
 GROUP BY ALL
-HAVING count(*) > 0
-ORDER BY ALL
-"""
+HAVING count(*) > 0"""
+        )
+    body = " UNION ALL ".join(f"SELECT * FROM ({part})" for part in parts)
+    return "WITH " + ",".join(ctes) + "\n" + body + "\nORDER BY ALL"
 
 
 def _other_events_sql(kind: str, columns: str) -> str:

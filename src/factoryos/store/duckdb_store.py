@@ -87,6 +87,8 @@ class DuckDBStore:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         self._lock = threading.RLock()
+        self._version = 0  # bumped by every append that stores something
+        self._failures_of: tuple[AggregateQuery, int, list[FailureTotal]] | None = None
         try:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET TimeZone = 'UTC'")
@@ -153,6 +155,8 @@ class DuckDBStore:
             finally:
                 con.unregister("_incoming")
         inserted = int(row[0]) if row else 0
+        if inserted:
+            self._version += 1
         return AppendResult(inserted, table.num_rows - inserted)
 
     # -- reading ---------------------------------------------------------------------------
@@ -228,10 +232,12 @@ class DuckDBStore:
 
     # -- aggregates ------------------------------------------------------------------------
 
-    def _aggregate(self, query: AggregateQuery, sql: str, what: str) -> list[tuple[Any, ...]]:
+    def _aggregate(
+        self, query: AggregateQuery, sql: str, what: str, **extra: int
+    ) -> list[tuple[Any, ...]]:
         units = _units_table(query)
         tiles = _tiles_table(query)
-        params = {"start_us": utc_us(query.start), "end_us": utc_us(query.end)}
+        params = {"start_us": utc_us(query.start), "end_us": utc_us(query.end), **extra}
         with self._guard(what) as con:
             con.register("_units", units)
             con.register("_tiles", tiles)
@@ -246,14 +252,25 @@ class DuckDBStore:
 
         Only time covered by state events counts: before a unit's first state event there is
         no row (the KPI engine sees that time as unknown: the tile's length minus the rows).
+        The same pass sums failures; a following ``failure_totals`` of the same query object
+        (with no append in between) returns them without a second pass.
         """
-        rows = self._aggregate(
-            query, duckdb_sql.state_time_sql(query.group_by, by_reason), "state_time"
-        )
+        sql = duckdb_sql.state_sql(query.group_by, by_reason=by_reason, states=True, failures=True)
+        rows = self._aggregate(query, sql, "state_time", bucket_us=_bucket_us(query))
+        self._failures_of = (query, self._version, _failure_rows(rows))
         return [
             StateTime(GroupValues(p, d, s), PeriodKind(kind), state, reason, float(seconds))
-            for p, d, s, kind, state, reason, seconds in rows
+            for section, p, d, s, kind, state, reason, seconds, _ in rows
+            if section == "s"
         ]
+
+    def failure_totals(self, query: AggregateQuery) -> list[FailureTotal]:
+        """Entries into a failure state and seconds in failure states, by the period of each."""
+        cached = self._failures_of
+        if cached is not None and cached[0] is query and cached[1] == self._version:
+            return list(cached[2])
+        sql = duckdb_sql.state_sql(query.group_by, by_reason=False, states=False, failures=True)
+        return _failure_rows(self._aggregate(query, sql, "failure_totals"))
 
     def count_totals(self, query: AggregateQuery) -> list[CountTotal]:
         rows = self._aggregate(query, duckdb_sql.count_totals_sql(query.group_by), "count_totals")
@@ -269,18 +286,31 @@ class DuckDBStore:
             for p, d, s, kwh, cost in rows
         ]
 
-    def failure_totals(self, query: AggregateQuery) -> list[FailureTotal]:
-        rows = self._aggregate(
-            query, duckdb_sql.failure_totals_sql(query.group_by), "failure_totals"
-        )
-        return [
-            FailureTotal(GroupValues(p, d, s), int(failures), float(seconds))
-            for p, d, s, failures, seconds in rows
-        ]
-
     def close(self) -> None:
         with self._lock:
             self._con.close()
+
+
+def _failure_rows(rows: list[tuple[Any, ...]]) -> list[FailureTotal]:
+    return [
+        FailureTotal(GroupValues(p, d, s), int(failures), float(seconds))
+        for section, p, d, s, _, _, _, seconds, failures in rows
+        if section == "f"
+    ]
+
+
+def _bucket_us(query: AggregateQuery) -> int:
+    """Bucket length for tile lookups: about the shorter tiles' length, 1 min to 1 h.
+
+    Buckets much longer than tiles would leave few slots (buckets inside one tile); much shorter
+    ones make many slots. Any length gives the same answer, only at another speed.
+    """
+    if not query.periods:
+        return 3_600_000_000
+    lengths = sorted((p.end - p.start).total_seconds() for p in query.periods)
+    typical = lengths[len(lengths) // 10]
+    minutes = int(min(max(typical, 60.0), 3600.0) // 60)
+    return minutes * 60_000_000
 
 
 def _units_table(query: AggregateQuery) -> pa.Table:
