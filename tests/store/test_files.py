@@ -257,3 +257,19 @@ def test_import_stores_good_rows_and_writes_rejects(tmp_path: Path, plant: Plant
     assert first.rejects_path == tmp_path / "bad.rejects.csv"
     assert pa_csv.read_csv(first.rejects_path).num_rows == 18
     assert again.rejects_path is not None and again.rejects_path.exists()
+
+
+def test_docs_example_is_a_valid_event_log(tmp_path: Path, plant: Plant) -> None:
+    text = (ROOT / "docs" / "events.md").read_text()
+    block = text.split("```csv\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "example.csv").write_text(block)
+    result = read_events(tmp_path / "example.csv", plant)
+    assert (result.read, result.rejected) == (7, 0)
+    assert {k.as_py() for k in result.events["kind"]} == {
+        "state",
+        "count",
+        "energy",
+        "sample",
+        "order_start",
+        "operation_start",
+    }
