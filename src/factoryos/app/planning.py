@@ -55,21 +55,34 @@ class KnownBounds:
 
 
 def find_known_bounds(path: Path) -> KnownBounds | None:
-    """Look for a ``bounds.csv`` beside the file or up to two folders above, keyed by stem."""
+    """Look for a ``bounds.csv`` beside the file or up to two folders above.
+
+    A row matches by its ``file`` column (relative to the CSV) when it has one, else by
+    ``instance`` == the file's stem.
+    """
     name = path.stem.lower()
+    target = path.resolve()
     for folder in (path.parent, path.parent.parent, path.parent.parent.parent):
         table = folder / "bounds.csv"
         if not table.is_file():
             continue
         with table.open(newline="") as fh:
             for row in csv.DictReader(fh):
-                if row.get("instance", "").lower() == name:
+                if row.get("file"):
+                    hit = (folder / row["file"]).resolve() == target
+                else:
+                    hit = row.get("instance", "").lower() == name
+                if hit:
                     return KnownBounds(int(row["lower_bound"]), int(row["upper_bound"]))
     return None
 
 
 def resolve_instances(names: Iterable[str], root: Path | None = None) -> list[Path]:
-    """Paths as given, or instance names (``la29``, ``mk06``) looked up under the benchmark root."""
+    """Paths as given, or instance names looked up under the benchmark root.
+
+    A name is searched in ``jssp/`` first, then ``fjsp/brandimarte/``, then the rest of ``fjsp/``
+    (so ``la01`` is the JSSP instance, not Hurink's flexible variant of the same name).
+    """
     base = root or default_benchmarks_dir()
     out = []
     for name in names:
@@ -79,12 +92,13 @@ def resolve_instances(names: Iterable[str], root: Path | None = None) -> list[Pa
             continue
         hits = [
             f
-            for f in (*base.glob("jssp/*.txt"), *base.glob("fjsp/**/*.fjs"))
+            for pattern in ("jssp/*.txt", "fjsp/brandimarte/*.fjs", "fjsp/**/*.fjs")
+            for f in sorted(base.glob(pattern))
             if f.stem.lower() == name.lower()
         ]
         if not hits:
             raise FileNotFoundError(f"no instance {name!r} (not a file, not under {base})")
-        out.append(sorted(hits)[0])
+        out.append(hits[0])
     return out
 
 

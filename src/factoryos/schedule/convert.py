@@ -33,7 +33,7 @@ def to_schedule(
         ops.append(
             ScheduledOperation(
                 order_id=job.name or f"J{a.job}",
-                product=job.product,
+                product=op.product or job.product,
                 operation_id=op.name or f"O{a.op}",
                 equipment_id=equipment,
                 unit_index=unit,

@@ -37,6 +37,8 @@ class Operation:
 
     alternatives: tuple[Alternative, ...]
     name: str = ""
+    product: str = ""
+    """What the operation makes when it differs from its job's product (a sub-assembly)."""
 
     def __post_init__(self) -> None:
         if not self.alternatives:

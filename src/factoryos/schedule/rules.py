@@ -42,9 +42,39 @@ RULES: Mapping[str, _Key] = {
 """Priority keys; the smallest key wins the conflict set."""
 
 
+def _machine_groups(problem: Problem) -> tuple[list[list[int]], dict[OpRef, list[tuple[int, int]]]]:
+    """Machines that every operation sees alike (the units of one pool) form a group.
+
+    Returns the groups and, per operation, its (group, duration) pairs. Scanning groups instead
+    of units keeps a dispatching step cheap on plants with large pools.
+    """
+    signature: list[list[tuple[OpRef, int]]] = [[] for _ in range(problem.num_machines)]
+    for ref, op in problem.iter_operations():
+        for a in op.alternatives:
+            signature[a.machine].append((ref, a.duration))
+    index: dict[tuple[tuple[OpRef, int], ...], int] = {}
+    groups: list[list[int]] = []
+    group_of = [0] * problem.num_machines
+    for m, sig in enumerate(signature):
+        g = index.setdefault(tuple(sig), len(groups))
+        if g == len(groups):
+            groups.append([])
+        groups[g].append(m)
+        group_of[m] = g
+    op_groups: dict[OpRef, list[tuple[int, int]]] = {}
+    for ref, op in problem.iter_operations():
+        seen: dict[int, int] = {}
+        for a in op.alternatives:
+            seen.setdefault(group_of[a.machine], a.duration)
+        op_groups[ref] = list(seen.items())
+    return groups, op_groups
+
+
 def dispatch(problem: Problem, rule: str = "MWKR") -> Solution:
     """Build an active schedule of ``problem`` with the named priority ``rule``."""
     key = RULES[rule]
+    groups, op_groups = _machine_groups(problem)
+    group_of = {m: g for g, ms in enumerate(groups) for m in ms}
     preds_left = {ref: len(p) for ref, p in problem.predecessors.items()}
     ready_time: dict[OpRef, int] = {}
     for ref, n in preds_left.items():
@@ -52,41 +82,47 @@ def dispatch(problem: Problem, rule: str = "MWKR") -> Solution:
             ready_time[ref] = problem.jobs[ref[0]].release_date
     ops_left = [len(job.operations) for job in problem.jobs]
     machine_free = [0] * problem.num_machines
+    # per group: (earliest free time, that unit)
+    group_free = [(0, ms[0]) for ms in groups]
     tail = problem.tail
+    end_of: dict[OpRef, int] = {}
     out: list[Assignment] = []
     while ready_time:
-        best_ect, best_m, best_ref = None, -1, None
+        best_ect, best_g, best_ref = -1, -1, None
         for ref, rt in ready_time.items():
-            for alt in problem.jobs[ref[0]].operations[ref[1]].alternatives:
-                ect = max(rt, machine_free[alt.machine]) + alt.duration
-                if best_ect is None or ect < best_ect:
-                    best_ect, best_m, best_ref = ect, alt.machine, ref
-        assert best_ect is not None
+            for g, dur in op_groups[ref]:
+                ect = max(rt, group_free[g][0]) + dur
+                if best_ref is None or ect < best_ect:
+                    best_ect, best_g, best_ref = ect, g, ref
+        best_m = group_free[best_g][1]
+        free_m = machine_free[best_m]
         conflict: list[_Candidate] = []
         for ref, rt in ready_time.items():
-            job = problem.jobs[ref[0]]
-            alt_m = next(
-                (a for a in job.operations[ref[1]].alternatives if a.machine == best_m), None
-            )
-            if alt_m is None:
+            on_best = [d for g, d in op_groups[ref] if g == best_g]
+            if not on_best:
                 continue
-            est = max(rt, machine_free[best_m])
+            dur = on_best[0]
+            est = max(rt, free_m)
             if est < best_ect or ref == best_ref:
+                job = problem.jobs[ref[0]]
                 due = float(job.due_date) if job.due_date is not None else float("inf")
-                conflict.append(_Candidate(ref, alt_m, est, ops_left[ref[0]], tail[ref], due, rt))
+                alt = Alternative(best_m, dur)
+                conflict.append(_Candidate(ref, alt, est, ops_left[ref[0]], tail[ref], due, rt))
         chosen = min(conflict, key=lambda c: (*key(c), c.ref))
         start = chosen.est
         end = start + chosen.alt.duration
         out.append(Assignment(chosen.ref[0], chosen.ref[1], best_m, start, end))
+        end_of[chosen.ref] = end
         machine_free[best_m] = end
+        g = group_of[best_m]
+        group_free[g] = min((machine_free[m], m) for m in groups[g])
         ops_left[chosen.ref[0]] -= 1
         del ready_time[chosen.ref]
         for s in problem.successors[chosen.ref]:
             preds_left[s] -= 1
             if preds_left[s] == 0:
                 ready_time[s] = max(
-                    [problem.jobs[s[0]].release_date]
-                    + [a.end for a in out if a.ref in problem.predecessors[s]]
+                    [problem.jobs[s[0]].release_date] + [end_of[p] for p in problem.predecessors[s]]
                 )
     return Solution.from_assignments(out)
 

@@ -1,0 +1,198 @@
+"""Orders and the plant-level problem: an order book plus a plant model -> a scheduling problem.
+
+Each order is one job. Its product's routing is a chain; an operation that consumes components
+pulls in each component's routing (recursively) as a branch whose last operation must end before
+the consuming operation starts: the assembly join. Every operation runs as one lot of the order's
+quantity (times the component quantity) on one work unit: ``setup_time + run_time_on(equipment) *
+quantity``, rounded up to the time unit. Each work unit of an eligible equipment pool is a machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from factoryos.model.plant import Plant
+from factoryos.schedule.errors import InstanceFormatError, SchedulingError
+from factoryos.schedule.problem import Alternative, Job, Operation, Problem
+
+__all__ = ["Order", "PlantProblem", "build_problem", "read_orders"]
+
+REQUIRED = ("order", "product", "quantity", "release", "due")
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A customer or stock order: ``quantity`` of ``product`` between ``release`` and ``due``."""
+
+    order_id: str
+    product: str
+    quantity: int
+    release: dt.datetime
+    due: dt.datetime | None = None
+    weight: int = 1
+
+
+def _instant(text: str, *, path: Path | str, line: int, column: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InstanceFormatError(
+            f"{column}: not an ISO 8601 time: {text!r}", path=path, line=line
+        ) from exc
+    if value.tzinfo is None:
+        raise InstanceFormatError(
+            f"{column}: {text!r} has no time zone (write e.g. 2026-03-02T08:00+08:00)",
+            path=path,
+            line=line,
+        )
+    return value.astimezone(dt.UTC)
+
+
+def read_orders(path: Path | str) -> list[Order]:
+    """Read an orders CSV with columns order, product, quantity, release, due[, weight]."""
+    p = Path(path)
+    orders: list[Order] = []
+    with p.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or ())]
+        if missing:
+            raise InstanceFormatError(f"missing column(s) {missing}", path=p, line=1)
+        for line, row in enumerate(reader, start=2):
+            try:
+                quantity = int(row["quantity"])
+                weight = int(row.get("weight") or 1)
+            except ValueError as exc:
+                raise InstanceFormatError(f"not an integer in {row}", path=p, line=line) from exc
+            if quantity < 1 or weight < 0:
+                raise InstanceFormatError(
+                    f"quantity must be >= 1, weight >= 0: {row}", path=p, line=line
+                )
+            due_text = (row.get("due") or "").strip()
+            orders.append(
+                Order(
+                    order_id=row["order"].strip(),
+                    product=row["product"].strip(),
+                    quantity=quantity,
+                    release=_instant(row["release"], path=p, line=line, column="release"),
+                    due=_instant(due_text, path=p, line=line, column="due") if due_text else None,
+                    weight=weight,
+                )
+            )
+    ids = [o.order_id for o in orders]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise InstanceFormatError(f"duplicate order id(s) {dup}", path=p)
+    return orders
+
+
+@dataclass(frozen=True)
+class PlantProblem:
+    """The integer problem plus what maps it back to the plant: origin and time unit."""
+
+    problem: Problem
+    orders: tuple[Order, ...]
+    origin: dt.datetime
+    time_unit: dt.timedelta
+
+    def to_units(self, instant: dt.datetime) -> int:
+        return math.ceil((instant - self.origin) / self.time_unit)
+
+
+def _expand(
+    plant: Plant,
+    machine_of: dict[tuple[str, int], int],
+    unit_s: float,
+    product_id: str,
+    quantity: int,
+    prefix: str,
+    trail: tuple[str, ...],
+    ops: list[Operation],
+    precedences: list[tuple[int, int]],
+) -> int:
+    """Append ``product_id``'s routing (components first) to ``ops``; return its last index."""
+    if product_id in trail:
+        raise SchedulingError(f"product {product_id!r} consumes itself via {list(trail)}")
+    product = plant.product_by_id[product_id]
+    previous = -1
+    for step in product.routing:
+        feeders = [
+            _expand(
+                plant,
+                machine_of,
+                unit_s,
+                c.product,
+                quantity * c.quantity,
+                f"{prefix}{c.product}.",
+                (*trail, product_id),
+                ops,
+                precedences,
+            )
+            for c in step.consumes
+        ]
+        eligible = plant.eligible_equipment(step)
+        if not eligible:
+            raise SchedulingError(f"{product_id}/{step.id}: no equipment has skill {step.skill!r}")
+        alts: list[Alternative] = []
+        for eq in eligible:
+            seconds = step.setup_time_s + step.run_time_on(eq.id) * quantity
+            dur = max(1, math.ceil(seconds / unit_s))
+            alts.extend(Alternative(machine_of[(eq.id, n)], dur) for n in range(1, eq.units + 1))
+        ops.append(Operation(tuple(alts), name=f"{prefix}{step.id}", product=product_id))
+        here = len(ops) - 1
+        if previous >= 0:
+            precedences.append((previous, here))
+        precedences.extend((f, here) for f in feeders)
+        previous = here
+    return previous
+
+
+def build_problem(
+    plant: Plant,
+    orders: Sequence[Order],
+    *,
+    origin: dt.datetime | None = None,
+    time_unit: dt.timedelta = dt.timedelta(minutes=1),
+    name: str = "plant",
+) -> PlantProblem:
+    """Map ``orders`` on ``plant`` to a flexible job shop with assembly joins and due dates."""
+    if not orders:
+        raise SchedulingError("no orders to schedule")
+    start = origin or min(o.release for o in orders)
+    start = start.astimezone(dt.UTC)
+    unit_s = time_unit.total_seconds()
+    units = plant.work_units
+    machine_of = {(u.equipment.id, u.unit): i for i, u in enumerate(units)}
+    jobs = []
+    for order in orders:
+        if order.product not in plant.product_by_id:
+            raise SchedulingError(f"order {order.order_id!r}: unknown product {order.product!r}")
+        ops: list[Operation] = []
+        precedences: list[tuple[int, int]] = []
+        _expand(plant, machine_of, unit_s, order.product, order.quantity, "", (), ops, precedences)
+        release = max(0, math.ceil((order.release - start).total_seconds() / unit_s))
+        due = (
+            None if order.due is None else math.floor((order.due - start).total_seconds() / unit_s)
+        )
+        jobs.append(
+            Job(
+                tuple(ops),
+                name=order.order_id,
+                product=order.product,
+                release_date=release,
+                due_date=due,
+                weight=order.weight,
+                precedences=tuple(precedences),
+            )
+        )
+    problem = Problem(
+        tuple(jobs),
+        len(units),
+        name=name,
+        machine_units=tuple((u.equipment.id, u.unit) for u in units),
+    )
+    return PlantProblem(problem, tuple(orders), start, time_unit)
