@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from factoryos.cli import kpi, schedule, validate
+from factoryos.cli import events, kpi, schedule, validate
 
 app = typer.Typer(
     name="factoryos",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("validate")(validate.validate)
+app.command("import")(events.import_events)
 app.command("kpi")(kpi.kpi)
 app.command("bench-schedule")(schedule.bench_schedule)
 
