@@ -7,6 +7,7 @@
 from factoryos.schedule.baseline import solve_baseline
 from factoryos.schedule.convert import to_schedule
 from factoryos.schedule.cpsat import CpSatJobShop, SolverParams
+from factoryos.schedule.decompose import DecomposeConfig, solve_by_orders
 from factoryos.schedule.errors import (
     InstanceFormatError,
     InvalidScheduleError,
@@ -15,7 +16,9 @@ from factoryos.schedule.errors import (
 )
 from factoryos.schedule.formats import load_instance, parse_fjsp, parse_jssp
 from factoryos.schedule.generate import random_fjsp, random_jssp
+from factoryos.schedule.kpis import plan_kpis
 from factoryos.schedule.lns import LnsConfig, solve
+from factoryos.schedule.orders import Order, PlantProblem, build_problem, read_orders
 from factoryos.schedule.problem import Alternative, Job, Operation, OpRef, Problem
 from factoryos.schedule.rules import RULES, best_rule, dispatch
 from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult, SolveStatus
@@ -26,6 +29,7 @@ __all__ = [
     "Alternative",
     "Assignment",
     "CpSatJobShop",
+    "DecomposeConfig",
     "InstanceFormatError",
     "InvalidScheduleError",
     "Job",
@@ -34,6 +38,8 @@ __all__ = [
     "Objective",
     "OpRef",
     "Operation",
+    "Order",
+    "PlantProblem",
     "Problem",
     "SchedulingError",
     "Solution",
@@ -42,15 +48,19 @@ __all__ = [
     "SolverParams",
     "Violation",
     "best_rule",
+    "build_problem",
     "check",
     "dispatch",
     "load_instance",
     "parse_fjsp",
     "parse_jssp",
+    "plan_kpis",
     "random_fjsp",
     "random_jssp",
+    "read_orders",
     "solve",
     "solve_baseline",
+    "solve_by_orders",
     "to_schedule",
     "validate",
 ]

@@ -66,6 +66,8 @@ class CpSatJobShop:
         redundant: bool = False,
         objective: Objective | None = None,
         objective_upper_bound: int | None = None,
+        busy: Mapping[int, Sequence[tuple[int, int]]] | None = None,
+        makespan_floor: int = 0,
     ) -> None:
         self.problem = problem
         self.model = cp_model.CpModel()
@@ -75,6 +77,8 @@ class CpSatJobShop:
         self._redundant = redundant
         self.objective = objective or Objective()
         self._objective_ub = objective_upper_bound
+        self._busy = dict(busy or {})
+        self._makespan_floor = makespan_floor
         self.ops: dict[OpRef, _OpVars] = {}
         self.makespan: cp_model.IntVar
         self._create_variables()
@@ -114,7 +118,7 @@ class CpSatJobShop:
                 m.add_exactly_one(lits)
                 m.add(dur == sum(lit * a.duration for lit, a in zip(lits, alts, strict=True)))
             self.ops[ref] = _OpVars(start, end, interval, choices)
-        self.makespan = m.new_int_var(0, self.horizon, "makespan")
+        self.makespan = m.new_int_var(0, max(self.horizon, self._makespan_floor), "makespan")
 
     def _add_constraints(self) -> None:
         p, m = self.problem, self.model
@@ -127,12 +131,23 @@ class CpSatJobShop:
         for ov in self.ops.values():
             for mach, (_, iv) in ov.choices.items():
                 per_machine[mach].append(iv)
+        # Time already taken on a machine (operations outside this model) is a fixed interval.
+        for mach, spans in self._busy.items():
+            if not per_machine[mach]:
+                continue
+            for k, (lo, hi) in enumerate(spans):
+                if hi > lo:
+                    per_machine[mach].append(
+                        m.new_fixed_size_interval_var(lo, hi - lo, f"b{mach}_{k}")
+                    )
         for ivs in per_machine:
             if len(ivs) > 1:
                 m.add_no_overlap(ivs)
         sinks = [ref for ref in self.ops if not p.successors[ref]]
         for ref in sinks:
             m.add(self.makespan >= self.ops[ref].end)
+        if self._makespan_floor:
+            m.add(self.makespan >= self._makespan_floor)
         if self._redundant and p.is_flexible:
             # Redundant: all operations together never use more than the machine count.
             m.add_cumulative(

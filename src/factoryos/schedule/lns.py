@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from factoryos.schedule.cpsat import CpSatJobShop, SolverParams
+from factoryos.schedule.decompose import solve_by_orders
 from factoryos.schedule.errors import NoSolutionError
 from factoryos.schedule.problem import OpRef, Problem
 from factoryos.schedule.rules import best_rule
@@ -46,6 +47,8 @@ class LnsConfig:
     max_size: float = 0.9
     accept_equal: bool = True
     full_ignore_subsolvers: tuple[str, ...] = ()
+    decompose_above_ops: int = 1000
+    """Larger problems go to the order-window decomposition (:mod:`.decompose`)."""
 
 
 KINDS = ("window", "machines", "jobs")
@@ -108,6 +111,9 @@ def solve(
 
     def score(solution: Solution) -> int:
         return obj.score(problem, solution)
+
+    if problem.num_operations > cfg.decompose_above_ops:
+        return solve_by_orders(problem, params, objective=obj, hint=hint)
 
     if hint is None:
         _, hint = best_rule(problem, score=score)

@@ -1,0 +1,95 @@
+"""Orders on the reference robot plant: mapping, assembly joins, decomposition, KPIs, outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from factoryos.model.loader import load_plant
+from factoryos.schedule import (
+    InstanceFormatError,
+    Objective,
+    SolverParams,
+    best_rule,
+    check,
+    to_schedule,
+)
+from factoryos.schedule.decompose import DecomposeConfig, solve_by_orders
+from factoryos.schedule.gantt import gantt_html, gantt_png
+from factoryos.schedule.kpis import plan_kpis
+from factoryos.schedule.orders import PlantProblem, build_problem, read_orders
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+PLANT = EXAMPLES / "robot_factory.yaml"
+ORDERS = EXAMPLES / "orders_small.csv"
+
+pytestmark = pytest.mark.skipif(
+    not (PLANT.is_file() and ORDERS.is_file()), reason="examples/robot_factory.yaml not present"
+)
+
+
+@pytest.fixture(scope="module")
+def small() -> PlantProblem:
+    return build_problem(load_plant(PLANT), read_orders(ORDERS))
+
+
+def test_orders_map_to_jobs_with_assembly_joins(small: PlantProblem) -> None:
+    p = small.problem
+    assert len(p.jobs) == len(small.orders) == 6
+    job = p.jobs[0]
+    names = [op.name for op in job.operations]
+    arm = names.index("arm_assembly")
+    feeders = {names[a] for a, b in job.precedence_pairs() if b == arm}
+    # the arm assembly waits for the last step of each component routing
+    assert {"castings_sr6.painting", "servo_motor.motor_test"} <= feeders
+    assert all(0 <= a < len(names) for a, _ in job.precedence_pairs())
+    # every unit of a pool is an alternative machine
+    assert len(job.operations[arm].alternatives) == 12
+    assert small.origin.tzinfo is not None
+
+
+def test_lot_duration_is_setup_plus_run_time_times_quantity(small: PlantProblem) -> None:
+    order = small.orders[0]
+    job = small.problem.jobs[0]
+    arm = next(op for op in job.operations if op.name == "arm_assembly")
+    assert order.product == "sr6"
+    # sr6 arm assembly: 15 min setup + 3.5 h per robot
+    assert arm.alternatives[0].duration == 15 + 210 * order.quantity
+
+
+def test_decomposition_keeps_plans_valid_and_not_worse_than_the_rule(small: PlantProblem) -> None:
+    p = small.problem
+    obj = Objective(makespan_weight=0, tardiness_weight=1)
+    _, rule = best_rule(p, score=lambda s: obj.score(p, s))
+    cfg = DecomposeConfig(orders_per_step=3, step_time_limit_s=0.5)
+    result = solve_by_orders(p, SolverParams(2.0, 2), objective=obj, config=cfg)
+    check(p, result.solution)
+    assert result.objective <= obj.score(p, rule)
+    kpis = plan_kpis(small, result.solution)
+    assert kpis["orders"] == 6
+    assert 0 < kpis["utilization_mean"] <= kpis["utilization_max"] <= 1
+
+
+def test_plan_outputs_gantt_files(small: PlantProblem, tmp_path: Path) -> None:
+    p = small.problem
+    result = solve_by_orders(p, SolverParams(0.5, 1), config=DecomposeConfig(step_time_limit_s=0.2))
+    plan = to_schedule(p, result, origin=small.origin, time_unit=small.time_unit)
+    assert plan.start is not None and plan.start >= small.origin
+    assert {o.product for o in plan} >= {"sr6", "servo_motor"}
+    html = gantt_html(plan, tmp_path / "plan.html")
+    png = gantt_png(plan, tmp_path / "plan.png")
+    assert html.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_orders_csv_errors_name_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "orders.csv"
+    bad.write_text(
+        "order,product,quantity,release,due\n"
+        "a,sr6,2,2026-03-02T08:00+08:00,2026-03-09T08:00+08:00\n"
+        "b,sr6,2,2026-03-02T08:00,2026-03-09T08:00+08:00\n"
+    )
+    with pytest.raises(InstanceFormatError) as info:
+        read_orders(bad)
+    assert info.value.line == 3
+    assert "time zone" in str(info.value)
