@@ -360,7 +360,7 @@ def state_sequences(draw: st.DrawFn) -> list[Event]:
 
 
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(events=state_sequences())
 def test_state_time_covers_the_window(
@@ -423,7 +423,7 @@ GROUPINGS: list[tuple[GroupKey, ...]] = [
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     events=mixed_events(),

