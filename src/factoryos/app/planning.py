@@ -6,32 +6,51 @@ Composes ``factoryos.schedule`` with file locations; the CLI and ``bench/schedul
 from __future__ import annotations
 
 import csv
+import dataclasses
+import json
 import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from factoryos.model.loader import load_plant
+from factoryos.model.schedule import Schedule
 from factoryos.schedule import (
+    RULES,
     LnsConfig,
+    Objective,
+    PlantProblem,
     Problem,
+    SchedulingError,
     SolveResult,
     SolverParams,
+    best_rule,
+    build_problem,
     check,
     load_instance,
+    plan_kpis,
+    read_orders,
     solve,
     solve_baseline,
+    to_schedule,
 )
+from factoryos.schedule.gantt import gantt_html, gantt_png
 
 __all__ = [
     "BENCHMARKS_ENV",
+    "OBJECTIVES",
     "BenchRow",
     "KnownBounds",
+    "PlanOutcome",
     "SolverName",
     "benchmark_instance",
     "default_benchmarks_dir",
     "find_known_bounds",
+    "plan_orders",
     "resolve_instances",
+    "write_schedule",
 ]
 
 BENCHMARKS_ENV = "FACTORYOS_BENCHMARKS"
@@ -156,3 +175,121 @@ def benchmark_instance(
             wall_time_s=result.wall_time_s,
             known=known,
         )
+
+
+# -- plant plans -------------------------------------------------------------------------------
+
+OBJECTIVES: dict[str, Objective] = {
+    "makespan": Objective(1, 0),
+    "weighted_tardiness": Objective(0, 1),
+    "combined": Objective(1, 1),
+}
+"""Objective names accepted by ``factoryos schedule --objective``."""
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """A plant plan, the best dispatching rule's plan on the same orders, and both KPI sets."""
+
+    schedule: Schedule
+    rule_schedule: Schedule
+    rule: str
+    kpis: dict[str, float]
+    rule_kpis: dict[str, float]
+    plant_problem: PlantProblem
+
+
+def plan_orders(
+    plant_path: Path,
+    orders_path: Path,
+    *,
+    objective: str = "weighted_tardiness",
+    time_limit_s: float = 60.0,
+    num_workers: int = 2,
+    seed: int = 0,
+) -> PlanOutcome:
+    """Load the plant and orders, plan them, and compare with the best dispatching rule."""
+    if objective not in OBJECTIVES:
+        raise SchedulingError(f"unknown objective {objective!r}; choose from {sorted(OBJECTIVES)}")
+    obj = OBJECTIVES[objective]
+    plant = load_plant(plant_path)
+    pp = build_problem(plant, read_orders(orders_path), name=orders_path.stem)
+    problem = pp.problem
+    t0 = time.perf_counter()
+    rules = ("EDD", "FIFO", "MWKR", "MOPNR") if problem.num_operations > 1000 else tuple(RULES)
+    rule, hint = best_rule(problem, rules, score=lambda s: obj.score(problem, s))
+    rule_time = time.perf_counter() - t0
+    params = SolverParams(
+        time_limit_s=max(0.1, time_limit_s - rule_time), num_workers=num_workers, seed=seed
+    )
+    result = solve(problem, params, objective=obj, hint=hint)
+    check(problem, result.solution)
+    result = dataclasses.replace(result, wall_time_s=time.perf_counter() - t0)
+    rule_score = float(obj.score(problem, hint))
+    rule_result = SolveResult(hint, "feasible", rule_score, 0.0, rule_time, f"rule:{rule}")
+
+    def plan(r: SolveResult) -> Schedule:
+        s = to_schedule(
+            problem, r, origin=pp.origin, time_unit=pp.time_unit, objective_name=obj.name
+        )
+        return dataclasses.replace(s, kpis=plan_kpis(pp, r.solution))
+
+    ours, theirs = plan(result), plan(rule_result)
+    return PlanOutcome(ours, theirs, rule, ours.kpis, theirs.kpis, pp)
+
+
+SCHEDULE_COLUMNS = (
+    "order_id",
+    "product",
+    "operation_id",
+    "equipment_id",
+    "unit_index",
+    "start",
+    "end",
+    "setup_start",
+    "setup_duration_s",
+)
+
+
+def write_schedule(
+    schedule: Schedule, out_dir: Path, *, stem: str = "schedule", gantt: bool = False
+) -> list[Path]:
+    """Write ``<stem>.csv`` (one row per operation), ``<stem>.json`` (plan + operations) and,
+    with ``gantt``, ``gantt.html`` (plotly) and ``gantt.png`` (matplotlib)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {
+            "order_id": o.order_id,
+            "product": o.product,
+            "operation_id": o.operation_id,
+            "equipment_id": o.equipment_id,
+            "unit_index": o.unit_index,
+            "start": o.start.isoformat(),
+            "end": o.end.isoformat(),
+            "setup_start": o.setup_start.isoformat() if o.setup_start else "",
+            "setup_duration_s": o.setup_duration.total_seconds(),
+        }
+        for o in sorted(schedule, key=lambda o: (o.start, o.equipment_id, o.unit_index))
+    ]
+    csv_path = out_dir / f"{stem}.csv"
+    with csv_path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=SCHEDULE_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    json_path = out_dir / f"{stem}.json"
+    doc = {
+        "status": schedule.status,
+        "objective_name": schedule.objective_name,
+        "objective": schedule.objective,
+        "best_bound": schedule.best_bound,
+        "wall_time_s": schedule.wall_time_s,
+        "solver": schedule.solver,
+        "kpis": schedule.kpis,
+        "operations": rows,
+    }
+    json_path.write_text(json.dumps(doc, indent=1))
+    written = [csv_path, json_path]
+    if gantt:
+        written.append(gantt_html(schedule, out_dir / "gantt.html"))
+        written.append(gantt_png(schedule, out_dir / "gantt.png"))
+    return written

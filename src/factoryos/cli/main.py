@@ -17,6 +17,7 @@ app.command("validate")(validate.validate)
 app.command("import")(events.import_events)
 app.command("kpi")(kpi.kpi)
 app.command("bench-schedule")(schedule.bench_schedule)
+app.command("schedule")(schedule.schedule)
 
 
 if __name__ == "__main__":

@@ -53,3 +53,62 @@ def bench_schedule(
                         _pct(row.gap_to_best_known),
                     )
     console.print(table)
+
+
+KPI_ROWS = (
+    ("makespan_h", "makespan (h)", "{:.1f}"),
+    ("total_weighted_tardiness_h", "weighted tardiness (h)", "{:.1f}"),
+    ("total_tardiness_h", "tardiness (h)", "{:.1f}"),
+    ("late_orders", "late orders", "{:.0f}"),
+    ("on_time_rate", "on time", "{:.1%}"),
+    ("utilization_mean", "utilization mean", "{:.1%}"),
+    ("utilization_max", "utilization max", "{:.1%}"),
+)
+
+
+def schedule(
+    plant: Annotated[Path, typer.Argument(help="Plant model YAML.")],
+    orders: Annotated[
+        Path, typer.Argument(help="Orders CSV: order,product,quantity,release,due[,weight].")
+    ],
+    objective: Annotated[
+        str, typer.Option(help="makespan | weighted_tardiness | combined (sum of both).")
+    ] = "weighted_tardiness",
+    time_limit: Annotated[float, typer.Option(help="Seconds for the whole plan.")] = 60.0,
+    workers: Annotated[int, typer.Option(help="CP-SAT worker threads.")] = 2,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for schedule.csv/json and Gantt html/png.")
+    ] = None,
+    gantt: Annotated[bool, typer.Option(help="Also write Gantt charts into --out.")] = True,
+) -> None:
+    """Plan the orders on the plant; print KPIs next to the best dispatching rule's plan."""
+    from factoryos.app.planning import plan_orders, write_schedule
+
+    with reported_errors():
+        for path in (plant, orders):
+            if not path.is_file():
+                raise typer.BadParameter(f"{path} is not a file")
+        with console.status(f"planning {orders.name} ({time_limit:g} s, {workers} workers)"):
+            outcome = plan_orders(
+                plant, orders, objective=objective, time_limit_s=time_limit, num_workers=workers
+            )
+        plan = outcome.schedule
+        n_ops = outcome.plant_problem.problem.num_operations
+        table = Table(
+            title=(
+                f"{len(outcome.plant_problem.orders)} orders, {n_ops} operations: "
+                f"{plan.objective_name}"
+            )
+        )
+        table.add_column("KPI")
+        table.add_column("factoryos", justify="right")
+        table.add_column(f"best rule ({outcome.rule})", justify="right")
+        table.add_row("objective", f"{plan.objective:g}", f"{outcome.rule_schedule.objective:g}")
+        for key, label, fmt in KPI_ROWS:
+            table.add_row(label, fmt.format(outcome.kpis[key]), fmt.format(outcome.rule_kpis[key]))
+        table.add_row("status", plan.status, "")
+        table.add_row("wall time (s)", f"{plan.wall_time_s:.1f}", "")
+        console.print(table)
+        if out is not None:
+            for p in write_schedule(plan, out, gantt=gantt):
+                console.print(f"wrote {p}")
