@@ -492,3 +492,34 @@ def test_ties_at_one_instant_follow_event_id_order(store: EventStore) -> None:
     [fail] = store.failure_totals(q)
     [ref] = want.failures
     assert (fail.failures, fail.failure_seconds) == (ref.failures, ref.failure_seconds)
+
+
+@st.composite
+def tied_states(draw: st.DrawFn) -> list[Event]:
+    """Many state events on a coarse grid: ties, ties right after ties, ties at the window start."""
+    events: list[Event] = []
+    for path in (A, B):
+        n = draw(st.integers(1, 14))
+        for i in range(n):
+            ts = t(1, 0) + dt.timedelta(hours=6 * draw(st.integers(0, 9)))
+            eid = draw(st.sampled_from("abcdefgh")) + f"{i:02d}"
+            events.append(sc(f"{path}#{eid}", ts, path, draw(st.sampled_from(["fault", "idle"]))))
+    return events
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(events=tied_states(), start_h=st.sampled_from([0.0, 6.0, 9.0]))
+def test_ties_match_the_in_memory_definition(
+    store_factory: Callable[[], EventStore], events: list[Event], start_h: float
+) -> None:
+    store = store_factory()
+    store.append(events)
+    start = t(1, 0) + dt.timedelta(hours=start_h)
+    q = AggregateQuery(start, t(3, 6), "e/s", calendar(JAN1, 4), KEYS, ("path",))
+    want = aggregate_events(events, q)
+    got = {(r.group, r.period_kind, r.state): r.seconds for r in store.state_time(q)}
+    assert got == pytest.approx({(r.group, r.period_kind, r.state): r.seconds for r in want.states})
+    failures = {r.group: (r.failures, r.failure_seconds) for r in store.failure_totals(q)}
+    assert failures == {r.group: (r.failures, r.failure_seconds) for r in want.failures}
