@@ -57,19 +57,21 @@ def run_replications(
     specs: Sequence[RunSpec],
     replications: int,
     *,
+    first: int = 0,
     processes: int | None = None,
     on_done: Callable[[], None] | None = None,
 ) -> list[list[TwinResult]]:
-    """``replications`` runs of each spec, spread over ``processes`` (default: all cores).
+    """Replications ``first .. first + replications - 1`` of each spec, spread over
+    ``processes`` (default: all cores).
 
     Returns one list per spec, ordered by replication number, whatever order they finished in.
     """
-    jobs = [(i, r) for i in range(len(specs)) for r in range(replications)]
+    jobs = [(i, r) for i in range(len(specs)) for r in range(first, first + replications)]
     results: list[list[TwinResult | None]] = [[None] * replications for _ in specs]
     workers = min(processes or os.cpu_count() or 1, len(jobs))
     if workers <= 1:
         for i, r in jobs:
-            results[i][r] = specs[i].run(r)
+            results[i][r - first] = specs[i].run(r)
             if on_done is not None:
                 on_done()
     else:
@@ -77,7 +79,7 @@ def run_replications(
             futures = {pool.submit(_run, (specs[i], r)): i for i, r in jobs}
             for future in as_completed(futures):
                 r, result = future.result()
-                results[futures[future]][r] = result
+                results[futures[future]][r - first] = result
                 if on_done is not None:
                     on_done()
     return [[res for res in row if res is not None] for row in results]

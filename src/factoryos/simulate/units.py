@@ -32,7 +32,9 @@ __all__ = ["STATES", "WAITING", "BatchKey", "Pool", "Unit", "sampler"]
 STATES: tuple[MachineState, ...] = tuple(MachineState)
 INDEX = {state: i for i, state in enumerate(STATES)}
 WAITING = frozenset({MachineState.STARVED, MachineState.IDLE, MachineState.BLOCKED})
-EPS = 1e-9
+EPS = 1e-6
+"""Seconds below which work or time-to-failure counts as done: well above the float spacing of
+a year in seconds (~4e-9), so a leftover sliver never schedules a segment that cannot advance."""
 
 BatchKey = tuple[str, str, int]
 """A batch: (order id, product id, operation index)."""
@@ -164,7 +166,8 @@ class Unit:
             return
         work = self.setup_left_s if self.setup_left_s > 0 else self.run_left_s
         self._segment_start = self.env.now
-        self._handle = self.env.schedule(min(work, self.ttf_left_s), self._segment_end)
+        segment = max(min(work, self.ttf_left_s), EPS)
+        self._handle = self.env.schedule(segment, self._segment_end)
 
     def _pause(self) -> None:
         if self._handle is not None:

@@ -1,0 +1,230 @@
+"""``factoryos simulate``, ``compare`` and ``demo``: the digital twin from the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from factoryos.app.kpis import kpi_report
+from factoryos.app.settings import Settings
+from factoryos.app.simulation import (
+    ScenarioComparison,
+    SimulationOutcome,
+    compare_scenario,
+    default_start,
+    load_plant_and_scenario,
+    run_simulation,
+)
+from factoryos.app.stores import open_store
+from factoryos.cli.errors import reported_errors
+from factoryos.cli.kpi import print_report
+from factoryos.simulate.twin import DispatchRule
+
+console = Console()
+
+METRICS = {
+    "throughput_per_day": ("Throughput (units/day)", "{:,.2f}"),
+    "finished": ("Finished units", "{:,.0f}"),
+    "oee_bottleneck": ("OEE at the bottleneck", "{:.1%}"),
+    "unit_lead_time_h": ("Lead time per unit (h)", "{:,.1f}"),
+    "wip_units": ("WIP (units)", "{:,.1f}"),
+    "energy_per_unit_kwh": ("Energy per unit (kWh)", "{:,.1f}"),
+}
+
+Days = Annotated[float, typer.Option(help="Simulated days.")]
+Seed = Annotated[int, typer.Option(help="Random seed (same seed, same events).")]
+Replications = Annotated[int, typer.Option(help="Independent replications, run on all cores.")]
+Demand = Annotated[float, typer.Option(help="Sellable units ordered per year (equal mix).")]
+Rule = Annotated[DispatchRule, typer.Option(help="Dispatching rule.")]
+Start = Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: 1 Jan).")]
+
+
+def _start(text: str | None, plant_zone_start: dt.datetime) -> dt.datetime:
+    if text is None:
+        return plant_zone_start
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"expected YYYY-MM-DD, got {text!r}", param_hint="--start"
+        ) from exc
+    return dt.datetime.combine(day, dt.time(0), plant_zone_start.tzinfo)
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[], None]]:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda: progress.advance(task)
+
+
+def _fmt(name: str, value: float) -> str:
+    return METRICS[name][1].format(value)
+
+
+def print_outcome(outcome: SimulationOutcome, title: str) -> None:
+    table = Table(title=title)
+    table.add_column("figure")
+    table.add_column("mean", justify="right")
+    table.add_column("95 % CI", justify="right")
+    for name, interval in outcome.summary.items():
+        ci = "-" if interval.n < 2 else f"{_fmt(name, interval.low)} .. {_fmt(name, interval.high)}"
+        table.add_row(METRICS[name][0], _fmt(name, interval.mean), ci)
+    console.print(table)
+    print_bottleneck(outcome)
+
+
+def print_bottleneck(outcome: SimulationOutcome) -> None:
+    result = outcome.first
+    table = Table(title="Work centers (replication 0): shares of on-shift time")
+    for col in ("equipment", "units", "busy", "blocked", "starved", "down", "OEE", "bottleneck"):
+        table.add_column(col, justify="left" if col == "equipment" else "right")
+    for pool in sorted(result.pools, key=lambda p: -p.bottleneck_share):
+        table.add_row(
+            pool.equipment,
+            str(pool.units),
+            f"{pool.utilization:.0%}",
+            f"{pool.blocked_share:.0%}",
+            f"{pool.starved_share:.0%}",
+            f"{pool.down_share:.0%}",
+            f"{pool.oee:.0%}",
+            f"{pool.bottleneck_share:.0%}",
+        )
+    console.print(table)
+    console.print(
+        f"Bottleneck (active period method): [bold]{outcome.bottleneck}[/] "
+        f"(named in {sum(r.bottleneck.equipment == outcome.bottleneck for r in outcome.results)}"
+        f" of {len(outcome.results)} replications)"
+    )
+
+
+def simulate(
+    plant: Annotated[Path, typer.Argument(help="Plant model YAML.")],
+    days: Days = 30.0,
+    seed: Seed = 1,
+    replications: Replications = 1,
+    db: Annotated[
+        Path | None, typer.Option(help="DuckDB file to store replication 0's events in.")
+    ] = None,
+    scenario: Annotated[Path | None, typer.Option(help="Scenario overlay YAML.")] = None,
+    demand: Demand = 10_000.0,
+    rule: Rule = DispatchRule.FIFO,
+    start: Start = None,
+) -> None:
+    """Run the digital twin of PLANT; print throughput, OEE, lead time, WIP, energy with 95 % CIs
+    and the bottleneck; optionally store the events for ``factoryos kpi``."""
+    with reported_errors():
+        model = load_plant_and_scenario(plant, scenario)
+        first_day = _start(start, default_start(model))
+        store = open_store(Settings().with_db(db)) if db is not None else None
+        try:
+            with _progress(replications, f"simulating {days:g} days") as tick:
+                outcome = run_simulation(
+                    model,
+                    days=days,
+                    seed=seed,
+                    replications=replications,
+                    demand_per_year=demand,
+                    rule=rule,
+                    start=first_day,
+                    store=store,
+                    on_done=tick,
+                )
+        finally:
+            if store is not None:
+                store.close()
+    print_outcome(outcome, f"{plant.name}: {days:g} days, {replications} replication(s)")
+    if db is not None:
+        console.print(f"{outcome.events_stored:,} events stored in {db}")
+
+
+def print_comparison(result: ScenarioComparison, title: str) -> None:
+    table = Table(title=title)
+    for col in ("figure", "base", "scenario", "difference (95 % CI)", ""):
+        table.add_column(col, justify="left" if col == "figure" else "right")
+    for row in result.rows:
+        d = row.difference
+        table.add_row(
+            METRICS[row.name][0],
+            f"{_fmt(row.name, row.base.mean)} ± {_fmt(row.name, row.base.half_width)}",
+            f"{_fmt(row.name, row.scenario.mean)} ± {_fmt(row.name, row.scenario.half_width)}",
+            f"{_fmt(row.name, d.mean)} ({_fmt(row.name, d.low)} .. {_fmt(row.name, d.high)})",
+            "significant" if row.significant else "",
+        )
+    console.print(table)
+    console.print(
+        f"Bottleneck: base [bold]{result.base_bottleneck}[/], "
+        f"scenario [bold]{result.scenario_bottleneck}[/]"
+    )
+
+
+def compare(
+    plant: Annotated[Path, typer.Argument(help="Plant model YAML.")],
+    scenario: Annotated[Path, typer.Option(help="Scenario overlay YAML.")],
+    days: Days = 30.0,
+    seed: Seed = 1,
+    replications: Replications = 8,
+    demand: Demand = 10_000.0,
+    rule: Rule = DispatchRule.FIFO,
+    start: Start = None,
+) -> None:
+    """Base plant and scenario side by side, paired by replication (common random numbers)."""
+    with reported_errors():
+        first_day = None
+        if start is not None:
+            first_day = _start(start, default_start(load_plant_and_scenario(plant, None)))
+        with _progress(2 * replications, "simulating base and scenario") as tick:
+            result = compare_scenario(
+                plant,
+                scenario,
+                days=days,
+                seed=seed,
+                replications=replications,
+                demand_per_year=demand,
+                rule=rule,
+                start=first_day,
+                on_done=tick,
+            )
+    print_comparison(result, f"{scenario.name} vs {plant.name}: {days:g} days, {replications} reps")
+
+
+def demo(
+    plant: Annotated[Path, typer.Option(help="Plant model YAML.")] = Path(
+        "examples/robot_factory.yaml"
+    ),
+    db: Annotated[Path, typer.Option(help="DuckDB file; replaced if it exists.")] = Path(
+        "demo.duckdb"
+    ),
+    days: Days = 30.0,
+    seed: Seed = 1,
+) -> None:
+    """Simulate a month of the robot plant, store its events, print the KPIs and the bottleneck."""
+    with reported_errors():
+        model = load_plant_and_scenario(plant, None)
+        for stale in (db, db.with_name(db.name + ".wal")):
+            stale.unlink(missing_ok=True)
+        store = open_store(Settings().with_db(db))
+        try:
+            with _progress(1, f"simulating {days:g} days of {plant.name}") as tick:
+                outcome = run_simulation(model, days=days, seed=seed, store=store, on_done=tick)
+            report = kpi_report(store, model)
+        finally:
+            store.close()
+    console.print(f"{outcome.events_stored:,} events stored in {db}")
+    print_report(report)
+    print_bottleneck(outcome)
