@@ -24,9 +24,10 @@ def kpi_report(
         span = store.time_range()
         if span is None:
             raise FactoryosError("the store holds no events: import or simulate some first")
-        # whole local days: from the first event's midnight to the midnight after the last event
+        # whole local days: from the first event's midnight up to the next midnight at or after
+        # the last event (a log that ends at midnight does not gain an empty day)
         start = start or _local_midnight(span[0], plant, days_after=0)
-        end = end or _local_midnight(span[1], plant, days_after=1)
+        end = end or _local_midnight_at_or_after(span[1], plant)
     query = build_query(plant, start, end, node, by)
     rows = AggregateRows(
         states=store.state_time(query, by_reason=True),
@@ -35,6 +36,11 @@ def kpi_report(
         failures=store.failure_totals(query),
     )
     return compute_report(plant, query, by, rows)
+
+
+def _local_midnight_at_or_after(instant: dt.datetime, plant: Plant) -> dt.datetime:
+    midnight = _local_midnight(instant, plant, days_after=0)
+    return midnight if midnight == instant else _local_midnight(instant, plant, days_after=1)
 
 
 def _local_midnight(instant: dt.datetime, plant: Plant, days_after: int) -> dt.datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -22,16 +23,20 @@ from factoryos.model.loader import load_plant
 
 console = Console()
 
-HEADLINE = [
+OEE_COLUMNS = [
     ("availability", "Avail", "{:.1%}"),
     ("effectiveness", "Effect", "{:.1%}"),
     ("quality_ratio", "Quality", "{:.2%}"),
     ("oee_index", "OEE", "{:.1%}"),
     ("mtbf_s", "MTBF h", "h"),
     ("mttr_s", "MTTR h", "h"),
+]
+ECONOMIC_COLUMNS = [
     ("comprehensive_energy_consumption_kwh", "kWh/unit", "{:.2f}"),
+    ("energy_per_finished_unit_kwh", "kWh/prod", "{:,.0f}"),
     ("energy_per_10k_cny_value_added_kwh", "kWh/10k CNY", "{:.1f}"),
-    ("operating_cost_per_good_unit_cny", "CNY/good", "{:,.0f}"),
+    ("value_added_per_labour_hour_cny", "CNY VA/h", "{:,.0f}"),
+    ("operating_cost_per_good_unit_cny", "CNY/prod", "{:,.0f}"),
 ]
 
 
@@ -70,7 +75,7 @@ def kpi(
     if as_json:
         typer.echo(json.dumps(report_to_json(report), indent=2, ensure_ascii=False))
     else:
-        print_report(report)
+        print_report(report, model.zone)
 
 
 def _cell(value: float | None, fmt: str) -> str:
@@ -81,26 +86,34 @@ def _cell(value: float | None, fmt: str) -> str:
     return fmt.format(value)
 
 
+def _table(
+    title: str, report: KpiReport, columns: list[tuple[str, str, str]], quantity: str
+) -> Table:
+    table = Table(title=title)
+    table.add_column(report.by.value if report.groups else "", no_wrap=True)
+    table.add_column("good" if quantity == "gq" else "products", justify="right")
+    for _, heading, _ in columns:
+        table.add_column(heading, justify="right")
+    for group in [*report.groups, report.total]:
+        label = "TOTAL" if group is report.total else _label(group)
+        row = [label, f"{getattr(group.inputs.quantities, quantity):,}"]
+        row += [_cell(group.kpis[name], fmt) for name, _, fmt in columns]
+        last = bool(report.groups) and group is report.groups[-1]
+        table.add_row(*row, end_section=last)
+    return table
+
+
 def _label(group: KpiGroup) -> str:
     g = group.group
     parts = [g.local_day.isoformat() if g.local_day else None, g.shift, g.path]
     return " ".join(p for p in parts if p) or "(off shift)"
 
 
-def print_report(report: KpiReport) -> None:
-    zone_start, zone_end = report.start.isoformat(), report.end.isoformat()
-    table = Table(title=f"ISO 22400 KPIs of {report.node}\n{zone_start} .. {zone_end}")
-    table.add_column(report.by.value if report.groups else "", no_wrap=True)
-    table.add_column("Good", justify="right")
-    for _, title, _ in HEADLINE:
-        table.add_column(title, justify="right")
-    for group in [*report.groups, report.total]:
-        label = "TOTAL" if group is report.total else _label(group)
-        row = [label, f"{group.inputs.quantities.gq:,}"]
-        row += [_cell(group.kpis[name], fmt) for name, _, fmt in HEADLINE]
-        table.add_row(*row, end_section=group is report.groups[-1] if report.groups else False)
-    console.print(table)
-
+def print_report(report: KpiReport, zone: ZoneInfo) -> None:
+    start, end = report.start.astimezone(zone), report.end.astimezone(zone)
+    window = f"{start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} {zone.key}"
+    console.print(_table(f"ISO 22400 KPIs of {report.node}\n{window}", report, OEE_COLUMNS, "gq"))
+    console.print(_table("Energy, value added and cost", report, ECONOMIC_COLUMNS, "finished_good"))
     losses = report.total.losses.as_dict()
     pbt = report.total.inputs.time.pbt_s or 1.0
     loss_table = Table(title="Where planned busy time went (six big losses)")
