@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from factoryos.cli import events, kpi, schedule, validate
+from factoryos.cli import events, kpi, schedule, simulate, validate
 
 app = typer.Typer(
     name="factoryos",
@@ -18,6 +18,11 @@ app.command("import")(events.import_events)
 app.command("kpi")(kpi.kpi)
 app.command("bench-schedule")(schedule.bench_schedule)
 app.command("schedule")(schedule.schedule)
+(
+    app.command("simulate")(simulate.simulate),
+    app.command("compare")(simulate.compare),
+    app.command("demo")(simulate.demo),
+)  # noqa: E501
 
 
 if __name__ == "__main__":
