@@ -36,7 +36,7 @@ def test_summary_intervals_cover_their_replications(tiny_plant: Plant) -> None:
     assert set(summary) == {
         "throughput_per_day",
         "finished",
-        "oee_bottleneck",
+        "oee",
         "unit_lead_time_h",
         "wip_units",
         "energy_per_unit_kwh",

@@ -33,7 +33,7 @@ console = Console()
 METRICS = {
     "throughput_per_day": ("Throughput (units/day)", "{:,.2f}"),
     "finished": ("Finished units", "{:,.0f}"),
-    "oee_bottleneck": ("OEE at the bottleneck", "{:.1%}"),
+    "oee": ("OEE (work centers, PBT-weighted)", "{:.1%}"),
     "unit_lead_time_h": ("Lead time per unit (h)", "{:,.1f}"),
     "wip_units": ("WIP (units)", "{:,.1f}"),
     "energy_per_unit_kwh": ("Energy per unit (kWh)", "{:,.1f}"),
@@ -219,12 +219,17 @@ def demo(
         for stale in (db, db.with_name(db.name + ".wal")):
             stale.unlink(missing_ok=True)
         store = open_store(Settings().with_db(db))
+        first_day = default_start(model)
         try:
             with _progress(1, f"simulating {days:g} days of {plant.name}") as tick:
-                outcome = run_simulation(model, days=days, seed=seed, store=store, on_done=tick)
-            report = kpi_report(store, model)
+                outcome = run_simulation(
+                    model, days=days, seed=seed, store=store, start=first_day, on_done=tick
+                )
+            # The KPI window is the simulated one: after its end the twin says nothing.
+            end = first_day + dt.timedelta(days=days)
+            report = kpi_report(store, model, start=first_day, end=end)
         finally:
             store.close()
     console.print(f"{outcome.events_stored:,} events stored in {db}")
-    print_report(report)
+    print_report(report, model.zone)
     print_bottleneck(outcome)

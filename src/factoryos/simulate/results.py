@@ -65,6 +65,8 @@ class PoolStats:
     energy_kwh: float
     failures: int
     bottleneck_share: float
+    planned_busy_s: float
+    good_planned_s: float
     time_in_state_s: Mapping[MachineState, float] = field(repr=False)
 
     @classmethod
@@ -97,6 +99,8 @@ class PoolStats:
             energy_kwh=energy_kwh,
             failures=failures,
             bottleneck_share=bottleneck_share,
+            planned_busy_s=planned_busy_s,
+            good_planned_s=good_planned_s,
             time_in_state_s=dict(t),
         )
 
@@ -137,15 +141,18 @@ class TwinResult:
 
     @property
     def oee(self) -> float:
-        """OEE of the limiting pool (a plant's OEE is read at its constraint)."""
-        return self.bottleneck.oee
+        """Plant OEE: planned-busy-time-weighted mean over the work centers that made good units
+        (a stable figure across replications, unlike the OEE of whichever pool limits)."""
+        loaded = [p for p in self.pools if p.good_planned_s > 0]
+        busy = sum(p.planned_busy_s for p in loaded)
+        return sum(p.good_planned_s for p in loaded) / busy if busy else 0.0
 
     def metrics(self) -> dict[str, float]:
         """The figures compared across replications and scenarios."""
         return {
             "throughput_per_day": self.throughput_per_day,
             "finished": float(self.finished_total),
-            "oee_bottleneck": self.oee,
+            "oee": self.oee,
             "unit_lead_time_h": self.mean_unit_lead_time_s / 3600.0,
             "wip_units": self.mean_wip,
             "energy_per_unit_kwh": self.energy_per_unit_kwh,
