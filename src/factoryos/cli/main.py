@@ -18,11 +18,9 @@ app.command("import")(events.import_events)
 app.command("kpi")(kpi.kpi)
 app.command("bench-schedule")(schedule.bench_schedule)
 app.command("schedule")(schedule.schedule)
-(
-    app.command("simulate")(simulate.simulate),
-    app.command("compare")(simulate.compare),
-    app.command("demo")(simulate.demo),
-)  # noqa: E501
+app.command("simulate")(simulate.simulate)
+app.command("compare")(simulate.compare)
+app.command("demo")(simulate.demo)
 
 
 if __name__ == "__main__":
