@@ -76,6 +76,7 @@ def main(
     for col in ("factoryos", "gap", "baseline", "gap "):
         table.add_column(col, justify="right")
     gaps: dict[str, list[float]] = {"factoryos": [], "baseline": []}
+    family_gaps: dict[tuple[str, str], list[float]] = {}
     t0 = time.perf_counter()
     with out.open("w", newline="") as fh:
         writer = csv.writer(fh)
@@ -106,6 +107,8 @@ def main(
                     gap = row.gap_to_best_known
                     if gap is not None:
                         gaps[row.solver].append(gap)
+                        family = row.instance.rstrip("0123456789")
+                        family_gaps.setdefault((family, row.solver), []).append(gap)
                     writer.writerow(
                         [
                             row.instance,
@@ -139,6 +142,20 @@ def main(
                 f"baseline {b.makespan} ({_pct(b.gap_to_best_known)})"
             )
     table.add_section()
+    for family in sorted({f for f, _ in family_gaps}):
+        ours, peer = (
+            family_gaps.get((family, "factoryos"), []),
+            family_gaps.get((family, "baseline"), []),
+        )
+        table.add_row(
+            f"mean {family}*",
+            f"{len(ours)}",
+            "",
+            "",
+            _pct(statistics.fmean(ours) if ours else None),
+            "",
+            _pct(statistics.fmean(peer) if peer else None),
+        )
     table.add_row(
         "mean",
         "",
