@@ -6,28 +6,42 @@ the same factoryos random streams, so they simulate the very same sample path an
 compare the engines only. Each runs for ``--parts`` parts or ``--seconds`` of wall time,
 whichever comes first, in chunks of simulated time.
 
+Then one simulated year of ``examples/robot_factory.yaml`` (11,000 robots ordered by default, an
+equal mix; the model's rough-cut capacity check gives ~11,900), each in a fresh process on one
+core: wall time and peak memory (max RSS), once with the canonical events built (counted, not
+stored) and once figures-only.
+
 "Events" are counted natively: SimPy's scheduled events (its internal event counter), factoryos's
 executed callbacks. They are different units (SimPy needs ~13 events per part here, factoryos 5),
 so the like-for-like figure is parts per second; both ratios are printed.
 
     .venv/bin/python bench/twin.py                 # 1 M parts or 20 s each
-    nice -n 10 .venv/bin/python bench/twin.py --parts 100000 --seconds 3
+    nice -n 10 .venv/bin/python bench/twin.py --parts 100000 --seconds 3 --no-year
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import resource
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import simpy
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from factoryos.model import Event, load_plant
 from factoryos.simulate.core import Environment
+from factoryos.simulate.demand import steady_demand
 from factoryos.simulate.line import SerialLine
 from factoryos.simulate.streams import RandomStreams
+from factoryos.simulate.twin import PlantTwin
+
+ROBOT_PLANT = Path(__file__).resolve().parent.parent / "examples" / "robot_factory.yaml"
 
 STATIONS = 5
 MEAN_PROCESS_S = 1.0
@@ -99,10 +113,61 @@ def run_factoryos(seed: int, max_parts: int, max_wall_s: float) -> Result:
     return Result("factoryos", line.departures, env.events_processed, wall, env.now)
 
 
+def simulate_year(with_events: bool, demand: float, seed: int) -> dict[str, float | str]:
+    """One year of the robot plant in this (fresh) process; wall time and max RSS."""
+    plant = load_plant(ROBOT_PLANT)
+    year_s = 365 * 86400.0
+    orders = steady_demand(plant, demand, year_s)
+    events = [0]
+
+    def count(_: Event) -> None:
+        events[0] += 1
+
+    start = time.perf_counter()
+    twin = PlantTwin(
+        plant,
+        orders,
+        start=dt.datetime(2026, 1, 1, tzinfo=plant.zone),
+        horizon_s=year_s,
+        seed=seed,
+        sink=count if with_events else None,
+    )
+    result = twin.run()
+    wall = time.perf_counter() - start
+    return {
+        "wall_s": wall,
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "robots": float(result.finished_total),
+        "events": float(events[0]),
+        "sim_events": float(result.sim_events),
+        "bottleneck": result.bottleneck.equipment,
+    }
+
+
+def year_table(demand: float, seed: int) -> Table:
+    table = Table(title=f"One simulated year of {ROBOT_PLANT.name}, {demand:,.0f} robots ordered")
+    for column in ("events", "wall (s)", "max RSS (MB)", "robots made", "events out", "bottleneck"):
+        table.add_column(column, justify="right")
+    for with_events in (True, False):
+        with ProcessPoolExecutor(max_workers=1) as pool:  # fresh process: its own peak memory
+            r = pool.submit(simulate_year, with_events, demand, seed).result()
+        table.add_row(
+            "built" if with_events else "none",
+            f"{r['wall_s']:.1f}",
+            f"{r['max_rss_mb']:.0f}",
+            f"{r['robots']:,.0f}",
+            f"{r['events']:,.0f}",
+            str(r["bottleneck"]),
+        )
+    return table
+
+
 def main(
     parts: int = typer.Option(1_000_000, help="Stop each engine after this many parts."),
     seconds: float = typer.Option(20.0, help="...or after this much wall time."),
     seed: int = typer.Option(42),
+    year: bool = typer.Option(True, help="Also time a simulated year of the robot plant."),
+    demand: float = typer.Option(11_000.0, help="Robots ordered in the simulated year."),
 ) -> None:
     console = Console()
     results = [run_simpy(seed, parts, seconds), run_factoryos(seed, parts, seconds)]
@@ -129,6 +194,8 @@ def main(
         "throughput (parts per simulated s): "
         + ", ".join(f"{r.engine} {r.parts / r.sim_time_s:.4f}" for r in results)
     )
+    if year:
+        console.print(year_table(demand, seed))
 
 
 if __name__ == "__main__":
