@@ -127,6 +127,29 @@ def test_a_full_input_buffer_blocks_the_upstream_unit(
     assert result.bottleneck.equipment == "tester"
 
 
+def test_planned_busy_time_is_the_calendar_time(tiny_plant: Plant) -> None:
+    result, _ = run(tiny_plant, gizmo_orders(5), days=3)
+    for pool in result.pools:  # 06:00-18:00 minus a 1 h break, every day; no maintenance
+        assert pool.planned_busy_s == pytest.approx(pool.units * 3 * 11 * 3600.0)
+        assert 0.0 <= pool.oee <= 1.0
+
+
+def test_planned_maintenance_stops_work_and_leaves_planned_busy_time(
+    tiny_plant_with: Callable[[dict[str, Any]], Plant],
+) -> None:
+    weekly = {"day": "mon", "start": "07:00", "duration": "1 h"}
+    plant = tiny_plant_with({"maintenance": [{"equipment": ["saw"], "weekly": weekly}]})
+    result, events = run(plant, gizmo_orders(5), days=3)  # START is a Monday
+    saw = [e for e in events if e.path.endswith("saw")]
+    states = [(e.ts.time(), e.state) for e in saw if isinstance(e, StateChange)]
+    assert (dt.time(7, 0), MachineState.MAINTENANCE) in states
+    in_window = [e for e in saw if START.replace(hour=7) <= e.ts < START.replace(hour=8)]
+    assert not [e for e in in_window if isinstance(e, ProductionCount | OperationEvent)]
+    pool = next(p for p in result.pools if p.equipment == "saw")
+    assert pool.planned_busy_s == pytest.approx((3 * 11 - 1) * 3600.0)
+    assert pool.time_in_state_s[MachineState.MAINTENANCE] == pytest.approx(3600.0)
+
+
 def test_energy_readings_add_up_to_power_times_state_time(tiny_plant: Plant) -> None:
     result, events = run(tiny_plant, gizmo_orders(5), days=3)
     readings = sum(e.energy_kwh for e in events if isinstance(e, EnergyReading))

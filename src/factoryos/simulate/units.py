@@ -134,10 +134,12 @@ class Unit:
         return self.on_shift and not self.in_maintenance and not self.failed
 
     def set_on_shift(self, on: bool) -> None:
+        self.accrue()  # the time so far belongs to the old flag
         self.on_shift = on
         self._availability_changed()
 
     def set_maintenance(self, on: bool) -> None:
+        self.accrue()
         self.in_maintenance = on
         self._availability_changed()
 
