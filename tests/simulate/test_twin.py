@@ -20,6 +20,8 @@ from factoryos.model import (
     StateChange,
     event_to_row,
 )
+from factoryos.model.errors import SimulationError
+from factoryos.model.schedule import Schedule, ScheduledOperation
 from factoryos.simulate.demand import ProductionOrder, steady_demand
 from factoryos.simulate.results import TwinResult, bottleneck_shares
 from factoryos.simulate.rt import RealtimeEnvironment
@@ -196,6 +198,49 @@ def test_dispatching_rules(tiny_plant: Plant) -> None:
     assert order_of_starts(DispatchRule.EDD) == ["w0", "w2", "w1"]  # w0 takes the free saw
     assert order_of_starts(DispatchRule.CR) == ["w0", "w2", "w1"]
     assert order_of_starts(DispatchRule.SPT) == ["w0", "w1", "w2"]  # equal times: FIFO order
+
+
+def test_following_a_schedule(tiny_plant: Plant) -> None:
+    # Released before the shift; the plan says w2, w0, w1 on the saw.
+    orders = [ProductionOrder(f"w{i}", "widget", 1, 3600.0, 3 * DAY) for i in range(3)]
+    plan = Schedule(
+        operations=tuple(
+            ScheduledOperation(
+                order_id,
+                "widget",
+                "cut",
+                "saw",
+                1,
+                START + dt.timedelta(hours=6 + k * 0.25),
+                START + dt.timedelta(hours=6.25 + k * 0.25),
+            )
+            for k, order_id in enumerate(["w2", "w0", "w1"])
+        ),
+        status="feasible",
+        objective=0.0,
+        best_bound=0.0,
+        wall_time_s=0.0,
+    )
+    events: list[Event] = []
+    twin = PlantTwin(
+        tiny_plant,
+        orders,
+        start=START,
+        horizon_s=DAY,
+        rule=DispatchRule.SCHEDULE,
+        schedule=plan,
+        sink=events.append,
+    )
+    twin.run()
+    starts = [
+        (e.order_id, e.ts)
+        for e in events
+        if isinstance(e, OperationEvent) and e.kind is EventKind.OPERATION_START
+    ]
+    assert [o for o, _ in starts] == ["w2", "w0", "w1"]
+    assert starts[0][1] == START + dt.timedelta(hours=6)
+    with pytest.raises(SimulationError, match="go together"):
+        PlantTwin(tiny_plant, orders, start=START, horizon_s=DAY, rule=DispatchRule.SCHEDULE)
 
 
 def test_setups_by_family_change(tiny_plant: Plant) -> None:

@@ -38,6 +38,7 @@ from factoryos.model import (
     shift_periods,
 )
 from factoryos.model.errors import SimulationError
+from factoryos.model.schedule import Schedule
 from factoryos.simulate.core import Environment
 from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.results import PoolStats, TwinResult, bottleneck_shares
@@ -56,6 +57,7 @@ class DispatchRule(StrEnum):
     EDD = "edd"  # earliest due date
     SPT = "spt"  # shortest processing time of the operation on this pool
     CR = "cr"  # smallest critical ratio: time to due date / remaining planned work
+    SCHEDULE = "schedule"  # follow a given Schedule: its pool and its start-time order
 
 
 class OrderRun:
@@ -108,9 +110,16 @@ class PlantTwin:
         run_id: str | None = None,
         energy_interval_s: float = 3600.0,
         env: Environment | None = None,
+        schedule: Schedule | None = None,
     ) -> None:
+        """``rule=SCHEDULE`` executes ``schedule``: each planned operation goes to its planned
+        equipment pool, and queues are served in planned start order (as early as possible, so
+        a disturbance shifts the plan right instead of stopping it); unplanned work queues by
+        its arrival time among them."""
         if start.tzinfo is None:
             raise SimulationError(f"start {start.isoformat()} needs a time zone")
+        if (rule == DispatchRule.SCHEDULE) != (schedule is not None):
+            raise SimulationError("rule 'schedule' and a schedule go together")
         self.plant = plant
         self.start = start.astimezone(dt.UTC)
         self.horizon_s = float(horizon_s)
@@ -118,6 +127,12 @@ class PlantTwin:
         self.sink = sink
         self.run_id = run_id or f"sim-{seed}-{replication}"
         self.env = env if env is not None else Environment()
+        self._plan: dict[tuple[str, str, str], tuple[str, float]] = {}
+        if schedule is not None:
+            for planned in schedule.operations:
+                key = (planned.order_id, planned.product, planned.operation_id)
+                at = (planned.start - self.start).total_seconds()
+                self._plan[key] = (planned.equipment_id, at)
         self._event_seq = itertools.count(1)
         self._queue_seq = itertools.count()
         self.open_orders = 0
@@ -263,6 +278,12 @@ class PlantTwin:
 
     def _choose_pool(self, job: Job) -> Pool:
         pools = self._eligible[job.product.id, job.op_index]
+        if self._plan:
+            planned = self._plan.get((job.order.spec.order_id, job.product.id, job.operation.id))
+            if planned is not None and planned[0] in self.pools:
+                pool = self.pools[planned[0]]
+                if pool in pools:
+                    return pool
         if len(pools) == 1:
             return pools[0]
         return min(pools, key=lambda p: (p.queued - len(p.free)) / len(p.units))
@@ -299,6 +320,9 @@ class PlantTwin:
             return job.order.spec.due_s
         if rule is DispatchRule.SPT:
             return job.operation.run_time_on(pool.equipment.id)
+        if rule is DispatchRule.SCHEDULE:
+            planned = self._plan.get((job.order.spec.order_id, job.product.id, job.operation.id))
+            return planned[1] if planned is not None else self.env.now
         return self.env.now  # FIFO
 
     def _critical_ratio(self, job: Job) -> float:
