@@ -256,8 +256,7 @@ class DuckDBStore:
         The same pass sums failures; a following ``failure_totals`` of the same query object
         (with no append in between) returns them without a second pass.
         """
-        sql = duckdb_sql.state_sql(query.group_by, by_reason=by_reason, states=True, failures=True)
-        rows = self._aggregate(query, sql, "state_time", bucket_us=_bucket_us(query))
+        rows = self._state_rows(query, by_reason=by_reason, states=True)
         self._failures_of = (query, self._version, _failure_rows(rows))
         return [
             StateTime(GroupValues(p, d, s), PeriodKind(kind), state, reason, float(seconds))
@@ -270,8 +269,22 @@ class DuckDBStore:
         cached = self._failures_of
         if cached is not None and cached[0] is query and cached[1] == self._version:
             return list(cached[2])
-        sql = duckdb_sql.state_sql(query.group_by, by_reason=False, states=False, failures=True)
-        return _failure_rows(self._aggregate(query, sql, "failure_totals"))
+        return _failure_rows(self._state_rows(query, by_reason=False, states=False))
+
+    def _state_rows(
+        self, query: AggregateQuery, *, by_reason: bool, states: bool
+    ) -> list[tuple[Any, ...]]:
+        """Rows of ``state_sql``: the fast form, or the exact one when ties need ordering."""
+        extra = {"bucket_us": _bucket_us(query)} if states else {}
+        what = "state_time" if states else "failure_totals"
+        for exact in (False, True):
+            sql = duckdb_sql.state_sql(
+                query.group_by, by_reason=by_reason, states=states, failures=True, exact=exact
+            )
+            rows = self._aggregate(query, sql, what, **extra)
+            if not any(row[0] == "t" and row[-1] for row in rows):
+                break
+        return [row for row in rows if row[0] != "t"]
 
     def count_totals(self, query: AggregateQuery) -> list[CountTotal]:
         rows = self._aggregate(query, duckdb_sql.count_totals_sql(query.group_by), "count_totals")
