@@ -134,6 +134,8 @@ class PlantTwin:
                 at = (planned.start - self.start).total_seconds()
                 self._plan[key] = (planned.equipment_id, at)
         self._event_seq = itertools.count(1)
+        self._ts_at = -1.0
+        self._ts_value = self.start
         self._queue_seq = itertools.count()
         self.open_orders = 0
         self.line_input: dict[str, int] = {}
@@ -463,7 +465,11 @@ class PlantTwin:
 
     # -- events ----------------------------------------------------------------------------------
     def _ts(self) -> dt.datetime:
-        return self.start + dt.timedelta(seconds=self.env.now)
+        now = self.env.now
+        if now != self._ts_at:  # events come in bursts at one instant: build the datetime once
+            self._ts_at = now
+            self._ts_value = self.start + dt.timedelta(seconds=now)
+        return self._ts_value
 
     def _next_id(self) -> str:
         self.events_emitted += 1
