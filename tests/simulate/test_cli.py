@@ -55,3 +55,21 @@ def test_a_bad_scenario_is_reported_without_a_traceback(tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", str(plant), "--scenario", str(scenario)])
     assert result.exit_code == 1
     assert "input_buffer" in result.output
+
+
+def test_rerun_is_idempotent_but_a_scenario_is_a_new_run(tmp_path: Path) -> None:
+    plant = tmp_path / "tiny.yaml"
+    plant.write_text(TINY_PLANT, encoding="utf-8")
+    scenario = tmp_path / "more_benches.yaml"
+    scenario.write_text(
+        "areas: [{id: final, lines: [{id: assembly, equipment: [{id: bench, units: 3}]}]}]\n"
+    )
+    db = tmp_path / "twin.duckdb"
+    args = ["simulate", str(plant), "--days", "1", "--db", str(db), "--start", "2026-03-02"]
+    first = runner.invoke(app, args)
+    again = runner.invoke(app, args)
+    other = runner.invoke(app, [*args, "--scenario", str(scenario)])
+    assert first.exit_code == again.exit_code == other.exit_code == 0, other.output
+    assert "\n0 events stored" in again.output
+    assert "\n0 events stored" not in first.output
+    assert "\n0 events stored" not in other.output

@@ -9,6 +9,7 @@ and only feed the intervals. A scenario file is a YAML patch over the plant mode
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -94,6 +95,23 @@ def _spec(
     return RunSpec(plant, orders, start, horizon, seed, rule)
 
 
+def run_id(spec: RunSpec, replication: int = 0) -> str:
+    """Prefix of the event ids of a run: the same run rewritten is idempotent in a store, while
+    another plant, scenario, demand, horizon, rule or seed never collides with it."""
+    text = "|".join(
+        [
+            spec.plant.model_dump_json(),
+            repr(spec.orders),
+            spec.start.isoformat(),
+            repr(spec.horizon_s),
+            str(spec.seed),
+            spec.rule.value,
+        ]
+    )
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=5).hexdigest()
+    return f"sim-{digest}-s{spec.seed}-r{replication}"
+
+
 def _most_common_bottleneck(results: list[TwinResult]) -> str:
     return Counter(r.bottleneck.equipment for r in results).most_common(1)[0][0]
 
@@ -135,6 +153,7 @@ def run_simulation(
             seed=seed,
             rule=rule,
             sink=sink,
+            run_id=run_id(spec),
         )
         first = twin.run()
         if batch:
