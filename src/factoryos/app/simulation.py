@@ -45,7 +45,8 @@ __all__ = [
 
 DAY_S = 86400.0
 STORE_BATCH = 50_000
-Progress = Callable[[], None]
+Progress = Callable[[float], None]
+"""Hears progress in replications (fractions while a replication runs in this process)."""
 
 
 def load_scenario(path: str | Path) -> dict[str, Any]:
@@ -95,6 +96,10 @@ def _spec(
     return RunSpec(plant, orders, start, horizon, seed, rule)
 
 
+def _whole(on_progress: Progress | None) -> Callable[[], None] | None:
+    return None if on_progress is None else lambda: on_progress(1.0)
+
+
 def run_id(spec: RunSpec, replication: int = 0) -> str:
     """Prefix of the event ids of a run: the same run rewritten is idempotent in a store, while
     another plant, scenario, demand, horizon, rule or seed never collides with it."""
@@ -127,7 +132,7 @@ def run_simulation(
     start: dt.datetime | None = None,
     store: EventStore | None = None,
     processes: int | None = None,
-    on_done: Progress | None = None,
+    on_progress: Progress | None = None,
 ) -> SimulationOutcome:
     """Run ``replications`` of the plant for ``days``; replication 0's events go to ``store``."""
     if days <= 0 or replications < 1:
@@ -155,21 +160,21 @@ def run_simulation(
             sink=sink,
             run_id=run_id(spec),
         )
-        first = twin.run()
+        first = twin.run(on_progress)
         if batch:
             stored += store.append(batch).inserted
-        if on_done is not None:
-            on_done()
         rest = (
             run_replications(
-                [spec], replications - 1, first=1, processes=processes, on_done=on_done
+                [spec], replications - 1, first=1, processes=processes, on_done=_whole(on_progress)
             )[0]
             if replications > 1
             else []
         )
         results = [first, *rest]
     else:
-        [results] = run_replications([spec], replications, processes=processes, on_done=on_done)
+        [results] = run_replications(
+            [spec], replications, processes=processes, on_done=_whole(on_progress)
+        )
     return SimulationOutcome(results, summarize(results), stored, _most_common_bottleneck(results))
 
 
@@ -191,7 +196,7 @@ def compare_scenario(
     rule: DispatchRule = DispatchRule.FIFO,
     start: dt.datetime | None = None,
     processes: int | None = None,
-    on_done: Progress | None = None,
+    on_progress: Progress | None = None,
 ) -> ScenarioComparison:
     """Base and scenario, same seeds and orders (common random numbers), paired differences."""
     if replications < 2:
@@ -202,7 +207,9 @@ def compare_scenario(
     specs = [
         _spec(p, days, seed, demand_per_year, rule, start) for p in (base_plant, scenario_plant)
     ]
-    base, scenario = run_replications(specs, replications, processes=processes, on_done=on_done)
+    base, scenario = run_replications(
+        specs, replications, processes=processes, on_done=_whole(on_progress)
+    )
     return ScenarioComparison(
         compare(base, scenario),
         _most_common_bottleneck(base),

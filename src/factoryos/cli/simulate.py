@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from factoryos.app.kpis import kpi_report
@@ -60,17 +60,17 @@ def _start(text: str | None, plant_zone_start: dt.datetime) -> dt.datetime:
 
 
 @contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[], None]]:
+def _progress(total: int, label: str) -> Iterator[Callable[[float], None]]:
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        TextColumn("{task.completed:.1f}/{task.total:g} runs"),
         TimeElapsedColumn(),
         console=console,
         transient=True,
     ) as progress:
         task = progress.add_task(label, total=total)
-        yield lambda: progress.advance(task)
+        yield lambda amount: progress.advance(task, amount)
 
 
 def _fmt(name: str, value: float) -> str:
@@ -143,7 +143,7 @@ def simulate(
                     rule=rule,
                     start=first_day,
                     store=store,
-                    on_done=tick,
+                    on_progress=tick,
                 )
         finally:
             if store is not None:
@@ -198,7 +198,7 @@ def compare(
                 demand_per_year=demand,
                 rule=rule,
                 start=first_day,
-                on_done=tick,
+                on_progress=tick,
             )
     print_comparison(result, f"{scenario.name} vs {plant.name}: {days:g} days, {replications} reps")
 
@@ -223,7 +223,7 @@ def demo(
         try:
             with _progress(1, f"simulating {days:g} days of {plant.name}") as tick:
                 outcome = run_simulation(
-                    model, days=days, seed=seed, store=store, start=first_day, on_done=tick
+                    model, days=days, seed=seed, store=store, start=first_day, on_progress=tick
                 )
             # The KPI window is the simulated one: after its end the twin says nothing.
             end = first_day + dt.timedelta(days=days)

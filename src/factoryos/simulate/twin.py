@@ -48,6 +48,7 @@ from factoryos.simulate.units import STATES, BatchKey, Pool, Unit
 __all__ = ["DispatchRule", "EventSink", "Job", "PlantTwin"]
 
 EventSink = Callable[[Event], None]
+DAY_S = 86400.0
 
 
 class DispatchRule(StrEnum):
@@ -539,9 +540,18 @@ class PlantTwin:
             unit.unread_kwh = 0.0
 
     # -- run -------------------------------------------------------------------------------------
-    def run(self) -> TwinResult:
-        """Simulate up to the horizon and summarise the run."""
-        self.env.run(until_s=self.horizon_s)
+    def run(self, on_progress: Callable[[float], None] | None = None) -> TwinResult:
+        """Simulate up to the horizon and summarise the run; ``on_progress`` hears the share of
+        the horizon done after each simulated day."""
+        if on_progress is None:
+            self.env.run(until_s=self.horizon_s)
+        else:
+            done = self.env.now
+            while done < self.horizon_s:
+                until = min(done + DAY_S, self.horizon_s)
+                self.env.run(until_s=until)
+                on_progress((until - done) / self.horizon_s)
+                done = until
         return self.result()
 
     def result(self) -> TwinResult:
