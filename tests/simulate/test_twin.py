@@ -140,11 +140,14 @@ def test_planned_maintenance_stops_work_and_leaves_planned_busy_time(
     tiny_plant_with: Callable[[dict[str, Any]], Plant],
 ) -> None:
     weekly = {"day": "mon", "start": "07:00", "duration": "1 h"}
-    plant = tiny_plant_with({"maintenance": [{"equipment": ["saw"], "weekly": weekly}]})
+    window = {"equipment": ["saw"], "weekly": weekly, "reason": "blade change"}
+    plant = tiny_plant_with({"maintenance": [window]})
     result, events = run(plant, gizmo_orders(5), days=3)  # START is a Monday
     saw = [e for e in events if e.path.endswith("saw")]
     states = [(e.ts.time(), e.state) for e in saw if isinstance(e, StateChange)]
     assert (dt.time(7, 0), MachineState.MAINTENANCE) in states
+    reasons = {e.reason for e in saw if isinstance(e, StateChange) and e.state == "maintenance"}
+    assert reasons == {"blade change"}
     in_window = [e for e in saw if START.replace(hour=7) <= e.ts < START.replace(hour=8)]
     assert not [e for e in in_window if isinstance(e, ProductionCount | OperationEvent)]
     pool = next(p for p in result.pools if p.equipment == "saw")
@@ -176,6 +179,7 @@ def test_failures_are_repaired_after_the_repair_time(tiny_plant: Plant) -> None:
         if i + 1 < len(saw):
             assert saw[i + 1].ts - saw[i].ts == dt.timedelta(minutes=20)
     assert next(p for p in result.pools if p.equipment == "saw").failures == len(faults)
+    assert {saw[i].reason for i in faults} == {"breakdown"}
 
 
 def test_dispatching_rules(tiny_plant: Plant) -> None:

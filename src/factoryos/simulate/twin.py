@@ -49,6 +49,13 @@ __all__ = ["DispatchRule", "EventSink", "Job", "PlantTwin"]
 
 EventSink = Callable[[Event], None]
 DAY_S = 86400.0
+REASONS = {
+    MachineState.FAULT: "breakdown",
+    MachineState.BLOCKED: "next line's input buffer full",
+    MachineState.STARVED: "no job in the queue",
+    MachineState.SETUP: "changeover",
+}
+"""Reason codes on the twin's state events (maintenance carries its window's reason)."""
 
 
 class DispatchRule(StrEnum):
@@ -219,15 +226,17 @@ class PlantTwin:
         for window in self.plant.maintenance:
             units = [u for e in window.equipment if e in self.pools for u in self.pools[e].units]
             for lo, hi in window.spans(self.plant.zone, self.start, end):
-                self.env.schedule_at(self._seconds(lo), self._set_maintenance, (units, True))
+                on = (units, window.reason)
+                self.env.schedule_at(self._seconds(lo), self._set_maintenance, on)
                 if self._seconds(hi) < self.horizon_s:
-                    self.env.schedule_at(self._seconds(hi), self._set_maintenance, (units, False))
+                    self.env.schedule_at(self._seconds(hi), self._set_maintenance, (units, None))
 
     @staticmethod
-    def _set_maintenance(arg: tuple[list[Unit], bool]) -> None:
-        units, on = arg
+    def _set_maintenance(arg: tuple[list[Unit], str | None]) -> None:
+        units, reason = arg
         for unit in units:
-            unit.set_maintenance(on)
+            unit.maintenance_reason = reason or unit.maintenance_reason
+            unit.set_maintenance(reason is not None)
 
     # -- orders and jobs -------------------------------------------------------------------------
     def _release_order(self, spec: ProductionOrder) -> None:
@@ -478,7 +487,10 @@ class PlantTwin:
 
     def state_changed(self, unit: Unit, state: MachineState) -> None:
         if self.sink is not None:
-            self.sink(StateChange(self._next_id(), self._ts(), unit.path, state))
+            reason = REASONS.get(state)
+            if state is MachineState.MAINTENANCE:
+                reason = unit.maintenance_reason
+            self.sink(StateChange(self._next_id(), self._ts(), unit.path, state, reason))
 
     def _emit_operation(self, kind: EventKind, unit: Unit, job: Job) -> None:
         if self.sink is not None:

@@ -107,6 +107,7 @@ class Unit:
             self.ttf_left_s = self._draw_tbf()
         self.on_shift = False
         self.in_maintenance = False
+        self.maintenance_reason = "planned maintenance"
         self.failed = False
         self.job: Job | None = None
         self.holding: Job | None = None  # finished job waiting for room downstream (blocked)
