@@ -172,7 +172,8 @@ def main(
     console = Console()
     results = [run_simpy(seed, parts, seconds), run_factoryos(seed, parts, seconds)]
     table = Table(title=f"{STATIONS}-station serial line, exponential times, buffers of {BUFFER}")
-    for column in ("engine", "parts", "sim time (s)", "wall (s)", "events/s", "parts/s"):
+    columns = ("engine", "parts", "sim time (s)", "wall (s)", "events/part", "events/s", "parts/s")
+    for column in columns:
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(
@@ -180,6 +181,7 @@ def main(
             f"{r.parts:,}",
             f"{r.sim_time_s:,.0f}",
             f"{r.wall_s:.2f}",
+            f"{r.events / r.parts:.1f}",
             f"{r.events_per_s:,.0f}",
             f"{r.parts_per_s:,.0f}",
         )
