@@ -324,3 +324,41 @@ def test_the_twin_runs_on_the_real_time_clock(tiny_plant: Plant) -> None:
     result = twin.run()
     assert result.horizon_s == DAY
     assert any(isinstance(e, OperationEvent) for e in events)
+
+
+DIGEST_SCRIPT = """
+import hashlib, sys
+sys.path.insert(0, sys.argv[1])
+from simulate.conftest import START, TINY_PLANT
+from factoryos.model import event_to_row, load_plant_text
+from factoryos.simulate.demand import steady_demand
+from factoryos.simulate.twin import PlantTwin
+plant = load_plant_text(TINY_PLANT)
+rows = []
+twin = PlantTwin(plant, steady_demand(plant, 6000, 3 * 86400.0, lot_size=3), start=START,
+                 horizon_s=3 * 86400.0, seed=4, sink=lambda e: rows.append(repr(event_to_row(e))))
+twin.run()
+print(len(rows), hashlib.sha256("\\n".join(rows).encode()).hexdigest())
+"""
+
+
+def test_events_do_not_depend_on_the_hash_seed_of_the_process() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests_dir = str(Path(__file__).resolve().parent.parent)
+    outputs = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-c", DIGEST_SCRIPT, tests_dir],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        outputs.add(done.stdout.strip())
+    assert len(outputs) == 1, outputs
+    assert int(next(iter(outputs)).split()[0]) > 100
