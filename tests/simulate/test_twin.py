@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -343,11 +347,6 @@ print(len(rows), hashlib.sha256("\\n".join(rows).encode()).hexdigest())
 
 
 def test_events_do_not_depend_on_the_hash_seed_of_the_process() -> None:
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     tests_dir = str(Path(__file__).resolve().parent.parent)
     outputs = set()
     for hash_seed in ("1", "2"):
