@@ -53,12 +53,24 @@ def t(day: int, hour: float, month: int = 1, year: int = 2024) -> dt.datetime:
     return dt.datetime(year, month, day, tzinfo=dt.UTC) + dt.timedelta(hours=hour)
 
 
-def calendar(first: dt.date, days: int, key: str = "K") -> tuple[PlannedPeriod, ...]:
+ODD_TILES = (  # boundaries off any round bucket, and a 7-minute tile
+    (0.0, 6.05, None, OFF),
+    (6.05, 10.0, "early", BUSY),
+    (10.0, 10.1166, "early", BREAK),
+    (10.1166, 12.0, "early", DOWN),
+    (12.0, 13.9, "early", BUSY),
+    (13.9, 24.0, None, OFF),
+)
+
+
+def calendar(
+    first: dt.date, days: int, key: str = "K", odd: bool = False
+) -> tuple[PlannedPeriod, ...]:
     tiles = []
     for n in range(days):
         day = first + dt.timedelta(days=n)
         midnight = dt.datetime.combine(day, dt.time(), dt.UTC)
-        for lo, hi, shift, kind in DAY_TILES:
+        for lo, hi, shift, kind in ODD_TILES if odd else DAY_TILES:
             tiles.append(
                 PlannedPeriod(
                     key,
@@ -431,6 +443,7 @@ GROUPINGS: list[tuple[GroupKey, ...]] = [
     node=st.sampled_from(["e/s", "e/s/a/l", A]),
     start_h=st.sampled_from([24.0, 30.25, 37.5]),
     length_h=st.sampled_from([0.5, 13.75, 48.0]),
+    odd=st.booleans(),
 )
 def test_aggregates_match_the_in_memory_definition(
     store_factory: Callable[[], EventStore],
@@ -439,13 +452,13 @@ def test_aggregates_match_the_in_memory_definition(
     node: str,
     start_h: float,
     length_h: float,
+    odd: bool,
 ) -> None:
     store = store_factory()
     store.append(events)
     start = t(1, 0) + dt.timedelta(hours=start_h)
-    q = AggregateQuery(
-        start, start + dt.timedelta(hours=length_h), node, calendar(JAN1, 5), KEYS, group_by
-    )
+    periods = calendar(JAN1, 5, odd=odd)
+    q = AggregateQuery(start, start + dt.timedelta(hours=length_h), node, periods, KEYS, group_by)
     want = aggregate_events(events, q, by_reason=True)
 
     def states(rows: list[StateTime]) -> dict[object, float]:

@@ -64,7 +64,7 @@ def _intervals(exact: bool) -> str:
 
 
 _STATE_PIECES = """
-slots AS (
+slots AS MATERIALIZED (
     SELECT key, b AS bucket, end_us, idx
     FROM (
         SELECT *, unnest(generate_series(start_us // $bucket_us, (end_us - 1) // $bucket_us)) AS b
@@ -78,11 +78,24 @@ first AS (
     FROM iv LEFT JOIN slots sl ON sl.key = iv.key AND sl.bucket = iv.s // $bucket_us
     WHERE iv.e > iv.s
 ),
-rest AS (
-    SELECT r.*, a.idx AS i
-    FROM (SELECT path, key, s, e, state, reason, e - 1 AS last_us
-          FROM first WHERE t_end IS NULL OR e > t_end) r
-    ASOF LEFT JOIN _tiles a ON r.key = a.key AND r.s >= a.start_us
+spill AS (
+    SELECT f.path, f.key, f.s, f.e, f.state, f.reason, f.tile AS i, sl.idx AS j,
+           f.e - 1 AS last_us
+    FROM first f
+    LEFT JOIN slots sl ON sl.key = f.key AND sl.bucket = (f.e - 1) // $bucket_us
+    WHERE f.t_end IS NULL OR f.e > f.t_end
+),
+spans AS (
+    -- both ends in slots (the common case): tiles i..j known without a search
+    SELECT path, key, s, e, state, reason, i, j FROM spill WHERE i IS NOT NULL AND j IS NOT NULL
+    UNION ALL
+    SELECT r.path, r.key, r.s, r.e, r.state, r.reason, coalesce(r.i, 1) AS i, b.idx AS j
+    FROM (
+        SELECT u.path, u.key, u.s, u.e, u.state, u.reason, u.last_us, a.idx AS i
+        FROM (SELECT * FROM spill WHERE i IS NULL OR j IS NULL) u
+        ASOF LEFT JOIN _tiles a ON u.key = a.key AND u.s >= a.start_us
+    ) r
+    ASOF JOIN _tiles b ON r.key = b.key AND r.last_us >= b.start_us
 ),
 pieces AS (
     SELECT path, key, tile, state, reason, e - s AS us
@@ -91,11 +104,7 @@ pieces AS (
     UNION ALL
     SELECT sp.path, sp.key, t.idx AS tile, sp.state, sp.reason,
            least(sp.e, t.end_us) - greatest(sp.s, t.start_us) AS us
-    FROM (
-        SELECT r.path, r.key, r.s, r.e, r.state, r.reason,
-               unnest(generate_series(coalesce(r.i, 1), b.idx)) AS k
-        FROM rest r ASOF JOIN _tiles b ON r.key = b.key AND r.last_us >= b.start_us
-    ) sp
+    FROM (SELECT *, unnest(generate_series(i, j)) AS k FROM spans) sp
     JOIN _tiles t ON t.key = sp.key AND t.idx = sp.k
 )"""
 
