@@ -6,5 +6,5 @@ bash scripts/setup.sh
 mkdir -p out
 rm -f out/demo.duckdb
 .venv/bin/factoryos validate examples/robot_factory.yaml --year 2026 --demand 10000
-.venv/bin/factoryos import examples/events_3days.csv --db out/demo.duckdb --plant examples/robot_factory.yaml
+.venv/bin/factoryos import examples/events_3days.csv --db out/demo.duckdb --plant examples/robot_factory.yaml --rejects out/demo.rejects.csv
 .venv/bin/factoryos kpi --db out/demo.duckdb --plant examples/robot_factory.yaml --by day
