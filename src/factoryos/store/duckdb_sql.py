@@ -8,11 +8,11 @@ Events at an instant no tile holds are not aggregated.
 State intervals come from one ``LEAD`` window over the window's state events plus each unit's last
 state before the window (carried in at the window start). Tiles are found without a range join:
 the timeline is cut into buckets of ``$bucket_us`` and every bucket lying wholly inside one tile
-is a *slot*, so the tile of an interval's start is an equality join on (key, bucket). Intervals
-that start in a bucket holding a tile boundary, or that run past their first tile's end (a small
-share when tiles are hours long), take the general route: ASOF joins find the tiles ``i`` and
-``j`` holding their first and last microsecond, and an equality join on (key, idx) spreads them
-over tiles ``i..j``. No interval ever meets a tile it does not overlap, so there is no blow-up.
+is a *slot*, so the tile of an instant is an equality join on (key, bucket). An interval that
+ends in its first tile (most do: tiles last hours) is summed there. The others are spread over
+tiles ``i..j``, the tiles of their first and last microsecond, by an equality join on (key, idx);
+``i`` and ``j`` come from slots, or from ASOF joins for the few ends that fall in a bucket holding
+a tile boundary. No interval ever meets a tile it does not overlap, so there is no blow-up.
 """
 
 from __future__ import annotations
