@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,36 @@ def run_id(spec: RunSpec, replication: int = 0) -> str:
     return f"sim-{digest}-s{spec.seed}-r{replication}"
 
 
+def _run_with_events(
+    spec: RunSpec, store: EventStore, on_progress: Progress | None
+) -> tuple[TwinResult, int]:
+    """Replication 0 with its events appended to ``store`` in batches; (result, stored)."""
+    batch: list[Event] = []
+    stored = 0
+
+    def sink(event: Event) -> None:
+        nonlocal stored
+        batch.append(event)
+        if len(batch) >= STORE_BATCH:
+            stored += store.append(batch).inserted
+            batch.clear()
+
+    twin = PlantTwin(
+        spec.plant,
+        spec.orders,
+        start=spec.start,
+        horizon_s=spec.horizon_s,
+        seed=spec.seed,
+        rule=spec.rule,
+        sink=sink,
+        run_id=run_id(spec),
+    )
+    result = twin.run(on_progress)
+    if batch:
+        stored += store.append(batch).inserted
+    return result, stored
+
+
 def _most_common_bottleneck(results: list[TwinResult]) -> str:
     return Counter(r.bottleneck.equipment for r in results).most_common(1)[0][0]
 
@@ -138,43 +170,25 @@ def run_simulation(
     if days <= 0 or replications < 1:
         raise SimulationError(f"need days > 0 and replications >= 1, got {days}, {replications}")
     spec = _spec(plant, days, seed, demand_per_year, rule, start or default_start(plant))
-    stored = 0
-    first: TwinResult
-    if store is not None:
-        batch: list[Event] = []
-
-        def sink(event: Event) -> None:
-            nonlocal stored
-            batch.append(event)
-            if len(batch) >= STORE_BATCH:
-                stored += store.append(batch).inserted
-                batch.clear()
-
-        twin = PlantTwin(
-            spec.plant,
-            spec.orders,
-            start=spec.start,
-            horizon_s=spec.horizon_s,
-            seed=seed,
-            rule=rule,
-            sink=sink,
-            run_id=run_id(spec),
-        )
-        first = twin.run(on_progress)
-        if batch:
-            stored += store.append(batch).inserted
-        rest = (
-            run_replications(
-                [spec], replications - 1, first=1, processes=processes, on_done=_whole(on_progress)
-            )[0]
-            if replications > 1
-            else []
-        )
-        results = [first, *rest]
-    else:
+    if store is None:
         [results] = run_replications(
             [spec], replications, processes=processes, on_done=_whole(on_progress)
         )
+        return SimulationOutcome(results, summarize(results), 0, _most_common_bottleneck(results))
+    with ThreadPoolExecutor(max_workers=1) as background:
+        # Replications 1.. run on the other cores while this process runs replication 0 with
+        # its events (the store is used from this thread only).
+        cores = processes or os.cpu_count() or 1
+        rest = background.submit(
+            run_replications,
+            [spec],
+            replications - 1,
+            first=1,
+            processes=max(1, cores - 1),
+            on_done=_whole(on_progress),
+        )
+        first, stored = _run_with_events(spec, store, on_progress)
+        results = [first, *rest.result()[0]]
     return SimulationOutcome(results, summarize(results), stored, _most_common_bottleneck(results))
 
 

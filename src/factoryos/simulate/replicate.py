@@ -9,6 +9,7 @@ whose interval is much tighter than the two separate intervals.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -75,7 +76,11 @@ def run_replications(
             if on_done is not None:
                 on_done()
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # forkserver (spawn where it is missing): workers never inherit a forked copy of a
+        # process whose other threads may hold locks (the CLI stores events meanwhile).
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {pool.submit(_run, (specs[i], r)): i for i, r in jobs}
             for future in as_completed(futures):
                 r, result = future.result()
