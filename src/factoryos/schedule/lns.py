@@ -118,7 +118,7 @@ def solve(
     if hint is None:
         _, hint = best_rule(problem, score=score)
     best = hint
-    lower = float(obj.makespan_weight * problem.trivial_lower_bound())
+    lower = float(obj.lower_bound(problem))
 
     def model_for(
         machines: dict[OpRef, int] | None = None,

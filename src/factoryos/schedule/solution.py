@@ -91,6 +91,19 @@ class Objective:
             return "weighted_tardiness"
         return f"{self.makespan_weight}*makespan+{self.tardiness_weight}*weighted_tardiness"
 
+    def lower_bound(self, problem: Problem) -> int:
+        """Valid for any schedule: critical paths against release and due dates, machine loads."""
+        bound = self.makespan_weight * problem.trivial_lower_bound()
+        if self.tardiness_weight:
+            for j, job in enumerate(problem.jobs):
+                if job.due_date is None or not job.operations:
+                    continue
+                path = max(
+                    problem.head[(j, o)] + problem.tail[(j, o)] for o in range(len(job.operations))
+                )
+                bound += self.tardiness_weight * job.weight * max(0, path - job.due_date)
+        return bound
+
     def score(self, problem: Problem, solution: Solution) -> int:
         value = self.makespan_weight * solution.makespan
         if self.tardiness_weight:
