@@ -5,12 +5,14 @@ SimPy models that as a generator per machine plus ``Store.get``/``put`` and ``Ti
 objects, about 13 engine events and several generator resumptions per part on a 5-station line.
 Here a machine schedules one plain callback when its part is done, so a part costs one heap push,
 one heap pop and one Python call per station. Measured with ``bench/twin.py`` (1 M parts or 20 s
-each, same line, same random variates, one run) on the 2-core development box, which runs SimPy
-about 3-6x slower than the figure quoted in issue 3 (run 2 under heavier load from other jobs):
+each, same line, same random variates) on the 2-core development box shared with other jobs, which
+runs SimPy 3-6x slower than the figure quoted in issue 3; run 3 interleaves the two engines in
+slices so that both see the same load:
 
     run  SimPy 4.1.2 parts/s (events/s)   factoryos parts/s (calls/s)   ratio parts/s (events/s)
     1     17,000 (221,000)                 89,600 (448,000)              x5.3 (x2.0)
     2      7,700 (100,000)                 52,600 (263,000)              x6.9 (x2.6)
+    3     10,100 (131,000)                 66,700 (334,000)              x6.6 (x2.6)
 
 Events are not the same unit in both engines (SimPy spends ~13 per part here, this core 5), so
 parts/s is the like-for-like ratio; the box is shared, so rerun the bench for current figures.
