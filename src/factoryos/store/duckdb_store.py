@@ -236,8 +236,10 @@ class DuckDBStore:
     def _aggregate(
         self, query: AggregateQuery, sql: str, what: str, **extra: int
     ) -> list[tuple[Any, ...]]:
-        units = _units_table(query)
-        tiles = _tiles_table(query)
+        # Calendar keys travel as small integers: narrower rows in the window, cheaper joins.
+        key_ids = _key_ids(query)
+        units = _units_table(query, key_ids)
+        tiles = _tiles_table(query, key_ids)
         params = {"start_us": utc_us(query.start), "end_us": utc_us(query.end), **extra}
         with self._guard(what) as con:
             con.register("_units", units)
@@ -327,7 +329,12 @@ def _bucket_us(query: AggregateQuery) -> int:
     return minutes * 60_000_000
 
 
-def _units_table(query: AggregateQuery) -> pa.Table:
+def _key_ids(query: AggregateQuery) -> dict[str, int]:
+    keys = {p.key for p in query.periods} | set(query.calendar_key_of_path.values())
+    return {key: n for n, key in enumerate(sorted(keys))}
+
+
+def _units_table(query: AggregateQuery, key_ids: dict[str, int]) -> pa.Table:
     """The work units under ``query.node`` with their calendar keys."""
     prefix = query.node.rstrip("/") + "/"
     items = [
@@ -338,12 +345,12 @@ def _units_table(query: AggregateQuery) -> pa.Table:
     return pa.table(
         {
             "path": pa.array([p for p, _ in items], pa.string()),
-            "key": pa.array([k for _, k in items], pa.string()),
+            "key": pa.array([key_ids[k] for _, k in items], pa.int32()),
         }
     )
 
 
-def _tiles_table(query: AggregateQuery) -> pa.Table:
+def _tiles_table(query: AggregateQuery, key_ids: dict[str, int]) -> pa.Table:
     """The query's planned periods, ranked per key by start (``idx`` from 1)."""
     periods = sorted(query.periods, key=lambda p: (p.key, p.start))
     idx: list[int] = []
@@ -355,7 +362,7 @@ def _tiles_table(query: AggregateQuery) -> pa.Table:
         idx.append(rank)
     return pa.table(
         {
-            "key": pa.array([p.key for p in periods], pa.string()),
+            "key": pa.array([key_ids[p.key] for p in periods], pa.int32()),
             "idx": pa.array(idx, pa.int64()),
             "start_us": pa.array([utc_us(p.start) for p in periods], pa.int64()),
             "end_us": pa.array([utc_us(p.end) for p in periods], pa.int64()),
