@@ -20,6 +20,7 @@ from factoryos.schedule.kpis import plan_kpis
 from factoryos.schedule.lns import LnsConfig, solve
 from factoryos.schedule.orders import Order, PlantProblem, build_problem, read_orders
 from factoryos.schedule.problem import Alternative, Job, Operation, OpRef, Problem
+from factoryos.schedule.repair import Disruption, RepairResult, repair, right_shift
 from factoryos.schedule.rules import RULES, best_rule, dispatch
 from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult, SolveStatus
 from factoryos.schedule.validate import Violation, check, validate
@@ -30,6 +31,7 @@ __all__ = [
     "Assignment",
     "CpSatJobShop",
     "DecomposeConfig",
+    "Disruption",
     "InstanceFormatError",
     "InvalidScheduleError",
     "Job",
@@ -41,6 +43,7 @@ __all__ = [
     "Order",
     "PlantProblem",
     "Problem",
+    "RepairResult",
     "SchedulingError",
     "Solution",
     "SolveResult",
@@ -58,6 +61,8 @@ __all__ = [
     "random_fjsp",
     "random_jssp",
     "read_orders",
+    "repair",
+    "right_shift",
     "solve",
     "solve_baseline",
     "solve_by_orders",

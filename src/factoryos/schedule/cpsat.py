@@ -69,6 +69,10 @@ class CpSatJobShop:
         objective_upper_bound: int | None = None,
         busy: Mapping[int, Sequence[tuple[int, int]]] | None = None,
         makespan_floor: int = 0,
+        frozen: Mapping[OpRef, tuple[int, int]] | None = None,
+        not_before: int = 0,
+        deviation_from: Mapping[OpRef, int] | None = None,
+        deviation_weight: int = 0,
     ) -> None:
         self.problem = problem
         self.model = cp_model.CpModel()
@@ -78,8 +82,17 @@ class CpSatJobShop:
         self._redundant = redundant
         self.objective = objective or Objective()
         self._objective_ub = objective_upper_bound
-        self._busy = dict(busy or {})
+        self._busy: dict[int, list[tuple[int, int]]] = {m: list(s) for m, s in (busy or {}).items()}
+        for mach, lo, hi in problem.unavailable:
+            self._busy.setdefault(mach, []).append((lo, hi))
         self._makespan_floor = makespan_floor
+        # frozen: op -> (machine, start) kept as is (done or running); others start >= not_before
+        self._frozen = dict(frozen or {})
+        self._not_before = not_before
+        self._deviation_from = dict(deviation_from or {})
+        self._deviation_weight = deviation_weight
+        for ref, (mach, _) in self._frozen.items():
+            self._fixed_machines[ref] = mach
         self.ops: dict[OpRef, _OpVars] = {}
         self.makespan: cp_model.IntVar
         self._create_variables()
@@ -149,6 +162,11 @@ class CpSatJobShop:
             m.add(self.makespan >= self.ops[ref].end)
         if self._makespan_floor:
             m.add(self.makespan >= self._makespan_floor)
+        for ref, ov in self.ops.items():
+            if ref in self._frozen:
+                m.add(ov.start == self._frozen[ref][1])
+            elif self._not_before:
+                m.add(ov.start >= self._not_before)
         if self._redundant and p.is_flexible:
             # Redundant: all operations together never use more than the machine count.
             m.add_cumulative(
@@ -179,6 +197,15 @@ class CpSatJobShop:
                     if not p.successors[(j, o)]:
                         self.model.add(late >= self.ops[(j, o)].end - job.due_date)
                 terms.append(obj.tardiness_weight * job.weight * late)
+        if self._deviation_weight and self._deviation_from:
+            devs = []
+            for ref, old in self._deviation_from.items():
+                if ref in self._frozen or ref not in self.ops:
+                    continue
+                dev = self.model.new_int_var(0, self.horizon, f"dev{ref}")
+                self.model.add_abs_equality(dev, self.ops[ref].start - old)
+                devs.append(dev)
+            terms.append(self._deviation_weight * sum(devs))
         expr = sum(terms)
         if self._objective_ub is not None:
             self.model.add(expr <= self._objective_ub)

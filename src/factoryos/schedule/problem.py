@@ -95,6 +95,8 @@ class Problem:
     name: str = ""
     machine_units: tuple[tuple[str, int], ...] = field(default=())
     """Per machine index: (equipment id, 1-based unit index); default ``("M<i>", 1)``."""
+    unavailable: tuple[tuple[int, int, int], ...] = field(default=())
+    """(machine, start, end): time a machine cannot work (breakdown, maintenance, calendar)."""
 
     def __post_init__(self) -> None:
         if self.machine_units and len(self.machine_units) != self.num_machines:
@@ -108,6 +110,21 @@ class Problem:
                         f"{self.name}: operation {ref} uses machine {a.machine} "
                         f">= num_machines {self.num_machines}"
                     )
+
+    def unavailable_on(self, machine: int) -> list[tuple[int, int]]:
+        return sorted((lo, hi) for m, lo, hi in self.unavailable if m == machine and hi > lo)
+
+    def earliest_fit(self, machine: int, earliest: int, duration: int) -> int:
+        """First start >= ``earliest`` at which ``duration`` fits between unavailable spans."""
+        t = earliest
+        if duration <= 0:
+            return t
+        for lo, hi in self.unavailable_on(machine):
+            if t + duration <= lo:
+                break
+            if t < hi:
+                t = hi
+        return t
 
     def machine_unit(self, machine: int) -> tuple[str, int]:
         if self.machine_units:
@@ -204,7 +221,9 @@ class Problem:
 
     def horizon(self) -> int:
         """A safe upper bound on any active schedule's makespan."""
-        rel = max((j.release_date for j in self.jobs), default=0)
+        rel = max(
+            [j.release_date for j in self.jobs] + [hi for _, _, hi in self.unavailable], default=0
+        )
         return rel + sum(
             max(a.duration for a in op.alternatives) for _, op in self.iter_operations()
         )

@@ -110,6 +110,8 @@ def dispatch(problem: Problem, rule: str = "MWKR") -> Solution:
                 conflict.append(_Candidate(ref, alt, est, ops_left[ref[0]], tail[ref], due, rt))
         chosen = min(conflict, key=lambda c: (*key(c), c.ref))
         start = chosen.est
+        if problem.unavailable:
+            start = problem.earliest_fit(best_m, start, chosen.alt.duration)
         end = start + chosen.alt.duration
         out.append(Assignment(chosen.ref[0], chosen.ref[1], best_m, start, end))
         end_of[chosen.ref] = end

@@ -21,6 +21,8 @@ ViolationKind = Literal[
     "release_date",
     "precedence",
     "overlap",
+    "unavailable",
+    "frozen",
 ]
 
 
@@ -79,6 +81,16 @@ def validate(problem: Problem, solution: Solution) -> list[Violation]:
                         "precedence",
                         f"({j}, {c}) starts at {after.start} before ({j}, {b}) "
                         f"ends at {before.end}",
+                    )
+                )
+    for m, lo, hi in problem.unavailable:
+        for ref, idx in seen.items():
+            a = solution.assignments[idx]
+            if a.machine == m and a.end > a.start and a.start < hi and lo < a.end:
+                out.append(
+                    Violation(
+                        "unavailable",
+                        f"{ref} runs {a.start}-{a.end} on machine {m}, unavailable {lo}-{hi}",
                     )
                 )
     by_machine: dict[int, list[tuple[int, int, tuple[int, int]]]] = {}

@@ -1,0 +1,153 @@
+"""Repair a plan after a disruption: keep what is done or running, re-plan the rest.
+
+A disruption is the current time, machines down over spans, and new jobs (a rush order, or a
+remake of scrapped work). Operations that started before ``now`` are frozen on their machine and
+start. A right-shift of the old plan (old machine order kept, rerouted only when another machine
+finishes earlier) gives a valid warm start at once; CP-SAT then minimises the objective plus
+``deviation_weight`` times the total start-time change of the old, unfrozen operations.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from factoryos.schedule.cpsat import CpSatJobShop, SolverParams
+from factoryos.schedule.errors import NoSolutionError
+from factoryos.schedule.problem import Job, OpRef, Problem
+from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult
+
+__all__ = ["Disruption", "RepairResult", "repair", "right_shift"]
+
+
+@dataclass(frozen=True, slots=True)
+class Disruption:
+    now: int
+    down: tuple[tuple[int, int, int], ...] = ()
+    """(machine, start, end) spans during which a machine cannot work."""
+    new_jobs: tuple[Job, ...] = ()
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    problem: Problem
+    """The disrupted problem: old jobs + new jobs, with the downtime as unavailability."""
+    result: SolveResult
+    frozen: frozenset[OpRef]
+    deviation: int
+    """Sum over old, unfrozen operations of |new start - old start|."""
+
+
+def _disrupted(problem: Problem, old: Solution, d: Disruption) -> Problem:
+    # A running operation completes before its machine's downtime takes effect.
+    running_end: dict[int, int] = {}
+    for a in old.assignments:
+        if a.start < d.now:
+            running_end[a.machine] = max(running_end.get(a.machine, 0), a.end)
+    down = tuple(
+        (m, max(lo, running_end.get(m, lo)), hi)
+        for m, lo, hi in d.down
+        if hi > max(lo, running_end.get(m, lo))
+    )
+    return Problem(
+        problem.jobs + d.new_jobs,
+        problem.num_machines,
+        name=f"{problem.name}+repair",
+        machine_units=problem.machine_units,
+        unavailable=problem.unavailable + down,
+    )
+
+
+def right_shift(problem: Problem, old: Solution, now: int) -> Solution:
+    """A valid plan for ``problem`` built from ``old``: frozen before ``now``, the rest shifted."""
+    free = [0] * problem.num_machines
+    end_of: dict[OpRef, int] = {}
+    out: list[Assignment] = []
+    old_by_ref = old.by_ref()
+    for a in old.assignments:
+        if a.start < now:
+            out.append(a)
+            end_of[a.ref] = a.end
+            free[a.machine] = max(free[a.machine], a.end)
+    topo = {ref: i for i, ref in enumerate(problem.topological_order)}
+    rest = [r for r in problem.topological_order if r not in end_of]
+    rest.sort(
+        key=lambda r: (r not in old_by_ref, old_by_ref[r].start if r in old_by_ref else 0, topo[r])
+    )
+    for ref in rest:
+        job = problem.jobs[ref[0]]
+        op = job.operations[ref[1]]
+        ready = max([now, job.release_date] + [end_of[p] for p in problem.predecessors[ref]])
+        previous = old_by_ref[ref].machine if ref in old_by_ref else -1
+        options = []
+        for alt in op.alternatives:
+            start = problem.earliest_fit(alt.machine, max(ready, free[alt.machine]), alt.duration)
+            # earliest completion; on a tie stay on the old machine
+            options.append((start + alt.duration, alt.machine != previous, alt.machine, start))
+        _, _, mach, start = min(options)
+        dur = op.duration_on(mach)
+        assert dur is not None
+        out.append(Assignment(ref[0], ref[1], mach, start, start + dur))
+        end_of[ref] = start + dur
+        free[mach] = start + dur
+    return Solution.from_assignments(out)
+
+
+def repair(
+    problem: Problem,
+    old: Solution,
+    disruption: Disruption,
+    params: SolverParams,
+    *,
+    objective: Objective | None = None,
+    deviation_weight: int = 1,
+    max_model_operations: int = 1500,
+) -> RepairResult:
+    """Re-plan after ``disruption``; above ``max_model_operations`` the right-shift is returned."""
+    t0 = time.perf_counter()
+    obj = objective or Objective()
+    new = _disrupted(problem, old, disruption)
+    now = disruption.now
+    frozen = {a.ref: (a.machine, a.start) for a in old.assignments if a.start < now}
+    old_starts = {a.ref: a.start for a in old.assignments if a.start >= now}
+    hint = right_shift(new, old, now)
+
+    def deviation(s: Solution) -> int:
+        by = s.by_ref()
+        return sum(abs(by[r].start - t) for r, t in old_starts.items())
+
+    def score(s: Solution) -> int:
+        return obj.score(new, s) + deviation_weight * deviation(s)
+
+    best = hint
+    status = "feasible"
+    bound = float(obj.lower_bound(new))
+    if new.num_operations <= max_model_operations:
+        model = CpSatJobShop(
+            new,
+            upper_bound=new.horizon() + old.makespan,
+            objective=obj,
+            frozen=frozen,
+            not_before=now,
+            deviation_from=old_starts,
+            deviation_weight=deviation_weight,
+        )
+        model.add_hint(hint)
+        left = params.time_limit_s - (time.perf_counter() - t0)
+        try:
+            r = model.solve(
+                SolverParams(max(0.05, left), params.num_workers, params.seed, params.log)
+            )
+        except NoSolutionError:
+            r = None
+        if r is not None and score(r.solution) <= score(best):
+            best, status, bound = r.solution, r.status, r.best_bound
+    result = SolveResult(
+        solution=best,
+        status="optimal" if status == "optimal" else "feasible",
+        objective=float(score(best)),
+        best_bound=bound,
+        wall_time_s=time.perf_counter() - t0,
+        solver="factoryos-repair",
+    )
+    return RepairResult(new, result, frozenset(frozen), deviation(best))
