@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -73,3 +74,39 @@ def test_rerun_is_idempotent_but_a_scenario_is_a_new_run(tmp_path: Path) -> None
     assert "\n0 events stored" in again.output
     assert "\n0 events stored" not in first.output
     assert "\n0 events stored" not in other.output
+
+
+def test_simulate_an_order_book_following_a_plan(tmp_path: Path) -> None:
+    plant = tmp_path / "tiny.yaml"
+    plant.write_text(TINY_PLANT, encoding="utf-8")
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order,product,quantity,release,due\n"
+        + "".join(
+            f"w{i},widget,2,2026-03-02T05:00:00+00:00,2026-03-04T00:00:00+00:00\n" for i in range(3)
+        ),
+        encoding="utf-8",
+    )
+    plan = tmp_path / "schedule.json"
+    rows = [
+        {
+            "order_id": order,
+            "product": "widget",
+            "operation_id": "cut",
+            "equipment_id": "saw",
+            "unit_index": 1,
+            "start": f"2026-03-02T0{6 + k}:00:00+00:00",
+            "end": f"2026-03-02T0{6 + k}:30:00+00:00",
+        }
+        for k, order in enumerate(["w2", "w0", "w1"])
+    ]
+    plan.write_text(json.dumps({"status": "feasible", "operations": rows}), encoding="utf-8")
+    args = ["simulate", str(plant), "--days", "2", "--start", "2026-03-02"]
+    result = runner.invoke(app, [*args, "--orders", str(orders), "--schedule", str(plan)])
+    assert result.exit_code == 0, result.output
+    assert "Finished units" in result.output
+
+    plan.write_text('{"operations": [{"order_id": "w0"}]}', encoding="utf-8")
+    bad = runner.invoke(app, [*args, "--orders", str(orders), "--schedule", str(plan)])
+    assert bad.exit_code == 1
+    assert "not a plan: KeyError('product')" in " ".join(bad.output.split())

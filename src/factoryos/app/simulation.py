@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,9 @@ from ruamel.yaml.error import YAMLError
 
 from factoryos.model import Event, Plant, load_plant
 from factoryos.model.errors import Issue, PlantModelError, SimulationError
-from factoryos.simulate.demand import steady_demand
+from factoryos.model.schedule import Schedule, ScheduledOperation
+from factoryos.schedule.orders import read_orders
+from factoryos.simulate.demand import ProductionOrder, steady_demand
 from factoryos.simulate.replicate import (
     Comparison,
     RunSpec,
@@ -91,11 +94,64 @@ class SimulationOutcome:
 
 
 def _spec(
-    plant: Plant, days: float, seed: int, demand: float, rule: DispatchRule, start: dt.datetime
+    plant: Plant,
+    days: float,
+    seed: int,
+    demand: float,
+    rule: DispatchRule,
+    start: dt.datetime,
+    orders: Sequence[ProductionOrder] | None = None,
+    schedule: Schedule | None = None,
 ) -> RunSpec:
     horizon = days * DAY_S
-    orders = tuple(steady_demand(plant, demand, horizon))
-    return RunSpec(plant, orders, start, horizon, seed, rule)
+    if orders is None:
+        orders = steady_demand(plant, demand, horizon)
+    if schedule is not None:
+        rule = DispatchRule.SCHEDULE
+    return RunSpec(plant, tuple(orders), start, horizon, seed, rule, schedule)
+
+
+def read_orders_file(path: str | Path, start: dt.datetime) -> list[ProductionOrder]:
+    """An order book CSV (order, product, quantity, release, due[, weight]; the scheduler's
+    format) as twin orders, times counted from ``start``; no due date means 14 days."""
+    orders = []
+    for o in read_orders(path):
+        release_s = max((o.release - start).total_seconds(), 0.0)
+        due_s = (o.due - start).total_seconds() if o.due else release_s + 14 * DAY_S
+        orders.append(ProductionOrder(o.order_id, o.product, o.quantity, release_s, due_s))
+    return orders
+
+
+def read_schedule_file(path: str | Path) -> Schedule:
+    """A plan as ``factoryos schedule`` writes it (``schedule.json``)."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        operations = tuple(
+            ScheduledOperation(
+                order_id=row["order_id"],
+                product=row["product"],
+                operation_id=row["operation_id"],
+                equipment_id=row["equipment_id"],
+                unit_index=int(row["unit_index"]),
+                start=dt.datetime.fromisoformat(row["start"]).astimezone(dt.UTC),
+                end=dt.datetime.fromisoformat(row["end"]).astimezone(dt.UTC),
+            )
+            for row in doc["operations"]
+        )
+        return Schedule(
+            operations,
+            status=doc.get("status", "feasible"),
+            objective=float(doc.get("objective", 0.0)),
+            best_bound=float(doc.get("best_bound", 0.0)),
+            wall_time_s=float(doc.get("wall_time_s", 0.0)),
+            objective_name=doc.get("objective_name", "makespan"),
+            solver=doc.get("solver", ""),
+        )
+    except OSError as exc:
+        raise SimulationError(f"cannot read schedule {str(path)!r}: {exc.strerror}") from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SimulationError(f"schedule {str(path)!r} is not a plan: {exc!r}") from exc
 
 
 def _whole(on_progress: Progress | None) -> Callable[[], None] | None:
@@ -113,6 +169,7 @@ def run_id(spec: RunSpec, replication: int = 0) -> str:
             repr(spec.horizon_s),
             str(spec.seed),
             spec.rule.value,
+            repr(spec.schedule),
         ]
     )
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=5).hexdigest()
@@ -165,11 +222,15 @@ def run_simulation(
     store: EventStore | None = None,
     processes: int | None = None,
     on_progress: Progress | None = None,
+    orders: Sequence[ProductionOrder] | None = None,
+    schedule: Schedule | None = None,
 ) -> SimulationOutcome:
-    """Run ``replications`` of the plant for ``days``; replication 0's events go to ``store``."""
+    """Run ``replications`` of the plant for ``days``; replication 0's events go to ``store``.
+    ``orders`` replaces the steady demand; a ``schedule`` is followed (rule ``schedule``)."""
     if days <= 0 or replications < 1:
         raise SimulationError(f"need days > 0 and replications >= 1, got {days}, {replications}")
-    spec = _spec(plant, days, seed, demand_per_year, rule, start or default_start(plant))
+    start = start or default_start(plant)
+    spec = _spec(plant, days, seed, demand_per_year, rule, start, orders, schedule)
     if store is None:
         [results] = run_replications(
             [spec], replications, processes=processes, on_done=_whole(on_progress)

@@ -21,6 +21,8 @@ from factoryos.app.simulation import (
     compare_scenario,
     default_start,
     load_plant_and_scenario,
+    read_orders_file,
+    read_schedule_file,
     run_simulation,
 )
 from factoryos.app.stores import open_store
@@ -125,12 +127,21 @@ def simulate(
     demand: Demand = 10_000.0,
     rule: Rule = DispatchRule.FIFO,
     start: Start = None,
+    orders: Annotated[
+        Path | None,
+        typer.Option(help="Order book CSV (scheduler format) instead of --demand."),
+    ] = None,
+    schedule: Annotated[
+        Path | None, typer.Option(help="Follow this plan (schedule.json of 'factoryos schedule').")
+    ] = None,
 ) -> None:
     """Run the digital twin of PLANT; print throughput, OEE, lead time, WIP, energy with 95 % CIs
     and the bottleneck; optionally store the events for ``factoryos kpi``."""
     with reported_errors():
         model = load_plant_and_scenario(plant, scenario)
         first_day = _start(start, default_start(model))
+        book = read_orders_file(orders, first_day) if orders is not None else None
+        plan = read_schedule_file(schedule) if schedule is not None else None
         store = open_store(Settings().with_db(db)) if db is not None else None
         try:
             with _progress(replications, f"simulating {days:g} days") as tick:
@@ -144,6 +155,8 @@ def simulate(
                     start=first_day,
                     store=store,
                     on_progress=tick,
+                    orders=book,
+                    schedule=plan,
                 )
         finally:
             if store is not None:

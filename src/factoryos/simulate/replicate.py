@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from factoryos.model import Plant
+from factoryos.model.schedule import Schedule
 from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.results import TwinResult
 from factoryos.simulate.stats import Interval, mean_interval
@@ -34,6 +35,7 @@ class RunSpec:
     horizon_s: float
     seed: int
     rule: DispatchRule = DispatchRule.FIFO
+    schedule: Schedule | None = None
 
     def run(self, replication: int) -> TwinResult:
         """One replication without events (the figures only)."""
@@ -45,6 +47,7 @@ class RunSpec:
             seed=self.seed,
             replication=replication,
             rule=self.rule,
+            schedule=self.schedule,
         )
         return twin.run()
 

@@ -138,7 +138,10 @@ class PlantTwin:
         self._plan: dict[tuple[str, str, str], tuple[str, float]] = {}
         if schedule is not None:
             for planned in schedule.operations:
-                key = (planned.order_id, planned.product, planned.operation_id)
+                # A planner may prefix a component's operation with its path in the order
+                # ("castings_sr6.rough_machining"); the routing id is the last part.
+                op_id = planned.operation_id.rsplit(".", 1)[-1]
+                key = (planned.order_id, planned.product, op_id)
                 at = (planned.start - self.start).total_seconds()
                 self._plan[key] = (planned.equipment_id, at)
         self._event_seq = itertools.count(1)
