@@ -10,6 +10,7 @@ finishes earlier) gives a valid warm start at once; CP-SAT then minimises the ob
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from factoryos.schedule.cpsat import CpSatJobShop, SolverParams
@@ -93,6 +94,84 @@ def right_shift(problem: Problem, old: Solution, now: int) -> Solution:
     return Solution.from_assignments(out)
 
 
+def _repair_by_orders(
+    problem: Problem,
+    start: Solution,
+    frozen: dict[OpRef, tuple[int, int]],
+    old_starts: dict[OpRef, int],
+    now: int,
+    obj: Objective,
+    deviation_weight: int,
+    score: Callable[[Solution], int],
+    params: SolverParams,
+    t0: float,
+    orders_per_step: int = 6,
+) -> Solution:
+    best = start
+    by = best.by_ref()
+    moved: dict[int, int] = {}
+    for ref, a in by.items():
+        if ref not in old_starts and ref not in frozen:
+            moved[ref[0]] = moved.get(ref[0], 0) + 10**9  # a new order comes first
+        elif ref in old_starts:
+            moved[ref[0]] = moved.get(ref[0], 0) + abs(a.start - old_starts[ref])
+    queue = [j for j, m in sorted(moved.items(), key=lambda x: -x[1]) if m > 0]
+    while queue and params.time_limit_s - (time.perf_counter() - t0) > 0.3:
+        jobs, queue = queue[:orders_per_step], queue[orders_per_step:]
+        chosen = set(jobs)
+        index = {j: i for i, j in enumerate(jobs)}
+        sub = Problem(
+            tuple(problem.jobs[j] for j in jobs),
+            problem.num_machines,
+            name=f"{problem.name}[repair]",
+            machine_units=problem.machine_units,
+            unavailable=problem.unavailable,
+        )
+        busy: dict[int, list[tuple[int, int]]] = {}
+        kept: list[Assignment] = []
+        for a in best.assignments:
+            if a.job not in chosen:
+                kept.append(a)
+                busy.setdefault(a.machine, []).append((a.start, a.end))
+        remap = {ref: (index[ref[0]], ref[1]) for ref in by if ref[0] in chosen}
+        model = CpSatJobShop(
+            sub,
+            upper_bound=problem.horizon() + best.makespan,
+            objective=obj,
+            busy=busy,
+            makespan_floor=max((a.end for a in kept), default=0),
+            frozen={remap[r]: v for r, v in frozen.items() if r in remap},
+            not_before=now,
+            deviation_from={remap[r]: t for r, t in old_starts.items() if r in remap},
+            deviation_weight=deviation_weight,
+        )
+        model.add_hint(
+            Solution.from_assignments(
+                [
+                    Assignment(index[a.job], a.op, a.machine, a.start, a.end)
+                    for a in best.assignments
+                    if a.job in chosen
+                ]
+            )
+        )
+        left = params.time_limit_s - (time.perf_counter() - t0) - 0.1
+        try:
+            r = model.solve(SolverParams(max(0.05, min(1.0, left)), params.num_workers))
+        except NoSolutionError:
+            continue
+        merged = Solution.from_assignments(
+            kept
+            + [
+                Assignment(jobs[a.job], a.op, a.machine, a.start, a.end)
+                for a in r.solution.assignments
+            ]
+        )
+        if score(merged) <= score(best):
+            best = merged
+            by = best.by_ref()
+    return best
+
+
 def repair(
     problem: Problem,
     old: Solution,
@@ -103,7 +182,12 @@ def repair(
     deviation_weight: int = 1,
     max_model_operations: int = 1500,
 ) -> RepairResult:
-    """Re-plan after ``disruption``; above ``max_model_operations`` the right-shift is returned."""
+    """Re-plan after ``disruption`` within ``params.time_limit_s``.
+
+    Up to ``max_model_operations`` one CP-SAT model covers every operation. Larger plans are
+    repaired order by order: the orders the disruption touched (new ones, then those the
+    right-shift moved most) are re-solved a few at a time with everything else fixed.
+    """
     t0 = time.perf_counter()
     obj = objective or Objective()
     new = _disrupted(problem, old, disruption)
@@ -142,6 +226,10 @@ def repair(
             r = None
         if r is not None and score(r.solution) <= score(best):
             best, status, bound = r.solution, r.status, r.best_bound
+    else:
+        best = _repair_by_orders(
+            new, best, frozen, old_starts, now, obj, deviation_weight, score, params, t0
+        )
     result = SolveResult(
         solution=best,
         status="optimal" if status == "optimal" else "feasible",
