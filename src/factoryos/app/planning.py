@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import json
 import os
 import time
@@ -19,11 +20,14 @@ from factoryos.model.loader import load_plant
 from factoryos.model.schedule import Schedule
 from factoryos.schedule import (
     RULES,
+    Assignment,
+    Disruption,
     LnsConfig,
     Objective,
     PlantProblem,
     Problem,
     SchedulingError,
+    Solution,
     SolveResult,
     SolverParams,
     best_rule,
@@ -32,6 +36,8 @@ from factoryos.schedule import (
     load_instance,
     plan_kpis,
     read_orders,
+    repair,
+    right_shift,
     solve,
     solve_baseline,
     to_schedule,
@@ -44,11 +50,14 @@ __all__ = [
     "BenchRow",
     "KnownBounds",
     "PlanOutcome",
+    "RepairOutcome",
     "SolverName",
     "benchmark_instance",
     "default_benchmarks_dir",
     "find_known_bounds",
     "plan_orders",
+    "read_plan",
+    "repair_plan",
     "resolve_instances",
     "write_schedule",
 ]
@@ -293,3 +302,94 @@ def write_schedule(
         written.append(gantt_html(schedule, out_dir / "gantt.html"))
         written.append(gantt_png(schedule, out_dir / "gantt.png"))
     return written
+
+
+# -- repair ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepairOutcome:
+    schedule: Schedule
+    deviation_h: float
+    right_shift_objective: float
+    frozen_operations: int
+
+
+def read_plan(pp: PlantProblem, path: Path) -> Solution:
+    """A ``schedule.json`` written by :func:`write_schedule`, as a solution of ``pp``."""
+    doc = json.loads(path.read_text())
+    p = pp.problem
+    refs = {
+        (job.name, op.name): (j, o)
+        for j, job in enumerate(p.jobs)
+        for o, op in enumerate(job.operations)
+    }
+    machines = {mu: i for i, mu in enumerate(p.machine_units)}
+    out = []
+    for row in doc["operations"]:
+        key = (row["order_id"], row["operation_id"])
+        if key not in refs:
+            raise SchedulingError(f"{path}: operation {key} is not in the orders")
+        j, o = refs[key]
+        mach = machines[(row["equipment_id"], int(row["unit_index"]))]
+        start = pp.to_units(dt.datetime.fromisoformat(row["start"]))
+        end = pp.to_units(dt.datetime.fromisoformat(row["end"]))
+        out.append(Assignment(j, o, mach, start, end))
+    return Solution.from_assignments(out)
+
+
+def repair_plan(
+    plant_path: Path,
+    orders_path: Path,
+    plan_path: Path,
+    *,
+    now: dt.datetime,
+    down: list[tuple[str, int, dt.datetime, dt.datetime]],
+    rush_path: Path | None = None,
+    objective: str = "weighted_tardiness",
+    time_limit_s: float = 5.0,
+    num_workers: int = 2,
+    deviation_weight: int = 1,
+) -> RepairOutcome:
+    """Repair the plan in ``plan_path`` at ``now`` for downtime and rush orders."""
+    obj = OBJECTIVES[objective]
+    plant = load_plant(plant_path)
+    pp = build_problem(plant, read_orders(orders_path), name=orders_path.stem)
+    old = read_plan(pp, plan_path)
+    check(pp.problem, old)
+    rush = read_orders(rush_path) if rush_path else []
+    new_jobs = build_problem(plant, rush, origin=pp.origin).problem.jobs if rush else ()
+    machines = {mu: i for i, mu in enumerate(pp.problem.machine_units)}
+    spans = []
+    for equipment, unit, t1, t2 in down:
+        if (equipment, unit) not in machines:
+            raise SchedulingError(f"no work unit {equipment}/{unit} in the plant")
+        spans.append((machines[(equipment, unit)], pp.to_units(t1), pp.to_units(t2)))
+    disruption = Disruption(now=pp.to_units(now), down=tuple(spans), new_jobs=new_jobs)
+    params = SolverParams(time_limit_s=time_limit_s, num_workers=num_workers)
+    out = repair(
+        pp.problem, old, disruption, params, objective=obj, deviation_weight=deviation_weight
+    )
+    check(out.problem, out.result.solution)
+    new_pp = PlantProblem(out.problem, pp.orders + tuple(rush), pp.origin, pp.time_unit)
+    shifted = right_shift(out.problem, old, disruption.now)
+    shift_dev = sum(
+        abs(shifted.by_ref()[a.ref].start - a.start)
+        for a in old.assignments
+        if a.start >= disruption.now
+    )
+    plan = to_schedule(
+        out.problem,
+        out.result,
+        origin=pp.origin,
+        time_unit=pp.time_unit,
+        objective_name=f"{obj.name}+{deviation_weight}*deviation",
+    )
+    plan = dataclasses.replace(plan, kpis=plan_kpis(new_pp, out.result.solution))
+    hours = pp.time_unit.total_seconds() / 3600
+    return RepairOutcome(
+        schedule=plan,
+        deviation_h=out.deviation * hours,
+        right_shift_objective=float(obj.score(out.problem, shifted) + deviation_weight * shift_dev),
+        frozen_operations=len(out.frozen),
+    )

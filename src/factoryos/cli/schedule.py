@@ -1,7 +1,8 @@
-"""``factoryos bench-schedule``: solve JSSP / FJSP instance files and compare to known bounds."""
+"""``factoryos schedule``, ``repair`` and ``bench-schedule``: plans, repairs, benchmarks."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -111,4 +112,75 @@ def schedule(
         console.print(table)
         if out is not None:
             for p in write_schedule(plan, out, gantt=gantt):
+                console.print(f"wrote {p}")
+
+
+def _instant(text: str, option: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not an ISO date-time", param_hint=option) from exc
+    if value.tzinfo is None:
+        raise typer.BadParameter(f"{text!r} needs a time zone (e.g. +08:00)", param_hint=option)
+    return value
+
+
+def _down(text: str) -> tuple[str, int, dt.datetime, dt.datetime]:
+    """``arm_station/3@2026-03-09T08:00+08:00..2026-03-10T08:00+08:00``."""
+    try:
+        unit_text, span = text.split("@", 1)
+        t1, t2 = span.split("..", 1)
+        equipment, _, unit = unit_text.partition("/")
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r}: expected EQUIPMENT[/UNIT]@START..END", param_hint="--down"
+        ) from exc
+    return equipment, int(unit or 1), _instant(t1, "--down"), _instant(t2, "--down")
+
+
+def repair(
+    plant: Annotated[Path, typer.Argument(help="Plant model YAML.")],
+    orders: Annotated[Path, typer.Argument(help="The orders the plan was made for (CSV).")],
+    plan: Annotated[Path, typer.Argument(help="schedule.json written by 'factoryos schedule'.")],
+    now: Annotated[str, typer.Option(help="Current time, ISO with zone: earlier starts stay.")],
+    down: Annotated[
+        list[str] | None,
+        typer.Option(help="EQUIPMENT[/UNIT]@START..END downtime; repeat for more."),
+    ] = None,
+    rush: Annotated[Path | None, typer.Option(help="CSV of orders to add (rush orders).")] = None,
+    objective: Annotated[str, typer.Option(help="As for 'schedule'.")] = "weighted_tardiness",
+    time_limit: Annotated[float, typer.Option(help="Seconds for the repair.")] = 5.0,
+    workers: Annotated[int, typer.Option(help="CP-SAT worker threads.")] = 2,
+    out: Annotated[Path | None, typer.Option(help="Folder for the repaired plan.")] = None,
+) -> None:
+    """Repair a plan after downtime or rush orders: minimise objective + deviation from it."""
+    from factoryos.app.planning import repair_plan, write_schedule
+
+    with reported_errors():
+        outcome = repair_plan(
+            plant,
+            orders,
+            plan,
+            now=_instant(now, "--now"),
+            down=[_down(d) for d in down or []],
+            rush_path=rush,
+            objective=objective,
+            time_limit_s=time_limit,
+            num_workers=workers,
+        )
+        s = outcome.schedule
+        table = Table(title=f"repaired plan: {s.objective_name}")
+        table.add_column("")
+        table.add_column("value", justify="right")
+        table.add_row("objective (repair)", f"{s.objective:g}")
+        table.add_row("objective (right-shift only)", f"{outcome.right_shift_objective:g}")
+        table.add_row("deviation (h of start shifts)", f"{outcome.deviation_h:.1f}")
+        table.add_row("frozen operations", str(outcome.frozen_operations))
+        for key, label, fmt in KPI_ROWS:
+            table.add_row(label, fmt.format(s.kpis[key]))
+        table.add_row("status", s.status)
+        table.add_row("wall time (s)", f"{s.wall_time_s:.2f}")
+        console.print(table)
+        if out is not None:
+            for p in write_schedule(s, out, stem="repaired"):
                 console.print(f"wrote {p}")
