@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,33 @@ def test_orders_csv_errors_name_the_line(tmp_path: Path) -> None:
         read_orders(bad)
     assert info.value.line == 3
     assert "time zone" in str(info.value)
+
+
+def test_calendar_plans_start_in_shifts_and_pause_over_breaks(small: PlantProblem) -> None:
+    from factoryos.model.calendar import shift_periods
+
+    plant = load_plant(PLANT)
+    cal = plant.calendars[plant.default_calendar]
+    p = small.problem
+    result = solve_by_orders(p, SolverParams(0.5, 1), config=DecomposeConfig(step_time_limit_s=0.2))
+    plan = to_schedule(p, result, origin=small.origin, time_unit=small.time_unit, axis=small.axis)
+    assert plan.end is not None
+    periods = [(q.start, q.end) for q in shift_periods(cal, plant.zone, small.origin, plan.end)]
+    stretched = 0
+    for o in plan:
+        assert any(lo <= o.start < hi for lo, hi in periods), o
+        assert any(lo < o.end <= hi for lo, hi in periods), o
+        stretched += o.end - o.start > next(
+            (hi - o.start for lo, hi in periods if lo <= o.start < hi)
+        )
+    assert stretched > 0  # long lots run across breaks and shift ends
+
+
+def test_continuous_time_without_calendar() -> None:
+    pp = build_problem(load_plant(PLANT), read_orders(ORDERS), calendar=False)
+    result = solve_by_orders(pp.problem, SolverParams(0.3, 1))
+    check(pp.problem, result.solution)
+    plan = to_schedule(pp.problem, result, origin=pp.origin, axis=pp.axis)
+    assert plan.start == pp.origin + dt.timedelta(
+        minutes=min(j.release_date for j in pp.problem.jobs)
+    )

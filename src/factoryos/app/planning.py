@@ -239,7 +239,12 @@ def plan_orders(
 
     def plan(r: SolveResult) -> Schedule:
         s = to_schedule(
-            problem, r, origin=pp.origin, time_unit=pp.time_unit, objective_name=obj.name
+            problem,
+            r,
+            origin=pp.origin,
+            time_unit=pp.time_unit,
+            axis=pp.axis,
+            objective_name=obj.name,
         )
         return dataclasses.replace(s, kpis=plan_kpis(pp, r.solution))
 
@@ -371,7 +376,7 @@ def repair_plan(
         pp.problem, old, disruption, params, objective=obj, deviation_weight=deviation_weight
     )
     check(out.problem, out.result.solution)
-    new_pp = PlantProblem(out.problem, pp.orders + tuple(rush), pp.origin, pp.time_unit)
+    new_pp = PlantProblem(out.problem, pp.orders + tuple(rush), pp.origin, pp.time_unit, pp.axis)
     shifted = right_shift(out.problem, old, disruption.now)
     shift_dev = sum(
         abs(shifted.by_ref()[a.ref].start - a.start)
@@ -383,13 +388,13 @@ def repair_plan(
         out.result,
         origin=pp.origin,
         time_unit=pp.time_unit,
+        axis=pp.axis,
         objective_name=f"{obj.name}+{deviation_weight}*deviation",
     )
     plan = dataclasses.replace(plan, kpis=plan_kpis(new_pp, out.result.solution))
-    hours = pp.time_unit.total_seconds() / 3600
     return RepairOutcome(
         schedule=plan,
-        deviation_h=out.deviation * hours,
+        deviation_h=out.deviation * pp.time_unit.total_seconds() / 3600,
         right_shift_objective=float(obj.score(out.problem, shifted) + deviation_weight * shift_dev),
         frozen_operations=len(out.frozen),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from factoryos.model.schedule import Schedule, ScheduledOperation
+from factoryos.schedule.clock import TimeAxis, WallClock
 from factoryos.schedule.problem import Problem
 from factoryos.schedule.solution import SolveResult
 
@@ -20,11 +21,14 @@ def to_schedule(
     origin: dt.datetime = EPOCH,
     time_unit: dt.timedelta = dt.timedelta(seconds=1),
     objective_name: str = "makespan",
+    axis: TimeAxis | None = None,
 ) -> Schedule:
-    """Map time unit ``t`` to ``origin + t * time_unit`` and machine indices to equipment units."""
+    """Map plan times to UTC instants (``origin + t * time_unit`` unless a time ``axis`` is
+    given) and machine indices to equipment units."""
     if origin.tzinfo is None:
         raise ValueError("origin must be timezone-aware")
     origin = origin.astimezone(dt.UTC)
+    clock: TimeAxis = axis or WallClock(origin, time_unit)
     ops = []
     for a in result.solution.assignments:
         job = problem.jobs[a.job]
@@ -37,8 +41,8 @@ def to_schedule(
                 operation_id=op.name or f"O{a.op}",
                 equipment_id=equipment,
                 unit_index=unit,
-                start=origin + a.start * time_unit,
-                end=origin + a.end * time_unit,
+                start=clock.start_at(a.start),
+                end=clock.end_at(a.end) if a.end > a.start else clock.start_at(a.start),
             )
         )
     return Schedule(

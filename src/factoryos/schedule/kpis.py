@@ -9,13 +9,14 @@ __all__ = ["plan_kpis"]
 
 
 def plan_kpis(pp: PlantProblem, solution: Solution) -> dict[str, float]:
-    """Makespan and tardiness in hours, late orders, and mean/max work-unit utilization.
+    """Makespan and tardiness in wall-clock hours, late orders, work-unit utilization.
 
-    Utilization is busy time over the plan span (first release to makespan) per work unit that
-    the plan uses at all, so idle pools of other skills do not dilute it.
+    Utilization is busy time over the plan span (first release to makespan) on the plan's time
+    axis (working time when planned on the calendar), per work unit that the plan could use at
+    all, so idle pools of other skills do not dilute it.
     """
     p = pp.problem
-    hours = pp.time_unit.total_seconds() / 3600
+    axis = pp.axis
     ends: dict[int, int] = {}
     busy = [0] * p.num_machines
     for a in solution.assignments:
@@ -25,9 +26,10 @@ def plan_kpis(pp: PlantProblem, solution: Solution) -> dict[str, float]:
     tardiness = 0.0
     weighted = 0.0
     for j, job in enumerate(p.jobs):
-        if job.due_date is None or j not in ends:
+        due = pp.orders[j].due if j < len(pp.orders) else None
+        if due is None or j not in ends:
             continue
-        t = max(0, ends[j] - job.due_date)
+        t = max(0.0, (axis.end_at(ends[j]) - due).total_seconds() / 3600)
         late += t > 0
         tardiness += t
         weighted += job.weight * t
@@ -35,9 +37,9 @@ def plan_kpis(pp: PlantProblem, solution: Solution) -> dict[str, float]:
     eligible = {a.machine for _, op in p.iter_operations() for a in op.alternatives}
     used = [busy[m] / span for m in sorted(eligible)]
     return {
-        "makespan_h": solution.makespan * hours,
-        "total_tardiness_h": tardiness * hours,
-        "total_weighted_tardiness_h": weighted * hours,
+        "makespan_h": (axis.end_at(solution.makespan) - pp.origin).total_seconds() / 3600,
+        "total_tardiness_h": tardiness,
+        "total_weighted_tardiness_h": weighted,
         "late_orders": float(late),
         "orders": float(len(p.jobs)),
         "on_time_rate": 1 - late / len(p.jobs) if p.jobs else 1.0,

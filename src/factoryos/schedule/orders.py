@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from factoryos.model.calendar import shift_periods
 from factoryos.model.plant import Plant
+from factoryos.schedule.clock import TimeAxis, WallClock, WorkingClock
 from factoryos.schedule.errors import InstanceFormatError, SchedulingError
 from factoryos.schedule.problem import Alternative, Job, Operation, Problem
 
@@ -92,15 +94,16 @@ def read_orders(path: Path | str) -> list[Order]:
 
 @dataclass(frozen=True)
 class PlantProblem:
-    """The integer problem plus what maps it back to the plant: origin and time unit."""
+    """The integer problem plus what maps it back to the plant: its time axis."""
 
     problem: Problem
     orders: tuple[Order, ...]
     origin: dt.datetime
     time_unit: dt.timedelta
+    axis: TimeAxis
 
     def to_units(self, instant: dt.datetime) -> int:
-        return math.ceil((instant - self.origin) / self.time_unit)
+        return self.axis.to_units(instant)
 
 
 def _expand(
@@ -158,12 +161,22 @@ def build_problem(
     origin: dt.datetime | None = None,
     time_unit: dt.timedelta = dt.timedelta(minutes=1),
     name: str = "plant",
+    calendar: bool = True,
+    calendar_span: dt.timedelta = dt.timedelta(days=366),
 ) -> PlantProblem:
-    """Map ``orders`` on ``plant`` to a flexible job shop with assembly joins and due dates."""
+    """Map ``orders`` on ``plant`` to a flexible job shop with assembly joins and due dates.
+
+    With ``calendar`` the problem lives on the working-time axis of the plant's calendar
+    (:class:`~factoryos.schedule.clock.WorkingClock`) and planned maintenance windows become
+    unavailable time of their work units; otherwise time is continuous from ``origin``.
+    """
     if not orders:
         raise SchedulingError("no orders to schedule")
     start = origin or min(o.release for o in orders)
     start = start.astimezone(dt.UTC)
+    axis: TimeAxis = WallClock(start, time_unit)
+    if calendar:
+        axis = _working_clock(plant, start, time_unit, calendar_span)
     unit_s = time_unit.total_seconds()
     units = plant.work_units
     machine_of = {(u.equipment.id, u.unit): i for i, u in enumerate(units)}
@@ -174,10 +187,8 @@ def build_problem(
         ops: list[Operation] = []
         precedences: list[tuple[int, int]] = []
         _expand(plant, machine_of, unit_s, order.product, order.quantity, "", (), ops, precedences)
-        release = max(0, math.ceil((order.release - start).total_seconds() / unit_s))
-        due = (
-            None if order.due is None else math.floor((order.due - start).total_seconds() / unit_s)
-        )
+        release = max(0, axis.to_units(order.release))
+        due = None if order.due is None else axis.to_units(order.due)
         jobs.append(
             Job(
                 tuple(ops),
@@ -189,10 +200,35 @@ def build_problem(
                 precedences=tuple(precedences),
             )
         )
+    unavailable = []
+    if calendar:
+        end = start + calendar_span
+        for i, u in enumerate(units):
+            for window in plant.maintenance_of(u.equipment.id):
+                for lo, hi in window.spans(plant.zone, start, end):
+                    a, b = axis.to_units(lo), axis.to_units(hi)
+                    if b > a:
+                        unavailable.append((i, a, b))
     problem = Problem(
         tuple(jobs),
         len(units),
         name=name,
         machine_units=tuple((u.equipment.id, u.unit) for u in units),
+        unavailable=tuple(unavailable),
     )
-    return PlantProblem(problem, tuple(orders), start, time_unit)
+    return PlantProblem(problem, tuple(orders), start, time_unit, axis)
+
+
+def _working_clock(
+    plant: Plant, start: dt.datetime, unit: dt.timedelta, span: dt.timedelta
+) -> WorkingClock:
+    ids = {plant.calendar_id_of(line) for _, line in plant.lines()}
+    if len(ids) != 1:
+        # one common axis keeps precedences exact across lines; per-line calendars would need
+        # unavailable time per unit instead
+        raise SchedulingError(
+            f"lines use several calendars {sorted(ids)}; plan with calendar=False"
+        )
+    cal = plant.calendars[ids.pop()]
+    periods = [(p.start, p.end) for p in shift_periods(cal, plant.zone, start, start + span)]
+    return WorkingClock(periods, unit)
