@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from factoryos.model import (
     ProductionCount,
     StateChange,
     event_to_row,
+    load_plant,
 )
 from factoryos.model.errors import SimulationError
 from factoryos.model.schedule import Schedule, ScheduledOperation
@@ -34,6 +36,7 @@ from factoryos.simulate.twin import DispatchRule, PlantTwin
 from .conftest import START
 
 DAY = 86400.0
+ROBOT_PLANT = Path(__file__).resolve().parents[2] / "examples" / "robot_factory.yaml"
 
 
 def run(
@@ -265,8 +268,8 @@ def test_setups_by_family_change(tiny_plant: Plant) -> None:
     ]
     # w1 first (no setup), w2 same family (widget's cut has no batch setup time), then g1's two
     # blanks: family large -> small costs 30 min from the saw's setup matrix.
+    # At 06:00 the shift starts and w1 is released: the log says producing, not idle first.
     assert saw == [
-        (dt.time(6, 0), MachineState.IDLE),
         (dt.time(6, 0), MachineState.PRODUCING),
         (dt.time(6, 15), MachineState.IDLE),
         (dt.time(7, 0), MachineState.PRODUCING),
@@ -278,6 +281,64 @@ def test_setups_by_family_change(tiny_plant: Plant) -> None:
         (dt.time(13, 0), MachineState.IDLE),
         (dt.time(18, 0), MachineState.OFF),
     ]
+
+
+def test_one_state_event_per_unit_and_instant(
+    tiny_plant_with: Callable[[dict[str, Any]], Plant],
+) -> None:
+    # Maintenance from the shift start to the break, on a saw that never fails; one order of two
+    # widgets waits for it. Every instant below carries several changes of the saw's flags.
+    saw_overlay = {"id": "saw", "failure": None}
+    window = {"equipment": ["saw"], "weekly": {"day": "mon", "start": "06:00", "duration": "6 h"}}
+    plant = tiny_plant_with(
+        {
+            "areas": [{"id": "parts", "lines": [{"id": "cutting", "equipment": [saw_overlay]}]}],
+            "maintenance": [{**window, "reason": "blade change"}],
+        }
+    )
+    result, events = run(plant, [ProductionOrder("w1", "widget", 2, 5 * 3600.0, DAY)], days=1)
+    saw = [
+        (e.ts.time(), e.state, e.reason)
+        for e in events
+        if isinstance(e, StateChange) and e.path.endswith("saw")
+    ]
+    assert saw == [
+        (dt.time(6, 0), MachineState.MAINTENANCE, "blade change"),  # not idle first
+        (dt.time(12, 0), MachineState.OFF, None),  # maintenance ends as the break starts
+        (dt.time(13, 0), MachineState.PRODUCING, None),  # not starved first
+        # 13:15: the first widget done, the second started: no event (producing throughout)
+        (dt.time(13, 30), MachineState.IDLE, None),  # the order is done
+        (dt.time(18, 0), MachineState.OFF, None),
+    ]
+    pool = next(p for p in result.pools if p.equipment == "saw")
+    assert pool.time_in_state_s[MachineState.PRODUCING] == pytest.approx(1800.0)
+    assert pool.time_in_state_s[MachineState.MAINTENANCE] == pytest.approx(6 * 3600.0)
+
+
+def test_a_week_of_the_robot_plant_has_one_state_per_unit_and_instant() -> None:
+    plant = load_plant(ROBOT_PLANT)
+    events: list[Event] = []
+    twin = PlantTwin(
+        plant,
+        steady_demand(plant, 11_000, 7 * DAY),
+        start=START,
+        horizon_s=7 * DAY,
+        seed=7,
+        sink=events.append,
+    )
+    result = twin.run()
+    states = [e for e in events if isinstance(e, StateChange)]
+    assert len(states) > 1000
+    instants = Counter((e.path, e.ts) for e in states)
+    assert instants.most_common(1)[0][1] == 1
+    last: dict[str, MachineState] = {}
+    for e in states:  # each event is a change, in time order per unit
+        assert last.get(e.path, MachineState.OFF) != e.state, e
+        last[e.path] = e.state
+    times = [e.ts for e in events]
+    assert times == sorted(times)
+    readings = sum(e.energy_kwh for e in events if isinstance(e, EnergyReading))
+    assert readings == pytest.approx(result.energy_kwh, rel=1e-9)
 
 
 def test_demand_profile_releases_the_yearly_quantity(tiny_plant: Plant) -> None:

@@ -160,6 +160,7 @@ class PlantTwin:
         self._wip_area = 0.0
         self._wip_since = 0.0
         self.events_emitted = 0
+        self._changed_units: list[Unit] = []  # units whose state changed at this instant
 
         streams = RandomStreams(seed, replication)
         self.pools: dict[str, Pool] = {}
@@ -488,12 +489,41 @@ class PlantTwin:
         self.events_emitted += 1
         return f"{self.run_id}-{next(self._event_seq)}"
 
-    def state_changed(self, unit: Unit, state: MachineState) -> None:
-        if self.sink is not None:
-            reason = REASONS.get(state)
+    def state_changed(self, unit: Unit) -> None:
+        """``unit`` changed state: its event waits for the end of the instant (see
+        :meth:`_emit_states`), so that a burst of changes at one instant says one thing."""
+        if self.sink is None or unit.state_pending:
+            return
+        unit.state_pending = True
+        if not self._changed_units:
+            self.env.schedule(0.0, self._emit_states)
+        self._changed_units.append(unit)
+
+    def _emit_states(self, _: object) -> None:
+        """At the end of an instant, one state event per unit whose state differs from the one
+        it had before the instant: a plant log never holds two states of one unit at one time
+        (``factoryos import`` rejects them as overlapping intervals), and a change undone within
+        the instant (producing -> starved -> producing as one job follows another) never
+        happened on the shop floor. Time and energy are accounted per change in
+        :meth:`Unit.refresh`, where the extra changes last zero seconds."""
+        env = self.env
+        if env.peek() <= env.now:  # more happens at this instant (a zero delay): after it
+            env.schedule(0.0, self._emit_states)
+            return
+        sink = self.sink
+        assert sink is not None
+        for unit in self._changed_units:
+            unit.state_pending = False
+            state = unit.state
+            if state is unit.state_emitted:
+                continue
+            unit.state_emitted = state
             if state is MachineState.MAINTENANCE:
-                reason = unit.maintenance_reason
-            self.sink(StateChange(self._next_id(), self._ts(), unit.path, state, reason))
+                reason: str | None = unit.maintenance_reason
+            else:
+                reason = REASONS.get(state)
+            sink(StateChange(self._next_id(), self._ts(), unit.path, state, reason))
+        self._changed_units.clear()
 
     def _emit_operation(self, kind: EventKind, unit: Unit, job: Job) -> None:
         if self.sink is not None:

@@ -6,9 +6,10 @@ end at the next failure, shift end or maintenance start; the work left is kept, 
 operation resumes where it stopped. Time between failures counts operating time (setup and run),
 as ISO 22400 defines TBF; repairs run on the clock, on shift or not.
 
-Every state change is accounted (time and kWh by state) and, when a sink is attached, emitted
-as a canonical ``StateChange``. State precedence: fault > maintenance > off > blocked > setup /
-producing > starved (orders open) / idle (none).
+Every state change is accounted (time and kWh by state) and, when a sink is attached, reported
+to the twin, which emits at most one canonical ``StateChange`` per unit and instant. State
+precedence: fault > maintenance > off > blocked > setup / producing > starved (orders open) /
+idle (none).
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ class Unit:
         self._segment_start = 0.0
         # accounting
         self.state = MachineState.OFF
+        self.state_emitted = MachineState.OFF  # the state the event log last gave this unit
+        self.state_pending = False  # listed for an event at the end of this instant
         self._since = self.env.now
         self.time_in_s = [0.0] * len(STATES)
         self.energy_kwh = 0.0
@@ -264,4 +267,4 @@ class Unit:
         pool.waiting += (new in WAITING) - (old in WAITING)
         pool.off += (new is MachineState.OFF) - (old is MachineState.OFF)
         pool.update_activity(self.env.now)
-        self.twin.state_changed(self, new)
+        self.twin.state_changed(self)
