@@ -124,3 +124,14 @@ def test_continuous_time_without_calendar() -> None:
     assert plan.start == pp.origin + dt.timedelta(
         minutes=min(j.release_date for j in pp.problem.jobs)
     )
+
+
+def test_decomposition_respects_unavailable_time() -> None:
+    from factoryos.schedule import Problem, random_fjsp
+
+    base = random_fjsp(12, 3, seed=4, ops_per_job=(2, 3))
+    p = Problem(base.jobs, 3, unavailable=((0, 5, 30), (1, 10, 25), (2, 0, 8)))
+    result = solve_by_orders(
+        p, SolverParams(1.0, 1), config=DecomposeConfig(orders_per_step=3, step_time_limit_s=0.2)
+    )
+    check(p, result.solution)

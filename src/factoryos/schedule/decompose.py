@@ -36,6 +36,7 @@ def _sub_problem(problem: Problem, jobs: list[int]) -> Problem:
         problem.num_machines,
         name=f"{problem.name}[{len(jobs)} orders]",
         machine_units=problem.machine_units,
+        unavailable=problem.unavailable,
     )
 
 
