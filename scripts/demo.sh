@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Set up, then run the main job: validate the robot plant, import an example event log, print KPIs.
+# Set up, then run the main job: validate the robot plant, import an example event log and print
+# its KPIs, then let the digital twin run a month of the plant and print KPIs and the bottleneck.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 mkdir -p out
-rm -f out/demo.duckdb
+rm -f out/example.duckdb out/twin.duckdb
 .venv/bin/factoryos validate examples/robot_factory.yaml --year 2026 --demand 10000
-.venv/bin/factoryos import examples/events_3days.csv --db out/demo.duckdb --plant examples/robot_factory.yaml --rejects out/demo.rejects.csv
-.venv/bin/factoryos kpi --db out/demo.duckdb --plant examples/robot_factory.yaml --by day
+.venv/bin/factoryos import examples/events_3days.csv --db out/example.duckdb \
+    --plant examples/robot_factory.yaml --rejects out/example.rejects.csv
+.venv/bin/factoryos kpi --db out/example.duckdb --plant examples/robot_factory.yaml --by day
+.venv/bin/factoryos demo --db out/twin.duckdb
