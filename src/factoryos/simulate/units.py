@@ -241,7 +241,7 @@ class Unit:
 
     def accrue(self) -> None:
         """Account time and energy of the current state up to now."""
-        now = self.env.now
+        now = self.env._now
         elapsed = now - self._since
         if elapsed > 0:
             i = INDEX[self.state]
@@ -266,5 +266,5 @@ class Unit:
         pool = self.pool
         pool.waiting += (new in WAITING) - (old in WAITING)
         pool.off += (new is MachineState.OFF) - (old is MachineState.OFF)
-        pool.update_activity(self.env.now)
+        pool.update_activity(self.env._now)
         self.twin.state_changed(self)
