@@ -13,7 +13,8 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _rows(schedule: Schedule) -> list[str]:
-    return sorted({f"{o.equipment_id}/{o.unit_index}" for o in schedule})
+    units = sorted({(o.equipment_id, o.unit_index) for o in schedule})
+    return [f"{equipment}/{unit}" for equipment, unit in units]
 
 
 def gantt_html(schedule: Schedule, path: Path, *, title: str = "Production plan") -> Path:
