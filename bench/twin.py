@@ -12,9 +12,16 @@ equal mix; the model's rough-cut capacity check gives ~11,900), each in a fresh 
 core: wall time and peak memory (max RSS), once with the canonical events built (counted, not
 stored) and once figures-only.
 
-"Events" are counted natively: SimPy's scheduled events (its internal event counter), factoryos's
-executed callbacks. They are different units (SimPy needs ~13 events per part here, factoryos 5),
-so the like-for-like figure is parts per second; both ratios are printed.
+Events per second are counted by the model, not by the engine: each service a station
+completes is three events of the queueing model (the part arrives in the station's queue, its
+service starts, its service ends), 15 per part on this line, the same for both engines. That is
+the like-for-like count: both engines simulate the same sample path, so they do the same model
+events, and the ratio of model events/s is the ratio of work done per wall second (it equals the
+parts/s ratio). An engine's *native* count measures its implementation instead: SimPy schedules
+~13 events per part here (a ``Timeout`` per service, a get and a put event per buffer pass,
+process resumptions), the factoryos core executes 5 callbacks (one per service end), so a ratio
+of native events/s credits SimPy for the bookkeeping it needs. The native counts are printed in
+their own columns, so nothing is hidden.
 
     .venv/bin/python bench/twin.py                 # 1 M parts or 20 s each
     nice -n 10 .venv/bin/python bench/twin.py --parts 100000 --seconds 3 --no-year
@@ -50,21 +57,34 @@ BUFFER = 5
 CHUNK_S = 2_000.0  # simulated seconds between checks of the parts/wall-time budget
 
 
+MODEL_EVENTS_PER_SERVICE = 3
+"""Arrival in the station's queue, service start, service end: one completed service."""
+
+
 @dataclass(frozen=True)
 class Result:
     engine: str
     parts: int
-    events: int
+    services: int
+    native_events: int
     wall_s: float
     sim_time_s: float
+
+    @property
+    def model_events(self) -> int:
+        return MODEL_EVENTS_PER_SERVICE * self.services
 
     @property
     def parts_per_s(self) -> float:
         return self.parts / self.wall_s
 
     @property
-    def events_per_s(self) -> float:
-        return self.events / self.wall_s
+    def model_events_per_s(self) -> float:
+        return self.model_events / self.wall_s
+
+    @property
+    def native_events_per_s(self) -> float:
+        return self.native_events / self.wall_s
 
 
 class SimpyLine:
@@ -76,34 +96,38 @@ class SimpyLine:
         env = self.env = simpy.Environment()
         streams = RandomStreams(seed)
         buffers = [simpy.Store(env, capacity=BUFFER) for _ in range(STATIONS - 1)]
-        self.done = 0
+        self.completed = [0] * STATIONS  # services completed per station (as Station.completed)
 
         def station(
-            draw: Callable[[], float], inbox: simpy.Store | None, outbox: simpy.Store | None
+            i: int, draw: Callable[[], float], inbox: simpy.Store | None, outbox: simpy.Store | None
         ) -> simpy.events.ProcessGenerator:
+            completed = self.completed
             while True:
                 part = env.now if inbox is None else (yield inbox.get())
                 yield env.timeout(draw())
-                if outbox is None:
-                    self.done += 1
-                else:
+                completed[i] += 1
+                if outbox is not None:
                     yield outbox.put(part)
 
         for i in range(STATIONS):
             draw = streams.exponential(f"S{i + 1}", MEAN_PROCESS_S)
             inbox = buffers[i - 1] if i > 0 else None
             outbox = buffers[i] if i < STATIONS - 1 else None
-            env.process(station(draw, inbox, outbox))
+            env.process(station(i, draw, inbox, outbox))
 
     def advance(self, until_s: float) -> None:
         self.env.run(until=until_s)
 
     @property
     def parts(self) -> int:
-        return self.done
+        return self.completed[-1]
 
     @property
-    def events(self) -> int:
+    def services(self) -> int:
+        return sum(self.completed)
+
+    @property
+    def native_events(self) -> int:
         # SimPy numbers every scheduled event from one counter; reading it (once, at the end)
         # costs nothing in the loop, where a counting subclass of step() would slow SimPy down.
         # Scheduled ~= processed here.
@@ -133,7 +157,11 @@ class FactoryosLine:
         return self.line.departures
 
     @property
-    def events(self) -> int:
+    def services(self) -> int:
+        return sum(station.completed for station in self.line.stations)
+
+    @property
+    def native_events(self) -> int:
         return self.env.events_processed
 
     @property
@@ -158,7 +186,7 @@ def race(seed: int, max_parts: int, max_wall_s: float) -> list[Result]:
             walls[i] += time.perf_counter() - start
             active[i] = engine.parts < max_parts and walls[i] < max_wall_s
     return [
-        Result(e.name, e.parts, e.events, wall, e.now)
+        Result(e.name, e.parts, e.services, e.native_events, wall, e.now)
         for e, wall in zip(engines, walls, strict=True)
     ]
 
@@ -219,10 +247,20 @@ def main(
     year: bool = typer.Option(True, help="Also time a simulated year of the robot plant."),
     demand: float = typer.Option(11_000.0, help="Robots ordered in the simulated year."),
 ) -> None:
-    console = Console()
+    console = Console(width=max(Console().width, 120))  # the tables stay readable in a log
     results = race(seed, parts, seconds)
     table = Table(title=f"{STATIONS}-station serial line, exponential times, buffers of {BUFFER}")
-    columns = ("engine", "parts", "sim time (s)", "wall (s)", "events/part", "events/s", "parts/s")
+    columns = (
+        "engine",
+        "parts",
+        "sim time (s)",
+        "wall (s)",
+        "model events/part",
+        "model events/s",
+        "parts/s",
+        "native events/part",
+        "native events/s",
+    )
     for column in columns:
         table.add_column(column, justify="right")
     for r in results:
@@ -231,15 +269,20 @@ def main(
             f"{r.parts:,}",
             f"{r.sim_time_s:,.0f}",
             f"{r.wall_s:.2f}",
-            f"{r.events / r.parts:.1f}",
-            f"{r.events_per_s:,.0f}",
+            f"{r.model_events / r.parts:.1f}",
+            f"{r.model_events_per_s:,.0f}",
             f"{r.parts_per_s:,.0f}",
+            f"{r.native_events / r.parts:.1f}",
+            f"{r.native_events_per_s:,.0f}",
         )
     console.print(table)
     simpy_r, ours = results
     console.print(
-        f"factoryos / SimPy: parts/s x{ours.parts_per_s / simpy_r.parts_per_s:.2f} "
-        f"(like for like), native events/s x{ours.events_per_s / simpy_r.events_per_s:.2f}"
+        "factoryos / SimPy: model events/s "
+        f"x{ours.model_events_per_s / simpy_r.model_events_per_s:.2f} (like for like; goal x3), "
+        f"parts/s x{ours.parts_per_s / simpy_r.parts_per_s:.2f}, "
+        f"native events/s x{ours.native_events_per_s / simpy_r.native_events_per_s:.2f} "
+        "(different units)"
     )
     # Same variates, same rules: the throughputs per simulated second must agree.
     console.print(

@@ -6,16 +6,19 @@ objects, about 13 engine events and several generator resumptions per part on a 
 Here a machine schedules one plain callback when its part is done, so a part costs one heap push,
 one heap pop and one Python call per station. Measured with ``bench/twin.py`` (1 M parts or 20 s
 each, same line, same random variates) on the 2-core development box shared with other jobs, which
-runs SimPy 3-6x slower than the figure quoted in issue 3; run 3 interleaves the two engines in
-slices so that both see the same load:
+runs SimPy 3-6x slower than the figure quoted in issue 3; runs 3 and 4 interleave the two engines
+in slices so that both see the same load. Model events are counted by the queueing model, three
+per completed service (arrival in the queue, service start, service end: 15 per part for both
+engines), so their ratio is like for like; native events are each engine's own count (SimPy ~13
+per part, this core 5 callbacks) and measure the implementation, not the work:
 
-    run  SimPy 4.1.2 parts/s (events/s)   factoryos parts/s (calls/s)   ratio parts/s (events/s)
-    1     17,000 (221,000)                 89,600 (448,000)              x5.3 (x2.0)
-    2      7,700 (100,000)                 52,600 (263,000)              x6.9 (x2.6)
-    3     10,100 (131,000)                 66,700 (334,000)              x6.6 (x2.6)
+    run  SimPy 4.1.2 parts/s (model ev/s)   factoryos parts/s (model ev/s)   ratio   native ev/s
+    1     17,000 (255,000)                   89,600 (1,344,000)               x5.3    x2.0
+    2      7,700 (116,000)                   52,600 (789,000)                 x6.9    x2.6
+    3     10,100 (152,000)                   66,700 (1,001,000)               x6.6    x2.6
+    4     18,900 (283,000)                  114,100 (1,711,000)               x6.0    x2.3
 
-Events are not the same unit in both engines (SimPy spends ~13 per part here, this core 5), so
-parts/s is the like-for-like ratio; the box is shared, so rerun the bench for current figures.
+Runs 1-3 printed parts/s and native events/s only; their model events/s are 15 x parts/s.
 
 The loop stays small on purpose: one heap of ``[time, seq, callback, arg]`` entries, lazy
 cancellation, and ``stop()`` by exception so the loop itself carries no per-event flag test. Real
