@@ -22,7 +22,7 @@ def test_simulate_stores_events_that_kpi_reads(tmp_path: Path) -> None:
     result = runner.invoke(app, [*args, "--demand", "4000", "--start", "2026-03-02"])
     assert result.exit_code == 0, result.output
     assert "Throughput (units/day)" in result.output
-    assert "Bottleneck (active period method):" in result.output
+    assert "Bottleneck (shifting bottleneck method):" in result.output
     assert "events stored" in result.output
 
     kpi = ["kpi", "--db", str(db), "--plant", str(plant), "--from", "2026-03-02"]

@@ -86,7 +86,7 @@ class SimulationOutcome:
     results: list[TwinResult]
     summary: dict[str, Interval]
     events_stored: int
-    bottleneck: str  # the pool named most often by the active period method
+    bottleneck: str  # the pool named most often by the shifting bottleneck method
 
     @property
     def first(self) -> TwinResult:

@@ -93,8 +93,22 @@ def print_outcome(outcome: SimulationOutcome, title: str) -> None:
 
 def print_bottleneck(outcome: SimulationOutcome) -> None:
     result = outcome.first
-    table = Table(title="Work centers (replication 0): shares of on-shift time")
-    for col in ("equipment", "units", "busy", "blocked", "starved", "down", "OEE", "bottleneck"):
+    table = Table(
+        title="Work centers (replication 0): shares of on-shift time; "
+        "sole/shifting bottleneck: shares of active time"
+    )
+    columns = (
+        "equipment",
+        "units",
+        "busy",
+        "blocked",
+        "starved",
+        "down",
+        "OEE",
+        "sole",
+        "shifting",
+    )
+    for col in columns:
         table.add_column(col, justify="left" if col == "equipment" else "right")
     for pool in sorted(result.pools, key=lambda p: -p.bottleneck_share):
         table.add_row(
@@ -105,11 +119,12 @@ def print_bottleneck(outcome: SimulationOutcome) -> None:
             f"{pool.starved_share:.0%}",
             f"{pool.down_share:.0%}",
             f"{pool.oee:.0%}",
-            f"{pool.bottleneck_share:.0%}",
+            f"{pool.bottleneck.sole:.0%}",
+            f"{pool.bottleneck.shifting:.0%}",
         )
     console.print(table)
     console.print(
-        f"Bottleneck (active period method): [bold]{outcome.bottleneck}[/] "
+        f"Bottleneck (shifting bottleneck method): [bold]{outcome.bottleneck}[/] "
         f"(named in {sum(r.bottleneck.equipment == outcome.bottleneck for r in outcome.results)}"
         f" of {len(outcome.results)} replications)"
     )

@@ -18,13 +18,20 @@ from factoryos.simulate.replicate import (
     run_replications,
     summarize,
 )
-from factoryos.simulate.results import PoolStats, TwinResult, bottleneck_shares
+from factoryos.simulate.results import (
+    BottleneckShare,
+    PoolStats,
+    TwinResult,
+    bottleneck_analysis,
+    bottleneck_shares,
+)
 from factoryos.simulate.rt import RealtimeEnvironment
 from factoryos.simulate.stats import Interval, mean_interval
 from factoryos.simulate.streams import RandomStreams
 from factoryos.simulate.twin import DispatchRule, EventSink, PlantTwin
 
 __all__ = [
+    "BottleneckShare",
     "Comparison",
     "DispatchRule",
     "Environment",
@@ -44,6 +51,7 @@ __all__ = [
     "StationStats",
     "StopSimulation",
     "TwinResult",
+    "bottleneck_analysis",
     "bottleneck_shares",
     "compare",
     "mean_interval",

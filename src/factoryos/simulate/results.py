@@ -1,54 +1,145 @@
-"""What one twin run measured, and the bottleneck analysis (active period method).
+"""What one twin run measured, and the bottleneck analysis (shifting bottleneck method).
 
-Active period method (Roser, Nakano, Tanaka, "A practical bottleneck detection method", Winter
-Simulation Conference 2001): a station is *active* while it is not waiting (here: while none of
-its on-shift units is starved, idle or blocked; off-shift it is neither). At any instant the
-station with the longest uninterrupted active period covering that instant is the momentary
-bottleneck; ties share the instant (that is where the bottleneck shifts). The station that is
-the momentary bottleneck for the largest share of the time limits throughput.
+Active periods (Roser, Nakano, Tanaka, "A practical bottleneck detection method", WSC 2001): a
+station is *active* while it is not waiting (here: while none of its on-shift units is starved,
+idle or blocked; off-shift it is neither). Shifting bottleneck detection (Roser, Nakano, Tanaka,
+"Shifting bottleneck detection", WSC 2002): at any instant the station with the longest
+uninterrupted active period covering it is the momentary bottleneck; where the bottleneck passes
+from one station to the next, the overlap of their active periods is *shifting* bottleneck time
+for both, the rest is *sole*. The station with the largest sole + shifting share limits throughput.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from factoryos.model import MachineState
 
-__all__ = ["PoolStats", "TwinResult", "bottleneck_shares"]
+__all__ = ["BottleneckShare", "PoolStats", "TwinResult", "bottleneck_analysis", "bottleneck_shares"]
 
 DAY_S = 86400.0
 
 
-def bottleneck_shares(periods: Mapping[str, list[tuple[float, float]]]) -> dict[str, float]:
-    """Share of the time with any active station during which each station is the momentary
-    bottleneck (ties split evenly). A station's periods do not overlap, so at most one period per
-    station is open at a time and the sweep costs O(edges x stations)."""
-    edges: list[tuple[float, int, float, str]] = []  # (time, 0=end/1=start, length, station)
+Span = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class BottleneckShare:
+    """Shares of the active time during which a station is the momentary bottleneck: alone
+    (sole) or while the bottleneck shifts to or from another station (shifting)."""
+
+    sole: float
+    shifting: float
+
+    @property
+    def total(self) -> float:
+        return self.sole + self.shifting
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """A stretch [start, end) during which one station, in one active period, is the bottleneck."""
+
+    start: float
+    end: float
+    stations: tuple[str, ...]  # several when tied: the bottleneck is shifting among them
+    periods: tuple[Span, ...]
+
+
+def _momentary_runs(periods: Mapping[str, list[Span]]) -> tuple[list[_Run], float]:
+    """Sweep the active periods; return the bottleneck runs and the time any station was active.
+
+    A station's periods do not overlap, so at most one period per station is open at a time and
+    the sweep costs O(edges x stations).
+    """
+    edges: list[tuple[float, int, float, float, str]] = []  # (time, 0=end/1=start, lo, hi, station)
     for station, spans in periods.items():
         for lo, hi in spans:
             if hi > lo:
-                edges.append((lo, 1, hi - lo, station))
-                edges.append((hi, 0, hi - lo, station))
+                edges.append((lo, 1, lo, hi, station))
+                edges.append((hi, 0, lo, hi, station))
     edges.sort()  # at equal times, ends before starts
-    open_length: dict[str, float] = {}
-    shares: dict[str, float] = dict.fromkeys(periods, 0.0)
+    open_periods: dict[str, Span] = {}
+    runs: list[_Run] = []
     covered = 0.0
     last = edges[0][0] if edges else 0.0
-    for time, is_start, length, station in edges:
-        if time > last and open_length:
-            span = time - last
-            covered += span
-            longest = max(open_length.values())
-            tied = [s for s, n in open_length.items() if n == longest]
-            for s in tied:
-                shares[s] += span / len(tied)
+    for time, is_start, lo, hi, station in edges:
+        if time > last and open_periods:
+            covered += time - last
+            longest = max(b - a for a, b in open_periods.values())
+            tied = tuple(sorted(s for s, (a, b) in open_periods.items() if b - a == longest))
+            held = tuple(open_periods[s] for s in tied)
+            previous = runs[-1] if runs else None
+            same = previous is not None and previous.end == last
+            if (
+                previous is not None
+                and same
+                and (previous.stations, previous.periods) == (tied, held)
+            ):
+                runs[-1] = _Run(previous.start, time, tied, held)
+            else:
+                runs.append(_Run(last, time, tied, held))
         last = time
         if is_start:
-            open_length[station] = length
+            open_periods[station] = (lo, hi)
         else:
-            open_length.pop(station, None)
-    return {s: v / covered for s, v in shares.items()} if covered else shares
+            open_periods.pop(station, None)
+    return runs, covered
+
+
+def _union_length(spans: list[Span]) -> float:
+    total, reach = 0.0, float("-inf")
+    for a, b in sorted(spans):
+        a = max(a, reach)
+        if b > a:
+            total += b - a
+            reach = b
+    return total
+
+
+def _clip(spans: list[Span], start: float, end: float) -> list[Span]:
+    return [(max(a, start), min(b, end)) for a, b in spans if min(b, end) > max(a, start)]
+
+
+def bottleneck_analysis(periods: Mapping[str, list[Span]]) -> dict[str, BottleneckShare]:
+    """The shifting bottleneck detection method (Roser, Nakano, Tanaka, WSC 2002).
+
+    At any instant the station with the longest active period covering it is the momentary
+    bottleneck. When the bottleneck passes from station a to station b, the overlap of their two
+    active periods is *shifting* bottleneck time for both (so shares may add up to more than 1);
+    the rest of a station's time as momentary bottleneck is *sole*. Instants where stations tie
+    are shifting for each of them. Shares are of the time during which any station was active.
+    """
+    runs, covered = _momentary_runs(periods)
+    momentary: dict[str, list[Span]] = {s: [] for s in periods}
+    shifting: dict[str, list[Span]] = {s: [] for s in periods}
+    for run in runs:
+        if len(run.stations) > 1:
+            for station in run.stations:
+                shifting[station].append((run.start, run.end))
+        else:
+            momentary[run.stations[0]].append((run.start, run.end))
+    for before, after in itertools.pairwise(runs):
+        for a, span_a in zip(before.stations, before.periods, strict=True):
+            for b, span_b in zip(after.stations, after.periods, strict=True):
+                lo, hi = max(span_a[0], span_b[0]), min(span_a[1], span_b[1])
+                if a != b and hi > lo:
+                    shifting[a].append((lo, hi))
+                    shifting[b].append((lo, hi))
+    scale = 1.0 / covered if covered else 0.0
+    out = {}
+    for station in periods:
+        alone = sum(b - a for a, b in momentary[station])
+        alone -= sum(_union_length(_clip(shifting[station], a, b)) for a, b in momentary[station])
+        out[station] = BottleneckShare(alone * scale, _union_length(shifting[station]) * scale)
+    return out
+
+
+def bottleneck_shares(periods: Mapping[str, list[Span]]) -> dict[str, float]:
+    """Sole + shifting bottleneck share of each station (see :func:`bottleneck_analysis`)."""
+    return {s: share.total for s, share in bottleneck_analysis(periods).items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +155,15 @@ class PoolStats:
     oee: float  # ISO 22400: sum(good x planned run time) / planned busy time
     energy_kwh: float
     failures: int
-    bottleneck_share: float
+    bottleneck: BottleneckShare  # sole and shifting bottleneck shares (Roser 2002)
     planned_busy_s: float
     good_planned_s: float
     time_in_state_s: Mapping[MachineState, float] = field(repr=False)
+
+    @property
+    def bottleneck_share(self) -> float:
+        """Sole + shifting bottleneck share."""
+        return self.bottleneck.total
 
     @classmethod
     def from_times(
@@ -80,7 +176,7 @@ class PoolStats:
         good_planned_s: float,
         energy_kwh: float,
         failures: int,
-        bottleneck_share: float,
+        bottleneck: BottleneckShare,
     ) -> PoolStats:
         t = time_in_state_s
         on_shift = sum(v for s, v in t.items() if s is not MachineState.OFF)
@@ -98,7 +194,7 @@ class PoolStats:
             oee=good_planned_s / planned_busy_s if planned_busy_s > 0 else 0.0,
             energy_kwh=energy_kwh,
             failures=failures,
-            bottleneck_share=bottleneck_share,
+            bottleneck=bottleneck,
             planned_busy_s=planned_busy_s,
             good_planned_s=good_planned_s,
             time_in_state_s=dict(t),
@@ -136,8 +232,8 @@ class TwinResult:
 
     @property
     def bottleneck(self) -> PoolStats:
-        """The pool that limits throughput by the active period method."""
-        return max(self.pools, key=lambda p: (p.bottleneck_share, p.utilization))
+        """The pool that limits throughput by the shifting bottleneck method."""
+        return max(self.pools, key=lambda p: (p.bottleneck.total, p.bottleneck.sole, p.utilization))
 
     @property
     def oee(self) -> float:

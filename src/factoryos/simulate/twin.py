@@ -58,7 +58,7 @@ from factoryos.model.errors import SimulationError
 from factoryos.model.schedule import Schedule
 from factoryos.simulate.core import Environment
 from factoryos.simulate.demand import ProductionOrder
-from factoryos.simulate.results import PoolStats, TwinResult, bottleneck_shares
+from factoryos.simulate.results import PoolStats, TwinResult, bottleneck_analysis
 from factoryos.simulate.streams import RandomStreams
 from factoryos.simulate.units import STATES, BatchKey, Pool, Unit
 
@@ -665,7 +665,7 @@ class PlantTwin:
             if pool.active_since is not None and now > pool.active_since:
                 closed.append((pool.active_since, now))
             periods[pool_id] = closed
-        shares = bottleneck_shares(periods)
+        shares = bottleneck_analysis(periods)
         pool_stats = []
         for pool_id, pool in self.pools.items():
             time_in = [sum(u.time_in_s[i] for u in pool.units) for i in range(len(STATES))]
@@ -681,7 +681,7 @@ class PlantTwin:
                     good_planned_s=pool.good_planned_s,
                     energy_kwh=sum(u.energy_kwh for u in pool.units),
                     failures=sum(u.failures for u in pool.units),
-                    bottleneck_share=shares.get(pool_id, 0.0),
+                    bottleneck=shares[pool_id],
                 )
             )
         finished_total = sum(self.finished.values())
