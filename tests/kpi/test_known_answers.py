@@ -6,9 +6,9 @@ import pytest
 
 from factoryos.kpi.from_events import aggregate_events
 from factoryos.kpi.report import GroupBy, build_query, compute_report
-from factoryos.model import EnergyReading, Plant, ProductionCount, StateChange
+from factoryos.model import EnergyReading, Plant, ProductionCount, StateChange, load_plant
 from factoryos.model.aggregates import GroupValues
-from tests.kpi.conftest import local
+from tests.kpi.conftest import FIXTURES, local
 
 CNC1 = "acme/plant1/main/line1/cnc/1"
 CNC2 = "acme/plant1/main/line1/cnc/2"
@@ -142,3 +142,21 @@ def test_by_day_splits_a_state_across_midnight(mini_plant: Plant) -> None:
     # The state holds until the window end: both Monday and Tuesday shifts are fully productive.
     assert days == {"2026-01-05": 27000, "2026-01-06": 27000}
     assert GroupValues() == report.total.group
+
+
+def test_site_overhead_is_spread_over_work_units() -> None:
+    plant = load_plant(
+        FIXTURES / "mini_plant.yaml", overlay={"cost_rates": {"overhead_cny_per_h": 300}}
+    )
+    bench = "acme/plant1/main/line1/bench"
+    events = [
+        StateChange("b1", local(5, 8), bench, "producing"),
+        ProductionCount("b2", local(5, 11), bench, "widget", good=50, operation="assemble"),
+        EnergyReading("b3", local(5, 11), bench, 25.0),
+    ]
+    # 300 CNY/h over 3 work units = 100 CNY/h each; the bench plans 7.5 h on Monday.
+    k = _report(plant, events, node=bench).total
+    assert k.inputs.resources.overhead_cny == pytest.approx(750.0)
+    assert k.kpis["operating_cost_per_good_unit_cny"] == pytest.approx((20 + 750) / 50)
+    site = _report(plant, events).total
+    assert site.inputs.resources.overhead_cny == pytest.approx(300 * 7.5)

@@ -78,6 +78,7 @@ def group_to_json(group: KpiGroup) -> dict[str, Any]:
             "energy_cost_cny": r.energy_cost_cny,
             "labour_h": r.labour_h,
             "equipment_cost_cny": r.equipment_cost_cny,
+            "overhead_cny": r.overhead_cny,
         },
         "kpis": {k: _finite(v) for k, v in group.kpis.items()},
         "losses_s": group.losses.as_dict(),

@@ -40,9 +40,9 @@ def good_units_per_labour_hour(inputs: GroupInputs) -> float | None:
 
 
 def operating_cost_cny(inputs: GroupInputs, labour_cny_per_h: float) -> float:
-    """Direct labour + equipment hours + time-of-use energy cost of the group."""
+    """Direct labour + equipment hours + time-of-use energy + allocated site overhead."""
     r = inputs.resources
-    return r.labour_h * labour_cny_per_h + r.equipment_cost_cny + r.energy_cost_cny
+    return r.labour_h * labour_cny_per_h + r.equipment_cost_cny + r.energy_cost_cny + r.overhead_cny
 
 
 def operating_cost_per_good_unit_cny(inputs: GroupInputs, labour_cny_per_h: float) -> float | None:

@@ -82,6 +82,7 @@ class Resources(_Addable):
     energy_cost_cny: float = 0.0
     labour_h: float = 0.0  # operators x POT of the group's work units
     equipment_cost_cny: float = 0.0  # hourly equipment cost x POT
+    overhead_cny: float = 0.0  # site overhead while shifts run, spread evenly over work units
 
 
 @dataclass(frozen=True, slots=True)

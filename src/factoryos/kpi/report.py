@@ -232,7 +232,10 @@ def _planned_inputs(plant: Plant, query: AggregateQuery) -> dict[GroupValues, Gr
             seconds[tile.key][slot] += (tile.end - tile.start).total_seconds()
 
     # Units sharing a calendar key (and, unless grouped by path, a group) share planned time:
-    # weigh the key's time by how many units, operators and cost rates it stands for.
+    # weigh the key's time by how many units, operators and cost rates it stands for. Site
+    # overhead accrues per hour of planned operation and is spread evenly over the plant's work
+    # units, so a node's share adds up across nodes and the whole site carries all of it.
+    overhead_per_unit_h = plant.cost_rates.overhead_cny_per_h / len(plant.work_units)
     weights: dict[tuple[str | None, str], tuple[int, float, float]] = {}
     for unit in plant.work_units:
         if not plant.is_in_subtree(unit.path, query.node):
@@ -255,7 +258,11 @@ def _planned_inputs(plant: Plant, query: AggregateQuery) -> dict[GroupValues, Gr
             hours = secs / 3600.0
             out[GroupValues(path, day, shift)] += GroupInputs(
                 time=TimeElements(pot_s=secs * n, planned_down_s=planned_down * n),
-                resources=Resources(labour_h=operators * hours, equipment_cost_cny=cost * hours),
+                resources=Resources(
+                    labour_h=operators * hours,
+                    equipment_cost_cny=cost * hours,
+                    overhead_cny=overhead_per_unit_h * n * hours,
+                ),
             )
     return out
 
