@@ -33,7 +33,7 @@ def import_events(
     """Import an event log: good rows are stored (idempotently), bad rows go to a rejects file."""
     with reported_errors():
         model = load_plant(plant) if plant is not None else None
-        result = import_event_file(Settings().with_db(db), events, model, rejects)
+        result = import_event_file(Settings.from_env().with_db(db), events, model, rejects)
     table = Table(title=f"import {events.name} -> {db}")
     for column in ("read", "accepted", "rejected", "stored", "already stored"):
         table.add_column(column, justify="right")

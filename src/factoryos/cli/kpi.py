@@ -60,7 +60,7 @@ def kpi(
         model = load_plant(plant)
         if not db.exists():
             raise FactoryosError(f"no event store at {str(db)!r}: run 'factoryos import' first")
-        store = open_store(Settings().with_db(db))
+        store = open_store(Settings.from_env().with_db(db))
         try:
             report = kpi_report(
                 store,

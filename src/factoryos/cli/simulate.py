@@ -157,7 +157,7 @@ def simulate(
         first_day = _start(start, default_start(model))
         book = read_orders_file(orders, first_day) if orders is not None else None
         plan = read_schedule_file(schedule) if schedule is not None else None
-        store = open_store(Settings().with_db(db)) if db is not None else None
+        store = open_store(Settings.from_env().with_db(db)) if db is not None else None
         try:
             with _progress(replications, f"simulating {days:g} days") as tick:
                 outcome = run_simulation(
@@ -246,7 +246,7 @@ def demo(
         model = load_plant_and_scenario(plant, None)
         for stale in (db, db.with_name(db.name + ".wal")):
             stale.unlink(missing_ok=True)
-        store = open_store(Settings().with_db(db))
+        store = open_store(Settings.from_env().with_db(db))
         first_day = default_start(model)
         try:
             with _progress(1, f"simulating {days:g} days of {plant.name}") as tick:
