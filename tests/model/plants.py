@@ -4,49 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-MINI = """\
-enterprise: {id: acme}
-site: {id: plant1, timezone: Asia/Shanghai}
-skills: [machining, assembly]
-calendars:
-  day:
-    shifts:
-      - {name: early, start: "08:00", end: "16:00", breaks: [{start: "12:00", end: "12:30"}]}
-default_calendar: day
-tariff:
-  name: flat
-  bands: [{name: flat, price_cny_per_kwh: 0.8, hours: ["00:00-24:00"]}]
-cost_rates: {labour_cny_per_h: 80}
-workforce: {headcount: 10}
-areas:
-  - id: main
-    lines:
-      - id: line1
-        equipment:
-          - id: cnc
-            kind: cnc
-            units: 2
-            skills: [machining]
-            power: {producing: 20 kW, idle: 5}
-            failure:
-              time_between_failures: {dist: weibull, shape: 1.5, scale: 100 h}
-              time_to_repair: {dist: lognormal, mean: 2 h, sigma: 0.5}
-          - id: bench
-            kind: assembly_station
-            skills: [assembly]
-products:
-  - id: part
-    family: parts
-    routing:
-      - {id: mill, skill: machining, run_time: 10 min}
-  - id: widget
-    family: widgets
-    value_added_cny: 1000
-    routing:
-      - {id: assemble, skill: assembly, run_time: 5 min, consumes: [{product: part, quantity: 2}]}
-"""
-
 REPO = Path(__file__).resolve().parents[2]
+MINI = (REPO / "tests" / "fixtures" / "mini_plant.yaml").read_text(encoding="utf-8")
+"""The tiny valid plant of tests/fixtures (two CNC units and a bench, one shift)."""
 ROBOT_FACTORY = REPO / "examples" / "robot_factory.yaml"
 
 
