@@ -26,7 +26,7 @@ console = Console()
 OEE_COLUMNS = [
     ("availability", "Avail", "{:.1%}"),
     ("effectiveness", "Effect", "{:.1%}"),
-    ("quality_ratio", "Quality", "{:.2%}"),
+    ("quality_ratio", "Quality", "{:.1%}"),
     ("oee_index", "OEE", "{:.1%}"),
     ("mtbf_s", "MTBF h", "h"),
     ("mttr_s", "MTTR h", "h"),
@@ -95,7 +95,7 @@ def _table(
     for _, heading, _ in columns:
         table.add_column(heading, justify="right")
     for group in [*report.groups, report.total]:
-        label = "TOTAL" if group is report.total else _label(group)
+        label = "TOTAL" if group is report.total else _label(group, report)
         row = [label, f"{getattr(group.inputs.quantities, quantity):,}"]
         row += [_cell(group.kpis[name], fmt) for name, _, fmt in columns]
         last = bool(report.groups) and group is report.groups[-1]
@@ -103,10 +103,15 @@ def _table(
     return table
 
 
-def _label(group: KpiGroup) -> str:
+def _label(group: KpiGroup, report: KpiReport) -> str:
+    """A day, a day and shift, or a work unit's path below the report's node."""
     g = group.group
-    parts = [g.local_day.isoformat() if g.local_day else None, g.shift, g.path]
-    return " ".join(p for p in parts if p) or "(off shift)"
+    if g.path is not None:
+        return g.path.removeprefix(report.node.rstrip("/") + "/")
+    day = g.local_day.isoformat() if g.local_day else ""
+    if report.by is GroupBy.SHIFT:
+        return f"{day} {g.shift or 'off'}"
+    return day
 
 
 def print_report(report: KpiReport, zone: ZoneInfo) -> None:

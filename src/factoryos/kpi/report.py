@@ -8,6 +8,7 @@ elements and can be traced to the events behind them.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -171,12 +172,11 @@ def compute_report(
     )
 
 
-def _sort_key(group: GroupValues) -> tuple[str, str, str]:
-    return (
-        group.path or "",
-        group.local_day.isoformat() if group.local_day else "",
-        group.shift or "~",
-    )
+def _sort_key(group: GroupValues) -> tuple[tuple[str | int, ...], str, str]:
+    # natural order of paths, so unit 2 comes before unit 10 (split alternates text, digits)
+    path = tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", group.path or ""))
+    day = group.local_day.isoformat() if group.local_day else ""
+    return (path, day, group.shift or "~")
 
 
 def _group(
