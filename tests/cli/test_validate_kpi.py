@@ -83,3 +83,15 @@ def test_kpi_table_and_a_clear_error_for_a_missing_store(tmp_path: Path) -> None
     assert table.exit_code == 0, table.output
     assert "OEE" in table.output and "62.2%" in table.output
     assert "spindle" in table.output
+
+
+def test_kpi_chart_is_written(tmp_path: Path) -> None:
+    db, chart = tmp_path / "events.duckdb", tmp_path / "kpi.png"
+    with DuckDBStore(db) as store:
+        store.append(_day_of_cnc1())
+    plant = str(FIXTURES / "mini_plant.yaml")
+    args = ["kpi", "--db", str(db), "--plant", plant, "--by", "day", "--chart", str(chart)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert chart.stat().st_size > 10_000  # a drawn figure, not an empty canvas

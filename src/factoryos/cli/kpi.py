@@ -15,6 +15,7 @@ from factoryos.app.kpi_json import report_to_json
 from factoryos.app.kpis import kpi_report
 from factoryos.app.settings import Settings
 from factoryos.app.stores import open_store
+from factoryos.cli.charts import write_kpi_chart
 from factoryos.cli.errors import reported_errors
 from factoryos.cli.timeargs import parse_instant
 from factoryos.kpi.report import GroupBy, KpiGroup, KpiReport
@@ -54,6 +55,9 @@ def kpi(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the documented JSON (docs/kpi-json.md).")
     ] = False,
+    chart: Annotated[
+        Path | None, typer.Option(help="Also draw the KPIs and losses to this PNG/SVG/PDF.")
+    ] = None,
 ) -> None:
     """ISO 22400 KPIs of a node over a window, in total or by day, shift or equipment."""
     with reported_errors():
@@ -72,10 +76,14 @@ def kpi(
             )
         finally:
             store.close()
+    if chart is not None:
+        write_kpi_chart(report, chart, [_label(g, report) for g in report.groups] or ["total"])
     if as_json:
         typer.echo(json.dumps(report_to_json(report), indent=2, ensure_ascii=False))
     else:
         print_report(report, model.zone)
+        if chart is not None:
+            console.print(f"chart written to {chart}")
 
 
 def _cell(value: float | None, fmt: str) -> str:
