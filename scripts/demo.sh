@@ -9,5 +9,6 @@ rm -f out/example.duckdb out/twin.duckdb
 .venv/bin/factoryos validate examples/robot_factory.yaml --year 2026 --demand 10000
 .venv/bin/factoryos import examples/events_3days.csv --db out/example.duckdb \
     --plant examples/robot_factory.yaml --rejects out/example.rejects.csv
-.venv/bin/factoryos kpi --db out/example.duckdb --plant examples/robot_factory.yaml --by day
+.venv/bin/factoryos kpi --db out/example.duckdb --plant examples/robot_factory.yaml --by day \
+    --chart out/example_kpi.png
 .venv/bin/factoryos demo --db out/twin.duckdb
