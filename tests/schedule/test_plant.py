@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import math
 from pathlib import Path
 
 import pytest
@@ -50,13 +52,17 @@ def test_orders_map_to_jobs_with_assembly_joins(small: PlantProblem) -> None:
     assert small.origin.tzinfo is not None
 
 
-def test_lot_duration_is_setup_plus_run_time_times_quantity(small: PlantProblem) -> None:
+def test_lot_duration_is_run_time_times_quantity_and_setup_is_by_family(
+    small: PlantProblem,
+) -> None:
     order = small.orders[0]
     job = small.problem.jobs[0]
     arm = next(op for op in job.operations if op.name == "arm_assembly")
     assert order.product == "sr6"
-    # sr6 arm assembly: 15 min setup + 3.5 h per robot
-    assert arm.alternatives[0].duration == 15 + 210 * order.quantity
+    # sr6 arm assembly: 3.5 h per robot; its 15 min setup applies only on a change of family
+    assert arm.alternatives[0].duration == 210 * order.quantity
+    assert arm.setup_default == 15
+    assert arm.family
 
 
 def test_decomposition_keeps_plans_valid_and_not_worse_than_the_rule(small: PlantProblem) -> None:
@@ -70,6 +76,43 @@ def test_decomposition_keeps_plans_valid_and_not_worse_than_the_rule(small: Plan
     kpis = plan_kpis(small, result.solution)
     assert kpis["orders"] == 6
     assert 0 < kpis["utilization_mean"] <= kpis["utilization_max"] <= 1
+
+
+def test_plan_carries_family_changeovers_on_each_unit(small: PlantProblem) -> None:
+    plant = load_plant(PLANT)
+    p = small.problem
+    result = solve_by_orders(p, SolverParams(1.0, 2), config=DecomposeConfig(step_time_limit_s=0.3))
+    check(p, result.solution)
+    plan = to_schedule(p, result, origin=small.origin, time_unit=small.time_unit, axis=small.axis)
+    changes = 0
+    for eq_id, unit in {(o.equipment_id, o.unit_index) for o in plan}:
+        ops = plan.for_equipment(eq_id, unit)
+        assert ops[0].setup_start is None
+        for before, after in itertools.pairwise(ops):
+            a = plant.product_by_id[before.product].family
+            b = plant.product_by_id[after.product].family
+            step = next(
+                s
+                for s in plant.product_by_id[after.product].routing
+                if s.id == after.operation_id.rsplit(".", 1)[-1]
+            )
+            seconds = (
+                0.0
+                if a == b
+                else plant.equipment_by_id[eq_id]
+                .setup_matrix_s.get(a, {})
+                .get(b, step.setup_time_s)
+            )
+            expected = dt.timedelta(minutes=math.ceil(seconds / 60))
+            assert after.setup_duration == expected
+            if expected:
+                changes += 1
+                assert after.setup_start is not None
+                assert before.end <= after.setup_start
+                assert after.setup_start + after.setup_duration <= after.start
+            else:
+                assert after.setup_start is None
+    assert changes > 0
 
 
 def test_plan_outputs_gantt_files(small: PlantProblem, tmp_path: Path) -> None:

@@ -226,6 +226,8 @@ def plan_orders(
     problem = pp.problem
     t0 = time.perf_counter()
     rules = ("EDD", "FIFO", "MWKR", "MOPNR") if problem.num_operations > 1000 else tuple(RULES)
+    if problem.has_setups and "SETUP" not in rules:
+        rules = (*rules, "SETUP")
     rule, hint = best_rule(problem, rules, score=lambda s: obj.score(problem, s))
     rule_time = time.perf_counter() - t0
     params = SolverParams(

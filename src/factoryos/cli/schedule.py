@@ -64,6 +64,8 @@ KPI_ROWS = (
     ("on_time_rate", "on time", "{:.1%}"),
     ("utilization_mean", "utilization mean", "{:.1%}"),
     ("utilization_max", "utilization max", "{:.1%}"),
+    ("changeovers", "family changeovers", "{:.0f}"),
+    ("setup_h", "setup (h)", "{:.1f}"),
 )
 
 

@@ -15,7 +15,7 @@ from factoryos.schedule.errors import (
     SchedulingError,
 )
 from factoryos.schedule.formats import load_instance, parse_fjsp, parse_jssp
-from factoryos.schedule.generate import random_fjsp, random_jssp
+from factoryos.schedule.generate import random_fjsp, random_jssp, with_families
 from factoryos.schedule.kpis import plan_kpis
 from factoryos.schedule.lns import LnsConfig, solve
 from factoryos.schedule.orders import Order, PlantProblem, build_problem, read_orders
@@ -68,4 +68,5 @@ __all__ = [
     "solve_by_orders",
     "to_schedule",
     "validate",
+    "with_families",
 ]

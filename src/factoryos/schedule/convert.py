@@ -30,7 +30,9 @@ def to_schedule(
     origin = origin.astimezone(dt.UTC)
     clock: TimeAxis = axis or WallClock(origin, time_unit)
     ops = []
+    setups = result.solution.setups(problem) if problem.has_setups else {}
     for a in result.solution.assignments:
+        setup = setups.get(a.ref, 0)
         job = problem.jobs[a.job]
         op = job.operations[a.op]
         equipment, unit = problem.machine_unit(a.machine)
@@ -43,6 +45,9 @@ def to_schedule(
                 unit_index=unit,
                 start=clock.start_at(a.start),
                 end=clock.end_at(a.end) if a.end > a.start else clock.start_at(a.start),
+                # the changeover runs right before the operation, in plan time units
+                setup_start=clock.start_at(a.start - setup) if setup else None,
+                setup_duration=setup * time_unit,
             )
         )
     return Schedule(

@@ -12,6 +12,7 @@ shops: Hurink e-la27 1330 vs 1261, mk10 258 vs 249).
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from factoryos.schedule.errors import NoSolutionError
-from factoryos.schedule.problem import OpRef, Problem
+from factoryos.schedule.problem import Operation, OpRef, Problem
 from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult
 
 __all__ = ["CpSatJobShop", "SolverParams", "status_name"]
@@ -35,6 +36,8 @@ class SolverParams:
     log: bool = False
     ignore_subsolvers: tuple[str, ...] = ()
     """CP-SAT subsolvers to skip (names as in the CP-SAT log)."""
+    probing: bool = True
+    """Presolve probing; off for short decomposition steps, where it can take a step's budget."""
 
 
 def status_name(status: int) -> str:
@@ -73,6 +76,7 @@ class CpSatJobShop:
         not_before: int = 0,
         deviation_from: Mapping[OpRef, int] | None = None,
         deviation_weight: int = 0,
+        fixed_ops: Mapping[int, Sequence[tuple[int, int, Operation]]] | None = None,
     ) -> None:
         self.problem = problem
         self.model = cp_model.CpModel()
@@ -91,9 +95,13 @@ class CpSatJobShop:
         self._not_before = not_before
         self._deviation_from = dict(deviation_from or {})
         self._deviation_weight = deviation_weight
+        # machine -> (start, end, operation) of work outside the model that sets up the unit
+        self._fixed_ops = {m: list(v) for m, v in (fixed_ops or {}).items()}
         for ref, (mach, _) in self._frozen.items():
             self._fixed_machines[ref] = mach
         self.ops: dict[OpRef, _OpVars] = {}
+        # machine -> (from, to) -> arc literal of its setup circuit; None is the depot
+        self._arcs: dict[int, dict[tuple[OpRef | None, OpRef | None], cp_model.IntVar]] = {}
         self.makespan: cp_model.IntVar
         self._create_variables()
         self._add_constraints()
@@ -157,6 +165,9 @@ class CpSatJobShop:
         for ivs in per_machine:
             if len(ivs) > 1:
                 m.add_no_overlap(ivs)
+        if p.has_setups or self._fixed_ops:
+            # a window of one family still changes over against the fixed work around it
+            self._add_setups()
         sinks = [ref for ref in self.ops if not p.successors[ref]]
         for ref in sinks:
             m.add(self.makespan >= self.ops[ref].end)
@@ -182,6 +193,108 @@ class CpSatJobShop:
                     assert dur is not None
                     total.append(lit * dur if not isinstance(lit, int) else dur)
             m.add(sum(total) <= p.num_machines * self.makespan)
+
+    def _add_setups(self) -> None:
+        """Sequence-dependent changeovers: a circuit per machine over its candidate operations.
+
+        An arc i -> j (j directly after i) implies ``start_j >= end_i + setup(i, j)``; an absent
+        operation takes its self-loop. Work fixed outside the model (a decomposition step's other
+        orders) is not part of the circuit: per family of the model's operations its intervals
+        are widened by the changeovers both ways, which keeps every pair valid (stricter than
+        consecutive-only when the matrix breaks the triangle inequality).
+        """
+        p = self.problem
+        on_machine: dict[int, list[tuple[OpRef, Operation, cp_model.IntVar | int]]] = {}
+        for ref, ov in self.ops.items():
+            op = p.jobs[ref[0]].operations[ref[1]]
+            for mach, (lit, _) in ov.choices.items():
+                on_machine.setdefault(mach, []).append((ref, op, lit))
+        for mach, items in on_machine.items():
+            setups = {
+                (a, b): p.setup(mach, items[a][1], items[b][1])
+                for a in range(len(items))
+                for b in range(len(items))
+                if a != b
+            }
+            if any(setups.values()):
+                self._circuit(mach, items, setups)
+            fixed = self._fixed_ops.get(mach)
+            if fixed:
+                self._widen_fixed(mach, items, fixed)
+
+    def _circuit(
+        self,
+        mach: int,
+        items: list[tuple[OpRef, Operation, cp_model.IntVar | int]],
+        setups: dict[tuple[int, int], int],
+    ) -> None:
+        m = self.model
+        arcs: list[tuple[int, int, cp_model.LiteralT]] = []
+        named = self._arcs.setdefault(mach, {})
+        optional = False
+        for i, (ref, _, lit) in enumerate(items):
+            first = m.new_bool_var(f"f{ref}m{mach}")
+            last = m.new_bool_var(f"l{ref}m{mach}")
+            arcs.append((0, i + 1, first))
+            arcs.append((i + 1, 0, last))
+            named[(None, ref)] = first
+            named[(ref, None)] = last
+            if not isinstance(lit, int):
+                optional = True
+                arcs.append((i + 1, i + 1, ~lit))
+                m.add_implication(first, lit)
+                m.add_implication(last, lit)
+        if optional:
+            empty = m.new_bool_var(f"empty_m{mach}")
+            arcs.append((0, 0, empty))
+            named[(None, None)] = empty
+            for _, _, lit in items:
+                if isinstance(lit, int):
+                    m.add(empty == 0)
+                else:
+                    m.add_implication(empty, ~lit)
+        for (a, b), setup in setups.items():
+            ref_a, ref_b = items[a][0], items[b][0]
+            arc = m.new_bool_var(f"a{ref_a}{ref_b}m{mach}")
+            arcs.append((a + 1, b + 1, arc))
+            named[(ref_a, ref_b)] = arc
+            for _, _, lit in (items[a], items[b]):
+                if not isinstance(lit, int):
+                    m.add_implication(arc, lit)
+            m.add(self.ops[ref_b].start >= self.ops[ref_a].end + setup).only_enforce_if(arc)
+        m.add_circuit(arcs)
+
+    def _widen_fixed(
+        self,
+        mach: int,
+        items: list[tuple[OpRef, Operation, cp_model.IntVar | int]],
+        fixed: list[tuple[int, int, Operation]],
+    ) -> None:
+        p, m = self.problem, self.model
+        groups: dict[tuple[str, int], list[OpRef]] = {}
+        for ref, op, _ in items:
+            groups.setdefault((op.family, op.setup_default), []).append(ref)
+        for (family, default), members in groups.items():
+            probe = p.jobs[members[0][0]].operations[members[0][1]]
+            spans = []
+            for lo, hi, f_op in fixed:
+                before = p.setup(mach, probe, f_op)
+                after = p.setup(mach, f_op, probe)
+                if before or after:
+                    spans.append((lo - before, hi + after))
+            merged: list[list[int]] = []
+            for lo, hi in sorted(spans):
+                if merged and lo < merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], hi)
+                else:
+                    merged.append([lo, hi])
+            if not merged:
+                continue  # plain overlap is already excluded by the machine's no-overlap
+            widened = [
+                m.new_fixed_size_interval_var(lo, hi - lo, f"w{mach}_{family}_{default}_{k}")
+                for k, (lo, hi) in enumerate(merged)
+            ]
+            m.add_no_overlap([self.ops[ref].choices[mach][1] for ref in members] + widened)
 
     def _set_objective(self) -> None:
         obj, p = self.objective, self.problem
@@ -224,7 +337,17 @@ class CpSatJobShop:
             for mach, (lit, _) in ov.choices.items():
                 if not isinstance(lit, int):
                     self.model.add_hint(lit, mach == a.machine)
-        self.model.add_hint(self.makespan, solution.makespan)
+        self.model.add_hint(self.makespan, max(solution.makespan, self._makespan_floor))
+        # a complete hint includes the setup circuits' arcs, else CP-SAT must rebuild them
+        on: dict[int, list[Assignment]] = {}
+        for a in sorted(solution.assignments, key=lambda a: (a.start, a.end)):
+            if a.ref in self.ops:
+                on.setdefault(a.machine, []).append(a)
+        for mach, named in self._arcs.items():
+            seq: list[OpRef | None] = [None, *(a.ref for a in on.get(mach, []))]
+            used = set(itertools.pairwise([*seq, None])) if len(seq) > 1 else {(None, None)}
+            for key, lit in named.items():
+                self.model.add_hint(lit, key in used)
 
     def solve(self, params: SolverParams, *, solver_name: str = "factoryos-cpsat") -> SolveResult:
         solver = cp_model.CpSolver()
@@ -233,6 +356,8 @@ class CpSatJobShop:
         solver.parameters.random_seed = params.seed
         solver.parameters.log_search_progress = params.log
         solver.parameters.ignore_subsolvers.extend(params.ignore_subsolvers)
+        if not params.probing:
+            solver.parameters.cp_model_probing_level = 0
         t0 = time.perf_counter()
         status = solver.solve(self.model)
         wall = time.perf_counter() - t0

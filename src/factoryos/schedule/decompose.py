@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from factoryos.schedule.cpsat import CpSatJobShop, SolverParams
 from factoryos.schedule.errors import NoSolutionError
-from factoryos.schedule.problem import Problem
+from factoryos.schedule.problem import Operation, Problem
 from factoryos.schedule.rules import best_rule
 from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult
 
@@ -37,6 +37,7 @@ def _sub_problem(problem: Problem, jobs: list[int]) -> Problem:
         name=f"{problem.name}[{len(jobs)} orders]",
         machine_units=problem.machine_units,
         unavailable=problem.unavailable,
+        setup_matrix=problem.setup_matrix,
     )
 
 
@@ -76,6 +77,8 @@ def solve_by_orders(
         return obj.score(problem, s)
 
     if hint is None:
+        if problem.has_setups and "SETUP" not in rules:
+            rules = (*rules, "SETUP")
         _, hint = best_rule(problem, rules, score=score)
     best = hint
     best_score = score(best)
@@ -105,6 +108,7 @@ def solve_by_orders(
         )[:k]
         chosen = set(jobs)
         busy: dict[int, list[tuple[int, int]]] = {}
+        fixed_ops: dict[int, list[tuple[int, int, Operation]]] = {}
         frozen_end = 0
         kept: list[Assignment] = []
         for a in best.assignments:
@@ -112,6 +116,9 @@ def solve_by_orders(
                 continue
             kept.append(a)
             busy.setdefault(a.machine, []).append((a.start, a.end))
+            if problem.has_setups:
+                op = problem.jobs[a.job].operations[a.op]
+                fixed_ops.setdefault(a.machine, []).append((a.start, a.end, op))
             frozen_end = max(frozen_end, a.end)
         sub = _sub_problem(problem, jobs)
         index = {j: i for i, j in enumerate(jobs)}
@@ -131,12 +138,20 @@ def solve_by_orders(
             objective=obj,
             busy=busy,
             makespan_floor=frozen_end,
+            fixed_ops=fixed_ops,
         )
         model.add_hint(sub_hint)
         limit = min(cfg.step_time_limit_s, deadline - time.perf_counter() - 0.1)
         if limit <= 0.05:
             break
-        step = SolverParams(limit, params.num_workers, rng.randrange(1 << 30), False)
+        # probing the setup circuits took a whole 2 s step on the plant (0.1 s deterministic)
+        step = SolverParams(
+            limit,
+            params.num_workers,
+            rng.randrange(1 << 30),
+            False,
+            probing=not problem.has_setups,
+        )
         try:
             r = model.solve(step)
         except NoSolutionError:

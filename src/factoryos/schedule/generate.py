@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from factoryos.schedule.problem import Alternative, Job, Operation, Problem
 
-__all__ = ["random_fjsp", "random_jssp"]
+__all__ = ["random_fjsp", "random_jssp", "with_families"]
 
 
 def random_jssp(
@@ -47,3 +48,33 @@ def random_fjsp(
             ops.append(Operation(alts, name=f"J{j}O{k}"))
         jobs.append(Job(tuple(ops), name=f"J{j}"))
     return Problem(tuple(jobs), num_machines, name=f"rfjsp_{num_jobs}x{num_machines}_s{seed}")
+
+
+def with_families(
+    problem: Problem, *, seed: int, families: int = 3, max_setup: int = 10, sparse: float = 0.3
+) -> Problem:
+    """``problem`` with a product family per job and a random changeover matrix per machine.
+
+    A share ``sparse`` of the matrix entries is left out, so those changes fall back on each
+    operation's own ``setup_default``.
+    """
+    rng = random.Random(seed)
+    names = [f"F{k}" for k in range(families)]
+    jobs = []
+    for job in problem.jobs:
+        family = rng.choice(names)
+        ops = tuple(
+            dataclasses.replace(op, family=family, setup_default=rng.randint(0, max_setup))
+            for op in job.operations
+        )
+        jobs.append(dataclasses.replace(job, operations=ops))
+    matrix = tuple(
+        (m, a, b, rng.randint(1, max_setup))
+        for m in range(problem.num_machines)
+        for a in names
+        for b in names
+        if a != b and rng.random() >= sparse
+    )
+    return dataclasses.replace(
+        problem, jobs=tuple(jobs), setup_matrix=matrix, name=f"{problem.name}_setups"
+    )

@@ -9,7 +9,8 @@ __all__ = ["plan_kpis"]
 
 
 def plan_kpis(pp: PlantProblem, solution: Solution) -> dict[str, float]:
-    """Makespan and tardiness in wall-clock hours, late orders, work-unit utilization.
+    """Makespan and tardiness in wall-clock hours, late orders, work-unit utilization, family
+    changeovers and their (working) hours.
 
     Utilization is busy time over the plan span (first release to makespan) on the plan's time
     axis (working time when planned on the calendar), per work unit that the plan could use at
@@ -36,6 +37,8 @@ def plan_kpis(pp: PlantProblem, solution: Solution) -> dict[str, float]:
     span = max(1, solution.makespan - min((j.release_date for j in p.jobs), default=0))
     eligible = {a.machine for _, op in p.iter_operations() for a in op.alternatives}
     used = [busy[m] / span for m in sorted(eligible)]
+    setups = [d for d in solution.setups(p).values() if d > 0] if p.has_setups else []
+    unit_h = pp.time_unit.total_seconds() / 3600
     return {
         "makespan_h": (axis.end_at(solution.makespan) - pp.origin).total_seconds() / 3600,
         "total_tardiness_h": tardiness,
@@ -45,4 +48,6 @@ def plan_kpis(pp: PlantProblem, solution: Solution) -> dict[str, float]:
         "on_time_rate": 1 - late / len(p.jobs) if p.jobs else 1.0,
         "utilization_mean": sum(used) / len(used) if used else 0.0,
         "utilization_max": max(used, default=0.0),
+        "changeovers": float(len(setups)),
+        "setup_h": sum(setups) * unit_h,
     }

@@ -142,10 +142,18 @@ def _expand(
             raise SchedulingError(f"{product_id}/{step.id}: no equipment has skill {step.skill!r}")
         alts: list[Alternative] = []
         for eq in eligible:
-            seconds = step.setup_time_s + step.run_time_on(eq.id) * quantity
+            seconds = step.run_time_on(eq.id) * quantity
             dur = max(1, math.ceil(seconds / unit_s))
             alts.extend(Alternative(machine_of[(eq.id, n)], dur) for n in range(1, eq.units + 1))
-        ops.append(Operation(tuple(alts), name=f"{prefix}{step.id}", product=product_id))
+        ops.append(
+            Operation(
+                tuple(alts),
+                name=f"{prefix}{step.id}",
+                product=product_id,
+                family=product.family,
+                setup_default=math.ceil(step.setup_time_s / unit_s),
+            )
+        )
         here = len(ops) - 1
         if previous >= 0:
             precedences.append((previous, here))
@@ -209,12 +217,19 @@ def build_problem(
                     a, b = axis.to_units(lo), axis.to_units(hi)
                     if b > a:
                         unavailable.append((i, a, b))
+    setup_matrix = tuple(
+        (i, a, b, math.ceil(seconds / unit_s))
+        for i, u in enumerate(units)
+        for a, row in u.equipment.setup_matrix_s.items()
+        for b, seconds in row.items()
+    )
     problem = Problem(
         tuple(jobs),
         len(units),
         name=name,
         machine_units=tuple((u.equipment.id, u.unit) for u in units),
         unavailable=tuple(unavailable),
+        setup_matrix=setup_matrix,
     )
     return PlantProblem(problem, tuple(orders), start, time_unit, axis)
 

@@ -39,8 +39,15 @@ class Operation:
     name: str = ""
     product: str = ""
     """What the operation makes when it differs from its job's product (a sub-assembly)."""
+    family: str = ""
+    """Product family for sequence-dependent setups; empty means no setup before or after it."""
+    setup_default: int = 0
+    """Setup before this operation when the unit's previous family differs and the unit's matrix
+    has no entry for the change (the routing step's own setup time)."""
 
     def __post_init__(self) -> None:
+        if self.setup_default < 0:
+            raise ValueError(f"operation {self.name!r}: setup_default must be >= 0")
         if not self.alternatives:
             raise ValueError(f"operation {self.name!r} has no eligible machine")
         machines = [a.machine for a in self.alternatives]
@@ -97,6 +104,8 @@ class Problem:
     """Per machine index: (equipment id, 1-based unit index); default ``("M<i>", 1)``."""
     unavailable: tuple[tuple[int, int, int], ...] = field(default=())
     """(machine, start, end): time a machine cannot work (breakdown, maintenance, calendar)."""
+    setup_matrix: tuple[tuple[int, str, str, int], ...] = field(default=())
+    """(machine, from family, to family, setup): the equipment's changeover matrix per unit."""
 
     def __post_init__(self) -> None:
         if self.machine_units and len(self.machine_units) != self.num_machines:
@@ -110,6 +119,31 @@ class Problem:
                         f"{self.name}: operation {ref} uses machine {a.machine} "
                         f">= num_machines {self.num_machines}"
                     )
+
+    @cached_property
+    def _setup_lookup(self) -> dict[tuple[int, str, str], int]:
+        return {(m, a, b): d for m, a, b, d in self.setup_matrix}
+
+    def setup(self, machine: int, before: Operation, after: Operation) -> int:
+        """Changeover on ``machine`` when ``after`` directly follows ``before``.
+
+        None within a family (or without families); the matrix entry when there is one, else
+        the setup of ``after``'s own step.
+        """
+        if not before.family or not after.family or before.family == after.family:
+            return 0
+        found = self._setup_lookup.get((machine, before.family, after.family))
+        return after.setup_default if found is None else found
+
+    @cached_property
+    def has_setups(self) -> bool:
+        """Whether any changeover can be non-zero (false for the standard benchmark formats)."""
+        families = {op.family for _, op in self.iter_operations() if op.family}
+        if len(families) < 2:
+            return False
+        return any(d > 0 for *_, d in self.setup_matrix) or any(
+            op.setup_default > 0 for _, op in self.iter_operations() if op.family
+        )
 
     def unavailable_on(self, machine: int) -> list[tuple[int, int]]:
         return sorted((lo, hi) for m, lo, hi in self.unavailable if m == machine and hi > lo)

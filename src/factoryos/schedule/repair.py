@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from factoryos.schedule.cpsat import CpSatJobShop, SolverParams
 from factoryos.schedule.errors import NoSolutionError
-from factoryos.schedule.problem import Job, OpRef, Problem
+from factoryos.schedule.problem import Job, Operation, OpRef, Problem
 from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult
 
 __all__ = ["Disruption", "RepairResult", "repair", "right_shift"]
@@ -56,20 +56,23 @@ def _disrupted(problem: Problem, old: Solution, d: Disruption) -> Problem:
         name=f"{problem.name}+repair",
         machine_units=problem.machine_units,
         unavailable=problem.unavailable + down,
+        setup_matrix=problem.setup_matrix,
     )
 
 
 def right_shift(problem: Problem, old: Solution, now: int) -> Solution:
     """A valid plan for ``problem`` built from ``old``: frozen before ``now``, the rest shifted."""
     free = [0] * problem.num_machines
+    last: list[Operation | None] = [None] * problem.num_machines
     end_of: dict[OpRef, int] = {}
     out: list[Assignment] = []
     old_by_ref = old.by_ref()
-    for a in old.assignments:
+    for a in sorted(old.assignments, key=lambda a: (a.start, a.end)):
         if a.start < now:
             out.append(a)
             end_of[a.ref] = a.end
             free[a.machine] = max(free[a.machine], a.end)
+            last[a.machine] = problem.jobs[a.job].operations[a.op]
     topo = {ref: i for i, ref in enumerate(problem.topological_order)}
     rest = [r for r in problem.topological_order if r not in end_of]
     rest.sort(
@@ -82,7 +85,11 @@ def right_shift(problem: Problem, old: Solution, now: int) -> Solution:
         previous = old_by_ref[ref].machine if ref in old_by_ref else -1
         options = []
         for alt in op.alternatives:
-            start = problem.earliest_fit(alt.machine, max(ready, free[alt.machine]), alt.duration)
+            prev = last[alt.machine]
+            setup = 0 if prev is None else problem.setup(alt.machine, prev, op)
+            start = problem.earliest_fit(
+                alt.machine, max(ready, free[alt.machine] + setup), alt.duration
+            )
             # earliest completion; on a tie stay on the old machine
             options.append((start + alt.duration, alt.machine != previous, alt.machine, start))
         _, _, mach, start = min(options)
@@ -91,6 +98,7 @@ def right_shift(problem: Problem, old: Solution, now: int) -> Solution:
         out.append(Assignment(ref[0], ref[1], mach, start, start + dur))
         end_of[ref] = start + dur
         free[mach] = start + dur
+        last[mach] = op
     return Solution.from_assignments(out)
 
 
@@ -126,19 +134,25 @@ def _repair_by_orders(
             name=f"{problem.name}[repair]",
             machine_units=problem.machine_units,
             unavailable=problem.unavailable,
+            setup_matrix=problem.setup_matrix,
         )
         busy: dict[int, list[tuple[int, int]]] = {}
+        fixed_ops: dict[int, list[tuple[int, int, Operation]]] = {}
         kept: list[Assignment] = []
         for a in best.assignments:
             if a.job not in chosen:
                 kept.append(a)
                 busy.setdefault(a.machine, []).append((a.start, a.end))
+                if problem.has_setups:
+                    op = problem.jobs[a.job].operations[a.op]
+                    fixed_ops.setdefault(a.machine, []).append((a.start, a.end, op))
         remap = {ref: (index[ref[0]], ref[1]) for ref in by if ref[0] in chosen}
         model = CpSatJobShop(
             sub,
             upper_bound=problem.horizon() + best.makespan,
             objective=obj,
             busy=busy,
+            fixed_ops=fixed_ops,
             makespan_floor=max((a.end for a in kept), default=0),
             frozen={remap[r]: v for r, v in frozen.items() if r in remap},
             not_before=now,
@@ -156,7 +170,10 @@ def _repair_by_orders(
         )
         left = params.time_limit_s - (time.perf_counter() - t0) - 0.1
         try:
-            r = model.solve(SolverParams(max(0.05, min(1.0, left)), params.num_workers))
+            step = SolverParams(
+                max(0.05, min(1.0, left)), params.num_workers, probing=not problem.has_setups
+            )
+            r = model.solve(step)
         except NoSolutionError:
             continue
         merged = Solution.from_assignments(

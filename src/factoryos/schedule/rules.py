@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from factoryos.schedule.problem import Alternative, OpRef, Problem
+from factoryos.schedule.problem import Alternative, Operation, OpRef, Problem
 from factoryos.schedule.solution import Assignment, Solution
 
 __all__ = ["RULES", "best_rule", "dispatch"]
@@ -26,6 +26,7 @@ class _Candidate:
     tail: int
     due: float
     ready: int
+    setup: int
 
 
 _Key = Callable[[_Candidate], tuple[float, ...]]
@@ -38,8 +39,11 @@ RULES: Mapping[str, _Key] = {
     "MOPNR": lambda c: (-c.ops_left, -c.tail),
     "EDD": lambda c: (c.due, -c.tail),
     "FIFO": lambda c: (c.ready, -c.tail),
+    "SETUP": lambda c: (c.setup, c.due, -c.tail),
 }
-"""Priority keys; the smallest key wins the conflict set."""
+"""Priority keys; the smallest key wins the conflict set. Every rule starts an operation only
+after the changeover from the unit's previous family; SETUP also prefers the smallest changeover
+(family campaigns), then the earliest due date."""
 
 
 def _machine_groups(problem: Problem) -> tuple[list[list[int]], dict[OpRef, list[tuple[int, int]]]]:
@@ -70,6 +74,10 @@ def _machine_groups(problem: Problem) -> tuple[list[list[int]], dict[OpRef, list
     return groups, op_groups
 
 
+def _op(problem: Problem, ref: OpRef) -> Operation:
+    return problem.jobs[ref[0]].operations[ref[1]]
+
+
 def dispatch(problem: Problem, rule: str = "MWKR") -> Solution:
     """Build an active schedule of ``problem`` with the named priority ``rule``."""
     key = RULES[rule]
@@ -82,6 +90,9 @@ def dispatch(problem: Problem, rule: str = "MWKR") -> Solution:
             ready_time[ref] = problem.jobs[ref[0]].release_date
     ops_left = [len(job.operations) for job in problem.jobs]
     machine_free = [0] * problem.num_machines
+    # last operation on each machine, for sequence-dependent changeovers
+    last_op: list[Operation | None] = [None] * problem.num_machines
+    setups = problem.has_setups
     # per group: (earliest free time, that unit)
     group_free = [(0, ms[0]) for ms in groups]
     tail = problem.tail
@@ -102,12 +113,16 @@ def dispatch(problem: Problem, rule: str = "MWKR") -> Solution:
             if not on_best:
                 continue
             dur = on_best[0]
-            est = max(rt, free_m)
+            prev = last_op[best_m]
+            setup = problem.setup(best_m, prev, _op(problem, ref)) if setups and prev else 0
+            est = max(rt, free_m + setup)
             if est < best_ect or ref == best_ref:
                 job = problem.jobs[ref[0]]
                 due = float(job.due_date) if job.due_date is not None else float("inf")
                 alt = Alternative(best_m, dur)
-                conflict.append(_Candidate(ref, alt, est, ops_left[ref[0]], tail[ref], due, rt))
+                conflict.append(
+                    _Candidate(ref, alt, est, ops_left[ref[0]], tail[ref], due, rt, setup)
+                )
         chosen = min(conflict, key=lambda c: (*key(c), c.ref))
         start = chosen.est
         if problem.unavailable:
@@ -116,6 +131,7 @@ def dispatch(problem: Problem, rule: str = "MWKR") -> Solution:
         out.append(Assignment(chosen.ref[0], chosen.ref[1], best_m, start, end))
         end_of[chosen.ref] = end
         machine_free[best_m] = end
+        last_op[best_m] = _op(problem, chosen.ref)
         g = group_of[best_m]
         group_free[g] = min((machine_free[m], m) for m in groups[g])
         ops_left[chosen.ref[0]] -= 1

@@ -48,6 +48,19 @@ class Solution:
             s.sort(key=lambda a: (a.start, a.end, a.job, a.op))
         return seqs
 
+    def setups(self, problem: Problem) -> dict[OpRef, int]:
+        """Changeover before each operation from its predecessor on the same machine (0 first)."""
+        out: dict[OpRef, int] = {}
+        ops = {ref: op for ref, op in problem.iter_operations()}
+        for seq in self.machine_sequences(problem.num_machines):
+            previous = None
+            for a in seq:
+                out[a.ref] = (
+                    0 if previous is None else problem.setup(a.machine, ops[previous], ops[a.ref])
+                )
+                previous = a.ref
+        return out
+
     @staticmethod
     def from_assignments(assignments: list[Assignment]) -> Solution:
         return Solution(tuple(sorted(assignments, key=lambda a: (a.job, a.op))))

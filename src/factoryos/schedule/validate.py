@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,6 +22,7 @@ ViolationKind = Literal[
     "release_date",
     "precedence",
     "overlap",
+    "setup",
     "unavailable",
     "frozen",
 ]
@@ -114,6 +116,28 @@ def validate(problem: Problem, solution: Solution) -> list[Violation]:
                 )
             if latest_end is None or end > latest_end:
                 latest_end, latest_ref = end, ref
+        if problem.has_setups:
+            out.extend(_setup_violations(problem, m, items))
+    return out
+
+
+def _setup_violations(
+    problem: Problem, machine: int, items: list[tuple[int, int, tuple[int, int]]]
+) -> list[Violation]:
+    """Consecutive operations on ``machine`` (sorted by start) leave room for the changeover."""
+    out: list[Violation] = []
+    for (_, end, ref), (start, _, nxt) in itertools.pairwise(items):
+        before = problem.jobs[ref[0]].operations[ref[1]]
+        after = problem.jobs[nxt[0]].operations[nxt[1]]
+        need = problem.setup(machine, before, after)
+        if need and start < end + need:
+            out.append(
+                Violation(
+                    "setup",
+                    f"{nxt} starts at {start} on machine {machine}, {start - end} after {ref} "
+                    f"ends; the change {before.family!r} -> {after.family!r} needs {need}",
+                )
+            )
     return out
 
 
