@@ -76,6 +76,8 @@ def test_decomposition_keeps_plans_valid_and_not_worse_than_the_rule(small: Plan
     kpis = plan_kpis(small, result.solution)
     assert kpis["orders"] == 6
     assert 0 < kpis["utilization_mean"] <= kpis["utilization_max"] <= 1
+    # every lot draws power while producing, priced by the site's time-of-use tariff
+    assert kpis["energy_cost_cny"] == result.solution.energy_cost_fen(p) / 100 > 0
 
 
 def test_plan_carries_family_changeovers_on_each_unit(small: PlantProblem) -> None:

@@ -192,6 +192,8 @@ OBJECTIVES: dict[str, Objective] = {
     "makespan": Objective(1, 0),
     "weighted_tardiness": Objective(0, 1),
     "combined": Objective(1, 1),
+    "energy_cost": Objective(0, 0, 1),
+    "combined_energy": Objective(1, 1, 1),
 }
 """Objective names accepted by ``factoryos schedule --objective``."""
 

@@ -66,6 +66,7 @@ KPI_ROWS = (
     ("utilization_max", "utilization max", "{:.1%}"),
     ("changeovers", "family changeovers", "{:.0f}"),
     ("setup_h", "setup (h)", "{:.1f}"),
+    ("energy_cost_cny", "energy cost (CNY)", "{:,.0f}"),
 )
 
 

@@ -19,7 +19,7 @@ from factoryos.schedule.generate import random_fjsp, random_jssp, with_families
 from factoryos.schedule.kpis import plan_kpis
 from factoryos.schedule.lns import LnsConfig, solve
 from factoryos.schedule.orders import Order, PlantProblem, build_problem, read_orders
-from factoryos.schedule.problem import Alternative, Job, Operation, OpRef, Problem
+from factoryos.schedule.problem import Alternative, EnergyPrices, Job, Operation, OpRef, Problem
 from factoryos.schedule.repair import Disruption, RepairResult, repair, right_shift
 from factoryos.schedule.rules import RULES, best_rule, dispatch
 from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult, SolveStatus
@@ -32,6 +32,7 @@ __all__ = [
     "CpSatJobShop",
     "DecomposeConfig",
     "Disruption",
+    "EnergyPrices",
     "InstanceFormatError",
     "InvalidScheduleError",
     "Job",

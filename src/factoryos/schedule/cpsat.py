@@ -26,6 +26,10 @@ from factoryos.schedule.solution import Assignment, Objective, Solution, SolveRe
 __all__ = ["CpSatJobShop", "SolverParams", "status_name"]
 
 
+_EXACT_ENERGY_ENTRIES = 20_000
+"""Above this many (start, machine) pairs an operation's energy table is per price slot."""
+
+
 @dataclass(frozen=True, slots=True)
 class SolverParams:
     """How long and with how many threads CP-SAT may search."""
@@ -310,6 +314,8 @@ class CpSatJobShop:
                     if not p.successors[(j, o)]:
                         self.model.add(late >= self.ops[(j, o)].end - job.due_date)
                 terms.append(obj.tardiness_weight * job.weight * late)
+        if obj.energy_weight and p.energy is not None:
+            terms.append(obj.energy_weight * self._energy_cost())
         if self._deviation_weight and self._deviation_from:
             devs = []
             for ref, old in self._deviation_from.items():
@@ -323,6 +329,49 @@ class CpSatJobShop:
         if self._objective_ub is not None:
             self.model.add(expr <= self._objective_ub)
         self.model.minimize(expr)
+
+    def _energy_cost(self) -> cp_model.LinearExprT:
+        """Time-of-use cost: per operation and machine, a table of run costs by start.
+
+        ``AddElement`` picks the entry of the operation's start; the presence literal selects
+        the machine's table. Small start domains are priced exactly, unit by unit; wide ones
+        (plant-size windows) by start slot, as if the run started at its slot's beginning; the
+        scorer always prices the actual run.
+        """
+        p, m = self.problem, self.model
+        e = p.energy
+        assert e is not None
+        costs = []
+        for ref, ov in self.ops.items():
+            op = p.jobs[ref[0]].operations[ref[1]]
+            lo = p.head[ref]
+            hi = max(lo, self.horizon - p.tail[ref])
+            step = 1 if (hi - lo + 1) * len(ov.choices) <= _EXACT_ENERGY_ENTRIES else e.slot
+            lo_k, hi_k = lo // step, hi // step
+            index: cp_model.LinearExprT = ov.start
+            if step > 1:
+                k = m.new_int_var(lo_k, hi_k, f"h{ref}")
+                m.add(ov.start >= step * k)
+                m.add(ov.start < step * k + step)
+                index = k
+            tables = {}
+            for mach in ov.choices:
+                dur = op.duration_on(mach)
+                assert dur is not None
+                tables[mach] = [
+                    e.cost_fen(mach, i * step, i * step + dur) for i in range(lo_k, hi_k + 1)
+                ]
+            cost = m.new_int_var(0, max(max(t) for t in tables.values()), f"c{ref}")
+            for mach, (lit, _) in ov.choices.items():
+                table = tables[mach]
+                if isinstance(lit, int):
+                    m.add_element(index - lo_k, table, cost)
+                    continue
+                c = m.new_int_var(min(table), max(table), f"c{ref}m{mach}")
+                m.add_element(index - lo_k, table, c)
+                m.add(cost >= c).only_enforce_if(lit)
+            costs.append(cost)
+        return sum(costs)
 
     # -- solving -----------------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ def _sub_problem(problem: Problem, jobs: list[int]) -> Problem:
         machine_units=problem.machine_units,
         unavailable=problem.unavailable,
         setup_matrix=problem.setup_matrix,
+        energy=problem.energy,
     )
 
 

@@ -10,7 +10,7 @@ __all__ = ["plan_kpis"]
 
 def plan_kpis(pp: PlantProblem, solution: Solution) -> dict[str, float]:
     """Makespan and tardiness in wall-clock hours, late orders, work-unit utilization, family
-    changeovers and their (working) hours.
+    changeovers and their (working) hours, time-of-use energy cost of production (CNY).
 
     Utilization is busy time over the plan span (first release to makespan) on the plan's time
     axis (working time when planned on the calendar), per work unit that the plan could use at
@@ -50,4 +50,5 @@ def plan_kpis(pp: PlantProblem, solution: Solution) -> dict[str, float]:
         "utilization_max": max(used, default=0.0),
         "changeovers": float(len(setups)),
         "setup_h": sum(setups) * unit_h,
+        "energy_cost_cny": solution.energy_cost_fen(p) / 100,
     }

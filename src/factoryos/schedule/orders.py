@@ -18,9 +18,10 @@ from pathlib import Path
 
 from factoryos.model.calendar import shift_periods
 from factoryos.model.plant import Plant
+from factoryos.model.states import MachineState
 from factoryos.schedule.clock import TimeAxis, WallClock, WorkingClock
 from factoryos.schedule.errors import InstanceFormatError, SchedulingError
-from factoryos.schedule.problem import Alternative, Job, Operation, Problem
+from factoryos.schedule.problem import Alternative, EnergyPrices, Job, Operation, Problem
 
 __all__ = ["Order", "PlantProblem", "build_problem", "read_orders"]
 
@@ -223,6 +224,18 @@ def build_problem(
         for a, row in u.equipment.setup_matrix_s.items()
         for b, seconds in row.items()
     )
+    # one price per hour of plan time, read at the slot's first instant in the site's zone
+    slot = max(1, round(3600 / unit_s))
+    slots = axis.to_units(start + calendar_span) // slot + 1
+    energy = EnergyPrices(
+        slot=slot,
+        prices=tuple(
+            plant.tariff.price_at(axis.start_at(k * slot).astimezone(plant.zone).time())
+            for k in range(slots)
+        ),
+        power_kw=tuple(u.equipment.power_in(MachineState.PRODUCING) for u in units),
+        unit_h=unit_s / 3600,
+    )
     problem = Problem(
         tuple(jobs),
         len(units),
@@ -230,6 +243,7 @@ def build_problem(
         machine_units=tuple((u.equipment.id, u.unit) for u in units),
         unavailable=tuple(unavailable),
         setup_matrix=setup_matrix,
+        energy=energy,
     )
     return PlantProblem(problem, tuple(orders), start, time_unit, axis)
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
-__all__ = ["Alternative", "Job", "OpRef", "Operation", "Problem"]
+__all__ = ["Alternative", "EnergyPrices", "Job", "OpRef", "Operation", "Problem"]
 
 OpRef = tuple[int, int]
 """(job index, operation index within the job)."""
@@ -94,6 +94,40 @@ class Job:
 
 
 @dataclass(frozen=True)
+class EnergyPrices:
+    """Time-of-use electricity on the plan's time axis: one price per slot of ``slot`` units.
+
+    ``prices[k]`` (CNY/kWh) holds for units ``[k * slot, (k + 1) * slot)``; past the last slot
+    the last price holds. ``power_kw[m]`` is machine ``m``'s draw while producing and
+    ``unit_h`` the length of one time unit in hours. Costs are in fen (0.01 CNY), integers,
+    so solver and scorer add the same numbers.
+    """
+
+    slot: int
+    prices: tuple[float, ...]
+    power_kw: tuple[float, ...]
+    unit_h: float
+
+    def __post_init__(self) -> None:
+        if self.slot < 1 or not self.prices:
+            raise ValueError("energy prices need slot >= 1 and at least one price")
+
+    def price(self, k: int) -> float:
+        return self.prices[min(max(k, 0), len(self.prices) - 1)]
+
+    def cost_fen(self, machine: int, start: int, end: int) -> int:
+        """Cost of producing on ``machine`` over ``[start, end)``, rounded to the fen."""
+        total = 0.0
+        t = start
+        while t < end:
+            k = t // self.slot
+            nxt = min(end, (k + 1) * self.slot)
+            total += (nxt - t) * self.price(k)
+            t = nxt
+        return round(100 * total * self.power_kw[machine] * self.unit_h)
+
+
+@dataclass(frozen=True)
 class Problem:
     """A (flexible) job-shop instance."""
 
@@ -106,8 +140,14 @@ class Problem:
     """(machine, start, end): time a machine cannot work (breakdown, maintenance, calendar)."""
     setup_matrix: tuple[tuple[int, str, str, int], ...] = field(default=())
     """(machine, from family, to family, setup): the equipment's changeover matrix per unit."""
+    energy: EnergyPrices | None = None
+    """Time-of-use prices and machine power, for the energy-cost objective and KPI."""
 
     def __post_init__(self) -> None:
+        if self.energy is not None and len(self.energy.power_kw) != self.num_machines:
+            raise ValueError(
+                f"{self.name}: energy needs the power of all {self.num_machines} machines"
+            )
         if self.machine_units and len(self.machine_units) != self.num_machines:
             raise ValueError(
                 f"{self.name}: machine_units must name all {self.num_machines} machines"

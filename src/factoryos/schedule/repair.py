@@ -57,6 +57,7 @@ def _disrupted(problem: Problem, old: Solution, d: Disruption) -> Problem:
         machine_units=problem.machine_units,
         unavailable=problem.unavailable + down,
         setup_matrix=problem.setup_matrix,
+        energy=problem.energy,
     )
 
 
@@ -135,6 +136,7 @@ def _repair_by_orders(
             machine_units=problem.machine_units,
             unavailable=problem.unavailable,
             setup_matrix=problem.setup_matrix,
+            energy=problem.energy,
         )
         busy: dict[int, list[tuple[int, int]]] = {}
         fixed_ops: dict[int, list[tuple[int, int, Operation]]] = {}

@@ -65,6 +65,13 @@ class Solution:
     def from_assignments(assignments: list[Assignment]) -> Solution:
         return Solution(tuple(sorted(assignments, key=lambda a: (a.job, a.op))))
 
+    def energy_cost_fen(self, problem: Problem) -> int:
+        """Time-of-use energy cost of every operation's run (0 without prices)."""
+        if problem.energy is None:
+            return 0
+        e = problem.energy
+        return sum(e.cost_fen(a.machine, a.start, a.end) for a in self.assignments)
+
     def total_weighted_tardiness(self, problem: Problem) -> int:
         ends: dict[int, int] = {}
         for a in self.assignments:
@@ -78,31 +85,41 @@ class Solution:
 
 @dataclass(frozen=True, slots=True)
 class Objective:
-    """Weighted sum ``makespan_weight * Cmax + tardiness_weight * sum(w_j * T_j)``.
+    """Weighted sum ``makespan_weight * Cmax + tardiness_weight * sum(w_j * T_j)
+    + energy_weight * energy cost (fen)``.
 
-    The default is the makespan; ``Objective(0, 1)`` is the total weighted tardiness.
+    The default is the makespan; ``Objective(0, 1)`` is the total weighted tardiness,
+    ``Objective(0, 0, 1)`` the energy cost.
     """
 
     makespan_weight: int = 1
     tardiness_weight: int = 0
+    energy_weight: int = 0
 
     def __post_init__(self) -> None:
-        if self.makespan_weight < 0 or self.tardiness_weight < 0:
+        if min(self.makespan_weight, self.tardiness_weight, self.energy_weight) < 0:
             raise ValueError("objective weights must be >= 0")
-        if self.makespan_weight == 0 and self.tardiness_weight == 0:
+        if self.makespan_weight == 0 and self.tardiness_weight == 0 and self.energy_weight == 0:
             raise ValueError("at least one objective weight must be > 0")
 
     @property
     def is_makespan(self) -> bool:
-        return self.tardiness_weight == 0
+        return self.tardiness_weight == 0 and self.energy_weight == 0
 
     @property
     def name(self) -> str:
-        if self.is_makespan:
-            return "makespan"
-        if self.makespan_weight == 0:
-            return "weighted_tardiness"
-        return f"{self.makespan_weight}*makespan+{self.tardiness_weight}*weighted_tardiness"
+        parts = [
+            (w, n)
+            for w, n in (
+                (self.makespan_weight, "makespan"),
+                (self.tardiness_weight, "weighted_tardiness"),
+                (self.energy_weight, "energy_cost"),
+            )
+            if w
+        ]
+        if len(parts) == 1:
+            return parts[0][1]
+        return "+".join(f"{w}*{n}" for w, n in parts)
 
     def lower_bound(self, problem: Problem) -> int:
         """Valid for any schedule: critical paths against release and due dates, machine loads."""
@@ -121,6 +138,8 @@ class Objective:
         value = self.makespan_weight * solution.makespan
         if self.tardiness_weight:
             value += self.tardiness_weight * solution.total_weighted_tardiness(problem)
+        if self.energy_weight:
+            value += self.energy_weight * solution.energy_cost_fen(problem)
         return value
 
 
