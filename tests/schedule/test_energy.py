@@ -14,6 +14,7 @@ from factoryos.schedule import (
     check,
     random_fjsp,
     solve,
+    solve_lexicographic,
 )
 
 FAST = SolverParams(time_limit_s=5.0, num_workers=2)
@@ -69,3 +70,30 @@ def test_energy_score_matches_the_solver_on_random_instances() -> None:
     assert result.objective == obj.score(p, result.solution)
     makespan_only = solve(p, FAST)
     assert result.solution.energy_cost_fen(p) <= makespan_only.solution.energy_cost_fen(p)
+
+
+def _valley_is_late() -> Problem:
+    """The press (10 units, 100 kW) either ends the plan early in the peak or waits for the
+    valley at 20-30; a job released at 20 on a powerless machine keeps both starts open."""
+    energy = EnergyPrices(slot=10, prices=(PEAK, PEAK, VALLEY), power_kw=(100.0, 0.0), unit_h=1.0)
+    jobs = (
+        Job((Operation((Alternative(0, 10),), name="press"),), name="J0"),
+        Job((Operation((Alternative(1, 1),), name="late"),), name="J1", release_date=20),
+    )
+    return Problem(jobs, 2, name="valley-is-late", energy=energy)
+
+
+def test_lexicographic_order_decides_between_makespan_and_energy() -> None:
+    p = _valley_is_late()
+    makespan, energy = Objective(1, 0), Objective(0, 0, 1)
+    first_makespan = solve_lexicographic(p, [makespan, energy], FAST)
+    check(p, first_makespan.result.solution)
+    # makespan 21 (the late job); then the press starts as late as that allows: 11-21,
+    # 9 peak hours and 1 valley hour: 100 kW x (9 x 1.2 + 0.3) = 1,110 CNY
+    assert first_makespan.values == (21, 111_000)
+    assert first_makespan.optimal == (True, True)
+    assert first_makespan.result.solution.by_ref()[(0, 0)].start == 11
+    first_energy = solve_lexicographic(p, [energy, makespan], FAST)
+    check(p, first_energy.result.solution)
+    assert first_energy.values == (30_000, 30)
+    assert first_energy.result.status == "optimal"

@@ -76,7 +76,11 @@ def schedule(
         Path, typer.Argument(help="Orders CSV: order,product,quantity,release,due[,weight].")
     ],
     objective: Annotated[
-        str, typer.Option(help="makespan | weighted_tardiness | combined (sum of both).")
+        str,
+        typer.Option(
+            help="makespan | weighted_tardiness | combined (sum of both) | energy_cost (fen) "
+            "| combined_energy (makespan + weighted tardiness in minutes + energy in fen)."
+        ),
     ] = "weighted_tardiness",
     time_limit: Annotated[float, typer.Option(help="Seconds for the whole plan.")] = 60.0,
     workers: Annotated[int, typer.Option(help="CP-SAT worker threads.")] = 2,

@@ -17,6 +17,7 @@ from factoryos.schedule.errors import (
 from factoryos.schedule.formats import load_instance, parse_fjsp, parse_jssp
 from factoryos.schedule.generate import random_fjsp, random_jssp, with_families
 from factoryos.schedule.kpis import plan_kpis
+from factoryos.schedule.lexicographic import LexicographicResult, solve_lexicographic
 from factoryos.schedule.lns import LnsConfig, solve
 from factoryos.schedule.orders import Order, PlantProblem, build_problem, read_orders
 from factoryos.schedule.problem import Alternative, EnergyPrices, Job, Operation, OpRef, Problem
@@ -36,6 +37,7 @@ __all__ = [
     "InstanceFormatError",
     "InvalidScheduleError",
     "Job",
+    "LexicographicResult",
     "LnsConfig",
     "NoSolutionError",
     "Objective",
@@ -67,6 +69,7 @@ __all__ = [
     "solve",
     "solve_baseline",
     "solve_by_orders",
+    "solve_lexicographic",
     "to_schedule",
     "validate",
     "with_families",

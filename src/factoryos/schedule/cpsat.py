@@ -81,6 +81,7 @@ class CpSatJobShop:
         deviation_from: Mapping[OpRef, int] | None = None,
         deviation_weight: int = 0,
         fixed_ops: Mapping[int, Sequence[tuple[int, int, Operation]]] | None = None,
+        bounds: Sequence[tuple[Objective, int]] = (),
     ) -> None:
         self.problem = problem
         self.model = cp_model.CpModel()
@@ -101,9 +102,13 @@ class CpSatJobShop:
         self._deviation_weight = deviation_weight
         # machine -> (start, end, operation) of work outside the model that sets up the unit
         self._fixed_ops = {m: list(v) for m, v in (fixed_ops or {}).items()}
+        # lexicographic stages: earlier objectives kept at or below their optimum
+        self._bounds = tuple(bounds)
         for ref, (mach, _) in self._frozen.items():
             self._fixed_machines[ref] = mach
         self.ops: dict[OpRef, _OpVars] = {}
+        self._late: dict[int, cp_model.IntVar] = {}
+        self._energy: cp_model.LinearExprT | None = None
         # machine -> (from, to) -> arc literal of its setup circuit; None is the depot
         self._arcs: dict[int, dict[tuple[OpRef | None, OpRef | None], cp_model.IntVar]] = {}
         self.makespan: cp_model.IntVar
@@ -301,21 +306,7 @@ class CpSatJobShop:
             m.add_no_overlap([self.ops[ref].choices[mach][1] for ref in members] + widened)
 
     def _set_objective(self) -> None:
-        obj, p = self.objective, self.problem
-        terms: list[cp_model.LinearExprT] = []
-        if obj.makespan_weight:
-            terms.append(obj.makespan_weight * self.makespan)
-        if obj.tardiness_weight:
-            for j, job in enumerate(p.jobs):
-                if job.due_date is None or not job.operations:
-                    continue
-                late = self.model.new_int_var(0, max(0, self.horizon - job.due_date), f"T{j}")
-                for o in range(len(job.operations)):
-                    if not p.successors[(j, o)]:
-                        self.model.add(late >= self.ops[(j, o)].end - job.due_date)
-                terms.append(obj.tardiness_weight * job.weight * late)
-        if obj.energy_weight and p.energy is not None:
-            terms.append(obj.energy_weight * self._energy_cost())
+        terms = [self._objective_expr(self.objective)]
         if self._deviation_weight and self._deviation_from:
             devs = []
             for ref, old in self._deviation_from.items():
@@ -328,7 +319,32 @@ class CpSatJobShop:
         expr = sum(terms)
         if self._objective_ub is not None:
             self.model.add(expr <= self._objective_ub)
+        for objective, bound in self._bounds:
+            self.model.add(self._objective_expr(objective) <= bound)
         self.model.minimize(expr)
+
+    def _objective_expr(self, obj: Objective) -> cp_model.LinearExprT:
+        p = self.problem
+        terms: list[cp_model.LinearExprT] = []
+        if obj.makespan_weight:
+            terms.append(obj.makespan_weight * self.makespan)
+        if obj.tardiness_weight:
+            for j, job in enumerate(p.jobs):
+                if job.due_date is None or not job.operations:
+                    continue
+                late = self._late.get(j)
+                if late is None:
+                    late = self.model.new_int_var(0, max(0, self.horizon - job.due_date), f"T{j}")
+                    for o in range(len(job.operations)):
+                        if not p.successors[(j, o)]:
+                            self.model.add(late >= self.ops[(j, o)].end - job.due_date)
+                    self._late[j] = late
+                terms.append(obj.tardiness_weight * job.weight * late)
+        if obj.energy_weight and p.energy is not None:
+            if self._energy is None:
+                self._energy = self._energy_cost()
+            terms.append(obj.energy_weight * self._energy)
+        return sum(terms)
 
     def _energy_cost(self) -> cp_model.LinearExprT:
         """Time-of-use cost: per operation and machine, a table of run costs by start.
