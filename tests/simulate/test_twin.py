@@ -382,23 +382,31 @@ def test_bottleneck_shares_known_answers() -> None:
     # a is the momentary bottleneck on [0, 3), b (the longer period) from 3 on; their active
     # periods overlap on [3, 4): shifting time for both (Roser 2002), the rest is sole.
     analysis = bottleneck_analysis({"a": [(0.0, 4.0)], "b": [(3.0, 10.0)]})
-    assert (analysis["a"].sole, analysis["a"].shifting) == pytest.approx((0.3, 0.1))
-    assert (analysis["b"].sole, analysis["b"].shifting) == pytest.approx((0.6, 0.1))
+    assert analysis["a"] == BottleneckShare(
+        pytest.approx(0.3), pytest.approx(0.3), pytest.approx(0.1)
+    )
+    assert analysis["b"] == BottleneckShare(
+        pytest.approx(0.7), pytest.approx(0.6), pytest.approx(0.1)
+    )
     assert bottleneck_shares({"a": [(0.0, 4.0)], "b": [(3.0, 10.0)]}) == pytest.approx(
-        {"a": 0.4, "b": 0.7}
+        {"a": 0.3, "b": 0.7}
     )
     # equal active periods: the bottleneck shifts between the two the whole time
     tied = bottleneck_analysis({"a": [(0.0, 2.0)], "b": [(0.0, 2.0)]})
-    assert tied == {"a": BottleneckShare(0.0, 1.0), "b": BottleneckShare(0.0, 1.0)}
+    assert tied == {"a": BottleneckShare(0.5, 0.0, 1.0), "b": BottleneckShare(0.5, 0.0, 1.0)}
     assert bottleneck_shares({"a": []}) == {"a": 0.0}
 
 
 def test_shifting_bottleneck_over_three_stations() -> None:
     # a [0, 5) is the bottleneck until c's longer period [4, 12) takes over; b [6, 8) never is.
     analysis = bottleneck_analysis({"a": [(0.0, 5.0)], "b": [(6.0, 8.0)], "c": [(4.0, 12.0)]})
-    assert analysis["a"] == BottleneckShare(pytest.approx(4 / 12), pytest.approx(1 / 12))
-    assert analysis["b"] == BottleneckShare(0.0, 0.0)
-    assert analysis["c"] == BottleneckShare(pytest.approx(7 / 12), pytest.approx(1 / 12))
+    assert analysis["a"] == BottleneckShare(
+        pytest.approx(4 / 12), pytest.approx(4 / 12), pytest.approx(1 / 12)
+    )
+    assert analysis["b"] == BottleneckShare(0.0, 0.0, 0.0)
+    assert analysis["c"] == BottleneckShare(
+        pytest.approx(8 / 12), pytest.approx(7 / 12), pytest.approx(1 / 12)
+    )
 
 
 def test_the_twin_runs_on_the_real_time_clock(tiny_plant: Plant) -> None:

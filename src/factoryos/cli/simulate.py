@@ -94,31 +94,23 @@ def print_outcome(outcome: SimulationOutcome, title: str) -> None:
 def print_bottleneck(outcome: SimulationOutcome) -> None:
     result = outcome.first
     table = Table(
-        title="Work centers (replication 0): shares of on-shift time; "
-        "sole/shifting bottleneck: shares of active time"
+        title="Work centers (replication 0)",
+        caption="busy, blocked, starved, down: shares of on-shift time; bneck (momentary "
+        "bottleneck), sole and "
+        "shift (shifting bottleneck, Roser 2002): shares of active time",
     )
-    columns = (
-        "equipment",
-        "units",
-        "busy",
-        "blocked",
-        "starved",
-        "down",
-        "OEE",
-        "sole",
-        "shifting",
-    )
-    for col in columns:
-        table.add_column(col, justify="left" if col == "equipment" else "right")
+    table.add_column("equipment", no_wrap=True)
+    for col in ("busy", "block", "starv", "down", "OEE", "bneck", "sole", "shift"):
+        table.add_column(col, justify="right", min_width=5)
     for pool in sorted(result.pools, key=lambda p: -p.bottleneck_share):
         table.add_row(
-            pool.equipment,
-            str(pool.units),
+            f"{pool.equipment} x{pool.units}",
             f"{pool.utilization:.0%}",
             f"{pool.blocked_share:.0%}",
             f"{pool.starved_share:.0%}",
             f"{pool.down_share:.0%}",
             f"{pool.oee:.0%}",
+            f"{pool.bottleneck.momentary:.0%}",
             f"{pool.bottleneck.sole:.0%}",
             f"{pool.bottleneck.shifting:.0%}",
         )
