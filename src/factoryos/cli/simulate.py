@@ -99,7 +99,7 @@ def print_bottleneck(outcome: SimulationOutcome) -> None:
         "bottleneck), sole and "
         "shift (shifting bottleneck, Roser 2002): shares of active time",
     )
-    table.add_column("equipment", no_wrap=True)
+    table.add_column("equipment", overflow="fold")
     for col in ("busy", "block", "starv", "down", "OEE", "bneck", "sole", "shift"):
         table.add_column(col, justify="right", min_width=5)
     for pool in sorted(result.pools, key=lambda p: -p.bottleneck_share):
