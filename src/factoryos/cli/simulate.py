@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -95,16 +96,17 @@ def print_bottleneck(outcome: SimulationOutcome) -> None:
     result = outcome.first
     table = Table(
         title="Work centers (replication 0)",
+        box=box.SIMPLE_HEAD,
         caption="busy, blocked, starved, down: shares of on-shift time; bneck (momentary "
         "bottleneck), sole and "
         "shift (shifting bottleneck, Roser 2002): shares of active time",
     )
-    table.add_column("equipment", overflow="fold")
+    table.add_column("equipment", no_wrap=True)
     for col in ("busy", "block", "starv", "down", "OEE", "bneck", "sole", "shift"):
         table.add_column(col, justify="right", min_width=5)
     for pool in sorted(result.pools, key=lambda p: -p.bottleneck_share):
         table.add_row(
-            f"{pool.equipment} x{pool.units}",
+            pool.equipment,
             f"{pool.utilization:.0%}",
             f"{pool.blocked_share:.0%}",
             f"{pool.starved_share:.0%}",
