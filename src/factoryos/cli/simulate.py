@@ -103,7 +103,7 @@ def print_bottleneck(outcome: SimulationOutcome) -> None:
     )
     table.add_column("equipment", no_wrap=True)
     for col in ("busy", "block", "starv", "down", "OEE", "bneck", "sole", "shift"):
-        table.add_column(col, justify="right", min_width=5)
+        table.add_column(col, justify="right")
     for pool in sorted(result.pools, key=lambda p: -p.bottleneck_share):
         table.add_row(
             pool.equipment,
