@@ -97,6 +97,7 @@ def print_bottleneck(outcome: SimulationOutcome) -> None:
     table = Table(
         title="Work centers (replication 0)",
         box=box.SIMPLE_HEAD,
+        pad_edge=False,
         caption="busy, blocked, starved, down: shares of on-shift time; bneck (momentary "
         "bottleneck), sole and "
         "shift (shifting bottleneck, Roser 2002): shares of active time",
