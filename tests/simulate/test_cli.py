@@ -105,6 +105,13 @@ def test_simulate_an_order_book_following_a_plan(tmp_path: Path) -> None:
     result = runner.invoke(app, [*args, "--orders", str(orders), "--schedule", str(plan)])
     assert result.exit_code == 0, result.output
     assert "Finished units" in result.output
+    # the replication whose events are stored follows the plan too
+    stored = runner.invoke(
+        app,
+        [*args, "--orders", str(orders), "--schedule", str(plan), "--db", str(tmp_path / "e.db")],
+    )
+    assert stored.exit_code == 0, stored.output
+    assert "events stored" in stored.output
 
     plan.write_text('{"operations": [{"order_id": "w0"}]}', encoding="utf-8")
     bad = runner.invoke(app, [*args, "--orders", str(orders), "--schedule", str(plan)])

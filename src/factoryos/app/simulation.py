@@ -36,7 +36,7 @@ from factoryos.simulate.replicate import (
 )
 from factoryos.simulate.results import TwinResult
 from factoryos.simulate.stats import Interval
-from factoryos.simulate.twin import DispatchRule, PlantTwin
+from factoryos.simulate.twin import DispatchRule
 from factoryos.store.protocol import EventStore
 
 __all__ = [
@@ -190,17 +190,7 @@ def _run_with_events(
             stored += store.append(batch).inserted
             batch.clear()
 
-    twin = PlantTwin(
-        spec.plant,
-        spec.orders,
-        start=spec.start,
-        horizon_s=spec.horizon_s,
-        seed=spec.seed,
-        rule=spec.rule,
-        sink=sink,
-        run_id=run_id(spec),
-    )
-    result = twin.run(on_progress)
+    result = spec.twin(0, sink=sink, run_id=run_id(spec)).run(on_progress)
     if batch:
         stored += store.append(batch).inserted
     return result, stored

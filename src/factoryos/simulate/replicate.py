@@ -20,7 +20,7 @@ from factoryos.model.schedule import Schedule
 from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.results import TwinResult
 from factoryos.simulate.stats import Interval, mean_interval
-from factoryos.simulate.twin import DispatchRule, PlantTwin
+from factoryos.simulate.twin import DispatchRule, EventSink, PlantTwin
 
 __all__ = ["Comparison", "RunSpec", "compare", "run_replications", "summarize"]
 
@@ -37,9 +37,11 @@ class RunSpec:
     rule: DispatchRule = DispatchRule.FIFO
     schedule: Schedule | None = None
 
-    def run(self, replication: int) -> TwinResult:
-        """One replication without events (the figures only)."""
-        twin = PlantTwin(
+    def twin(
+        self, replication: int, *, sink: EventSink | None = None, run_id: str | None = None
+    ) -> PlantTwin:
+        """The twin of one replication; events go to ``sink`` when given."""
+        return PlantTwin(
             self.plant,
             self.orders,
             start=self.start,
@@ -48,8 +50,13 @@ class RunSpec:
             replication=replication,
             rule=self.rule,
             schedule=self.schedule,
+            sink=sink,
+            run_id=run_id,
         )
-        return twin.run()
+
+    def run(self, replication: int) -> TwinResult:
+        """One replication without events (the figures only)."""
+        return self.twin(replication).run()
 
 
 def _run(args: tuple[RunSpec, int]) -> tuple[int, TwinResult]:
