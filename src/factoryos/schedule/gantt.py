@@ -49,18 +49,18 @@ def gantt_html(schedule: Schedule, path: Path, *, title: str = "Production plan"
 
 def gantt_png(schedule: Schedule, path: Path, *, title: str = "Production plan") -> Path:
     """Static chart for reports."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # a bare Figure draws to a file without pyplot's global state or switching the backend
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     rows = _rows(schedule)
     index = {r: i for i, r in enumerate(rows)}
     products = sorted({o.product for o in schedule})
-    cmap = plt.get_cmap("tab20")
+    cmap = colormaps["tab20"]
     colour = {p: cmap(i % 20) for i, p in enumerate(products)}
-    fig, ax = plt.subplots(figsize=(14, max(4, 0.25 * len(rows))))
+    fig = Figure(figsize=(14, max(4, 0.25 * len(rows))))
+    ax = fig.subplots()
     for o in schedule:
         # matplotlib's date numbers: days since 1970-01-01 (its default epoch)
         start = (o.start - _EPOCH).total_seconds() / 86400
@@ -76,5 +76,4 @@ def gantt_png(schedule: Schedule, path: Path, *, title: str = "Production plan")
     ax.legend(handles, products, fontsize=6, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
