@@ -26,14 +26,20 @@ def _numbers(text: str, path: Path | str) -> list[tuple[int, list[int]]]:
     return rows
 
 
-def parse_jssp(text: str, *, name: str = "", path: Path | str = "<string>") -> Problem:
-    """OR-Library "standard" JSSP: ``n m``, then per job ``m`` pairs ``machine duration``."""
-    rows = _numbers(text, path)
+def _sizes(rows: list[tuple[int, list[int]]], path: Path | str, header: str) -> tuple[int, int]:
+    """Jobs and machines from the first line; as many job lines must follow."""
     if not rows or len(rows[0][1]) < 2:
-        raise InstanceFormatError("first line must be 'n m'", path=path, line=1)
+        raise InstanceFormatError(f"first line must be {header}", path=path, line=1)
     n, m = rows[0][1][:2]
     if len(rows) - 1 < n:
         raise InstanceFormatError(f"expected {n} job lines, found {len(rows) - 1}", path=path)
+    return n, m
+
+
+def parse_jssp(text: str, *, name: str = "", path: Path | str = "<string>") -> Problem:
+    """OR-Library "standard" JSSP: ``n m``, then per job ``m`` pairs ``machine duration``."""
+    rows = _numbers(text, path)
+    n, m = _sizes(rows, path, "'n m'")
     jobs = []
     for j in range(n):
         lineno, vals = rows[1 + j]
@@ -59,11 +65,7 @@ def parse_fjsp(text: str, *, name: str = "", path: Path | str = "<string>") -> P
     Machines are 1-based in the file and 0-based in the problem.
     """
     rows = _numbers(text, path)
-    if not rows or len(rows[0][1]) < 2:
-        raise InstanceFormatError("first line must be 'n m [avg]'", path=path, line=1)
-    n, m = rows[0][1][:2]
-    if len(rows) - 1 < n:
-        raise InstanceFormatError(f"expected {n} job lines, found {len(rows) - 1}", path=path)
+    n, m = _sizes(rows, path, "'n m [avg]'")
     jobs = []
     for j in range(n):
         lineno, vals = rows[1 + j]
