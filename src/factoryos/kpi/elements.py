@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from factoryos.model.aggregates import PeriodKind, StateTime
-from factoryos.model.states import FAILURE_STATES, TIME_ELEMENT_OF_STATE, MachineState, TimeElement
+from factoryos.model.states import TIME_ELEMENT_OF_STATE, MachineState, TimeElement
 
 
 class _Addable:
@@ -111,7 +111,3 @@ def machine_time(rows: list[StateTime]) -> tuple[dict[TimeElement, float], float
         element = TimeElement.UNKNOWN if state is None else TIME_ELEMENT_OF_STATE[state]
         per_element[element] += row.seconds
     return per_element, maintenance_s
-
-
-def is_failure_state(state: str) -> bool:
-    return state in {s.value for s in FAILURE_STATES}

@@ -85,7 +85,7 @@ def tile_calendar(
     cuts.update(_local_boundaries(tariff, plant, start, end))
     points = sorted(c for c in cuts if start <= c <= end)
 
-    price_at = _price_by_minute(tariff)
+    price_at = tariff.price_by_minute
     busy_starts = [b[0] for b in busy]
     span_starts = [s[0] for s in spans]
     down_starts = [d[0] for d in down]
@@ -127,14 +127,6 @@ def _containing(
     if i >= 0 and spans[i][0] <= instant < spans[i][1]:
         return spans[i]
     return None
-
-
-def _price_by_minute(tariff: Tariff) -> list[float]:
-    prices = [0.0] * (24 * 60)
-    for band in tariff.bands:
-        for lo, hi in band.ranges():
-            prices[lo:hi] = [band.price_cny_per_kwh] * (hi - lo)
-    return prices
 
 
 def _local_boundaries(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -284,14 +285,18 @@ class Tariff(_Frozen):
             raise ValueError(f"bands overlap at {twice[0] // 60:02d}:{twice[0] % 60:02d}")
         return self
 
-    def price_at(self, local: dt.time) -> float:
-        """CNY per kWh at a local clock time."""
-        minute = local.hour * 60 + local.minute
+    @cached_property
+    def price_by_minute(self) -> tuple[float, ...]:
+        """CNY per kWh for each minute of the local day (1,440 entries)."""
+        prices = [0.0] * (24 * 60)
         for band in self.bands:
             for lo, hi in band.ranges():
-                if lo <= minute < hi:
-                    return band.price_cny_per_kwh
-        raise AssertionError("validated tariff covers the whole day")
+                prices[lo:hi] = [band.price_cny_per_kwh] * (hi - lo)
+        return tuple(prices)
+
+    def price_at(self, local: dt.time) -> float:
+        """CNY per kWh at a local clock time."""
+        return self.price_by_minute[local.hour * 60 + local.minute]
 
     def mean_price(self) -> float:
         """Time-weighted mean price over a day, CNY per kWh."""

@@ -8,7 +8,6 @@ when the pool has several units.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -200,18 +199,8 @@ class Plant(_Frozen):
         return {e.id: e for _, _, e in self.equipment_items()}
 
     @cached_property
-    def line_of_equipment(self) -> dict[str, Line]:
-        return {e.id: line for _, line, e in self.equipment_items()}
-
-    @cached_property
     def product_by_id(self) -> dict[str, Product]:
         return {p.id: p for p in self.products}
-
-    def equipment_path(self, equipment_id: str) -> str:
-        for area, line, equipment in self.equipment_items():
-            if equipment.id == equipment_id:
-                return f"{self.root_path}/{area.id}/{line.id}/{equipment.id}"
-        raise KeyError(equipment_id)
 
     @cached_property
     def work_units(self) -> tuple[WorkUnit, ...]:
@@ -227,9 +216,6 @@ class Plant(_Frozen):
     @cached_property
     def work_unit_by_path(self) -> dict[str, WorkUnit]:
         return {u.path: u for u in self.work_units}
-
-    def calendar_of(self, line: Line) -> Calendar:
-        return self.calendars[line.calendar or self.default_calendar]
 
     def calendar_id_of(self, line: Line) -> str:
         return line.calendar or self.default_calendar
@@ -249,6 +235,3 @@ class Plant(_Frozen):
 
     def node_exists(self, node: str) -> bool:
         return any(self.is_in_subtree(u.path, node) for u in self.work_units)
-
-    def localize(self, instant: dt.datetime) -> dt.datetime:
-        return instant.astimezone(self.zone)

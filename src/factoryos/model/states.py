@@ -68,6 +68,3 @@ TIME_ELEMENT_OF_STATE: dict[MachineState, TimeElement] = {
 
 FAILURE_STATES: frozenset[MachineState] = frozenset({MachineState.FAULT})
 """Entering one of these states is a failure event (FE) for MTBF/MTTR; its duration is TTR/CMT."""
-
-UNKNOWN_STATE = "unknown"
-"""The pseudo-state of time before a work unit's first state event."""
