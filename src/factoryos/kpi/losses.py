@@ -15,7 +15,12 @@ from dataclasses import dataclass
 
 from factoryos.kpi.elements import GroupInputs
 from factoryos.model.aggregates import PeriodKind, StateTime
-from factoryos.model.states import TIME_ELEMENT_OF_STATE, MachineState, TimeElement
+from factoryos.model.states import (
+    FAILURE_STATES,
+    TIME_ELEMENT_OF_STATE,
+    MachineState,
+    TimeElement,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +59,9 @@ def six_big_losses(inputs: GroupInputs, breakdowns_s: float) -> SixBigLosses:
 
 
 def failure_time_in_pbt(rows: Iterable[StateTime]) -> float:
-    return sum(
-        r.seconds
-        for r in rows
-        if r.period_kind is PeriodKind.BUSY and r.state == MachineState.FAULT.value
-    )
+    """Seconds in failure states (the same set MTBF and MTTR count) inside planned busy time."""
+    failures = {s.value for s in FAILURE_STATES}
+    return sum(r.seconds for r in rows if r.period_kind is PeriodKind.BUSY and r.state in failures)
 
 
 @dataclass(frozen=True, slots=True)
