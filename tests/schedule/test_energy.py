@@ -45,6 +45,15 @@ def test_energy_objective_moves_the_run_into_the_valley() -> None:
     assert result.objective == 30_000 and result.status == "optimal"
 
 
+def test_the_solve_pipeline_also_finds_the_valley() -> None:
+    # an energy term sends even a small plan through the windowed decomposition
+    p = _peak_or_valley()
+    result = solve(p, SolverParams(time_limit_s=1.0, num_workers=2), objective=Objective(0, 0, 1))
+    check(p, result.solution)
+    assert result.solution.by_ref()[(0, 0)].start == 10
+    assert result.objective == 30_000
+
+
 def test_makespan_alone_does_not_care_and_peak_costs_four_times_more() -> None:
     p = _peak_or_valley()
     e = p.energy
@@ -65,10 +74,11 @@ def test_energy_score_matches_the_solver_on_random_instances() -> None:
     )
     p = Problem(base.jobs, base.num_machines, name="energy", energy=energy)
     obj = Objective(1, 0, 1)
-    result = solve(p, FAST, objective=obj)
+    quick = SolverParams(time_limit_s=1.0, num_workers=2)
+    result = solve(p, quick, objective=obj)
     check(p, result.solution)
     assert result.objective == obj.score(p, result.solution)
-    makespan_only = solve(p, FAST)
+    makespan_only = solve(p, quick)
     assert result.solution.energy_cost_fen(p) <= makespan_only.solution.energy_cost_fen(p)
 
 

@@ -10,6 +10,8 @@ from factoryos.schedule import (
     Job,
     Operation,
     Problem,
+    SchedulingError,
+    Solution,
     SolverParams,
     check,
     random_fjsp,
@@ -17,7 +19,7 @@ from factoryos.schedule import (
     solve,
     validate,
 )
-from factoryos.schedule.repair import Disruption, repair, right_shift
+from factoryos.schedule.repair import Disruption, repair, right_shift, scrap_and_remake
 
 FAST = SolverParams(time_limit_s=2.0, num_workers=2)
 
@@ -97,3 +99,76 @@ def test_validator_flags_work_during_downtime(two_by_two: Problem) -> None:
     )
     assert {v.kind for v in validate(p, sol)} == {"unavailable"}
     check(p, solve(p, FAST).solution)
+
+
+def _cast_paint_pack() -> tuple[Problem, Solution]:
+    # one order: cast on M0 (4), paint on M1 (3), pack on M0 (2); planned 0-4, 4-7, 7-9
+    job = Job(
+        (
+            Operation((Alternative(0, 4),), name="cast"),
+            Operation((Alternative(1, 3),), name="paint"),
+            Operation((Alternative(0, 2),), name="pack"),
+        ),
+        name="SO-1",
+        due_date=9,
+    )
+    p = Problem((job,), 2)
+    old = Solution.from_assignments(
+        [Assignment(0, 0, 0, 0, 4), Assignment(0, 1, 1, 4, 7), Assignment(0, 2, 0, 7, 9)]
+    )
+    check(p, old)
+    return p, old
+
+
+def test_scrap_of_a_running_step_is_remade_and_the_order_waits_for_it() -> None:
+    p, old = _cast_paint_pack()
+    out = repair(p, old, Disruption(now=5, scrap=((0, 1),)), FAST)
+    sol = out.result.solution
+    check(out.problem, sol)
+    by = {(a.job, out.problem.jobs[a.job].operations[a.op].name): a for a in sol.assignments}
+    # painting stops at 5 (M1 free again), is remade 5-8, packing waits for it: 8-10
+    assert [(a.machine, a.start, a.end) for a in (by[(0, "paint")], by[(0, "paint#remake")])] == [
+        (1, 4, 5),
+        (1, 5, 8),
+    ]
+    assert (by[(0, "pack")].start, by[(0, "pack")].end) == (8, 10)
+    assert out.remakes == ((0, 3),) and out.result.solution.makespan == 10
+    assert out.result.status == "optimal"
+
+
+def test_scrap_of_a_done_step_also_remakes_what_it_fed() -> None:
+    p, old = _cast_paint_pack()
+    # at 8 painting is done and packing (7-9) has consumed its output: both are lost
+    out = repair(p, old, Disruption(now=8, scrap=((0, 1),)), FAST)
+    check(out.problem, out.result.solution)
+    by = {out.problem.jobs[0].operations[a.op].name: a for a in out.result.solution.assignments}
+    assert {n: (a.start, a.end) for n, a in by.items()} == {
+        "cast": (0, 4),
+        "paint": (4, 7),
+        "pack": (7, 8),
+        "paint#remake": (8, 11),
+        "pack#remake": (11, 13),
+    }
+    # the right-shift alone gives the same plan here
+    shifted = right_shift(out.problem, scrap_and_remake(p, old, 8, ((0, 1),))[1], 8)
+    check(out.problem, shifted)
+    assert shifted.makespan == 13
+
+
+def test_scrap_of_a_step_not_started_is_refused() -> None:
+    p, old = _cast_paint_pack()
+    with pytest.raises(SchedulingError, match="cannot scrap SO-1/pack: it has not started"):
+        repair(p, old, Disruption(now=5, scrap=((0, 2),)), FAST)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_scrap_always_yields_valid_plans(seed: int) -> None:
+    p = random_fjsp(6, 4, seed=seed)
+    old = solve(p, SolverParams(0.5, 1, seed=seed)).solution
+    now = old.makespan // 2
+    started = sorted(a.ref for a in old.assignments if a.start < now)
+    scrap = tuple(started[:: max(1, len(started) // 2)])
+    out = repair(p, old, Disruption(now=now, scrap=scrap), SolverParams(0.5, 1, seed=seed))
+    check(out.problem, out.result.solution)
+    assert len(out.remakes) >= len(scrap)
+    assert all(out.result.solution.by_ref()[r].start >= now for r in out.remakes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pytest
@@ -27,9 +28,11 @@ from factoryos.schedule import (
     right_shift,
     solve,
     solve_by_orders,
+    to_schedule,
     validate,
     with_families,
 )
+from factoryos.schedule.convert import EPOCH
 
 FAST = SolverParams(time_limit_s=5.0, num_workers=2)
 
@@ -125,7 +128,7 @@ def test_every_solver_returns_plans_that_respect_setups(seed: int) -> None:
     assert p.has_setups
     for rule in RULES:
         check(p, dispatch(p, rule))
-    quick = SolverParams(1.0, 2, seed=seed)
+    quick = SolverParams(0.5, 2, seed=seed)
     check(p, solve(p, quick).solution)
     obj = Objective(1, 1)
     cfg = DecomposeConfig(orders_per_step=2, step_time_limit_s=0.2)
@@ -148,3 +151,54 @@ def test_setups_cost_makespan_on_a_job_shop() -> None:
     assert with_setups.solution.makespan >= plain.solution.makespan
     # the plain optimum ignores changeovers: the validator rejects it under setups
     assert "setup" in {v.kind for v in validate(p, plain.solution)}
+
+
+def _change_into_maintenance() -> Problem:
+    # one unit: lot A (3) and lot B (2), changeover A -> B or B -> A of 2; maintenance 4-6
+    jobs = (
+        Job((Operation((Alternative(0, 3),), name="A", family="a", setup_default=2),), name="A"),
+        Job((Operation((Alternative(0, 2),), name="B", family="b", setup_default=2),), name="B"),
+    )
+    return Problem(jobs, 1, name="change-into-maintenance", unavailable=((0, 4, 6),))
+
+
+def test_a_changeover_does_not_overlap_maintenance() -> None:
+    p = _change_into_maintenance()
+    # A first: the gap 3-4 is too short for the changeover, so it runs 6-8 and B 8-10.
+    # B first (0-2): the changeover fits 2-4, before the maintenance, and A runs 6-9: optimum 9
+    r = CpSatJobShop(p).solve(FAST)
+    check(p, r.solution)
+    assert (r.solution.makespan, r.status) == (9, "optimal")
+    assert [(a.start, a.end) for a in r.solution.assignments] == [(6, 9), (0, 2)]
+    # the plan puts the changeover into the free stretch, not into the maintenance
+    plan = to_schedule(p, r, time_unit=dt.timedelta(minutes=1))
+    a_lot = next(o for o in plan if o.operation_id == "A")
+    assert a_lot.setup_start == EPOCH + dt.timedelta(minutes=2)
+    for rule in ("EDD", "SETUP", "SPT"):
+        sol = dispatch(p, rule)
+        check(p, sol)
+        assert sol.makespan >= 9
+    old = Solution.from_assignments([Assignment(0, 0, 0, 0, 3), Assignment(1, 0, 0, 6, 8)])
+    violations = validate(p, old)
+    assert [v.kind for v in violations] == ["setup"]
+    assert "finds no available time in 3-6 (unavailable [(4, 6)])" in violations[0].message
+    # without the maintenance the same plan is valid (the gap 3-6 holds the changeover)
+    assert validate(Problem(p.jobs, 1), old) == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_changeovers_miss_downtime_in_every_solver(seed: int) -> None:
+    base = with_families(random_fjsp(6, 3, seed=seed), families=3, max_setup=6, seed=seed)
+    p = Problem(
+        base.jobs,
+        base.num_machines,
+        setup_matrix=base.setup_matrix,
+        unavailable=tuple((m, 10 + 7 * k + m, 13 + 7 * k + m) for m in range(3) for k in range(8)),
+    )
+    fast = SolverParams(0.5, 2, seed=seed)
+    check(p, dispatch(p, "SETUP"))
+    old = solve(p, fast).solution
+    check(p, old)
+    check(p, solve_by_orders(p, fast, config=DecomposeConfig(2, 1, 3, 0.2)).solution)
+    out = repair(p, old, Disruption(now=old.makespan // 2, down=((0, 30, 40),)), fast)
+    check(out.problem, out.result.solution)

@@ -40,12 +40,15 @@ from factoryos.schedule import (
     right_shift,
     solve,
     solve_baseline,
+    solve_lexicographic,
     to_schedule,
 )
 from factoryos.schedule.gantt import gantt_html, gantt_png
+from factoryos.schedule.repair import scrap_and_remake
 
 __all__ = [
     "BENCHMARKS_ENV",
+    "LEX_PREFIX",
     "OBJECTIVES",
     "BenchRow",
     "KnownBounds",
@@ -55,6 +58,7 @@ __all__ = [
     "benchmark_instance",
     "default_benchmarks_dir",
     "find_known_bounds",
+    "parse_objective",
     "plan_orders",
     "read_plan",
     "repair_plan",
@@ -195,7 +199,24 @@ OBJECTIVES: dict[str, Objective] = {
     "energy_cost": Objective(0, 0, 1),
     "combined_energy": Objective(1, 1, 1),
 }
-"""Objective names accepted by ``factoryos schedule --objective``."""
+"""Objective names accepted by ``factoryos schedule --objective``; ``lex:a,b[,c]`` ranks them."""
+
+LEX_PREFIX = "lex:"
+
+
+def parse_objective(text: str) -> list[Objective]:
+    """One named objective, or ``lex:NAME,NAME...`` for a lexicographic order of them."""
+    names = text.removeprefix(LEX_PREFIX).split(",") if text.startswith(LEX_PREFIX) else [text]
+    names = [n.strip() for n in names]
+    unknown = [n for n in names if n not in OBJECTIVES]
+    if unknown or not names:
+        raise SchedulingError(
+            f"unknown objective {', '.join(map(repr, unknown)) or repr(text)}; choose from "
+            f"{sorted(OBJECTIVES)} or lex:NAME,NAME (e.g. lex:weighted_tardiness,makespan)"
+        )
+    if len(set(names)) != len(names):
+        raise SchedulingError(f"objective {text!r} names an objective twice")
+    return [OBJECTIVES[n] for n in names]
 
 
 @dataclass(frozen=True)
@@ -208,6 +229,9 @@ class PlanOutcome:
     kpis: dict[str, float]
     rule_kpis: dict[str, float]
     plant_problem: PlantProblem
+    stage_values: tuple[int, ...] = ()
+    """Lexicographic objectives: the value of each, in order (empty otherwise)."""
+    rule_stage_values: tuple[int, ...] = ()
 
 
 def plan_orders(
@@ -220,9 +244,8 @@ def plan_orders(
     seed: int = 0,
 ) -> PlanOutcome:
     """Load the plant and orders, plan them, and compare with the best dispatching rule."""
-    if objective not in OBJECTIVES:
-        raise SchedulingError(f"unknown objective {objective!r}; choose from {sorted(OBJECTIVES)}")
-    obj = OBJECTIVES[objective]
+    stages = parse_objective(objective)
+    obj = stages[0]
     plant = load_plant(plant_path)
     pp = build_problem(plant, read_orders(orders_path), name=orders_path.stem)
     problem = pp.problem
@@ -235,11 +258,19 @@ def plan_orders(
     params = SolverParams(
         time_limit_s=max(0.1, time_limit_s - rule_time), num_workers=num_workers, seed=seed
     )
-    result = solve(problem, params, objective=obj, hint=hint)
+    values: tuple[int, ...] = ()
+    if len(stages) > 1:
+        # each stage over the whole plant goes through the order-window decomposition
+        lex = solve_lexicographic(problem, stages, params, hint=hint)
+        result, values = lex.result, lex.values
+        obj = stages[-1]
+    else:
+        result = solve(problem, params, objective=obj, hint=hint)
     check(problem, result.solution)
     result = dataclasses.replace(result, wall_time_s=time.perf_counter() - t0)
     rule_score = float(obj.score(problem, hint))
     rule_result = SolveResult(hint, "feasible", rule_score, 0.0, rule_time, f"rule:{rule}")
+    name = objective if len(stages) > 1 else obj.name
 
     def plan(r: SolveResult) -> Schedule:
         s = to_schedule(
@@ -248,12 +279,13 @@ def plan_orders(
             origin=pp.origin,
             time_unit=pp.time_unit,
             axis=pp.axis,
-            objective_name=obj.name,
+            objective_name=name,
         )
         return dataclasses.replace(s, kpis=plan_kpis(pp, r.solution))
 
     ours, theirs = plan(result), plan(rule_result)
-    return PlanOutcome(ours, theirs, rule, ours.kpis, theirs.kpis, pp)
+    rule_values = tuple(o.score(problem, hint) for o in stages) if values else ()
+    return PlanOutcome(ours, theirs, rule, ours.kpis, theirs.kpis, pp, values, rule_values)
 
 
 SCHEDULE_COLUMNS = (
@@ -355,15 +387,37 @@ def repair_plan(
     now: dt.datetime,
     down: list[tuple[str, int, dt.datetime, dt.datetime]],
     rush_path: Path | None = None,
+    scrap: list[tuple[str, str]] | None = None,
     objective: str = "weighted_tardiness",
     time_limit_s: float = 5.0,
     num_workers: int = 2,
     deviation_weight: int = 1,
 ) -> RepairOutcome:
-    """Repair the plan in ``plan_path`` at ``now`` for downtime and rush orders."""
-    obj = OBJECTIVES[objective]
+    """Repair the plan in ``plan_path`` at ``now`` for downtime, rush orders and scrap.
+
+    ``scrap`` lists (order id, step) pairs, the step named as in the plan's ``operation_id``
+    (``arm_assembly``, ``castings_sr6.painting``); each must be running or done at ``now``.
+    """
+    stages = parse_objective(objective)
+    if len(stages) > 1:
+        raise SchedulingError(f"repair takes one objective, not the order {objective!r}")
+    obj = stages[0]
     plant = load_plant(plant_path)
     pp = build_problem(plant, read_orders(orders_path), name=orders_path.stem)
+    refs = {
+        (job.name, op.name): (j, o)
+        for j, job in enumerate(pp.problem.jobs)
+        for o, op in enumerate(job.operations)
+    }
+    scrapped = []
+    for order_id, step in scrap or []:
+        if (order_id, step) not in refs:
+            steps = sorted(name for (o, name) in refs if o == order_id)
+            raise SchedulingError(
+                f"scrap {order_id}:{step}: no such operation"
+                + (f"; steps of {order_id}: {', '.join(steps)}" if steps else "; unknown order")
+            )
+        scrapped.append(refs[(order_id, step)])
     old = read_plan(pp, plan_path)
     check(pp.problem, old)
     rush = read_orders(rush_path) if rush_path else []
@@ -374,14 +428,17 @@ def repair_plan(
         if (equipment, unit) not in machines:
             raise SchedulingError(f"no work unit {equipment}/{unit} in the plant")
         spans.append((machines[(equipment, unit)], pp.to_units(t1), pp.to_units(t2)))
-    disruption = Disruption(now=pp.to_units(now), down=tuple(spans), new_jobs=new_jobs)
+    disruption = Disruption(
+        now=pp.to_units(now), down=tuple(spans), new_jobs=new_jobs, scrap=tuple(scrapped)
+    )
     params = SolverParams(time_limit_s=time_limit_s, num_workers=num_workers)
     out = repair(
         pp.problem, old, disruption, params, objective=obj, deviation_weight=deviation_weight
     )
     check(out.problem, out.result.solution)
     new_pp = PlantProblem(out.problem, pp.orders + tuple(rush), pp.origin, pp.time_unit, pp.axis)
-    shifted = right_shift(out.problem, old, disruption.now)
+    _, stopped, _ = scrap_and_remake(pp.problem, old, disruption.now, disruption.scrap)
+    shifted = right_shift(out.problem, stopped, disruption.now)
     shift_dev = sum(
         abs(shifted.by_ref()[a.ref].start - a.start)
         for a in old.assignments

@@ -79,7 +79,8 @@ def schedule(
         str,
         typer.Option(
             help="makespan | weighted_tardiness | combined (sum of both) | energy_cost (fen) "
-            "| combined_energy (makespan + weighted tardiness in minutes + energy in fen)."
+            "| combined_energy (makespan + weighted tardiness in minutes + energy in fen) "
+            "| lex:NAME,NAME... (lexicographic: the first, then the next without losing it)."
         ),
     ] = "weighted_tardiness",
     time_limit: Annotated[float, typer.Option(help="Seconds for the whole plan.")] = 60.0,
@@ -112,6 +113,12 @@ def schedule(
         table.add_column("factoryos", justify="right")
         table.add_column(f"best rule ({outcome.rule})", justify="right")
         table.add_row("objective", f"{plan.objective:g}", f"{outcome.rule_schedule.objective:g}")
+        if outcome.stage_values:
+            table.add_row(
+                "lexicographic values",
+                " / ".join(f"{v:g}" for v in outcome.stage_values),
+                " / ".join(f"{v:g}" for v in outcome.rule_stage_values),
+            )
         for key, label, fmt in KPI_ROWS:
             table.add_row(label, fmt.format(outcome.kpis[key]), fmt.format(outcome.rule_kpis[key]))
         table.add_row("status", plan.status, "")
@@ -145,6 +152,14 @@ def _down(text: str) -> tuple[str, int, dt.datetime, dt.datetime]:
     return equipment, int(unit or 1), _instant(t1, "--down"), _instant(t2, "--down")
 
 
+def _scrap(text: str) -> tuple[str, str]:
+    """``SO-0004:castings_sr20.painting``: the order and the step as in the plan's CSV."""
+    order_id, sep, step = text.partition(":")
+    if not (sep and order_id.strip() and step.strip()):
+        raise typer.BadParameter(f"{text!r}: expected ORDER:STEP", param_hint="--scrap")
+    return order_id.strip(), step.strip()
+
+
 def repair(
     plant: Annotated[Path, typer.Argument(help="Plant model YAML.")],
     orders: Annotated[Path, typer.Argument(help="The orders the plan was made for (CSV).")],
@@ -155,12 +170,19 @@ def repair(
         typer.Option(help="EQUIPMENT[/UNIT]@START..END downtime; repeat for more."),
     ] = None,
     rush: Annotated[Path | None, typer.Option(help="CSV of orders to add (rush orders).")] = None,
+    scrap: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="ORDER:STEP running or done at --now whose output is scrapped: the step (and "
+            "what it already fed) is remade in the same order; repeat for more."
+        ),
+    ] = None,
     objective: Annotated[str, typer.Option(help="As for 'schedule'.")] = "weighted_tardiness",
     time_limit: Annotated[float, typer.Option(help="Seconds for the repair.")] = 5.0,
     workers: Annotated[int, typer.Option(help="CP-SAT worker threads.")] = 2,
     out: Annotated[Path | None, typer.Option(help="Folder for the repaired plan.")] = None,
 ) -> None:
-    """Repair a plan after downtime or rush orders: minimise objective + deviation from it."""
+    """Repair a plan after downtime, rush orders or scrap: minimise objective + deviation."""
     from factoryos.app.planning import repair_plan, write_schedule
 
     with reported_errors():
@@ -171,6 +193,7 @@ def repair(
             now=_instant(now, "--now"),
             down=[_down(d) for d in down or []],
             rush_path=rush,
+            scrap=[_scrap(x) for x in scrap or []],
             objective=objective,
             time_limit_s=time_limit,
             num_workers=workers,

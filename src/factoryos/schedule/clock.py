@@ -1,11 +1,9 @@
 """Time axes: wall-clock time, or the working time of a plant calendar.
 
 On a working-time axis, unit ``w`` is the ``w``-th unit of planned operation time (shifts minus
-breaks, holidays off). Planning on it makes every operation pause over breaks, off-shift hours
-and weekends and resume in the next working period. Strictly, the issue's rule is that only
-operations marked ``resumable`` may span a break; the reference plant's lots (e.g. 3.5 h per arm)
-are longer than any stretch between its breaks, so the strict rule leaves no feasible plan, and
-factoryos treats shift gaps as pauses for every operation.
+breaks, holidays off). An operation planned on it pauses over breaks, off-shift hours and
+weekends and resumes in the next working period; :meth:`WorkingClock.pauses` names the instants
+where that happens, so that operations not marked ``resumable`` can be kept inside one stretch.
 """
 
 from __future__ import annotations
@@ -62,6 +60,15 @@ class WorkingClock:
     @property
     def total(self) -> int:
         return self.cum[-1]
+
+    def pauses(self) -> tuple[int, ...]:
+        """Working-time instants with non-working time behind them (a break, a shift end, a
+        weekend or holiday): the end of each period not directly followed by the next one."""
+        out = []
+        for i in range(len(self.lengths) - 1):
+            if self.starts[i] + self.lengths[i] * self.unit != self.starts[i + 1]:
+                out.append(self.cum[i + 1])
+        return tuple(sorted(set(out)))
 
     def _period_of(self, units: int, *, end: bool) -> int:
         if not 0 <= units <= self.total:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from factoryos.model.schedule import Schedule, ScheduledOperation
 from factoryos.schedule.clock import TimeAxis, WallClock
@@ -31,11 +32,21 @@ def to_schedule(
     clock: TimeAxis = axis or WallClock(origin, time_unit)
     ops = []
     setups = result.solution.setups(problem) if problem.has_setups else {}
+    # a changeover sits right before its operation unless unavailable time is in the way
+    previous_end: dict[tuple[int, int], int] = {}
+    if setups and problem.unavailable:
+        for seq in result.solution.machine_sequences(problem.num_machines):
+            for before, after in itertools.pairwise(seq):
+                previous_end[after.ref] = before.end
     for a in result.solution.assignments:
         setup = setups.get(a.ref, 0)
         job = problem.jobs[a.job]
         op = job.operations[a.op]
         equipment, unit = problem.machine_unit(a.machine)
+        setup_at = a.start - setup
+        if setup and a.ref in previous_end:
+            slot = problem.changeover_slot(a.machine, previous_end[a.ref], a.start, setup)
+            setup_at = setup_at if slot is None else slot
         ops.append(
             ScheduledOperation(
                 order_id=job.name or f"J{a.job}",
@@ -45,8 +56,7 @@ def to_schedule(
                 unit_index=unit,
                 start=clock.start_at(a.start),
                 end=clock.end_at(a.end) if a.end > a.start else clock.start_at(a.start),
-                # the changeover runs right before the operation, in plan time units
-                setup_start=clock.start_at(a.start - setup) if setup else None,
+                setup_start=clock.start_at(setup_at) if setup else None,
                 setup_duration=setup * time_unit,
             )
         )

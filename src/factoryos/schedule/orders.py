@@ -5,11 +5,15 @@ pulls in each component's routing (recursively) as a branch whose last operation
 the consuming operation starts: the assembly join. Every operation runs as one lot of the order's
 quantity (times the component quantity) on one work unit: ``setup_time + run_time_on(equipment) *
 quantity``, rounded up to the time unit. Each work unit of an eligible equipment pool is a machine.
+On the calendar's working-time axis the instants where it pauses (breaks, shift ends, weekends,
+holidays) become ``Problem.breaks``; a step the routing does not mark ``resumable`` runs inside
+one working stretch, so units on which its lot is longer than every stretch are not eligible.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -153,6 +157,7 @@ def _expand(
                 product=product_id,
                 family=product.family,
                 setup_default=math.ceil(step.setup_time_s / unit_s),
+                resumable=step.resumable,
             )
         )
         here = len(ops) - 1
@@ -236,6 +241,9 @@ def build_problem(
         power_kw=tuple(u.equipment.power_in(MachineState.PRODUCING) for u in units),
         unit_h=unit_s / 3600,
     )
+    breaks = axis.pauses() if isinstance(axis, WorkingClock) else ()
+    if breaks:
+        jobs = [_fit_stretches(job, breaks) for job in jobs]
     problem = Problem(
         tuple(jobs),
         len(units),
@@ -244,8 +252,28 @@ def build_problem(
         unavailable=tuple(unavailable),
         setup_matrix=setup_matrix,
         energy=energy,
+        breaks=breaks,
     )
     return PlantProblem(problem, tuple(orders), start, time_unit, axis)
+
+
+def _fit_stretches(job: Job, breaks: tuple[int, ...]) -> Job:
+    """Drop the units on which a non-resumable lot is longer than every working stretch."""
+    longest = max(b - a for a, b in zip((0, *breaks), breaks, strict=False))
+    ops = []
+    for op in job.operations:
+        if op.resumable:
+            ops.append(op)
+            continue
+        fits = tuple(a for a in op.alternatives if a.duration <= longest)
+        if not fits:
+            raise SchedulingError(
+                f"order {job.name!r}: step {op.name!r} takes {op.min_duration} units, longer "
+                f"than the longest working stretch ({longest}) between calendar pauses, and is "
+                "not resumable: mark it 'resumable: true' in the routing or split the order"
+            )
+        ops.append(dataclasses.replace(op, alternatives=fits))
+    return dataclasses.replace(job, operations=tuple(ops))
 
 
 def _working_clock(

@@ -7,6 +7,7 @@ is how an assembly join (an operation consuming the outputs of several sub-routi
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -44,6 +45,9 @@ class Operation:
     setup_default: int = 0
     """Setup before this operation when the unit's previous family differs and the unit's matrix
     has no entry for the change (the routing step's own setup time)."""
+    resumable: bool = False
+    """Whether the operation may pause over a calendar pause (``Problem.breaks``) and resume;
+    a non-resumable one runs inside one working stretch."""
 
     def __post_init__(self) -> None:
         if self.setup_default < 0:
@@ -126,6 +130,17 @@ class EnergyPrices:
             t = nxt
         return round(100 * total * self.power_kw[machine] * self.unit_h)
 
+    def floor_fen(self, machine: int, duration: int) -> int:
+        """The least a ``duration``-long run on ``machine`` can cost: all at the lowest price."""
+        return round(100 * duration * min(self.prices) * self.power_kw[machine] * self.unit_h)
+
+    def lower_bound_fen(self, problem: Problem) -> int:
+        """Every operation on its cheapest machine at the lowest price: valid for any plan."""
+        return sum(
+            min(self.floor_fen(a.machine, a.duration) for a in op.alternatives)
+            for _, op in problem.iter_operations()
+        )
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -142,8 +157,14 @@ class Problem:
     """(machine, from family, to family, setup): the equipment's changeover matrix per unit."""
     energy: EnergyPrices | None = None
     """Time-of-use prices and machine power, for the energy-cost objective and KPI."""
+    breaks: tuple[int, ...] = field(default=())
+    """Sorted instants at which every machine's calendar pauses (a break, shift end, weekend or
+    holiday lies there on the working-time axis). A non-resumable operation never has one
+    strictly inside its run; a resumable one pauses there and goes on."""
 
     def __post_init__(self) -> None:
+        if list(self.breaks) != sorted(set(self.breaks)):
+            raise ValueError(f"{self.name}: breaks must be sorted and distinct")
         if self.energy is not None and len(self.energy.power_kw) != self.num_machines:
             raise ValueError(
                 f"{self.name}: energy needs the power of all {self.num_machines} machines"
@@ -188,17 +209,60 @@ class Problem:
     def unavailable_on(self, machine: int) -> list[tuple[int, int]]:
         return sorted((lo, hi) for m, lo, hi in self.unavailable if m == machine and hi > lo)
 
-    def earliest_fit(self, machine: int, earliest: int, duration: int) -> int:
-        """First start >= ``earliest`` at which ``duration`` fits between unavailable spans."""
+    def break_inside(self, start: int, end: int) -> int | None:
+        """The first calendar pause strictly inside ``(start, end)``, if any."""
+        i = bisect.bisect_right(self.breaks, start)
+        if i < len(self.breaks) and self.breaks[i] < end:
+            return self.breaks[i]
+        return None
+
+    def earliest_fit(
+        self, machine: int, earliest: int, duration: int, *, resumable: bool = True
+    ) -> int:
+        """First start >= ``earliest`` at which ``duration`` fits between unavailable spans and,
+        unless ``resumable``, inside one working stretch (pushed to the next pause)."""
         t = earliest
         if duration <= 0:
             return t
-        for lo, hi in self.unavailable_on(machine):
-            if t + duration <= lo:
+        spans = self.unavailable_on(machine)
+        while True:
+            for lo, hi in spans:
+                if t + duration <= lo:
+                    break
+                if t < hi:
+                    t = hi
+            cut = None if resumable else self.break_inside(t, t + duration)
+            if cut is None:
+                return t
+            t = cut
+
+    def earliest_start(
+        self,
+        machine: int,
+        ready: int,
+        duration: int,
+        *,
+        free: int = 0,
+        setup: int = 0,
+        resumable: bool = True,
+    ) -> int:
+        """:meth:`earliest_fit` from ``ready`` for an operation whose unit is free from ``free``
+        and needs a changeover of ``setup`` first: the changeover takes the first stretch of
+        available time after ``free``, the operation follows it."""
+        done = self.earliest_fit(machine, free, setup) + setup if setup else free
+        return self.earliest_fit(machine, max(ready, done), duration, resumable=resumable)
+
+    def changeover_slot(self, machine: int, free: int, start: int, setup: int) -> int | None:
+        """The latest start of a ``setup``-long changeover in ``[free, start)`` that misses the
+        machine's unavailable time (it sits right before ``start`` when nothing is in the way);
+        ``None`` when the gap holds none."""
+        t = start - setup
+        for lo, hi in reversed(self.unavailable_on(machine)):
+            if t < free:
                 break
-            if t < hi:
-                t = hi
-        return t
+            if lo < t + setup and t < hi:
+                t = lo - setup
+        return t if t >= free else None
 
     def machine_unit(self, machine: int) -> tuple[str, int]:
         if self.machine_units:
@@ -294,10 +358,34 @@ class Problem:
         return max(path, max(load, default=0), avg)
 
     def horizon(self) -> int:
-        """A safe upper bound on any active schedule's makespan."""
-        rel = max(
-            [j.release_date for j in self.jobs] + [hi for _, _, hi in self.unavailable], default=0
+        """A safe upper bound on any active schedule's makespan.
+
+        All work (and a changeover before each operation) one operation after the other from
+        the last release date, plus the unavailable time (all machines together) that starts
+        before that end: a calendar-long list of maintenance windows does not stretch a
+        four-week plan's domains to a year.
+        """
+        rel = max((j.release_date for j in self.jobs), default=0)
+        # a non-resumable operation waits less than its own duration for the next stretch
+        end = rel + sum(
+            max(a.duration for a in op.alternatives) * (1 if op.resumable or not self.breaks else 2)
+            for _, op in self.iter_operations()
         )
-        return rel + sum(
-            max(a.duration for a in op.alternatives) for _, op in self.iter_operations()
-        )
+        if self.has_setups:
+            # at most one changeover before each operation
+            longest = max(
+                [d for *_, d in self.setup_matrix]
+                + [op.setup_default for _, op in self.iter_operations()]
+            )
+            end += longest * self.num_operations
+        merged: list[list[int]] = []
+        for _, lo, hi in sorted(self.unavailable, key=lambda u: u[1]):
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            elif hi > lo:
+                merged.append([lo, hi])
+        for lo, hi in merged:
+            if lo >= end:
+                break
+            end += hi - lo
+        return end

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -10,7 +11,7 @@ from factoryos.schedule.errors import InvalidScheduleError
 from factoryos.schedule.problem import Problem
 from factoryos.schedule.solution import Solution
 
-__all__ = ["Violation", "ViolationKind", "check", "validate"]
+__all__ = ["Violation", "ViolationKind", "check", "setups_in_unavailable", "validate"]
 
 ViolationKind = Literal[
     "missing",
@@ -24,6 +25,7 @@ ViolationKind = Literal[
     "overlap",
     "setup",
     "unavailable",
+    "break",
     "frozen",
 ]
 
@@ -68,6 +70,16 @@ def validate(problem: Problem, solution: Solution) -> list[Violation]:
             out.append(
                 Violation("release_date", f"{ref} starts at {a.start} < release {job.release_date}")
             )
+        if not op.resumable and problem.breaks:
+            cut = problem.break_inside(a.start, a.end)
+            if cut is not None:
+                out.append(
+                    Violation(
+                        "break",
+                        f"{ref} {job.name}/{op.name} runs {a.start}-{a.end} across the calendar "
+                        f"pause at {cut}, and the routing does not mark it resumable",
+                    )
+                )
     for ref, _ in problem.iter_operations():
         if ref not in seen:
             out.append(Violation("missing", f"{ref} is not scheduled"))
@@ -118,6 +130,38 @@ def validate(problem: Problem, solution: Solution) -> list[Violation]:
                 latest_end, latest_ref = end, ref
         if problem.has_setups:
             out.extend(_setup_violations(problem, m, items))
+    if problem.has_setups and problem.unavailable:
+        out.extend(setups_in_unavailable(problem, solution))
+    return out
+
+
+def setups_in_unavailable(
+    problem: Problem, solution: Solution, machines: Iterable[int] | None = None
+) -> list[Violation]:
+    """Changeovers that find no stretch of available time in the gap before their operation
+    (``to_schedule`` puts each in the latest such stretch); only ``machines`` when given."""
+    out: list[Violation] = []
+    seqs = solution.machine_sequences(problem.num_machines)
+    down = {m for m, lo, hi in problem.unavailable if hi > lo}
+    for m in sorted(down) if machines is None else sorted(set(machines) & down):
+        seq = [a for a in seqs[m] if a.end > a.start]
+        for before, after in itertools.pairwise(seq):
+            need = problem.setup(
+                m,
+                problem.jobs[before.job].operations[before.op],
+                problem.jobs[after.job].operations[after.op],
+            )
+            if need and problem.changeover_slot(m, before.end, after.start, need) is None:
+                blocked = [
+                    s for s in problem.unavailable_on(m) if s[0] < after.start and s[1] > before.end
+                ]
+                out.append(
+                    Violation(
+                        "setup",
+                        f"the changeover of {need} before {after.ref} on machine {m} finds no "
+                        f"available time in {before.end}-{after.start} (unavailable {blocked})",
+                    )
+                )
     return out
 
 
