@@ -75,12 +75,10 @@ def test_hint_is_never_worse_than_the_best_rule() -> None:
     assert result.best_bound <= result.objective
 
 
-def test_tabu_phase_alone_improves_on_the_rule_and_stays_valid() -> None:
-    # no CP-SAT time at the start or end: the result comes from the tabu search alone
+def test_cpsat_and_tabu_side_by_side_improve_on_the_rule_and_stay_valid() -> None:
     p = random_jssp(12, 6, seed=11)
-    cfg = LnsConfig(first_fraction=0.0, final_fraction=0.0)
     _, hint = best_rule(p)
-    result = solve(p, SolverParams(time_limit_s=1.0, num_workers=2), config=cfg)
+    result = solve(p, SolverParams(time_limit_s=1.0, num_workers=2), config=LnsConfig())
     check(p, result.solution)
     assert result.solution.makespan < hint.makespan
     assert result.best_bound <= result.objective

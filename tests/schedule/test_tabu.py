@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -22,6 +24,20 @@ def test_reaches_the_ft06_optimum_from_the_worst_rule(ft06: Problem) -> None:
     result = improve(ft06, start, time_limit_s=2.0, lower_bound=55)
     check(ft06, result.solution)
     assert result.solution.makespan == 55
+    assert result.iterations > 0
+
+
+def test_stops_when_asked() -> None:
+    # beside CP-SAT the search ends when CP-SAT proves optimality, long before its time limit
+    p = random_jssp(15, 10, seed=1)
+    _, start = best_rule(p)
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    t0 = time.perf_counter()
+    result = improve(p, start, time_limit_s=30.0, stop=stop)
+    assert time.perf_counter() - t0 < 5.0
+    check(p, result.solution)
+    assert result.solution.makespan <= start.makespan
     assert result.iterations > 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,14 +23,16 @@ from factoryos.schedule.generate import random_fjsp
 from factoryos.schedule.problem import OpRef, Problem
 from factoryos.schedule.rules import dispatch
 from factoryos.schedule.solution import Assignment, Solution
-from factoryos.schedule.tabu_kernel import evaluate, tabu_steps
+from factoryos.schedule.tabu_kernel import EMPTY, evaluate, tabu_steps
 
 __all__ = ["TabuResult", "applies_to", "compile_kernels", "improve"]
 
 _SLICE_STEPS = 2_000
 """Moves per compiled call; the clock is read between calls (a slice takes a few ms)."""
-_STALL_LIMIT = 5_000
-"""Moves without a new best before a restart from the best (2,000-10,000 measured alike)."""
+_STALL_LIMIT = 20_000
+"""Moves without improving an episode's best before the next episode."""
+_ELITES = 8
+"""Size of the elite pool episodes restart from."""
 
 
 def applies_to(problem: Problem) -> bool:
@@ -137,20 +140,31 @@ def _best_solution(g: _Graph) -> Solution:
 
 
 def _run(
-    g: _Graph, lower_bound: int, deadline: float, seed: int, min_slices: int = 0
+    g: _Graph,
+    lower_bound: int,
+    deadline: float,
+    seed: int,
+    min_slices: int = 0,
+    stop: threading.Event | None = None,
 ) -> TabuResult:
     n = len(g.refs)
     forbid = np.zeros((n, n), np.int64)
     forbid_machine = np.zeros((n, g.num_machines), np.int64)
+    pool = np.zeros((_ELITES + 1, 5, g.seqs.shape[1]), np.int64)
+    pool_cmax = np.full(_ELITES + 1, EMPTY, np.int64)
     state = np.zeros(3, np.int64)
     r, q, order = np.zeros(n, np.int64), np.zeros(n, np.int64), np.empty(n, np.int64)
     state[2] = evaluate(
         g.p, g.release, g.jp_ptr, g.jp_idx, g.js_ptr, g.js_idx, g.seqs[1], g.seqs[2], r, q, order
     )
     alive, call = True, 0
-    while (
-        alive and state[2] > lower_bound and (call < min_slices or time.perf_counter() < deadline)
-    ):
+
+    def go_on() -> bool:
+        if call < min_slices:
+            return True
+        return time.perf_counter() < deadline and not (stop is not None and stop.is_set())
+
+    while alive and state[2] > lower_bound and go_on():
         alive = tabu_steps(
             g.p,
             g.release,
@@ -165,6 +179,8 @@ def _run(
             g.seqs,
             forbid,
             forbid_machine,
+            pool,
+            pool_cmax,
             state,
             lower_bound,
             _SLICE_STEPS,
@@ -194,11 +210,13 @@ def improve(
     lower_bound: int = 0,
     workers: int = 1,
     seed: int = 0,
+    stop: threading.Event | None = None,
 ) -> TabuResult:
     """Shorten ``solution``'s makespan, keeping each operation's machine.
 
     ``workers`` independent searches with different seeds run in threads (the compiled kernel
-    releases the GIL); the best schedule is returned. Stops at ``lower_bound``.
+    releases the GIL); the best schedule is returned. Stops at ``lower_bound``, or when ``stop``
+    is set (checked every few milliseconds).
     """
     if not applies_to(problem):
         raise ValueError(f"{problem.name}: tabu search needs a problem without setups or downtime")
@@ -212,7 +230,10 @@ def improve(
     ]
     with ThreadPoolExecutor(max_workers=len(graphs)) as pool:
         results = list(
-            pool.map(lambda k: _run(graphs[k], lower_bound, deadline, seed + k), range(len(graphs)))
+            pool.map(
+                lambda k: _run(graphs[k], lower_bound, deadline, seed + k, stop=stop),
+                range(len(graphs)),
+            )
         )
     best = min(results, key=lambda res: res.solution.makespan)
     return TabuResult(best.solution, sum(res.iterations for res in results))

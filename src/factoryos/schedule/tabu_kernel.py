@@ -1,11 +1,12 @@
 """Tabu search on the disjunctive graph of a job shop (makespan), compiled with numba.
 
 Hand-written because no maintained library offers it and Python is ~100x too slow for it: the
-search makes 10^5-10^6 moves a minute, each a full head/tail pass over the graph. The method is
-Nowicki & Smutnicki's (Management Science 42(6), 1996): the N5 neighbourhood (swap the first or
-last two operations of a critical block), moves ranked by Taillard's head/tail estimate, a tabu
-list on swapped pairs with aspiration, and a restart from the best schedule with a random
-critical-path perturbation when the search stalls.
+search makes about 10^5 moves a second, each a full head/tail pass over the graph. The method
+follows Nowicki & Smutnicki (Management Science 42(6), 1996) with the N6 neighbourhood of
+Balas & Vazacopoulos as used by Zhang et al. (Computers & OR 34, 2007): moves inside critical
+blocks ranked by the head/tail estimate, a tabu list on re-created pairs with aspiration, and
+episodes restarting from an elite pool of good schedules with a random perturbation. Flexible
+shops add moves of a critical operation to another eligible machine.
 
 Data layout (operations numbered 0..n-1, machine assignment fixed): ``p`` durations,
 ``release`` earliest starts, job precedences as CSR arrays (``jp_ptr``/``jp_idx`` predecessors,
@@ -22,6 +23,9 @@ import numba
 import numpy as np
 
 __all__ = ["evaluate", "tabu_steps"]
+
+EMPTY = 1 << 62
+"""Makespan of an empty elite-pool slot."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _jit = cast(Callable[[_F], _F], numba.njit(cache=True, nogil=True))
@@ -374,6 +378,82 @@ def _random_reassignment(
 
 
 @_jit
+def _save(
+    pool: np.ndarray,
+    slot: int,
+    first: np.ndarray,
+    mprev: np.ndarray,
+    mnext: np.ndarray,
+    p: np.ndarray,
+    mach: np.ndarray,
+) -> None:
+    """Store a schedule in ``pool[slot]`` (rows first, mprev, mnext, p, mach)."""
+    m, n = first.shape[0], p.shape[0]
+    pool[slot, 0, :m] = first
+    pool[slot, 1, :n] = mprev
+    pool[slot, 2, :n] = mnext
+    pool[slot, 3, :n] = p
+    pool[slot, 4, :n] = mach
+
+
+@_jit
+def _load(
+    pool: np.ndarray,
+    slot: int,
+    first: np.ndarray,
+    mprev: np.ndarray,
+    mnext: np.ndarray,
+    p: np.ndarray,
+    mach: np.ndarray,
+) -> None:
+    m, n = first.shape[0], p.shape[0]
+    first[:] = pool[slot, 0, :m]
+    mprev[:] = pool[slot, 1, :n]
+    mnext[:] = pool[slot, 2, :n]
+    p[:] = pool[slot, 3, :n]
+    mach[:] = pool[slot, 4, :n]
+
+
+@_jit
+def _admit(pool: np.ndarray, pool_cmax: np.ndarray, n: int) -> None:
+    """Move the episode's best (last slot) into the elite pool if it is new and beats the worst."""
+    k = pool_cmax.shape[0] - 1
+    c = pool_cmax[k]
+    worst = 0
+    for i in range(k):
+        if pool_cmax[i] > pool_cmax[worst]:
+            worst = i
+        if pool_cmax[i] == c:
+            same = True
+            for v in range(n):
+                if pool[i, 2, v] != pool[k, 2, v] or pool[i, 4, v] != pool[k, 4, v]:
+                    same = False
+                    break
+            if same:
+                return
+    if c < pool_cmax[worst]:
+        pool[worst] = pool[k]
+        pool_cmax[worst] = c
+
+
+@_jit
+def _pick_elite(pool_cmax: np.ndarray) -> int:
+    """A random filled slot of the elite pool (empty slots hold EMPTY)."""
+    k = pool_cmax.shape[0] - 1
+    filled = 0
+    for i in range(k):
+        if pool_cmax[i] < EMPTY:
+            filled += 1
+    pick = np.random.randint(0, filled)
+    for i in range(k):
+        if pool_cmax[i] < EMPTY:
+            if pick == 0:
+                return i
+            pick -= 1
+    return 0
+
+
+@_jit
 def tabu_steps(
     p: np.ndarray,
     release: np.ndarray,
@@ -388,6 +468,8 @@ def tabu_steps(
     seqs: np.ndarray,
     forbid: np.ndarray,
     forbid_machine: np.ndarray,
+    pool: np.ndarray,
+    pool_cmax: np.ndarray,
     state: np.ndarray,
     lower_bound: int,
     steps: int,
@@ -403,6 +485,12 @@ def tabu_steps(
     moving ``x`` back to machine ``m``. Eligible (machine, duration) pairs are CSR ``alt_*``.
     ``state`` is [iteration, stall, best]. The caller runs slices of ``steps`` and reads the clock
     between them.
+
+    The search runs in episodes: after ``stall_limit`` moves without improving the episode's best,
+    that best joins an elite pool (``pool``/``pool_cmax``, the last slot holds the episode's best)
+    if it is new and beats the pool's worst, and the next episode starts from a random elite,
+    perturbed, with a fresh tabu list. Restarting always from the overall best kept every episode
+    in one basin (la21 stayed at 1048-1053 for 20 s).
 
     Moves (N6 of Balas & Vazacopoulos as used by Zhang et al., Computers & OR 34, 2007): in a
     critical block, move an operation to the block's front (not in the first block) or to its
@@ -425,6 +513,7 @@ def tabu_steps(
     seg = np.empty(n, np.int64)
     old = np.empty(n, np.int64)
     it, stall, best = state[0], state[1], state[2]
+    episode = pool_cmax.shape[0] - 1
     cmax = evaluate(p, release, jp_ptr, jp_idx, js_ptr, js_idx, mprev, mnext, r, q, order)
     jobs_per_machine = n // (num_machines * num_machines)
     tenure_base = 10 + jobs_per_machine
@@ -539,7 +628,7 @@ def tabu_steps(
                 alive = False  # one critical block from time 0: optimal
                 break
             else:
-                stall = stall_limit - 1  # no move left here: restart from the best below
+                stall = stall_limit - 1  # no move left here: next episode below
         if pick_block >= 0:
             s0, k = starts[pick_block], starts[pick_block + 1] - starts[pick_block]
             block = path[s0 : s0 + k]
@@ -563,6 +652,12 @@ def tabu_steps(
                     p, release, jp_ptr, jp_idx, js_ptr, js_idx, mprev, mnext, r, q, order
                 )
                 continue
+        if 0 <= cmax < pool_cmax[episode]:
+            pool_cmax[episode] = cmax
+            _save(pool, episode, first, mprev, mnext, p, mach)
+            stall = 0
+        else:
+            stall += 1
         if 0 <= cmax < best:
             best = cmax
             best_first[:] = first
@@ -570,16 +665,11 @@ def tabu_steps(
             best_next[:] = mnext
             best_p[:] = p
             best_mach[:] = mach
-            stall = 0
-        else:
-            stall += 1
         if stall >= stall_limit:
-            # restart from the best with a few random critical swaps and a fresh tabu list
-            first[:] = best_first
-            mprev[:] = best_prev
-            mnext[:] = best_next
-            p[:] = best_p
-            mach[:] = best_mach
+            # restart from an elite with a few random critical moves and a fresh tabu list
+            _admit(pool, pool_cmax, n)
+            pool_cmax[episode] = EMPTY
+            _load(pool, _pick_elite(pool_cmax), first, mprev, mnext, p, mach)
             forbid[:, :] = 0
             forbid_machine[:, :] = 0
             cmax = evaluate(p, release, jp_ptr, jp_idx, js_ptr, js_idx, mprev, mnext, r, q, order)
