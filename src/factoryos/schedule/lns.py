@@ -10,20 +10,18 @@
    polishes the tabu search's schedule and may prove it optimal.
 
 Other problems give CP-SAT the whole budget. Side by side, CP-SAT keeps one uninterrupted
-trajectory: alone at 60 s it reaches la21 and la40 at their optimum in 15-30 s, which the tabu
-search rarely does, while the tabu search reaches la24, la27 and la38, which CP-SAT misses.
-Taking turns (10 % CP-SAT, then tabu 35 % / CP-SAT 10 % twice) missed la21, la38 and la40
-(docs/scheduling.md). An earlier Python-side neighbourhood search around CP-SAT sub-models did
-not beat CP-SAT's own and was removed.
+trajectory (alone, in one logged run, it reached la21 and la40 at their optimum after 15 and 28 s,
+which the tabu search rarely does), while the tabu search finds la27, la29 and la38, which CP-SAT
+misses. Taking turns (10 % CP-SAT, then tabu 35 % / CP-SAT 10 % twice) missed la21, la38 and
+la40 (docs/scheduling.md). An earlier Python-side neighbourhood search around CP-SAT sub-models
+did not beat CP-SAT's own and was removed.
 
 Problems above ``decompose_above_ops`` operations (a plant's weeks of orders), and plans with an
 energy-cost term, go to the order-window decomposition of :mod:`.decompose` instead.
 
 Measured (docs/scheduling.md): with 2 workers, CP-SAT alone leaves la29 at 1190 after 10 s;
 the tabu search reaches ta01 and ta05 at their optimum in 10 s on one thread, and at 20 s the
-pipeline gives mk06/mk10 58/197 against 61/217 for CP-SAT alone. An earlier
-Python-side neighbourhood search around CP-SAT sub-models did not beat CP-SAT's own and was
-removed.
+pipeline gives mk06/mk10 58/197 against 61/217 for CP-SAT alone.
 """
 
 from __future__ import annotations
