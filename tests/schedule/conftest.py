@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from factoryos.schedule import Problem, parse_fjsp, parse_jssp
+from factoryos.schedule import (
+    Alternative,
+    EnergyPrices,
+    Job,
+    Operation,
+    Problem,
+    parse_fjsp,
+    parse_jssp,
+)
 
 FT06 = """6 6
 2 1 0 3 1 6 3 7 5 3 4 6
@@ -50,6 +58,19 @@ def two_by_two() -> Problem:
 @pytest.fixture
 def flex_two() -> Problem:
     return parse_fjsp(FLEX_TWO, name="flex2")
+
+
+@pytest.fixture
+def valley_is_late() -> Problem:
+    """The press (10 units, 100 kW) either ends the plan early in the peak (1.2 CNY/kWh) or waits
+    for the valley (0.3) at 20-30; a 1-unit job released at 20 on a powerless machine ends at 21
+    at the earliest and keeps both starts open."""
+    energy = EnergyPrices(slot=10, prices=(1.2, 1.2, 0.3), power_kw=(100.0, 0.0), unit_h=1.0)
+    jobs = (
+        Job((Operation((Alternative(0, 10),), name="press"),), name="J0"),
+        Job((Operation((Alternative(1, 1),), name="late"),), name="J1", release_date=20),
+    )
+    return Problem(jobs, 2, name="valley-is-late", energy=energy)
 
 
 @pytest.fixture

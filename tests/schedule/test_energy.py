@@ -82,19 +82,8 @@ def test_energy_score_matches_the_solver_on_random_instances() -> None:
     assert result.solution.energy_cost_fen(p) <= makespan_only.solution.energy_cost_fen(p)
 
 
-def _valley_is_late() -> Problem:
-    """The press (10 units, 100 kW) either ends the plan early in the peak or waits for the
-    valley at 20-30; a job released at 20 on a powerless machine keeps both starts open."""
-    energy = EnergyPrices(slot=10, prices=(PEAK, PEAK, VALLEY), power_kw=(100.0, 0.0), unit_h=1.0)
-    jobs = (
-        Job((Operation((Alternative(0, 10),), name="press"),), name="J0"),
-        Job((Operation((Alternative(1, 1),), name="late"),), name="J1", release_date=20),
-    )
-    return Problem(jobs, 2, name="valley-is-late", energy=energy)
-
-
-def test_lexicographic_order_decides_between_makespan_and_energy() -> None:
-    p = _valley_is_late()
+def test_lexicographic_order_decides_between_makespan_and_energy(valley_is_late: Problem) -> None:
+    p = valley_is_late
     makespan, energy = Objective(1, 0), Objective(0, 0, 1)
     first_makespan = solve_lexicographic(p, [makespan, energy], FAST)
     check(p, first_makespan.result.solution)

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from factoryos.schedule import (
-    Alternative,
     DecomposeConfig,
-    EnergyPrices,
-    Job,
     Objective,
-    Operation,
     Problem,
     SolverParams,
     check,
@@ -20,19 +16,8 @@ ONE_ORDER = DecomposeConfig(orders_per_step=1, min_orders=1, max_orders=1, step_
 MAKESPAN, ENERGY = Objective(1, 0), Objective(0, 0, 1)
 
 
-def _valley_is_late() -> Problem:
-    """The press (10 units, 100 kW) ends the plan early in the peak or waits for the valley at
-    20-30; a 1-unit job released at 20 on a powerless machine ends at 21 at the earliest."""
-    energy = EnergyPrices(slot=10, prices=(1.2, 1.2, 0.3), power_kw=(100.0, 0.0), unit_h=1.0)
-    jobs = (
-        Job((Operation((Alternative(0, 10),), name="press"),), name="J0"),
-        Job((Operation((Alternative(1, 1),), name="late"),), name="J1", release_date=20),
-    )
-    return Problem(jobs, 2, name="valley-is-late", energy=energy)
-
-
-def test_a_decomposed_stage_keeps_the_earlier_value() -> None:
-    p = _valley_is_late()
+def test_a_decomposed_stage_keeps_the_earlier_value(valley_is_late: Problem) -> None:
+    p = valley_is_late
     # each step re-solves one order with the other fixed; the energy stage may move the press
     # only as far as the makespan of 21 allows: 11-21, 100 kW x (9 x 1.2 + 0.3) = 1,110 CNY
     # (unbounded, the step would put it in the valley at 20-30)
@@ -45,8 +30,8 @@ def test_a_decomposed_stage_keeps_the_earlier_value() -> None:
     assert out.result.solver == "factoryos-orders-lns"
 
 
-def test_decomposed_energy_first_then_makespan() -> None:
-    p = _valley_is_late()
+def test_decomposed_energy_first_then_makespan(valley_is_late: Problem) -> None:
+    p = valley_is_late
     out = solve_lexicographic(
         p, [ENERGY, MAKESPAN], FAST, decompose_above_ops=0, decompose=ONE_ORDER
     )
