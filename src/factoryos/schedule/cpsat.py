@@ -218,12 +218,13 @@ class CpSatJobShop:
         for ov in self.ops.values():
             for mach, (_, iv) in ov.choices.items():
                 per_machine[mach].append(iv)
-        # Time already taken on a machine (operations outside this model) is a fixed interval.
+        # Time already taken on a machine (operations outside this model) is a fixed interval;
+        # a unit's calendar gives it spans all year, only those before the horizon matter.
         for mach, spans in self._busy.items():
             if not per_machine[mach]:
                 continue
             for k, (lo, hi) in enumerate(spans):
-                if hi > lo:
+                if hi > lo and lo < self.horizon:
                     per_machine[mach].append(
                         m.new_fixed_size_interval_var(lo, hi - lo, f"b{mach}_{k}")
                     )

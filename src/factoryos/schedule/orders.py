@@ -8,6 +8,8 @@ quantity``, rounded up to the time unit. Each work unit of an eligible equipment
 On the calendar's working-time axis the instants where it pauses (breaks, shift ends, weekends,
 holidays) become ``Problem.breaks``; a step the routing does not mark ``resumable`` runs inside
 one working stretch, so units on which its lot is longer than every stretch are not eligible.
+Lines on different calendars share the axis of their calendars' union (time when some line
+works); a unit's own time off on it is unavailable time of that unit, which no step spans.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factoryos.model.calendar import shift_periods
-from factoryos.model.plant import Plant
+from factoryos.model.plant import Plant, WorkUnit
 from factoryos.model.states import MachineState
 from factoryos.schedule.clock import TimeAxis, WallClock, WorkingClock
 from factoryos.schedule.errors import InstanceFormatError, SchedulingError
@@ -188,11 +190,12 @@ def build_problem(
         raise SchedulingError("no orders to schedule")
     start = origin or min(o.release for o in orders)
     start = start.astimezone(dt.UTC)
-    axis: TimeAxis = WallClock(start, time_unit)
-    if calendar:
-        axis = _working_clock(plant, start, time_unit, calendar_span)
-    unit_s = time_unit.total_seconds()
     units = plant.work_units
+    axis: TimeAxis = WallClock(start, time_unit)
+    unavailable: list[tuple[int, int, int]] = []
+    if calendar:
+        axis, unavailable = _working_clock(plant, units, start, time_unit, calendar_span)
+    unit_s = time_unit.total_seconds()
     machine_of = {(u.equipment.id, u.unit): i for i, u in enumerate(units)}
     jobs = []
     for order in orders:
@@ -214,7 +217,6 @@ def build_problem(
                 precedences=tuple(precedences),
             )
         )
-    unavailable = []
     if calendar:
         end = start + calendar_span
         for i, u in enumerate(units):
@@ -242,8 +244,9 @@ def build_problem(
         unit_h=unit_s / 3600,
     )
     breaks = axis.pauses() if isinstance(axis, WorkingClock) else ()
-    if breaks:
-        jobs = [_fit_stretches(job, breaks) for job in jobs]
+    if isinstance(axis, WorkingClock) and (breaks or unavailable):
+        stretches = _Stretches(breaks, unavailable, axis.total)
+        jobs = [_fit_stretches(job, stretches) for job in jobs]
     problem = Problem(
         tuple(jobs),
         len(units),
@@ -257,35 +260,117 @@ def build_problem(
     return PlantProblem(problem, tuple(orders), start, time_unit, axis)
 
 
-def _fit_stretches(job: Job, breaks: tuple[int, ...]) -> Job:
-    """Drop the units on which a non-resumable lot is longer than every working stretch."""
-    longest = max(b - a for a, b in zip((0, *breaks), breaks, strict=False))
+class _Stretches:
+    """The longest run of a unit's available time, with and without the calendar pauses."""
+
+    def __init__(
+        self, breaks: tuple[int, ...], unavailable: list[tuple[int, int, int]], total: int
+    ) -> None:
+        self._breaks = breaks
+        self._total = total
+        self._spans: dict[int, list[tuple[int, int]]] = {}
+        for m, lo, hi in unavailable:
+            self._spans.setdefault(m, []).append((lo, hi))
+        self._cache: dict[tuple[int, bool], int | None] = {}
+
+    def longest(self, machine: int, *, resumable: bool) -> int | None:
+        """``None`` when nothing cuts the unit's time (a resumable step of any length fits)."""
+        key = (machine, resumable)
+        if key not in self._cache:
+            cuts = [] if resumable else [(b, b) for b in self._breaks]
+            cuts += self._spans.get(machine, [])
+            longest, free_from = None, 0
+            for lo, hi in sorted(cuts):
+                longest = max(longest or 0, lo - free_from)
+                free_from = max(free_from, hi)
+            if longest is not None:
+                longest = max(longest, self._total - free_from)
+            self._cache[key] = longest
+        return self._cache[key]
+
+
+def _fit_stretches(job: Job, stretches: _Stretches) -> Job:
+    """Drop the units on which a lot is longer than every stretch of the unit's available time
+    (cut by the calendar pauses too, unless the step is resumable)."""
     ops = []
     for op in job.operations:
-        if op.resumable:
-            ops.append(op)
-            continue
-        fits = tuple(a for a in op.alternatives if a.duration <= longest)
+        longest = {
+            a.machine: stretches.longest(a.machine, resumable=op.resumable) for a in op.alternatives
+        }
+        fits = tuple(
+            a for a in op.alternatives if (n := longest[a.machine]) is None or a.duration <= n
+        )
         if not fits:
+            limit = max(n for n in longest.values() if n is not None)
+            reason = (
+                f"the longest stretch ({limit}) of its units' available time (their own "
+                "calendar's working time, between maintenance windows): split the order"
+                if op.resumable
+                else f"the longest working stretch ({limit}) between calendar pauses, and is "
+                "not resumable: mark it 'resumable: true' in the routing or split the order"
+            )
             raise SchedulingError(
                 f"order {job.name!r}: step {op.name!r} takes {op.min_duration} units, longer "
-                f"than the longest working stretch ({longest}) between calendar pauses, and is "
-                "not resumable: mark it 'resumable: true' in the routing or split the order"
+                f"than {reason}"
             )
         ops.append(dataclasses.replace(op, alternatives=fits))
     return dataclasses.replace(job, operations=tuple(ops))
 
 
 def _working_clock(
-    plant: Plant, start: dt.datetime, unit: dt.timedelta, span: dt.timedelta
-) -> WorkingClock:
-    ids = {plant.calendar_id_of(line) for _, line in plant.lines()}
-    if len(ids) != 1:
-        # one common axis keeps precedences exact across lines; per-line calendars would need
-        # unavailable time per unit instead
-        raise SchedulingError(
-            f"lines use several calendars {sorted(ids)}; plan with calendar=False"
-        )
-    cal = plant.calendars[ids.pop()]
-    periods = [(p.start, p.end) for p in shift_periods(cal, plant.zone, start, start + span)]
-    return WorkingClock(periods, unit)
+    plant: Plant,
+    units: Sequence[WorkUnit],
+    start: dt.datetime,
+    unit: dt.timedelta,
+    span: dt.timedelta,
+) -> tuple[WorkingClock, list[tuple[int, int, int]]]:
+    """The working-time axis of the lines' calendars together, and each unit's time off on it.
+
+    With one calendar the axis is its working time. With several it is their union: the map from
+    wall-clock time stays monotone, so precedences between lines on different calendars stay
+    exact, and a unit's time off while other lines work is unavailable time of that unit.
+    """
+    own = {
+        cid: [(p.start, p.end) for p in shift_periods(cal, plant.zone, start, start + span)]
+        for cid, cal in plant.calendars.items()
+        if any(plant.calendar_id_of(u.line) == cid for u in units)
+    }
+    clock = WorkingClock(_merged([p for periods in own.values() for p in periods]), unit)
+    off: list[tuple[int, int, int]] = []
+    if len(own) > 1:
+        for cid, periods in own.items():
+            gaps = _gaps(
+                [(clock.to_units(lo), clock.to_units(hi)) for lo, hi in periods], clock.total
+            )
+            off.extend(
+                (i, lo, hi)
+                for i, u in enumerate(units)
+                if plant.calendar_id_of(u.line) == cid
+                for lo, hi in gaps
+            )
+    return clock, off
+
+
+def _merged(
+    periods: list[tuple[dt.datetime, dt.datetime]],
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Sorted, disjoint periods covering the same time (touching ones joined)."""
+    out: list[tuple[dt.datetime, dt.datetime]] = []
+    for lo, hi in sorted(periods):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _gaps(spans: list[tuple[int, int]], total: int) -> list[tuple[int, int]]:
+    """The parts of ``[0, total)`` outside the sorted, disjoint ``spans``."""
+    out, t = [], 0
+    for lo, hi in spans:
+        if lo > t:
+            out.append((t, lo))
+        t = max(t, hi)
+    if t < total:
+        out.append((t, total))
+    return out
