@@ -8,7 +8,7 @@ YAML are local wall-clock times of the site; every period this module returns is
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -170,6 +170,19 @@ def shift_spans(
                         (s_start.astimezone(dt.UTC), s_end.astimezone(dt.UTC), shift.name, day)
                     )
     yield from sorted(spans)
+
+
+def merge_spans(
+    spans: Iterable[tuple[dt.datetime, dt.datetime]],
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Sorted, disjoint spans covering the same time (overlapping and touching ones joined)."""
+    merged: list[tuple[dt.datetime, dt.datetime]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
 
 
 def _days(

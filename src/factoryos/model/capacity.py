@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from factoryos.model.calendar import MaintenanceWindow, shift_periods
+from factoryos.model.calendar import MaintenanceWindow, merge_spans, shift_periods
 from factoryos.model.errors import FactoryosError
 from factoryos.model.plant import Equipment, Plant, Product
 
@@ -309,7 +309,7 @@ def _planned_busy_s(
     plant: Plant, equipment: Equipment, periods: list[Span], start: dt.datetime, end: dt.datetime
 ) -> float:
     """Per-unit PBT: its line calendar's shift ``periods`` minus the pool's maintenance windows."""
-    windows = _union(_maintenance_spans(plant.maintenance_of(equipment.id), plant, start, end))
+    windows = merge_spans(_maintenance_spans(plant.maintenance_of(equipment.id), plant, start, end))
     busy = sum((b - a).total_seconds() for a, b in periods)
     return busy - _overlap_s(periods, windows)
 
@@ -318,16 +318,6 @@ def _maintenance_spans(
     windows: Iterable[MaintenanceWindow], plant: Plant, start: dt.datetime, end: dt.datetime
 ) -> list[Span]:
     return [span for w in windows for span in w.spans(plant.zone, start, end)]
-
-
-def _union(spans: list[Span]) -> list[Span]:
-    merged: list[Span] = []
-    for a, b in sorted(spans):
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-        else:
-            merged.append((a, b))
-    return merged
 
 
 def _overlap_s(periods: list[Span], windows: list[Span]) -> float:

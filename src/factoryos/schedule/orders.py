@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from factoryos.model.calendar import shift_periods
+from factoryos.model.calendar import merge_spans, shift_periods
 from factoryos.model.plant import Plant, WorkUnit
 from factoryos.model.states import MachineState
 from factoryos.schedule.clock import TimeAxis, WallClock, WorkingClock
@@ -335,7 +335,7 @@ def _working_clock(
         for cid, cal in plant.calendars.items()
         if any(plant.calendar_id_of(u.line) == cid for u in units)
     }
-    clock = WorkingClock(_merged([p for periods in own.values() for p in periods]), unit)
+    clock = WorkingClock(merge_spans(p for periods in own.values() for p in periods), unit)
     off: list[tuple[int, int, int]] = []
     if len(own) > 1:
         for cid, periods in own.items():
@@ -349,19 +349,6 @@ def _working_clock(
                 for lo, hi in gaps
             )
     return clock, off
-
-
-def _merged(
-    periods: list[tuple[dt.datetime, dt.datetime]],
-) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Sorted, disjoint periods covering the same time (touching ones joined)."""
-    out: list[tuple[dt.datetime, dt.datetime]] = []
-    for lo, hi in sorted(periods):
-        if out and lo <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
-        else:
-            out.append((lo, hi))
-    return out
 
 
 def _gaps(spans: list[tuple[int, int]], total: int) -> list[tuple[int, int]]:
