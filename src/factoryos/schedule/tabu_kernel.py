@@ -516,7 +516,9 @@ def tabu_steps(
     episode = pool_cmax.shape[0] - 1
     cmax = evaluate(p, release, jp_ptr, jp_idx, js_ptr, js_idx, mprev, mnext, r, q, order)
     jobs_per_machine = n // (num_machines * num_machines)
-    tenure_base = 10 + jobs_per_machine
+    # Short tabu tenure: 3 + jobs/machines moves plus up to half again (Zhang et al. use 10 +
+    # jobs/machines; on la29, 30 s alone, 16 seeds: 1164.9 mean against 1159.3; docs/scheduling.md)
+    tenure_base = 3 + jobs_per_machine
     alive = True
     for _ in range(steps):
         if best <= lower_bound:
