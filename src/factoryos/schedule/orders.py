@@ -279,13 +279,8 @@ class _Stretches:
         if key not in self._cache:
             cuts = [] if resumable else [(b, b) for b in self._breaks]
             cuts += self._spans.get(machine, [])
-            longest, free_from = None, 0
-            for lo, hi in sorted(cuts):
-                longest = max(longest or 0, lo - free_from)
-                free_from = max(free_from, hi)
-            if longest is not None:
-                longest = max(longest, self._total - free_from)
-            self._cache[key] = longest
+            free = _gaps(sorted(cuts), self._total)
+            self._cache[key] = max((hi - lo for lo, hi in free), default=0) if cuts else None
         return self._cache[key]
 
 
@@ -330,10 +325,11 @@ def _working_clock(
     wall-clock time stays monotone, so precedences between lines on different calendars stay
     exact, and a unit's time off while other lines work is unavailable time of that unit.
     """
+    calendar_of = [plant.calendar_id_of(u.line) for u in units]
     own = {
         cid: [(p.start, p.end) for p in shift_periods(cal, plant.zone, start, start + span)]
         for cid, cal in plant.calendars.items()
-        if any(plant.calendar_id_of(u.line) == cid for u in units)
+        if cid in calendar_of
     }
     clock = WorkingClock(merge_spans(p for periods in own.values() for p in periods), unit)
     off: list[tuple[int, int, int]] = []
@@ -343,16 +339,13 @@ def _working_clock(
                 [(clock.to_units(lo), clock.to_units(hi)) for lo, hi in periods], clock.total
             )
             off.extend(
-                (i, lo, hi)
-                for i, u in enumerate(units)
-                if plant.calendar_id_of(u.line) == cid
-                for lo, hi in gaps
+                (i, lo, hi) for i, c in enumerate(calendar_of) if c == cid for lo, hi in gaps
             )
     return clock, off
 
 
 def _gaps(spans: list[tuple[int, int]], total: int) -> list[tuple[int, int]]:
-    """The parts of ``[0, total)`` outside the sorted, disjoint ``spans``."""
+    """The parts of ``[0, total)`` outside the sorted ``spans`` (they may overlap)."""
     out, t = [], 0
     for lo, hi in spans:
         if lo > t:
