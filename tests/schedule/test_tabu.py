@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from factoryos.schedule import Problem, best_rule, check, random_fjsp, random_jssp
+from factoryos.schedule import Problem, best_rule, check, random_fjsp, random_jssp, tabu
 from factoryos.schedule.generate import with_families
 from factoryos.schedule.problem import Alternative, Job, Operation
 from factoryos.schedule.solution import Assignment, Solution
@@ -39,6 +39,29 @@ def test_stops_when_asked() -> None:
     check(p, result.solution)
     assert result.solution.makespan <= start.makespan
     assert result.iterations > 0
+
+
+def test_a_fresh_start_after_a_stall_keeps_the_best(monkeypatch: pytest.MonkeyPatch) -> None:
+    # with no patience at all, every slice that finds no new best starts again from the rule's plan
+    monkeypatch.setattr(tabu, "_STALE_S", 0.0)
+    start_afresh = tabu._start_afresh
+    kept: list[int] = []
+
+    def spy(g: tabu._Graph, start: tabu._Graph, *rest: np.ndarray) -> None:
+        start_afresh(g, start, *rest)
+        state = rest[-1]
+        assert np.array_equal(g.seqs[:3], start.seqs[:3]) and np.array_equal(g.mach, start.mach)
+        assert tabu._best_solution(g).makespan == state[2]
+        kept.append(int(state[2]))
+
+    monkeypatch.setattr(tabu, "_start_afresh", spy)
+    p = random_fjsp(10, 5, seed=3)
+    _, start = best_rule(p)
+    result = improve(p, start, time_limit_s=0.5)
+    check(p, result.solution)
+    assert len(kept) > 1
+    assert kept[0] < start.makespan
+    assert result.solution.makespan <= kept[-1] <= kept[0]
 
 
 @pytest.mark.parametrize("seed", range(4))
