@@ -1,10 +1,9 @@
-"""Tabu search for the makespan with the machine assignment fixed (see :mod:`.tabu_kernel`).
+"""Tabu search for the makespan on the disjunctive graph (see :mod:`.tabu_kernel`).
 
-Used by :func:`factoryos.schedule.lns.solve` between two CP-SAT phases: CP-SAT gives a first
-schedule and a lower bound, the tabu search drives the makespan down, and CP-SAT restarts from
-the result (as hint) to polish it and try to prove it optimal. It applies to makespan problems
-without changeovers, unavailable time or calendar pauses; release dates, assembly joins and
-flexible machine choice are fine.
+Used by :func:`factoryos.schedule.lns.solve` beside CP-SAT: both start from the best rule's
+schedule, and CP-SAT then restarts from the better result (as hint) to polish it and try to
+prove it optimal. It applies to makespan problems without changeovers, unavailable time or
+calendar pauses; release dates, assembly joins and flexible machine choice are fine.
 """
 
 from __future__ import annotations
@@ -248,7 +247,7 @@ def improve(
     seed: int = 0,
     stop: threading.Event | None = None,
 ) -> TabuResult:
-    """Shorten ``solution``'s makespan, keeping each operation's machine.
+    """Shorten ``solution``'s makespan; an operation may move to another eligible machine.
 
     ``workers`` independent searches with different seeds run in threads (the compiled kernel
     releases the GIL); the best schedule is returned. Stops at ``lower_bound``, or when ``stop``
