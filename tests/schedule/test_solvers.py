@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,15 +15,19 @@ from factoryos.schedule import (
     LnsConfig,
     NoSolutionError,
     Problem,
+    Solution,
     SolverParams,
     best_rule,
     check,
     dispatch,
+    lns,
     random_fjsp,
     random_jssp,
     solve,
     solve_baseline,
 )
+from factoryos.schedule.cpsat import SearchWatch
+from factoryos.schedule.tabu import TabuResult
 from tests.schedule.bruteforce import optimal_makespan
 
 FAST = SolverParams(time_limit_s=5.0, num_workers=2)
@@ -82,6 +89,39 @@ def test_cpsat_and_tabu_side_by_side_improve_on_the_rule_and_stay_valid() -> Non
     check(p, result.solution)
     assert result.solution.makespan < hint.makespan
     assert result.best_bound <= result.objective
+
+
+def test_a_running_solve_stops_when_asked_from_another_thread() -> None:
+    p = random_jssp(30, 15, seed=4)
+    watch = SearchWatch()
+    threading.Timer(0.5, watch.stop).start()
+    t0 = time.perf_counter()
+    result = CpSatJobShop(p).solve(SolverParams(time_limit_s=30.0, num_workers=2), watch=watch)
+    assert time.perf_counter() - t0 < 5.0
+    check(p, result.solution)
+    assert watch.best == result.objective == result.solution.makespan
+
+
+def test_cpsat_goes_on_uninterrupted_when_the_tabu_search_is_not_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the tabu search searches its whole share but finds nothing better than its start, the
+    # rule's schedule, which CP-SAT is hinted with
+    def no_better(
+        _problem: Problem, start: Solution, *, time_limit_s: float, stop: threading.Event, **_: int
+    ) -> TabuResult:
+        stop.wait(time_limit_s)
+        return TabuResult(start, 0)
+
+    stops: list[SearchWatch] = []
+    monkeypatch.setattr(lns.tabu, "improve", no_better)
+    monkeypatch.setattr(SearchWatch, "stop", lambda watch: stops.append(watch))
+    p = random_jssp(12, 6, seed=11)
+    _, hint = best_rule(p)
+    result = solve(p, SolverParams(time_limit_s=1.0, num_workers=2))
+    check(p, result.solution)
+    assert stops == []
+    assert result.solution.makespan < hint.makespan
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))

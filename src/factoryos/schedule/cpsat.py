@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from factoryos.schedule.errors import NoSolutionError
 from factoryos.schedule.problem import Operation, OpRef, Problem
 from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult
 
-__all__ = ["CpSatJobShop", "SolverParams", "status_name"]
+__all__ = ["CpSatJobShop", "SearchWatch", "SolverParams", "status_name"]
 
 
 _ENERGY_ENTRIES = 4_000
@@ -49,6 +51,32 @@ class SolverParams:
     detection: with probing level 0 and CP-SAT 9.15's default no-overlap propagation, plant
     steps ended INFEASIBLE although their hint was feasible, or "optimal" 7 % above the optimum
     CP-SAT proves with probing (1 and 2 workers); with strong propagation they match it."""
+
+
+class SearchWatch(cp_model.CpSolverSolutionCallback):
+    """Lets another thread read a running solve's best objective and stop the solve."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.best = math.inf
+        self._lock = threading.Lock()
+        self._solver: cp_model.CpSolver | None = None
+        self._stopped = False
+
+    def on_solution_callback(self) -> None:
+        self.best = self.ObjectiveValue()
+        if self._stopped:  # asked to stop before the solve had started
+            self.StopSearch()
+
+    def attach(self, solver: cp_model.CpSolver) -> None:
+        with self._lock:
+            self._solver = solver
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            if self._solver is not None:
+                self._solver.stop_search()
 
 
 def status_name(status: int) -> str:
@@ -636,7 +664,13 @@ class CpSatJobShop:
             total += table[min(max(a.start // ev.step - ev.lo_k, 0), len(table) - 1)]
         return total
 
-    def solve(self, params: SolverParams, *, solver_name: str = "factoryos-cpsat") -> SolveResult:
+    def solve(
+        self,
+        params: SolverParams,
+        *,
+        solver_name: str = "factoryos-cpsat",
+        watch: SearchWatch | None = None,
+    ) -> SolveResult:
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = max(0.01, params.time_limit_s)
         solver.parameters.num_workers = params.num_workers
@@ -649,7 +683,9 @@ class CpSatJobShop:
             solver.parameters.linearization_level = 0
             solver.parameters.symmetry_level = 0
         t0 = time.perf_counter()
-        status = solver.solve(self.model)
+        if watch is not None:
+            watch.attach(solver)
+        status = solver.solve(self.model, watch)
         wall = time.perf_counter() - t0
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             raise NoSolutionError(
