@@ -85,10 +85,19 @@ def test_hint_is_never_worse_than_the_best_rule() -> None:
 def test_cpsat_and_tabu_side_by_side_improve_on_the_rule_and_stay_valid() -> None:
     p = random_jssp(12, 6, seed=11)
     _, hint = best_rule(p)
-    result = solve(p, SolverParams(time_limit_s=1.0, num_workers=2), config=LnsConfig())
+    trace: list[tuple[float, int]] = []
+    result = solve(
+        p,
+        SolverParams(time_limit_s=1.0, num_workers=2),
+        config=LnsConfig(),
+        on_improvement=lambda t, makespan: trace.append((t, makespan)),
+    )
     check(p, result.solution)
     assert result.solution.makespan < hint.makespan
     assert result.best_bound <= result.objective
+    # each reported improvement is later and better than the one before, the last one returned
+    assert trace == sorted(trace) and [m for _, m in trace] == sorted({m for _, m in trace})[::-1]
+    assert trace[-1][1] == result.solution.makespan
 
 
 def test_a_running_solve_stops_when_asked_from_another_thread() -> None:
