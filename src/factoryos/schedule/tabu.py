@@ -1,9 +1,10 @@
 """Tabu search for the makespan on the disjunctive graph (see :mod:`.tabu_kernel`).
 
 Used by :func:`factoryos.schedule.lns.solve` beside CP-SAT: both start from the best rule's
-schedule, and CP-SAT then restarts from the better result (as hint) to polish it and try to
-prove it optimal. It applies to makespan problems without changeovers, unavailable time or
-calendar pauses; release dates, assembly joins and flexible machine choice are fine.
+schedule, and when the tabu search's schedule is the better one CP-SAT restarts from it (as
+hint) to polish it and try to prove it optimal. It applies to makespan problems without
+changeovers, unavailable time or calendar pauses; release dates, assembly joins and flexible
+machine choice are fine.
 """
 
 from __future__ import annotations
