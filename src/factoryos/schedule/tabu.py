@@ -71,6 +71,12 @@ class _Graph:
     durations and machines."""
     num_machines: int
 
+    def with_own_search_state(self) -> _Graph:
+        """A copy with its own sequences, durations and machines (what a search changes)."""
+        return dataclasses.replace(
+            self, p=self.p.copy(), mach=self.mach.copy(), seqs=self.seqs.copy()
+        )
+
 
 def _graph(problem: Problem, solution: Solution) -> _Graph:
     refs = [ref for ref, _ in problem.iter_operations()]
@@ -185,7 +191,7 @@ def _run(
     state[2] = evaluate(
         g.p, g.release, g.jp_ptr, g.jp_idx, g.js_ptr, g.js_idx, g.seqs[1], g.seqs[2], r, q, order
     )
-    start = dataclasses.replace(g, p=g.p.copy(), mach=g.mach.copy(), seqs=g.seqs.copy())
+    start = g.with_own_search_state()
     alive, call = True, 0
     best, best_at = state[2], time.perf_counter()
 
@@ -259,11 +265,7 @@ def improve(
     compile_kernels()
     deadline = time.perf_counter() + time_limit_s
     graph = _graph(problem, solution)
-    # each search changes its sequences, durations and machines; the rest is shared
-    graphs = [graph] + [
-        dataclasses.replace(graph, p=graph.p.copy(), mach=graph.mach.copy(), seqs=graph.seqs.copy())
-        for _ in range(max(1, workers) - 1)
-    ]
+    graphs = [graph] + [graph.with_own_search_state() for _ in range(max(1, workers) - 1)]
     with ThreadPoolExecutor(max_workers=len(graphs)) as pool:
         results = list(
             pool.map(
