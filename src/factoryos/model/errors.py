@@ -6,6 +6,8 @@
      +-- StoreError             a storage backend failed (re-raised from the driver's error)
      +-- ScheduleError          no feasible plan, or a plan that breaks a constraint
      +-- SimulationError        the twin cannot run the model as given
+     +-- MappingError           an ingest mapping file that is malformed or inconsistent
+     +-- IngestError            a live source (MQTT broker, OPC UA server) failed
 
 Adapters catch their library's exceptions and re-raise one of these ``from exc``; messages quote
 the offending value so that a user can find and fix it without a debugger.
@@ -66,3 +68,11 @@ class ScheduleError(FactoryosError):
 
 class SimulationError(FactoryosError):
     """The digital twin cannot execute the model as given."""
+
+
+class MappingError(PlantModelError):
+    """An ingest mapping (sources -> work units) failed to load or validate; lists ``issues``."""
+
+
+class IngestError(FactoryosError):
+    """A live source could not be reached or spoke something other than what was agreed."""
