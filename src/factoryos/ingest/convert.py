@@ -50,8 +50,11 @@ class Reading:
     context: Mapping[str, Value] = field(default_factory=dict)
 
     def event_id(self) -> str:
-        key = f"{self.source}|{self.metric}|{self.ts_ms}|{self.ident}".encode()
-        return "in-" + hashlib.blake2b(key, digest_size=12).hexdigest()
+        """Derived from the reading alone. Events of one unit at one instant are ordered by id
+        (``factoryos.store``): the ident comes last so that they keep the order they were sent
+        in (a Sparkplug seq, zero-padded; it wraps at 256, so only within 256 messages)."""
+        key = f"{self.source}|{self.metric}|{self.ts_ms}".encode()
+        return f"in-{hashlib.blake2b(key, digest_size=10).hexdigest()}-{self.ident}"
 
 
 class Rejected(ValueError):

@@ -185,7 +185,7 @@ class SparkplugHost:
             if name not in self._mapped or value is None:
                 result.unmapped += 1
                 continue
-            ident = f"{payload.seq}.{index}"
+            ident = f"{payload.seq:03d}.{index:03d}"
             reading = Reading(Protocol.SPARKPLUG, source, name, ts or 0, value, ids, ident, context)
             if ts is None:
                 result.rejected.append((f"metric {name!r} has no timestamp", reading))
