@@ -110,7 +110,7 @@ class Pipeline:
 
     # -- messages ---------------------------------------------------------------------------------
     def sparkplug(
-        self, topic_text: str, data: bytes, received_ms: int, token: Any
+        self, topic_text: str, data: bytes, received_ms: int, token: Any, dup: bool = False
     ) -> Rebirth | None:
         """One message from the Sparkplug namespace; a rebirth to request, or None."""
         self._arrived(received_ms, token)
@@ -121,7 +121,7 @@ class Pipeline:
             return None
         if topic.type in (MessageType.STATE, MessageType.NCMD, MessageType.DCMD):
             return None  # host state and commands: nothing to store
-        result = self.host.handle(topic, data, received_ms)
+        result = self.host.handle(topic, data, received_ms, dup)
         self._take(Protocol.SPARKPLUG, topic_text, data, received_ms, result)
         return None if result.rebirth is None else Rebirth(*result.rebirth)
 
