@@ -172,9 +172,13 @@ class MqttIngester:
                     return
                 continue
             now = _now_ms()
-            rebirth = pipeline.sparkplug(topic, payload, now, (mid, qos, generation), dup)
-            if rebirth is not None:
-                self._ask_rebirth(rebirth)
+            token = (mid, qos, generation)
+            if topic.startswith(NAMESPACE + "/"):
+                rebirth = pipeline.sparkplug(topic, payload, now, token, dup)
+                if rebirth is not None:
+                    self._ask_rebirth(rebirth)
+            else:
+                pipeline.mqtt_json(topic, payload, now, token)
             batch = pipeline.batch
             if (
                 len(batch.events) + len(batch.letters) >= limit
