@@ -138,7 +138,8 @@ class Enterprise(_Frozen):
 class Site(_Frozen):
     id: Identifier = Field(pattern=ID_PATTERN)
     name: str = ""
-    timezone: str = "UTC"
+    timezone: str
+    """IANA zone of the site (``Asia/Shanghai``); the YAML's clock times are local to it."""
 
     @field_validator("timezone")
     @classmethod
