@@ -80,5 +80,5 @@ def one_line(exc: BaseException) -> str:
     text = re.sub(
         r'^connection failed: connection to server at "[^"]*", port \d+ failed: ', "", text
     )
-    text = re.sub(r"^FATAL:\s+", "", text)
+    text = re.sub(r"^(FATAL:\s+|connection is bad:\s+)", "", text)
     return text
