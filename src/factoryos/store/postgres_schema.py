@@ -10,8 +10,11 @@ Events live in two tables range-partitioned by ``ts`` (one partition per UTC mon
 ``state_events`` (narrow: the KPI engine's hot path) and ``other_events`` (every other kind).
 Each has a btree on ``(path, ts)``: a hierarchy subtree is a ``path`` range (C collation, so
 ``node/`` .. ``node0`` holds exactly the paths below ``node``), the window a ``ts`` range inside it,
-and the carried-in state of a unit one backward index step. ``event_ids`` makes ids unique across
-kinds and partitions (a partitioned table's unique index must include the partition key).
+and the carried-in state of a unit one backward index step. A time window over every path is
+pruned to its months' partitions and narrowed inside them by a BRIN index on ``ts`` (events
+arrive roughly in time order, so block ranges are tight and the index costs almost nothing).
+``event_ids`` makes ids unique across kinds and partitions (a partitioned table's unique index
+must include the partition key).
 """
 
 from __future__ import annotations
@@ -70,6 +73,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             ) PARTITION BY RANGE (ts)""",
             "CREATE INDEX state_events_path_ts ON state_events (path, ts)",
             "CREATE INDEX other_events_path_ts ON other_events (path, ts)",
+            "CREATE INDEX state_events_ts ON state_events USING brin (ts)",
+            "CREATE INDEX other_events_ts ON other_events USING brin (ts)",
         ),
     ),
 )
@@ -85,8 +90,8 @@ def stored_version(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
-def _apply(conn: psycopg.Connection[Any]) -> list[Migration]:
-    """Apply every migration newer than the stored version, in one transaction."""
+def _apply(conn: psycopg.Connection[Any], target: int = CODE_VERSION) -> list[Migration]:
+    """Apply the migrations newer than the stored version up to ``target``, in one transaction."""
     applied = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
@@ -97,7 +102,7 @@ def _apply(conn: psycopg.Connection[Any]) -> list[Migration]:
                 "NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
             )
         for migration in MIGRATIONS:
-            if migration.version <= current:
+            if not current < migration.version <= target:
                 continue
             for statement in migration.statements:
                 conn.execute(statement)
@@ -131,12 +136,14 @@ def check(version: int, shown: str) -> None:
         )
 
 
-def upgrade(conn: psycopg.Connection[Any], shown: str) -> tuple[int, list[str]]:
-    """Apply the missing migrations; (version before, descriptions of those applied)."""
+def upgrade(
+    conn: psycopg.Connection[Any], shown: str, target: int = CODE_VERSION
+) -> tuple[int, list[str]]:
+    """Apply the missing migrations (up to ``target``); (version before, those applied)."""
     before = stored_version(conn)
     if before > CODE_VERSION:
         check(before, shown)
-    applied = _apply(conn)
+    applied = _apply(conn, target)
     return before, [f"{m.version}: {m.description}" for m in applied]
 
 
