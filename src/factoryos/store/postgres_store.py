@@ -101,6 +101,11 @@ class PostgresStore:
     def __repr__(self) -> str:
         return f"PostgresStore({self.url.shown!r})"
 
+    @property
+    def backend_pid(self) -> int:
+        """The server process serving this store (what ``pg_terminate_backend`` takes)."""
+        return int(self._conn.info.backend_pid)
+
     def _open(self) -> psycopg.Connection[Any]:
         conn = self.url.connect()
         try:
