@@ -103,7 +103,7 @@ BENCH_LOAD = (20 + 110 / 3 * 20 / 60 + 100 / 3 / 10 * 0.5) * H
 @pytest.fixture(scope="module")
 def tiny_report() -> CapacityReport:
     plant = load_plant_text(TINY, filename="tiny.yaml")
-    return rough_cut_capacity(plant, START, END, demand_units=40, batch_size=10)
+    return rough_cut_capacity(plant, START, END, demand_units=40, lot_size=10)
 
 
 def test_available_time_per_pool(tiny_report: CapacityReport) -> None:
@@ -163,7 +163,7 @@ def test_family_changeovers_follow_the_pools_batch_mix() -> None:
         "            setup_matrix: {parts: {widgets: 1 h}, widgets: {parts: 1 h}}\n",
         TINY,
     )
-    report = rough_cut_capacity(load_plant_text(text), START, END, 40, batch_size=10)
+    report = rough_cut_capacity(load_plant_text(text), START, END, 40, lot_size=10)
     bench = report.pools[1]
     # bench batches: 4 of widgets, 10/3 of parts (7.3333 in all). The batch before a widgets
     # batch is a parts batch with probability (10/3)/7.3333, costing 1 h: 4 x 0.4545 = 1.818 h;
@@ -200,7 +200,7 @@ def test_mix_defaults_to_equal_shares_of_sellable_products() -> None:
         ({"mix": {"widget": -1}}, "must be >= 0"),
         ({"mix": {"widget": 0}}, "shares sum to zero"),
         ({"demand_units": 0}, "demand must be positive"),
-        ({"batch_size": 0}, "batch size must be positive"),
+        ({"lot_size": 0}, "lot size must be >= 1"),
         ({"end": START}, "empty window"),
         ({"start": dt.datetime(2026, 3, 2)}, "need a time zone"),  # noqa: DTZ001
     ],

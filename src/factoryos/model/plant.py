@@ -39,7 +39,9 @@ class _Frozen(BaseModel):
 
 
 class EquipmentKind(StrEnum):
-    """What a piece of equipment is; drives defaults in reports, not behaviour."""
+    """The equipment kinds factoryos knows the meaning of (e.g. ``industrial_robot`` counts in
+    robot density). ``Equipment.kind`` is an open vocabulary: any other identifier is allowed
+    when the equipment names its ``category``."""
 
     INDUSTRIAL_ROBOT = "industrial_robot"
     CNC = "cnc"
@@ -52,6 +54,9 @@ class EquipmentKind(StrEnum):
     OTHER = "other"
 
 
+KNOWN_KINDS = frozenset(k.value for k in EquipmentKind)
+
+
 class Equipment(_Frozen):
     """A pool of identical work units (ISA-95 work cells / equipment) in one line.
 
@@ -59,11 +64,16 @@ class Equipment(_Frozen):
     cycle: 1 for a machine that works unit by unit; N for an oven, a burn-in rack, a curing
     chamber or a paint booth that takes up to N units at once. On batch equipment an operation's
     ``run_time`` is the time of one cycle, whatever the fill (1 to N units).
+
+    ``kind`` is one of :class:`EquipmentKind` or, for equipment of other industries (a reflow
+    oven, a reactor vessel, a pick-and-place machine), any identifier together with a
+    ``category`` that says what it is in plain words or a short id (``thermal``, ``vessel``).
     """
 
     id: Identifier = Field(pattern=ID_PATTERN)
     name: str = ""
-    kind: EquipmentKind
+    kind: Identifier = Field(pattern=ID_PATTERN)
+    category: str | None = None
     units: int = Field(default=1, ge=1)
     skills: tuple[Identifier, ...] = Field(min_length=1)
     power_kw: dict[MachineState, PowerKW] = Field(default_factory=dict, alias="power")
@@ -74,6 +84,20 @@ class Equipment(_Frozen):
         default_factory=dict, alias="setup_matrix"
     )
     batch_capacity: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _kind_known_or_categorised(self) -> Equipment:
+        if self.kind not in KNOWN_KINDS and not self.category:
+            raise ValueError(
+                f"kind {self.kind!r} is not one of {sorted(KNOWN_KINDS)}: give it a category "
+                "(e.g. category: thermal) so reports can group it"
+            )
+        return self
+
+    @property
+    def known_kind(self) -> EquipmentKind | None:
+        """The kind as factoryos knows it, or None for an open-vocabulary kind."""
+        return EquipmentKind(self.kind) if self.kind in KNOWN_KINDS else None
 
     def power_in(self, state: MachineState) -> float:
         """kW drawn by one unit in ``state`` (0 when the model gives none)."""
@@ -127,8 +151,13 @@ class Operation(_Frozen):
     unattended: bool = False
 
     def run_time_on(self, equipment_id: str) -> float:
-        """Planned run time per unit (ISO 22400 PRI) on one equipment, seconds."""
+        """Run time on one equipment, seconds: per unit, or per cycle on batch equipment."""
         return self.run_time_on_s.get(equipment_id, self.run_time_s)
+
+    def run_time_per_unit(self, equipment: Equipment) -> float:
+        """Planned run time per unit (ISO 22400 PRI) on ``equipment``, seconds: a batch
+        equipment's cycle time shared by the units of a full load."""
+        return self.run_time_on(equipment.id) / equipment.batch_capacity
 
 
 class Product(_Frozen):
