@@ -87,3 +87,28 @@ def test_a_transfer_batch_lets_the_next_step_start_before_the_lot_is_done() -> N
     assert _starts(events, "milling") == [0, 11, 12, 13, 14, 15, 16, 17]
     # the first two units reach the oven at 12 and start a cycle with what is there
     assert _starts(events, "baking")[:2] == [12, 12]
+
+
+def test_an_unattended_step_runs_through_off_shift_time_an_attended_one_pauses() -> None:
+    short_day = PLANT.replace('start: "00:00", end: "24:00"', 'start: "00:00", end: "01:00"')
+    short_day = short_day.replace("LOT", "4").replace("TRANSFER", "")
+    ends = {}
+    for unattended in (True, False):
+        text = short_day.replace(
+            "run_time: 30 min}", f"run_time: 90 min, unattended: {str(unattended).lower()}}}"
+        )
+        events: list[OperationEvent] = []
+        PlantTwin(
+            load_plant_text(text),
+            [ProductionOrder("o1", "p", 4, 0.0, 86400.0)],
+            start=START,
+            horizon_s=3 * 86400.0,
+            sink=lambda e: events.append(e) if isinstance(e, OperationEvent) else None,
+        ).run()
+        ends[unattended] = [
+            (e.ts - START).total_seconds() / 60
+            for e in events
+            if e.kind == EventKind.OPERATION_END and e.operation == "baking"
+        ][0]
+    assert ends[True] == 14 + 90  # through the night
+    assert ends[False] == 24 * 60 + (14 + 90 - 60)  # 46 min left after 01:00, next day

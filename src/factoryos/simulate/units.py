@@ -137,6 +137,18 @@ class Unit:
     def available(self) -> bool:
         return self.on_shift and not self.in_maintenance and not self.failed
 
+    @property
+    def unattended_running(self) -> bool:
+        """Off shift, but running an ``unattended`` step (an oven, a burn-in) already started:
+        it goes on through breaks and off-shift time (not through maintenance or a fault)."""
+        return (
+            bool(self.jobs)
+            and self.jobs[0].operation.unattended
+            and self.setup_left_s == 0.0  # a setup needs people
+            and not self.in_maintenance
+            and not self.failed
+        )
+
     def set_on_shift(self, on: bool) -> None:
         self.accrue()  # the time so far belongs to the old flag
         self.on_shift = on
@@ -153,6 +165,9 @@ class Unit:
                 self._go()
             elif not self.holding:
                 self.twin.unit_free(self)
+        elif self.unattended_running:
+            self.pool.free.pop(self, None)
+            self._go()
         else:
             self._pause()
             self.pool.free.pop(self, None)
@@ -169,7 +184,9 @@ class Unit:
         self.refresh()
 
     def _go(self) -> None:
-        if self._handle is not None or not self.jobs or not self.available:
+        if self._handle is not None or not self.jobs:
+            return
+        if not self.available and not self.unattended_running:
             return
         work = self.setup_left_s if self.setup_left_s > 0 else self.run_left_s
         self._segment_start = self.env.now
@@ -233,7 +250,7 @@ class Unit:
             return MachineState.FAULT
         if self.in_maintenance:
             return MachineState.MAINTENANCE
-        if not self.on_shift:
+        if not self.on_shift and not self.unattended_running:
             return MachineState.OFF
         if self.holding:
             return MachineState.BLOCKED
