@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from factoryos.model import EventKind, OperationEvent, load_plant_text
+from factoryos.model import Event, EventKind, OperationEvent, load_plant_text
 from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.twin import PlantTwin
 
@@ -97,18 +97,20 @@ def test_an_unattended_step_runs_through_off_shift_time_an_attended_one_pauses()
         text = short_day.replace(
             "run_time: 30 min}", f"run_time: 90 min, unattended: {str(unattended).lower()}}}"
         )
-        events: list[OperationEvent] = []
+        events: list[Event] = []
         PlantTwin(
             load_plant_text(text),
             [ProductionOrder("o1", "p", 4, 0.0, 86400.0)],
             start=START,
             horizon_s=3 * 86400.0,
-            sink=lambda e: events.append(e) if isinstance(e, OperationEvent) else None,
+            sink=events.append,
         ).run()
-        ends[unattended] = [
+        ends[unattended] = next(
             (e.ts - START).total_seconds() / 60
             for e in events
-            if e.kind == EventKind.OPERATION_END and e.operation == "baking"
-        ][0]
+            if isinstance(e, OperationEvent)
+            and e.kind == EventKind.OPERATION_END
+            and e.operation == "baking"
+        )
     assert ends[True] == 14 + 90  # through the night
     assert ends[False] == 24 * 60 + (14 + 90 - 60)  # 46 min left after 01:00, next day
