@@ -247,3 +247,28 @@ def test_reference_plant_calendar_year(robot_report: CapacityReport) -> None:
     assert set(mix) == {"sr6", "sr20", "sa400"}
     # 6 motors per 6-axis robot, 4 per SCARA, before scrap
     assert robot_report.good_units["servo_motor"] >= 10_000 / 3 * (6 + 6 + 4)
+
+
+def test_lot_size_sets_the_number_of_setups_and_the_command_line_replaces_it() -> None:
+    plant = load_plant_text(replaced("family: parts", "family: parts\n    lot_size: 20", TINY))
+    own = rough_cut_capacity(plant, START, END, 40)
+    cnc = own.pools[0]
+    # 100 started parts in lots of 20: 5 lots x 2/3 on the cnc x 0.5 h
+    assert cnc.setup_load_s == pytest.approx(5 * 2 / 3 * 0.5 * H)
+    assert cnc.run_load_s == pytest.approx(110 * 2 / 3 * 600)
+    override = rough_cut_capacity(plant, START, END, 40, lot_size=50)
+    assert override.pools[0].setup_load_s == pytest.approx(2 * 2 / 3 * 0.5 * H)
+    assert override.lot_size == 50
+
+
+def test_batch_equipment_runs_a_cycle_per_load() -> None:
+    text = replaced(
+        "skills: [assembly, machining]",
+        "skills: [assembly, machining]\n            batch_capacity: 4",
+        TINY,
+    )
+    report = rough_cut_capacity(load_plant_text(text), START, END, 40)
+    bench = report.pools[1]
+    # 40 widgets, 30 min a cycle of 4: 10 cycles = 5 h; parts milled on the bench: 20 min a
+    # cycle of 4 for 110 x 1/3 runs
+    assert bench.run_load_s == pytest.approx(40 / 4 * 0.5 * H + 110 / 3 / 4 * 20 * 60)
