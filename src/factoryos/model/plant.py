@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeFloat,
+    PositiveFloat,
     field_validator,
     model_validator,
 )
@@ -205,9 +206,29 @@ class Enterprise(_Frozen):
 
 
 class Site(_Frozen):
+    """An ISA-95 site: its time zone and the currency of every money figure of the model.
+
+    Money fields keep their historical ``_cny`` names but hold amounts in the site's
+    ``currency`` (ISO 4217, CNY by default); a site in another currency gives ``cny_per_unit``,
+    the CNY value of one unit of its currency, so the programme's reports (energy per 10,000 CNY
+    of value added) convert with :meth:`Plant.to_cny`.
+    """
+
     id: Identifier = Field(pattern=ID_PATTERN)
     name: str = ""
     timezone: str = "UTC"
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    cny_per_unit: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _rate_for_other_currencies(self) -> Site:
+        if self.currency == "CNY" and self.cny_per_unit not in (None, 1.0):
+            raise ValueError(f"cny_per_unit of a CNY site must be 1, got {self.cny_per_unit}")
+        if self.currency != "CNY" and self.cny_per_unit is None:
+            raise ValueError(
+                f"currency {self.currency}: give cny_per_unit (CNY per 1 {self.currency})"
+            )
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -248,6 +269,10 @@ class Plant(_Frozen):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.site.timezone)
+
+    def to_cny(self, amount: float) -> float:
+        """An amount in the site's currency, in CNY."""
+        return amount * (self.site.cny_per_unit or 1.0)
 
     @property
     def root_path(self) -> str:
