@@ -48,6 +48,14 @@ Replications = Annotated[int, typer.Option(help="Independent replications, run o
 Demand = Annotated[float, typer.Option(help="Sellable units ordered per year (equal mix).")]
 Rule = Annotated[DispatchRule, typer.Option(help="Dispatching rule.")]
 Start = Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: 1 Jan).")]
+LotSize = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Units per lot for every product (setups per lot, run time per unit); an order's "
+        "lot_size column wins; default: each product's lot_size.",
+    ),
+]
 
 
 def _start(text: str | None, plant_zone_start: dt.datetime) -> dt.datetime:
@@ -144,6 +152,7 @@ def simulate(
     schedule: Annotated[
         Path | None, typer.Option(help="Follow this plan (schedule.json of 'factoryos schedule').")
     ] = None,
+    lot_size: LotSize = None,
 ) -> None:
     """Run the digital twin of PLANT; print throughput, OEE, lead time, WIP, energy with 95 % CIs
     and the bottleneck; optionally store the events for ``factoryos kpi``."""
@@ -167,6 +176,7 @@ def simulate(
                     on_progress=tick,
                     orders=book,
                     schedule=plan,
+                    lot_size=lot_size,
                 )
         finally:
             if store is not None:
@@ -205,6 +215,7 @@ def compare(
     demand: Demand = 10_000.0,
     rule: Rule = DispatchRule.FIFO,
     start: Start = None,
+    lot_size: LotSize = None,
 ) -> None:
     """Base plant and scenario side by side, paired by replication (common random numbers)."""
     with reported_errors():
@@ -222,6 +233,7 @@ def compare(
                 rule=rule,
                 start=first_day,
                 on_progress=tick,
+                lot_size=lot_size,
             )
     print_comparison(result, f"{scenario.name} vs {plant.name}: {days:g} days, {replications} reps")
 

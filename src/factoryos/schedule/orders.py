@@ -47,6 +47,8 @@ class Order:
     release: dt.datetime
     due: dt.datetime | None = None
     weight: int = 1
+    lot_size: int | None = None
+    """Units per lot for this order; None: ``--lot-size``, else the product's (model.lots)."""
 
 
 def _instant(text: str, *, path: Path | str, line: int, column: str) -> dt.datetime:
@@ -66,7 +68,10 @@ def _instant(text: str, *, path: Path | str, line: int, column: str) -> dt.datet
 
 
 def read_orders(path: Path | str) -> list[Order]:
-    """Read an orders CSV with columns order, product, quantity, release, due[, weight]."""
+    """Read an orders CSV with columns order, product, quantity, release, due[, weight, lot_size].
+
+    ``lot_size`` (optional, per order) overrides the product's lot size for that order.
+    """
     p = Path(path)
     orders: list[Order] = []
     with p.open(newline="", encoding="utf-8") as fh:
@@ -78,11 +83,13 @@ def read_orders(path: Path | str) -> list[Order]:
             try:
                 quantity = int(row["quantity"])
                 weight = int(row.get("weight") or 1)
+                lot_text = (row.get("lot_size") or "").strip()
+                lot_size = int(lot_text) if lot_text else None
             except ValueError as exc:
                 raise InstanceFormatError(f"not an integer in {row}", path=p, line=line) from exc
-            if quantity < 1 or weight < 0:
+            if quantity < 1 or weight < 0 or (lot_size is not None and lot_size < 1):
                 raise InstanceFormatError(
-                    f"quantity must be >= 1, weight >= 0: {row}", path=p, line=line
+                    f"quantity and lot_size must be >= 1, weight >= 0: {row}", path=p, line=line
                 )
             due_text = (row.get("due") or "").strip()
             orders.append(
@@ -93,6 +100,7 @@ def read_orders(path: Path | str) -> list[Order]:
                     release=_instant(row["release"], path=p, line=line, column="release"),
                     due=_instant(due_text, path=p, line=line, column="due") if due_text else None,
                     weight=weight,
+                    lot_size=lot_size,
                 )
             )
     ids = [o.order_id for o in orders]
