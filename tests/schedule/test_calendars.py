@@ -9,7 +9,6 @@ import pytest
 
 from factoryos.model.calendar import shift_periods
 from factoryos.model.loader import load_plant
-from factoryos.model.plant import Operation as PlantOperation
 from factoryos.model.plant import Plant
 from factoryos.model.schedule import Schedule
 from factoryos.schedule import SchedulingError, SolverParams, best_rule, check, solve, to_schedule
@@ -160,9 +159,6 @@ def test_a_step_that_must_stay_in_one_stretch_is_refused_in_minutes(tmp_path: Pa
         build_problem(load_plant(path), _orders(1, quantity=8), origin=MONDAY)
 
 
-@pytest.mark.skipif(
-    "unattended" not in PlantOperation.model_fields, reason="the plant model has no unattended yet"
-)
 def test_an_unattended_step_runs_through_the_end_of_the_shift(tmp_path: Path) -> None:
     # 8 parts x 50 min milled from 08:00: ready 14:40; 4 widgets x 40 min assembled unattended
     # from 14:40 run on past the bench's 16:00 shift end to 17:20 (resumable: Tuesday 09:20)

@@ -171,7 +171,7 @@ def _expand(
                 family=product.family,
                 setup_default=math.ceil(step.setup_time_s / unit_s),
                 resumable=step.resumable,
-                unattended=_unattended(step),
+                unattended=step.unattended,
             )
         )
         here = len(ops) - 1
@@ -208,7 +208,7 @@ def build_problem(
     off: list[tuple[int, int, int]] = []
     if calendar:
         around = any(
-            _unattended(step)
+            step.unattended
             for o in orders
             if o.product in plant.product_by_id
             for step in _steps(plant, o.product)
@@ -278,10 +278,6 @@ def build_problem(
         off=tuple(off),
     )
     return PlantProblem(problem, tuple(orders), start, time_unit, axis)
-
-
-def _unattended(step: PlantOperation) -> bool:
-    return bool(getattr(step, "unattended", False))
 
 
 def _steps(plant: Plant, product_id: str, trail: tuple[str, ...] = ()) -> list[PlantOperation]:
