@@ -38,6 +38,7 @@ class PlantAssessment:
     gains: tuple[Gain, ...] | None
     density: Density
     answers_file: str | None
+    days: dict[str, list[DayFigures]]  # "baseline" and "current" when gains were measured
 
 
 def assess_plant(
@@ -60,11 +61,13 @@ def assess_plant(
     measurements = measure_probes(store, plant, window)
     scores = combine(platform_scores(model, measurements), claimed.scores if claimed else {})
     gains = None
+    days: dict[str, list[DayFigures]] = {}
     if baseline is not None and current is not None:
-        gains = measure_gains(
-            daily_figures(store, plant, baseline, "baseline"),
-            daily_figures(store, plant, current, "current"),
-        )
+        days = {
+            "baseline": daily_figures(store, plant, baseline, "baseline"),
+            "current": daily_figures(store, plant, current, "current"),
+        }
+        gains = measure_gains(days["baseline"], days["current"])
     return PlantAssessment(
         plant,
         assess(model, kind, scores),
@@ -72,6 +75,7 @@ def assess_plant(
         gains,
         robot_density(plant),
         claimed.file if claimed else None,
+        days,
     )
 
 

@@ -114,41 +114,34 @@ def measure_gains(
     if not current:
         raise AssessmentError("the current window holds no production days", item="current")
     rng = np.random.default_rng(seed)
-    pick_b = rng.integers(0, len(baseline), size=(resamples, len(baseline)))
-    pick_c = rng.integers(0, len(current), size=(resamples, len(current)))
-    return tuple(_gain(m, baseline, current, pick_b, pick_c) for m in METRICS)
-
-
-def _columns(days: Sequence[DayFigures], metric: Metric) -> tuple[np.ndarray, np.ndarray]:
-    num = np.fromiter((getattr(d, metric.numerator) for d in days), float, len(days))
-    den = np.fromiter((getattr(d, metric.denominator) for d in days), float, len(days))
-    return num, den / metric.scale
-
-
-def _gain(
-    metric: Metric,
-    baseline: Sequence[DayFigures],
-    current: Sequence[DayFigures],
-    pick_b: np.ndarray,
-    pick_c: np.ndarray,
-) -> Gain:
-    nb, db = _columns(baseline, metric)
-    nc, dc = _columns(current, metric)
-    base = _ratio(nb.sum(), db.sum())
-    cur = _ratio(nc.sum(), dc.sum())
-    if base is None or cur is None or base == 0:
-        return Gain(metric, base, cur, None, None, None)
+    num_b, den_b = _matrix(baseline)
+    num_c, den_c = _matrix(current)
+    # A resample is a count per day (multinomial); counts @ columns gives every metric's resampled
+    # sums in one matrix product, which keeps 1,000 factories x a year of days fast.
+    counts_b = rng.multinomial(len(baseline), np.full(len(baseline), 1 / len(baseline)), resamples)
+    counts_c = rng.multinomial(len(current), np.full(len(current), 1 / len(current)), resamples)
     with np.errstate(divide="ignore", invalid="ignore"):
-        boot_b = nb[pick_b].sum(axis=1) / db[pick_b].sum(axis=1)
-        boot_c = nc[pick_c].sum(axis=1) / dc[pick_c].sum(axis=1)
-        change = (boot_c / boot_b - 1.0) * 100.0
-    change = change[np.isfinite(change)]
-    low, high = (
-        (float(np.percentile(change, 2.5)), float(np.percentile(change, 97.5)))
-        if change.size
-        else (None, None)
-    )
-    return Gain(metric, base, cur, (cur / base - 1.0) * 100.0, low, high)
+        boot = ((counts_c @ num_c) / (counts_c @ den_c)) / ((counts_b @ num_b) / (counts_b @ den_b))
+    gains = []
+    for j, metric in enumerate(METRICS):
+        base = _ratio(num_b[:, j].sum(), den_b[:, j].sum())
+        cur = _ratio(num_c[:, j].sum(), den_c[:, j].sum())
+        if base is None or cur is None or base == 0:
+            gains.append(Gain(metric, base, cur, None, None, None))
+            continue
+        change = (boot[:, j] - 1.0) * 100.0
+        change = change[np.isfinite(change)]
+        low = float(np.percentile(change, 2.5)) if change.size else None
+        high = float(np.percentile(change, 97.5)) if change.size else None
+        gains.append(Gain(metric, base, cur, (cur / base - 1.0) * 100.0, low, high))
+    return tuple(gains)
+
+
+def _matrix(days: Sequence[DayFigures]) -> tuple[np.ndarray, np.ndarray]:
+    """Numerators and (scaled) denominators, one row per day and one column per metric."""
+    num = np.array([[getattr(d, m.numerator) for m in METRICS] for d in days], dtype=float)
+    den = np.array([[getattr(d, m.denominator) for m in METRICS] for d in days], dtype=float)
+    return num, den / np.array([m.scale for m in METRICS])
 
 
 def _ratio(num: float, den: float) -> float | None:
