@@ -80,6 +80,7 @@ class Equipment(_Frozen):
     power_kw: dict[MachineState, PowerKW] = Field(default_factory=dict, alias="power")
     failure: FailureModel | None = None
     operators: NonNegativeFloat = 0.0
+    axes: int | None = Field(default=None, ge=1)  # programmable axes (ISO 8373 robot: 3 or more)
     hourly_cost_cny: NonNegativeFloat = 0.0
     setup_matrix_s: dict[Identifier, dict[Identifier, DurationS]] = Field(
         default_factory=dict, alias="setup_matrix"
