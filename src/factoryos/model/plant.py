@@ -151,6 +151,8 @@ class Operation(_Frozen):
     consumes: tuple[Component, ...] = ()
     resumable: bool = False
     unattended: bool = False
+    count_point: bool = False
+    """This step's good units are the product's finished units (default: the last step)."""
 
     def run_time_on(self, equipment_id: str) -> float:
         """Run time on one equipment, seconds: per unit, or per cycle on batch equipment."""

@@ -69,9 +69,7 @@ def _runs_through(plant: Plant, op: ScheduledOperation) -> bool:
     product = plant.product_by_id.get(op.product)
     step_id = op.operation_id.rsplit(".", 1)[-1]
     step = next((s for s in product.routing if s.id == step_id), None) if product else None
-    # ``unattended`` is the routing flag of issue 12 (a reflow oven, a burn-in); plants whose
-    # model predates it have no such step.
-    return bool(getattr(step, "unattended", False))
+    return step is not None and step.unattended
 
 
 def _rows(schedule: Schedule) -> list[str]:
