@@ -242,12 +242,15 @@ def plan_orders(
     time_limit_s: float = 60.0,
     num_workers: int = 2,
     seed: int = 0,
+    lot_size: int | None = None,
 ) -> PlanOutcome:
-    """Load the plant and orders, plan them, and compare with the best dispatching rule."""
+    """Load the plant and orders, plan them, and compare with the best dispatching rule.
+
+    ``lot_size`` (``--lot-size``) applies to the orders without a ``lot_size`` of their own."""
     stages = parse_objective(objective)
     obj = stages[0]
     plant = load_plant(plant_path)
-    pp = build_problem(plant, read_orders(orders_path), name=orders_path.stem)
+    pp = build_problem(plant, read_orders(orders_path), name=orders_path.stem, lot_size=lot_size)
     problem = pp.problem
     t0 = time.perf_counter()
     rules = ("EDD", "FIFO", "MWKR", "MOPNR") if problem.num_operations > 1000 else tuple(RULES)
@@ -392,6 +395,7 @@ def repair_plan(
     time_limit_s: float = 5.0,
     num_workers: int = 2,
     deviation_weight: int = 1,
+    lot_size: int | None = None,
 ) -> RepairOutcome:
     """Repair the plan in ``plan_path`` at ``now`` for downtime, rush orders and scrap.
 
@@ -403,7 +407,7 @@ def repair_plan(
         raise SchedulingError(f"repair takes one objective, not the order {objective!r}")
     obj = stages[0]
     plant = load_plant(plant_path)
-    pp = build_problem(plant, read_orders(orders_path), name=orders_path.stem)
+    pp = build_problem(plant, read_orders(orders_path), name=orders_path.stem, lot_size=lot_size)
     refs = {
         (job.name, op.name): (j, o)
         for j, job in enumerate(pp.problem.jobs)
@@ -421,7 +425,9 @@ def repair_plan(
     old = read_plan(pp, plan_path)
     check(pp.problem, old)
     rush = read_orders(rush_path) if rush_path else []
-    new_jobs = build_problem(plant, rush, origin=pp.origin).problem.jobs if rush else ()
+    new_jobs = (
+        build_problem(plant, rush, origin=pp.origin, lot_size=lot_size).problem.jobs if rush else ()
+    )
     machines = {mu: i for i, mu in enumerate(pp.problem.machine_units)}
     spans = []
     for equipment, unit, t1, t2 in down:

@@ -89,6 +89,14 @@ def schedule(
         Path | None, typer.Option(help="Folder for schedule.csv/json and Gantt html/png.")
     ] = None,
     gantt: Annotated[bool, typer.Option(help="Also write Gantt charts into --out.")] = True,
+    lot_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Units per lot for orders without a lot_size column value (default: each "
+            "product's lot_size). Setups are per lot, run time per unit.",
+        ),
+    ] = None,
 ) -> None:
     """Plan the orders on the plant; print KPIs next to the best dispatching rule's plan."""
     from factoryos.app.planning import plan_orders, write_schedule
@@ -99,7 +107,12 @@ def schedule(
                 raise typer.BadParameter(f"{path} is not a file")
         with console.status(f"planning {orders.name} ({time_limit:g} s, {workers} workers)"):
             outcome = plan_orders(
-                plant, orders, objective=objective, time_limit_s=time_limit, num_workers=workers
+                plant,
+                orders,
+                objective=objective,
+                time_limit_s=time_limit,
+                num_workers=workers,
+                lot_size=lot_size,
             )
         plan = outcome.schedule
         n_ops = outcome.plant_problem.problem.num_operations
@@ -181,6 +194,14 @@ def repair(
     time_limit: Annotated[float, typer.Option(help="Seconds for the repair.")] = 5.0,
     workers: Annotated[int, typer.Option(help="CP-SAT worker threads.")] = 2,
     out: Annotated[Path | None, typer.Option(help="Folder for the repaired plan.")] = None,
+    lot_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Units per lot for orders without a lot_size column value (default: each "
+            "product's lot_size). Setups are per lot, run time per unit.",
+        ),
+    ] = None,
 ) -> None:
     """Repair a plan after downtime, rush orders or scrap: minimise objective + deviation."""
     from factoryos.app.planning import repair_plan, write_schedule
@@ -197,6 +218,7 @@ def repair(
             objective=objective,
             time_limit_s=time_limit,
             num_workers=workers,
+            lot_size=lot_size,
         )
         s = outcome.schedule
         table = Table(title=f"repaired plan: {s.objective_name}")

@@ -55,6 +55,8 @@ class Operation:
     resumable: bool = False
     """Whether the operation may pause over a calendar pause (``Problem.breaks``) or its unit's
     time off (``Problem.off``) and resume; a non-resumable one runs inside one working stretch."""
+    quantity: int = 1
+    """Units the run makes (a lot, or the components one lot consumes)."""
     unattended: bool = False
     """Whether the operation runs on through breaks and its unit's time off once started (an
     oven, a burn-in, a curing step); it still starts in its unit's working time."""
