@@ -10,7 +10,14 @@ import pytest
 
 from factoryos.model.loader import load_plant
 from factoryos.model.plant import Plant
-from factoryos.schedule import SchedulingError, SolverParams, check, solve, to_schedule
+from factoryos.schedule import (
+    SchedulingError,
+    SolverParams,
+    best_rule,
+    check,
+    solve,
+    to_schedule,
+)
 from factoryos.schedule.orders import Order, build_problem
 
 # A board line (6 min a board) feeds a burn-in rack of 20 boards (4 h a cycle, unattended).
@@ -104,5 +111,30 @@ def test_a_lot_plan_passes_the_validator_and_carries_its_quantities(plant: Plant
 
 
 def test_a_lot_size_below_one_is_refused_with_the_order(plant: Plant) -> None:
-    with pytest.raises(SchedulingError, match="order 'A'.*lot size must be >= 1"):
+    with pytest.raises(SchedulingError, match=r"order 'A'.*lot size must be >= 1"):
         build_problem(plant, [Order("A", "board", 5, MONDAY)], origin=MONDAY, lot_size=0)
+
+
+def test_overlapping_lots_pass_each_transfer_batch_on(tmp_path: Path) -> None:
+    # 10 boards placed (6 min each) then tested (6 min each) in transfer batches of 2: testing
+    # starts after 12 min and ends 12 min after placing: 72 min instead of 120
+    text = (
+        PLANT.replace("lot_size: 10", "lot_size: 10\n    transfer_batch: 2")
+        .replace(
+            "- {id: burn, skill: burn_in, run_time: 4 h, unattended: true}",
+            "- {id: test, skill: burn_in, run_time: 6 min, equipment: [tester]}",
+        )
+        .replace(
+            "          - id: rack",
+            "          - {id: tester, kind: cnc, skills: [burn_in], power: {producing: 1 kW}}\n"
+            "          - id: rack",
+        )
+    )
+    path = tmp_path / "overlap.yaml"
+    path.write_text(text)
+    pp = build_problem(load_plant(path), [Order("A", "board", 10, MONDAY)], origin=MONDAY)
+    assert pp.problem.jobs[0].transfers == ((0, 1, 2, 10),)
+    for solution in (best_rule(pp.problem)[1], solve(pp.problem, SolverParams(2.0, 2)).solution):
+        check(pp.problem, solution)
+        place, test = sorted(solution.assignments, key=lambda a: a.op)
+        assert (place.start, place.end, test.start, test.end) == (0, 60, 12, 72)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factoryos.model.calendar import merge_spans, shift_periods
-from factoryos.model.lots import LotSizeError, effective_lot_size, split_lots
+from factoryos.model.lots import LotSizeError, effective_lot_size, split_lots, transfer_size
 from factoryos.model.plant import Operation as PlantOperation
 from factoryos.model.plant import Plant, WorkUnit
 from factoryos.model.states import MachineState
@@ -135,12 +135,18 @@ def _expand(
     trail: tuple[str, ...],
     ops: list[Operation],
     precedences: list[tuple[int, int]],
+    transfers: list[tuple[int, int, int, int]],
 ) -> int:
-    """Append ``product_id``'s routing (components first) to ``ops``; return its last index."""
+    """Append ``product_id``'s routing (components first) to ``ops``; return its last index.
+
+    With the product's ``transfer_batch`` smaller than the lot, consecutive steps overlap
+    (``Job.transfers``) unless one of them may run on batch equipment, whose cycle waits for
+    the whole lot."""
     if product_id in trail:
         raise SchedulingError(f"product {product_id!r} consumes itself via {list(trail)}")
     product = plant.product_by_id[product_id]
     previous = -1
+    batch_before = False
     for step in product.routing:
         feeders = [
             _expand(
@@ -153,6 +159,7 @@ def _expand(
                 (*trail, product_id),
                 ops,
                 precedences,
+                transfers,
             )
             for c in step.consumes
         ]
@@ -179,8 +186,13 @@ def _expand(
             )
         )
         here = len(ops) - 1
+        batch_here = any(eq.batch_capacity > 1 for eq in eligible)
         if previous >= 0:
             precedences.append((previous, here))
+            batch = transfer_size(product, quantity)
+            if batch < quantity and not (batch_here or batch_before):
+                transfers.append((previous, here, batch, quantity))
+        batch_before = batch_here
         precedences.extend((f, here) for f in feeders)
         previous = here
     return previous
@@ -233,6 +245,7 @@ def build_problem(
             raise SchedulingError(f"order {order.order_id!r}: unknown product {order.product!r}")
         ops: list[Operation] = []
         precedences: list[tuple[int, int]] = []
+        transfers: list[tuple[int, int, int, int]] = []
         product = plant.product_by_id[order.product]
         try:
             lots = split_lots(order.quantity, effective_lot_size(product, order.lot_size, lot_size))
@@ -240,7 +253,18 @@ def build_problem(
             raise SchedulingError(f"order {order.order_id!r}: {exc}") from exc
         for k, lot in enumerate(lots, start=1):
             prefix = f"L{k}." if len(lots) > 1 else ""
-            _expand(plant, machine_of, unit_s, order.product, lot, prefix, (), ops, precedences)
+            _expand(
+                plant,
+                machine_of,
+                unit_s,
+                order.product,
+                lot,
+                prefix,
+                (),
+                ops,
+                precedences,
+                transfers,
+            )
         release = max(0, axis.to_units(order.release))
         due = None if order.due is None else axis.to_units(order.due)
         jobs.append(
@@ -252,6 +276,7 @@ def build_problem(
                 due_date=due,
                 weight=order.weight,
                 precedences=tuple(precedences),
+                transfers=tuple(transfers),
             )
         )
     if calendar:

@@ -141,12 +141,14 @@ def right_shift(problem: Problem, old: Solution, now: int) -> Solution:
     free = [0] * problem.num_machines
     last: list[Operation | None] = [None] * problem.num_machines
     end_of: dict[OpRef, int] = {}
+    start_of: dict[OpRef, int] = {}
     out: list[Assignment] = []
     old_by_ref = old.by_ref()
     for a in sorted(old.assignments, key=lambda a: (a.start, a.end)):
         if a.start < now:
             out.append(a)
             end_of[a.ref] = a.end
+            start_of[a.ref] = a.start
             free[a.machine] = max(free[a.machine], a.end)
             last[a.machine] = problem.jobs[a.job].operations[a.op]
     topo = {ref: i for i, ref in enumerate(problem.topological_order)}
@@ -175,7 +177,7 @@ def right_shift(problem: Problem, old: Solution, now: int) -> Solution:
                     heapq.heappush(queue, (key(s), s))
         job = problem.jobs[ref[0]]
         op = job.operations[ref[1]]
-        ready = max([now, job.release_date] + [end_of[p] for p in problem.predecessors[ref]])
+        ready = max(now, problem.ready(ref, start_of, end_of))
         previous = old_by_ref[ref].machine if ref in old_by_ref else -1
         options = []
         for alt in op.alternatives:
@@ -196,6 +198,7 @@ def right_shift(problem: Problem, old: Solution, now: int) -> Solution:
         end, _, mach, start = min(options)
         out.append(Assignment(ref[0], ref[1], mach, start, end))
         end_of[ref] = end
+        start_of[ref] = start
         free[mach] = end
         last[mach] = op
     return Solution.from_assignments(out)
