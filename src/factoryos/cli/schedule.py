@@ -193,7 +193,13 @@ def repair(
     objective: Annotated[str, typer.Option(help="As for 'schedule'.")] = "weighted_tardiness",
     time_limit: Annotated[float, typer.Option(help="Seconds for the repair.")] = 5.0,
     workers: Annotated[int, typer.Option(help="CP-SAT worker threads.")] = 2,
-    out: Annotated[Path | None, typer.Option(help="Folder for the repaired plan.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for repaired.csv/json, Gantt html/png and moves.csv (what moved, why)."
+        ),
+    ] = None,
+    gantt: Annotated[bool, typer.Option(help="Also write Gantt charts into --out.")] = True,
     lot_size: Annotated[
         int | None,
         typer.Option(
@@ -204,7 +210,7 @@ def repair(
     ] = None,
 ) -> None:
     """Repair a plan after downtime, rush orders or scrap: minimise objective + deviation."""
-    from factoryos.app.planning import repair_plan, write_schedule
+    from factoryos.app.repairing import repair_plan, write_repair
 
     with reported_errors():
         outcome = repair_plan(
@@ -231,8 +237,10 @@ def repair(
         for key, label, fmt in KPI_ROWS:
             table.add_row(label, fmt.format(s.kpis[key]))
         table.add_row("status", s.status)
-        table.add_row("wall time (s)", f"{s.wall_time_s:.2f}")
+        table.add_row("wall time (s)", f"{s.wall_time_s:.2f} of {time_limit:g}")
+        table.add_row("stopped", outcome.stopped)
+        table.add_row("moved or new operations", str(len(outcome.moves)))
         console.print(table)
         if out is not None:
-            for p in write_schedule(s, out, stem="repaired"):
+            for p in write_repair(outcome, out, gantt=gantt):
                 console.print(f"wrote {p}")
