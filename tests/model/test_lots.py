@@ -67,3 +67,25 @@ def test_orders_csv_takes_an_optional_lot_size_per_order(tmp_path: Path) -> None
         encoding="utf-8",
     )
     assert [o.lot_size for o in read_orders(path)] == [25, None]
+
+
+def test_a_site_in_another_currency_gives_its_rate_to_cny() -> None:
+    site = "site: {id: plant1, timezone: Asia/Shanghai}"
+    assert load_plant_text(MINI).to_cny(10.0) == 10.0
+    eur = replaced(
+        site, "site: {id: plant1, timezone: Europe/Budapest, currency: EUR, cny_per_unit: 7.8}"
+    )
+    assert load_plant_text(eur).to_cny(10.0) == pytest.approx(78.0)
+    with pytest.raises(PlantModelError, match="currency EUR: give cny_per_unit"):
+        load_plant_text(replaced(site, "site: {id: plant1, timezone: UTC, currency: EUR}"))
+
+
+def test_an_open_equipment_kind_needs_a_category() -> None:
+    plant = load_plant_text(
+        replaced("kind: cnc", "kind: reflow_oven\n            category: thermal")
+    )
+    assert plant.equipment_by_id["cnc"].kind == "reflow_oven"
+    assert plant.equipment_by_id["cnc"].known_kind is None
+    assert plant.equipment_by_id["bench"].known_kind == "assembly_station"
+    with pytest.raises(PlantModelError, match="kind 'reflow_oven' is not one of"):
+        load_plant_text(replaced("kind: cnc", "kind: reflow_oven"))

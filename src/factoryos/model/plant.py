@@ -19,12 +19,13 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeFloat,
+    PositiveFloat,
     field_validator,
     model_validator,
 )
 
 from factoryos.model.calendar import Calendar, MaintenanceWindow, Tariff
-from factoryos.model.distributions import FailureModel
+from factoryos.model.distributions import FailureModel, PerformanceLoss
 from factoryos.model.quantities import DurationS, PowerKW
 from factoryos.model.states import MachineState
 
@@ -65,6 +66,9 @@ class Equipment(_Frozen):
     chamber or a paint booth that takes up to N units at once. On batch equipment an operation's
     ``run_time`` is the time of one cycle, whatever the fill (1 to N units).
 
+    ``failure`` makes it unavailable now and then (availability); ``performance`` makes it slower
+    than planned while it runs (minor stops, speed loss: effectiveness below 100 %).
+
     ``kind`` is one of :class:`EquipmentKind` or, for equipment of other industries (a reflow
     oven, a reactor vessel, a pick-and-place machine), any identifier together with a
     ``category`` that says what it is in plain words or a short id (``thermal``, ``vessel``).
@@ -78,6 +82,7 @@ class Equipment(_Frozen):
     skills: tuple[Identifier, ...] = Field(min_length=1)
     power_kw: dict[MachineState, PowerKW] = Field(default_factory=dict, alias="power")
     failure: FailureModel | None = None
+    performance: PerformanceLoss | None = None
     operators: NonNegativeFloat = 0.0
     hourly_cost_cny: NonNegativeFloat = 0.0
     setup_matrix_s: dict[Identifier, dict[Identifier, DurationS]] = Field(
@@ -98,6 +103,11 @@ class Equipment(_Frozen):
     def known_kind(self) -> EquipmentKind | None:
         """The kind as factoryos knows it, or None for an open-vocabulary kind."""
         return EquipmentKind(self.kind) if self.kind in KNOWN_KINDS else None
+
+    @property
+    def performance_factor(self) -> float:
+        """Expected running time per second of planned run time: minor stops and speed loss."""
+        return self.performance.time_factor if self.performance is not None else 1.0
 
     def power_in(self, state: MachineState) -> float:
         """kW drawn by one unit in ``state`` (0 when the model gives none)."""
@@ -205,9 +215,29 @@ class Enterprise(_Frozen):
 
 
 class Site(_Frozen):
+    """An ISA-95 site: its time zone and the currency of every money figure of the model.
+
+    Money fields keep their historical ``_cny`` names but hold amounts in the site's
+    ``currency`` (ISO 4217, CNY by default); a site in another currency gives ``cny_per_unit``,
+    the CNY value of one unit of its currency, so the programme's reports (energy per 10,000 CNY
+    of value added) convert with :meth:`Plant.to_cny`.
+    """
+
     id: Identifier = Field(pattern=ID_PATTERN)
     name: str = ""
     timezone: str = "UTC"
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    cny_per_unit: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _rate_for_other_currencies(self) -> Site:
+        if self.currency == "CNY" and self.cny_per_unit not in (None, 1.0):
+            raise ValueError(f"cny_per_unit of a CNY site must be 1, got {self.cny_per_unit}")
+        if self.currency != "CNY" and self.cny_per_unit is None:
+            raise ValueError(
+                f"currency {self.currency}: give cny_per_unit (CNY per 1 {self.currency})"
+            )
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -248,6 +278,10 @@ class Plant(_Frozen):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.site.timezone)
+
+    def to_cny(self, amount: float) -> float:
+        """An amount in the site's currency, in CNY."""
+        return amount * (self.site.cny_per_unit or 1.0)
 
     @property
     def root_path(self) -> str:
