@@ -66,3 +66,16 @@ class ScheduleError(FactoryosError):
 
 class SimulationError(FactoryosError):
     """The digital twin cannot execute the model as given."""
+
+
+class ParameterError(FactoryosError):
+    """A bad request parameter: names the field and the value (the API answers 422)."""
+
+    def __init__(self, field: str, value: object, message: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}={value!r}: {message}")
+
+
+class AccessError(FactoryosError):
+    """Not signed in, or not allowed to do this (the API answers 401 or 403)."""
