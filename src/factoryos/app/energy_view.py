@@ -21,7 +21,7 @@ def energy_json(store: EventStore, plant: Plant, window: Window) -> dict[str, An
     resources = rep.total.inputs.resources
     table = store.events(rep.start, rep.end, rep.node, [EventKind.ENERGY])
     by_hour: dict[dt.datetime, float] = defaultdict(float)
-    for ts, kwh in zip(table["ts"].to_pylist(), table["kwh"].to_pylist(), strict=True):
+    for ts, kwh in zip(table["ts"].to_pylist(), table["energy_kwh"].to_pylist(), strict=True):
         # a reading covers the hour before it: charge it to the hour it ends
         hour = (ts - dt.timedelta(microseconds=1)).replace(minute=0, second=0, microsecond=0)
         by_hour[hour.astimezone(dt.UTC)] += kwh or 0.0

@@ -159,7 +159,8 @@ class PlanStore:
         meta = self._meta(plan_id)
         doc = self._doc(plan_id)
         if doc is not None:
-            meta |= {k: v for k, v in doc.items() if k != "operations"}
+            meta |= {k: v for k, v in doc.items() if k not in ("operations", "status")}
+            meta["solver_status"] = doc["status"]
             meta["operations"] = len(doc["operations"])
         return meta
 
@@ -188,8 +189,8 @@ class PlanStore:
         bars = []
         for o in ops:
             old = before.get((o["order_id"], o["operation_id"]))
-            moved = old is not None and (
-                old["start"] != o["start"] or old["equipment_id"] != o["equipment_id"]
+            moved = old is not None and any(
+                old[k] != o[k] for k in ("start", "equipment_id", "unit_index")
             )
             bars.append(
                 {
