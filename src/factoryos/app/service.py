@@ -41,6 +41,8 @@ class ServiceSettings:
     twin_days: float = 30.0
     seed: int = 0
     twin_at: dt.datetime | None = None  # the twin's "now" when it starts (default: wall clock)
+    orders: Path | None = None  # an order book to plan on the first site at start (a job)
+    plan_time_limit_s: float = 10.0
     work_dir: Path | None = None  # plans and job outputs; default: a fresh temporary folder
     secure_cookies: bool = False  # set behind HTTPS
     kpi_push_s: float = 1.0  # how often changed sites get fresh KPIs over the live stream
@@ -105,8 +107,23 @@ class Service:
                 )
                 self.twins[site.id] = twin
                 twin.start()
+        if self.settings.orders is not None:
+            first = next(iter(self.sites))
+            plans = self.plans[first]
+            plan_id = plans.new(
+                self.settings.orders.read_text(encoding="utf-8"), "weighted_tardiness"
+            )
+            limit = self.settings.plan_time_limit_s
+            self.jobs.submit(
+                "schedule", first, lambda progress: plans.solve(plan_id, limit, progress)
+            )
         self._pusher = threading.Thread(target=self._push_kpis, name="factoryos-kpi", daemon=True)
         self._pusher.start()
+
+    def close_streams(self) -> None:
+        """Let live streams end (before the server drains its connections); :meth:`stop` ends
+        the rest."""
+        self._stop.set()
 
     def stop(self) -> None:
         self._stop.set()

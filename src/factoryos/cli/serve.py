@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import signal
 import threading
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -17,6 +19,19 @@ from factoryos.app.settings import Settings
 from factoryos.cli.errors import reported_errors
 
 console = Console()
+
+
+class _Server(uvicorn.Server):
+    """Ends the live streams first on Ctrl-C, SIGTERM or ``--for``, so that they do not hold up
+    the graceful shutdown."""
+
+    def __init__(self, config: uvicorn.Config, service: Service) -> None:
+        super().__init__(config)
+        self.service = service
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.service.close_streams()
+        super().handle_exit(sig, frame)
 
 
 def _instant(text: str | None) -> dt.datetime | None:
@@ -53,6 +68,10 @@ def serve(
             "at that day's local midnight and catches up."
         ),
     ] = None,
+    orders: Annotated[
+        Path | None,
+        typer.Option(help="An order book CSV to plan on the first site at start.", exists=True),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     for_: Annotated[
@@ -72,6 +91,7 @@ def serve(
             twin_days=days,
             seed=seed,
             twin_at=_instant(twin_at),
+            orders=orders,
             work_dir=work_dir,
         )
         service = Service(settings)
@@ -82,11 +102,12 @@ def serve(
             f"'factoryos users add NAME --db {settings.db}' and "
             f"'factoryos users grant NAME admin {next(iter(service.sites))} --db {settings.db}'"
         )
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+    server = _Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5),
+        service,
     )
     if for_ is not None:
-        timer = threading.Timer(for_, lambda: setattr(server, "should_exit", True))
+        timer = threading.Timer(for_, server.handle_exit, (signal.SIGTERM, None))
         timer.daemon = True
         timer.start()
     live = " with the live twin" if twin else ""

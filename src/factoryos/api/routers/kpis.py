@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from factoryos.api.caching import cached_json
 from factoryos.api.deps import SiteDep
+from factoryos.app.bottleneck_view import bottleneck_json
 from factoryos.app.energy_view import energy_json
 from factoryos.app.queries import (
     Window,
@@ -79,6 +80,15 @@ def energy(
     window = _window(ctx, node, start, end)
     store, plant = ctx.service.store, ctx.site.plant
     return cached_json(request, ctx.service, lambda: energy_json(store, plant, window))
+
+
+@router.get("/sites/{site}/bottleneck", summary="The bottleneck by the active period method")
+def bottleneck(
+    request: Request, ctx: SiteDep, node: Node = None, start: From = None, end: To = None
+) -> Response:
+    window = _window(ctx, node, start, end)
+    store, plant = ctx.service.store, ctx.site.plant
+    return cached_json(request, ctx.service, lambda: bottleneck_json(store, plant, window))
 
 
 @router.get("/sites/{site}/kpis/drill", summary="A KPI's time elements, total and per work unit")
