@@ -20,14 +20,17 @@ from factoryos.app.jobs import JobRunner
 from factoryos.app.live_twin import LiveTwin
 from factoryos.app.live_view import line_oee_today
 from factoryos.app.plans import PlanStore
-from factoryos.app.settings import DEFAULT_DB
+from factoryos.app.settings import DEFAULT_DB, Settings
+from factoryos.app.stores import open_store
 from factoryos.model import Event, Plant, StateChange, load_plant
 from factoryos.model.errors import ParameterError
-from factoryos.store.duckdb_store import DuckDBStore
+from factoryos.store.postgres_url import is_postgres_url
 from factoryos.store.protocol import EventStore
 from factoryos.store.users import DuckDBUserStore, UserStore
 
 __all__ = ["Service", "ServiceSettings", "Site"]
+
+USERS_BESIDE_SERVER = "factoryos-users.duckdb"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,7 @@ class ServiceSettings:
     orders: Path | None = None  # an order book to plan on the first site at start (a job)
     plan_time_limit_s: float = 10.0
     work_dir: Path | None = None  # plans and job outputs; default: a fresh temporary folder
+    users_db: str | None = None  # a DuckDB file for accounts; default: the event store's file
     secure_cookies: bool = False  # set behind HTTPS
     kpi_push_s: float = 1.0  # how often changed sites get fresh KPIs over the live stream
 
@@ -53,6 +57,12 @@ class Site:
     id: str
     plant: Plant
     plant_path: Path
+
+
+def _embedded_users_db(db: str) -> str:
+    """Accounts live in the embedded store's file; beside a PostgreSQL event store, in a local
+    DuckDB file (a PostgreSQL user store is not written yet)."""
+    return USERS_BESIDE_SERVER if is_postgres_url(db) else db
 
 
 class Service:
@@ -74,10 +84,10 @@ class Service:
             if plant.site.id in self.sites:
                 raise ParameterError("plant", str(path), f"site {plant.site.id!r} given twice")
             self.sites[plant.site.id] = Site(plant.site.id, plant, Path(path))
-        self.store = store if store is not None else DuckDBStore(settings.db)
-        self.accounts = Accounts(
-            users if users is not None else DuckDBUserStore(settings.db), frozenset(self.sites)
-        )
+        self.store = store if store is not None else open_store(Settings(db=settings.db))
+        if users is None:
+            users = DuckDBUserStore(settings.users_db or _embedded_users_db(settings.db))
+        self.accounts = Accounts(users, frozenset(self.sites))
         self.work_dir = settings.work_dir or Path(tempfile.mkdtemp(prefix="factoryos-serve-"))
         self.plans = {
             s.id: PlanStore(s.plant, s.plant_path, self.work_dir / s.id / "plans")

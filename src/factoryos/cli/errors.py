@@ -24,5 +24,5 @@ def reported_errors() -> Iterator[None]:
             stderr.print(f"  {issue}", markup=False, highlight=False)
         raise typer.Exit(1) from exc
     except FactoryosError as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+        stderr.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc

@@ -19,7 +19,6 @@ from factoryos.cli.charts import write_kpi_chart
 from factoryos.cli.errors import reported_errors
 from factoryos.cli.timeargs import parse_instant
 from factoryos.kpi.report import GroupBy, KpiGroup, KpiReport
-from factoryos.model.errors import FactoryosError
 from factoryos.model.loader import load_plant
 
 console = Console()
@@ -42,8 +41,11 @@ ECONOMIC_COLUMNS = [
 
 
 def kpi(
-    db: Annotated[Path, typer.Option(help="DuckDB event store file.")],
     plant: Annotated[Path, typer.Option(help="Plant model YAML.")],
+    db: Annotated[
+        str | None,
+        typer.Option(help="Event store: DuckDB file or postgresql:// URL; default $FACTORYOS_DB."),
+    ] = None,
     from_: Annotated[
         str | None, typer.Option("--from", help="Window start: a date (plant-local) or ISO time.")
     ] = None,
@@ -62,9 +64,7 @@ def kpi(
     """ISO 22400 KPIs of a node over a window, in total or by day, shift or equipment."""
     with reported_errors():
         model = load_plant(plant)
-        if not db.exists():
-            raise FactoryosError(f"no event store at {str(db)!r}: run 'factoryos import' first")
-        store = open_store(Settings.from_env().with_db(db))
+        store = open_store(Settings.from_env().with_db(db), must_exist=True)
         try:
             report = kpi_report(
                 store,

@@ -40,6 +40,7 @@ from factoryos.model.events import (
     event_to_row,
 )
 from factoryos.model.loader import load_plant, load_plant_text, validate_plant
+from factoryos.model.lots import LotSizeError, effective_lot_size, split_lots, transfer_size
 from factoryos.model.plant import (
     Area,
     Component,
@@ -81,6 +82,7 @@ __all__ = [
     "Issue",
     "Line",
     "Lognormal",
+    "LotSizeError",
     "MachineState",
     "MaintenanceWindow",
     "Operation",
@@ -103,11 +105,14 @@ __all__ = [
     "Weibull",
     "WorkUnit",
     "calendar_year",
+    "effective_lot_size",
     "event_from_row",
     "event_to_row",
     "load_plant",
     "load_plant_text",
     "rough_cut_capacity",
     "shift_periods",
+    "split_lots",
+    "transfer_size",
     "validate_plant",
 ]

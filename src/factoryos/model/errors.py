@@ -6,6 +6,7 @@
      +-- StoreError             a storage backend failed (re-raised from the driver's error)
      +-- ScheduleError          no feasible plan, or a plan that breaks a constraint
      +-- SimulationError        the twin cannot run the model as given
+     +-- AssessmentError        a bad maturity answer, weight, KPI document or gains window
 
 Adapters catch their library's exceptions and re-raise one of these ``from exc``; messages quote
 the offending value so that a user can find and fix it without a debugger.
@@ -66,6 +67,25 @@ class ScheduleError(FactoryosError):
 
 class SimulationError(FactoryosError):
     """The digital twin cannot execute the model as given."""
+
+
+class AssessmentError(FactoryosError):
+    """An assessment input is wrong: an answers or weights file, a KPI document, a window.
+
+    ``file``, ``line`` and ``item`` say where (any may be None when it does not apply)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        item: str | None = None,
+    ) -> None:
+        self.file, self.line, self.item = file, line, item
+        where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
+        what = f"{item}: " if item else ""
+        super().__init__(f"{where}{what}{message}")
 
 
 class ParameterError(FactoryosError):

@@ -37,8 +37,8 @@ EPS = 1e-6
 """Seconds below which work or time-to-failure counts as done: well above the float spacing of
 a year in seconds (~4e-9), so a leftover sliver never schedules a segment that cannot advance."""
 
-BatchKey = tuple[str, str, int]
-"""A batch: (order id, product id, operation index)."""
+BatchKey = tuple[str, str, int, int]
+"""A batch: (order id, product id, operation index, lot index): one lot at one step."""
 
 
 def sampler(
@@ -110,13 +110,13 @@ class Unit:
         self.in_maintenance = False
         self.maintenance_reason = "planned maintenance"
         self.failed = False
-        self.job: Job | None = None
-        self.holding: Job | None = None  # finished job waiting for room downstream (blocked)
+        self.jobs: list[Job] = []  # the units of product in work: one, or a batch equipment's load
+        self.holding: list[Job] = []  # finished jobs waiting for room downstream (blocked)
         self.setup_left_s = 0.0
         self.run_left_s = 0.0
         self.batch: BatchKey | None = None
         self.last_family: str | None = None
-        self.last_order: str | None = None
+        self.last_lot: BatchKey | None = None
         self._handle: Handle | None = None
         self._segment_start = 0.0
         # accounting
@@ -137,6 +137,18 @@ class Unit:
     def available(self) -> bool:
         return self.on_shift and not self.in_maintenance and not self.failed
 
+    @property
+    def unattended_running(self) -> bool:
+        """Off shift, but running an ``unattended`` step (an oven, a burn-in) already started:
+        it goes on through breaks and off-shift time (not through maintenance or a fault)."""
+        return (
+            bool(self.jobs)
+            and self.jobs[0].operation.unattended
+            and self.setup_left_s == 0.0  # a setup needs people
+            and not self.in_maintenance
+            and not self.failed
+        )
+
     def set_on_shift(self, on: bool) -> None:
         self.accrue()  # the time so far belongs to the old flag
         self.on_shift = on
@@ -149,26 +161,32 @@ class Unit:
 
     def _availability_changed(self) -> None:
         if self.available:
-            if self.job is not None:
+            if self.jobs:
                 self._go()
-            elif self.holding is None:
+            elif not self.holding:
                 self.twin.unit_free(self)
+        elif self.unattended_running:
+            self.pool.free.pop(self, None)
+            self._go()
         else:
             self._pause()
             self.pool.free.pop(self, None)
         self.refresh()
 
     # -- work ------------------------------------------------------------------------------------
-    def start(self, job: Job, setup_s: float, run_s: float) -> None:
+    def start(self, jobs: list[Job], setup_s: float, run_s: float) -> None:
+        """Work on ``jobs`` (one unit of product, or a batch equipment's load for one cycle)."""
         self.pool.free.pop(self, None)
-        self.job = job
+        self.jobs = jobs
         self.setup_left_s = setup_s
         self.run_left_s = run_s
         self._go()
         self.refresh()
 
     def _go(self) -> None:
-        if self._handle is not None or self.job is None or not self.available:
+        if self._handle is not None or not self.jobs:
+            return
+        if not self.available and not self.unattended_running:
             return
         work = self.setup_left_s if self.setup_left_s > 0 else self.run_left_s
         self._segment_start = self.env.now
@@ -193,21 +211,22 @@ class Unit:
     def _segment_end(self, _: object) -> None:
         self._handle = None
         self._consume(self.env.now - self._segment_start)
-        job = self.job
-        if job is not None and self.setup_left_s == 0.0 and self.run_left_s <= EPS:
-            self.job = None
-            self.twin.operation_done(self, job)  # may leave the unit holding a blocked job
+        jobs = self.jobs
+        if jobs and self.setup_left_s == 0.0 and self.run_left_s <= EPS:
+            self.jobs = []
+            for job in jobs:
+                self.twin.operation_done(self, job)  # may leave the unit holding blocked jobs
         if self.ttf_left_s <= EPS:
             self._fail()
-        elif self.job is not None:
+        elif self.jobs:
             self._go()
-        elif self.holding is None and self.available:
+        elif not self.holding and self.available:
             self.twin.unit_free(self)
         self.refresh()
 
     def release_blocked(self) -> None:
-        """The held job found room downstream."""
-        self.holding = None
+        """The held jobs found room downstream."""
+        self.holding = []
         if self.available:
             self.twin.unit_free(self)
         self.refresh()
@@ -231,11 +250,11 @@ class Unit:
             return MachineState.FAULT
         if self.in_maintenance:
             return MachineState.MAINTENANCE
-        if not self.on_shift:
+        if not self.on_shift and not self.unattended_running:
             return MachineState.OFF
-        if self.holding is not None:
+        if self.holding:
             return MachineState.BLOCKED
-        if self.job is not None:
+        if self.jobs:
             return MachineState.SETUP if self.setup_left_s > 0 else MachineState.PRODUCING
         return MachineState.STARVED if self.twin.open_orders else MachineState.IDLE
 
