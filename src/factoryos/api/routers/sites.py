@@ -51,7 +51,7 @@ def plant(ctx: SiteDep) -> dict[str, Any]:
                         "path": f"{p.root_path}/{a.id}/{ln.id}",
                         "calendar": p.calendar_id_of(ln),
                         "equipment": [
-                            {"id": e.id, "name": e.name, "kind": e.kind.value, "units": e.units}
+                            {"id": e.id, "name": e.name, "kind": str(e.kind), "units": e.units}
                             for e in ln.equipment
                         ],
                     }
