@@ -86,3 +86,16 @@ class AssessmentError(FactoryosError):
         where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
         what = f"{item}: " if item else ""
         super().__init__(f"{where}{what}{message}")
+
+
+class ParameterError(FactoryosError):
+    """A bad request parameter: names the field and the value (the API answers 422)."""
+
+    def __init__(self, field: str, value: object, message: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}={value!r}: {message}")
+
+
+class AccessError(FactoryosError):
+    """Not signed in, or not allowed to do this (the API answers 401 or 403)."""
