@@ -59,7 +59,7 @@ def validate_plant(data: Mapping[str, Any], filename: str = "<plant>") -> Plant:
     try:
         plant = Plant.model_validate(dict(data))
     except ValidationError as exc:
-        raise PlantModelError(_issues_of(exc, data, filename)) from exc
+        raise PlantModelError(issues_of(exc, data, filename)) from exc
     findings = check_plant(plant)
     if findings:
         raise PlantModelError(
@@ -68,7 +68,8 @@ def validate_plant(data: Mapping[str, Any], filename: str = "<plant>") -> Plant:
     return plant
 
 
-def _issues_of(exc: ValidationError, data: Mapping[str, Any], filename: str) -> list[Issue]:
+def issues_of(exc: ValidationError, data: Mapping[str, Any], filename: str) -> list[Issue]:
+    """The errors of a pydantic validation of ``data`` (a ruamel document) as issues with lines."""
     errors = exc.errors()
     locs = [_data_loc(data, err["loc"]) for err in errors]
     issues = []
