@@ -86,3 +86,7 @@ class AssessmentError(FactoryosError):
         where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
         what = f"{item}: " if item else ""
         super().__init__(f"{where}{what}{message}")
+
+
+class ReliabilityError(FactoryosError):
+    """Failure models or risk cannot be estimated as asked: too little data, a bad input file."""
