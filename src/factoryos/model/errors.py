@@ -109,3 +109,7 @@ class MappingError(PlantModelError):
 
 class IngestError(FactoryosError):
     """A live source could not be reached or spoke something other than what was agreed."""
+
+
+class ReliabilityError(FactoryosError):
+    """Failure models or risk cannot be estimated as asked: too little data, a bad input file."""

@@ -139,12 +139,14 @@ def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str,
     """``base`` with ``overlay`` merged in: mappings merge key by key, anything else replaces.
 
     Lists of mappings with ``id`` keys merge by id, so a scenario can change one line's equipment
-    without repeating the rest; other lists replace.
+    without repeating the rest; other lists replace. A distribution (a mapping with ``dist``)
+    replaces whole: its fields depend on its kind, so a fitted Weibull over a modelled
+    exponential must not keep the exponential's ``mean``.
     """
     merged: dict[str, Any] = dict(base)
     for key, value in overlay.items():
         old = merged.get(key)
-        if isinstance(old, Mapping) and isinstance(value, Mapping):
+        if isinstance(old, Mapping) and isinstance(value, Mapping) and "dist" not in value:
             merged[key] = deep_merge(old, value)
         elif isinstance(old, list) and _is_id_list(old) and _is_id_list(value):
             by_id = {item["id"]: item for item in old}
