@@ -9,8 +9,8 @@ import threading
 
 from factoryos.app.ingesting import run_ingest
 from factoryos.app.settings import Settings
+from factoryos.ingest.batching import IngestOptions
 from factoryos.ingest.mapping import load_mapping
-from factoryos.ingest.mqtt import IngestOptions
 from factoryos.model import load_plant
 
 

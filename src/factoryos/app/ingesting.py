@@ -19,19 +19,14 @@ from typing import Any
 
 from factoryos.app.settings import Settings
 from factoryos.app.stores import open_store
+from factoryos.ingest.batching import Commit, Committed, IngestOptions, Progress
 from factoryos.ingest.mapping import IngestMapping, Kind, load_mapping, path_pattern
-from factoryos.ingest.mqtt import (
-    Broker,
-    Commit,
-    Committed,
-    IngestOptions,
-    MqttIngester,
-    Progress,
-)
+from factoryos.ingest.mqtt import Broker, MqttIngester
 from factoryos.ingest.pipeline import Batch, Counts, Pipeline
 from factoryos.model import Plant, load_plant
 from factoryos.model.deadletter import DeadLetter
 from factoryos.store.deadletters import DeadLetterStore, DuckDBDeadLetterStore
+from factoryos.store.postgres_url import is_postgres_url
 from factoryos.store.protocol import EventStore
 
 
@@ -73,8 +68,13 @@ def check_mapping(mapping_path: str | Path, plant_path: str | Path) -> MappingRe
 
 
 def dead_letter_path(settings: Settings) -> str:
+    """Beside a DuckDB store ``<db>.ingest.duckdb``; for a server, ``ingest-<database>.duckdb``
+    in the working directory (each ingester of a scaled-out plant keeps its own session)."""
     if settings.db == ":memory:":
         return ":memory:"
+    if is_postgres_url(settings.db):
+        database = settings.db.rsplit("/", 1)[-1].split("?", 1)[0] or "postgres"
+        return f"ingest-{database}.duckdb"
     return str(Path(settings.db).with_suffix("")) + ".ingest.duckdb"
 
 
@@ -113,10 +113,12 @@ def run_ingest(
     *,
     options: IngestOptions | None = None,
     on_batch: Progress | None = None,
+    letters_path: str | None = None,
 ) -> Counts:
-    """Ingest from the broker into the store until ``stop`` is set; the final counts."""
+    """Ingest from the broker into the store until ``stop`` is set; the final counts. Dead
+    letters and the session go to ``letters_path`` (default :func:`dead_letter_path`)."""
     options = options or IngestOptions(host_id=mapping.host_id)
-    with _stores(settings) as (store, letters):
+    with _stores(settings, letters_path) as (store, letters):
         pipeline = Pipeline(mapping, _units(plant), _session(letters))
         ingester = MqttIngester(
             Broker.parse(broker_url), pipeline, make_commit(store, letters), options, on_batch
@@ -126,10 +128,12 @@ def run_ingest(
 
 
 @contextmanager
-def _stores(settings: Settings) -> Iterator[tuple[EventStore, DeadLetterStore]]:
+def _stores(
+    settings: Settings, letters_path: str | None = None
+) -> Iterator[tuple[EventStore, DeadLetterStore]]:
     store = open_store(settings)
     try:
-        letters = open_dead_letters(settings)
+        letters = DuckDBDeadLetterStore(letters_path or dead_letter_path(settings))
         try:
             yield store, letters
         finally:

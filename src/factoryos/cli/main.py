@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from factoryos.cli import deadletters, events, ingest, kpi, schedule, simulate, validate
+from factoryos.cli import (
+    assess,
+    db,
+    deadletters,
+    events,
+    fit,
+    ingest,
+    kpi,
+    schedule,
+    serve,
+    simulate,
+    users,
+    validate,
+)
 
 app = typer.Typer(
     name="factoryos",
@@ -22,6 +35,11 @@ app.command("repair")(schedule.repair)
 app.command("simulate")(simulate.simulate)
 app.command("compare")(simulate.compare)
 app.command("demo")(simulate.demo)
+app.add_typer(db.app, name="db")
+app.command("assess")(assess.assess)
+app.command("serve")(serve.serve)
+app.add_typer(users.app, name="users")
+app.command("fit")(fit.fit)
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(deadletters.app, name="deadletters")
 
