@@ -22,6 +22,7 @@ from factoryos.app.stores import open_store
 from factoryos.ingest.batching import Commit, Committed, IngestOptions, Progress
 from factoryos.ingest.mapping import IngestMapping, Kind, load_mapping, path_pattern
 from factoryos.ingest.mqtt import Broker, MqttIngester
+from factoryos.ingest.opcua import BrowsedVariable, OpcUaIngester, browse
 from factoryos.ingest.pipeline import Batch, Counts, Pipeline
 from factoryos.model import Plant, load_plant
 from factoryos.model.deadletter import DeadLetter
@@ -115,15 +116,17 @@ def run_ingest(
     on_batch: Progress | None = None,
     letters_path: str | None = None,
 ) -> Counts:
-    """Ingest from the broker into the store until ``stop`` is set; the final counts. Dead
+    """Ingest from the broker (``mqtt://``) or OPC UA server (``opc.tcp://``) into the store
+    until ``stop`` is set; the final counts. Dead
     letters and the session go to ``letters_path`` (default :func:`dead_letter_path`)."""
     options = options or IngestOptions(host_id=mapping.host_id)
     with _stores(settings, letters_path) as (store, letters):
         pipeline = Pipeline(mapping, _units(plant), _session(letters))
-        ingester = MqttIngester(
-            Broker.parse(broker_url), pipeline, make_commit(store, letters), options, on_batch
-        )
-        ingester.run(stop)
+        commit = make_commit(store, letters)
+        if broker_url.startswith("opc.tcp://"):
+            OpcUaIngester(broker_url, pipeline, commit, options, on_batch).run(stop)
+        else:
+            MqttIngester(Broker.parse(broker_url), pipeline, commit, options, on_batch).run(stop)
         return pipeline.counts
 
 
@@ -183,3 +186,8 @@ def replay_dead_letters(
         return ReplayResult(
             len(pending), result.inserted, result.duplicates, len(pending) - len(done)
         )
+
+
+def browse_server(url: str, limit: int = 500) -> list[BrowsedVariable]:
+    """The variables of an OPC UA server, to write a mapping from."""
+    return browse(url, limit)

@@ -139,6 +139,11 @@ class Pipeline:
         readings, rejected = json_readings(self.mapping, topic, data)
         self._take(Protocol.MQTT, topic, data, received_ms, HostResult(readings, rejected))
 
+    def opcua(self, reading: Reading, received_ms: int) -> None:
+        """One data change of a monitored OPC UA node."""
+        self._arrived(received_ms, None)
+        self._convert(reading, reading.metric, b"", received_ms)
+
     def _oversize(self, protocol: Protocol, topic: str, data: bytes, now_ms: int) -> bool:
         if len(data) <= MAX_PAYLOAD:
             return False
