@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, settings
 
 from tests.api.conftest import ROOT, auth
 
-
 # the checked-in document (tests/api/test_openapi.py proves it is the served one)
 schema = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.json")
 
