@@ -1,11 +1,12 @@
 """ETags and a response cache for what clients poll.
 
 A tag is made from the request (path and query, so the site and every parameter) and the store's
-event count. The store is append-only and idempotent, so an unchanged count means unchanged data:
-an ``If-None-Match`` that still holds is a 304 without computing, and the body computed for a tag
-is kept (a small LRU per application) and shared by every caller asking the same thing, computed
-once even when they ask at the same moment (single flight). Access is checked before: the cache
-never answers a caller who may not see the site.
+event count (``Service.data_version``, read at most twice a second). The store is append-only
+and idempotent, so an unchanged count means unchanged data: an ``If-None-Match`` that still holds
+is a 304 without computing, and the body computed for a tag is kept (a small LRU per application)
+and shared by every caller asking the same thing, computed once even when they ask at the same
+moment (single flight). Access is checked before: the cache never answers a caller who may not
+see the site.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def cached_json(
     request: Request, service: Service, compute: Callable[[], Any], *extra: object
 ) -> Response:
     """``compute()`` as JSON with an ETag; 304 when the caller's ``If-None-Match`` still holds."""
-    basis = f"{request.url.path}?{request.url.query}|{service.store.count()}|{extra!r}"
+    basis = f"{request.url.path}?{request.url.query}|{service.data_version()}|{extra!r}"
     tag = '"' + hashlib.blake2b(basis.encode(), digest_size=12).hexdigest() + '"'
     headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
     if tag in request.headers.get("If-None-Match", ""):
