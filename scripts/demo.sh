@@ -22,7 +22,8 @@ PORT="${FACTORYOS_PORT:-8000}"
     --time-limit 10 --out out/plan
 .venv/bin/factoryos demo --db out/twin.duckdb
 .venv/bin/factoryos users add demo --password factoryos-demo --db out/live.duckdb
-.venv/bin/factoryos users grant demo admin jiading --db out/live.duckdb
+.venv/bin/factoryos users grant demo admin jiading --db out/live.duckdb \
+    --plant examples/robot_factory.yaml
 echo "Live: open http://127.0.0.1:${PORT}/ and sign in as demo / factoryos-demo"
 # the twin starts on a working morning of the example data's week (so the plant is busy at once)
 .venv/bin/factoryos serve --plant examples/robot_factory.yaml --db out/live.duckdb --twin \

@@ -103,11 +103,29 @@ class Service:
         self._version: tuple[float, int] = (0.0, 0)  # (monotonic time read, event count)
         self._version_lock = threading.Lock()
         self._stop = threading.Event()
+        self._life_lock = threading.Lock()
+        self._starts = 0
         self._pusher: threading.Thread | None = None
 
     # -- life ------------------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start the twins and the KPI pusher; nested starts (several applications over one
+        service, as tests make) only count, and the last :meth:`stop` stops."""
+        with self._life_lock:
+            self._starts += 1
+            if self._starts == 1:
+                self._stop.clear()
+                self._start()
+
+    def stop(self) -> None:
+        with self._life_lock:
+            self._starts -= 1
+            if self._starts <= 0:
+                self._starts = 0
+                self._halt()
+
+    def _start(self) -> None:
         if self.settings.twin:
             for site in self.sites.values():
                 twin = LiveTwin(
@@ -139,7 +157,7 @@ class Service:
         the rest."""
         self._stop.set()
 
-    def stop(self) -> None:
+    def _halt(self) -> None:
         self._stop.set()
         for twin in self.twins.values():
             twin.stop()

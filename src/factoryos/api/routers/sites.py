@@ -40,6 +40,7 @@ def plant(ctx: SiteDep) -> dict[str, Any]:
         "timezone": p.site.timezone,
         "root": p.root_path,
         "now": ctx.service.now(ctx.site.id).isoformat(),
+        "twin": _twin(ctx),
         "areas": [
             {
                 "id": a.id,
@@ -62,6 +63,19 @@ def plant(ctx: SiteDep) -> dict[str, Any]:
         ],
         "units": [u.path for u in p.work_units],
         "shifts": sorted({s.name for c in p.calendars.values() for s in c.shifts}),
+    }
+
+
+def _twin(ctx: SiteDep) -> dict[str, Any] | None:
+    twin = ctx.service.twins.get(ctx.site.id)
+    if twin is None:
+        return None
+    return {
+        "running": twin.running,
+        "speed": twin.speed,
+        "started_at": twin.start_at.isoformat(),
+        "events_stored": twin.stored,
+        "error": None if twin.error is None else f"{type(twin.error).__name__}: {twin.error}",
     }
 
 
