@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from factoryos.app.planning import parse_objective, plan_orders, repair_plan, write_schedule
+from factoryos.app.planning import parse_objective, plan_orders, write_schedule
+from factoryos.app.repairing import repair_plan
 from factoryos.model import Plant
 from factoryos.model.calendar import shift_periods
 from factoryos.model.errors import FactoryosError, ParameterError
@@ -109,7 +110,7 @@ class PlanStore:
             )
         finally:
             stop()
-        write_schedule(out.schedule, folder)
+        write_schedule(out.schedule, folder, self.plant)
         self._save_meta(plan_id, status="done", rule=out.rule, rule_kpis=out.rule_kpis)
         return {"plan": plan_id, "kpis": out.kpis, "rule": out.rule, "rule_kpis": out.rule_kpis}
 
@@ -146,7 +147,7 @@ class PlanStore:
             raise
         finally:
             stop()
-        write_schedule(out.schedule, child)
+        write_schedule(out.schedule, child, self.plant)
         self._save_meta(plan_id, status="done", repaired_at=now.isoformat())
         return {"plan": plan_id, "parent": parent, "deviation_h": out.deviation_h}
 
