@@ -28,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from factoryos.model.errors import StoreError
+from factoryos.store.postgres_rollups import BACKFILL, ROLLUP_DDL
 
 EVENT_TABLES = ("state_events", "other_events")
 _MIGRATION_LOCK = 0x66_6F_73_01  # advisory lock keys: "fos" + purpose
@@ -77,6 +78,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX other_events_ts ON other_events USING brin (ts)",
         ),
     ),
+)
+MIGRATIONS += (
+    Migration(2, "hourly roll-ups of states, failures, counts and energy", ROLLUP_DDL + BACKFILL),
 )
 CODE_VERSION = MIGRATIONS[-1].version
 

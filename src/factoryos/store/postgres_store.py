@@ -35,7 +35,7 @@ from factoryos.model.aggregates import (
 )
 from factoryos.model.errors import StoreError
 from factoryos.model.events import COLUMN_NAMES, EVENT_COLUMNS, Event, EventKind
-from factoryos.store import postgres_schema, postgres_sql
+from factoryos.store import postgres_rollup_sql, postgres_rollups, postgres_schema, postgres_sql
 from factoryos.store.arrow import EVENT_SCHEMA, appendable
 from factoryos.store.postgres_url import PostgresUrl, one_line
 from factoryos.store.protocol import AppendResult
@@ -57,6 +57,7 @@ WITH new AS (
     INSERT INTO event_ids (event_id) SELECT event_id FROM _incoming
     ON CONFLICT DO NOTHING RETURNING event_id
 ),
+marked AS (INSERT INTO _new (event_id) SELECT event_id FROM new),
 s AS (
     INSERT INTO state_events (event_id, ts, path, state, reason)
     SELECT b.event_id, {_TS}, b.path, b.state, b.reason
@@ -83,10 +84,13 @@ class PostgresStore:
 
     ``url`` is a ``postgresql://`` URL (``?schema=NAME`` picks the schema). ``upgrade=True``
     applies pending migrations instead of refusing an older schema (``factoryos db upgrade``).
+    ``rollups=False`` makes the aggregates read raw events only (the roll-ups are maintained all
+    the same): the reference the roll-up answers are tested against.
     """
 
-    def __init__(self, url: str, *, upgrade: bool = False) -> None:
+    def __init__(self, url: str, *, upgrade: bool = False, rollups: bool = True) -> None:
         self.url = PostgresUrl.parse(url)
+        self.rollups = rollups
         self._upgrade = upgrade
         self._months: set[dt.date] = set()
         self.applied: list[str] = []  # migrations applied when opened with upgrade=True
@@ -118,6 +122,8 @@ class PostgresStore:
                 self._upgrade = False  # once: a reconnect only checks
             else:
                 postgres_schema.prepare(conn, self.url.shown)
+            for statement in postgres_rollups.WORK_TABLES:
+                conn.execute(statement)
             conn.execute(
                 sql.SQL(
                     "CREATE TEMP TABLE IF NOT EXISTS _incoming ({}) ON COMMIT DELETE ROWS"
@@ -207,9 +213,18 @@ class PostgresStore:
                 copy.set_types([_STAGING_TYPES[kind] for _, kind in _staging_columns()])
                 for row in rows:
                     copy.write_row(row)
+            cur.execute(postgres_rollups.LOCK_UNITS)
             cur.execute(_INSERT)
             result = cur.fetchone()
-        return int(result[0]) if result else 0
+            inserted = int(result[0]) if result else 0
+            if inserted:
+                for statement in postgres_rollups.POINT_ROLLUPS:
+                    cur.execute(statement)
+                cur.execute(postgres_rollups.STATE_RANGES)
+                if cur.rowcount:  # the batch brought new state events
+                    for statement in postgres_rollups.STATE_ROLLUPS:
+                        cur.execute(statement)
+        return inserted
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -284,13 +299,17 @@ class PostgresStore:
 
     # -- aggregates ------------------------------------------------------------------------
 
+    @property
+    def _sql(self) -> Any:
+        return postgres_rollup_sql if self.rollups else postgres_sql
+
     def _aggregate(self, query: AggregateQuery, text: str, what: str) -> list[tuple[Any, ...]]:
-        params = _query_params(query)
+        params = _query_params(query, rollups=self.rollups)
         return self._run(what, lambda c: c.execute(text, params).fetchall())
 
     def state_time(self, query: AggregateQuery, *, by_reason: bool = False) -> list[StateTime]:
         """Seconds in each state, clipped to the query window and cut by its periods."""
-        text = postgres_sql.state_time_sql(query.group_by, by_reason=by_reason)
+        text = self._sql.state_time_sql(query.group_by, by_reason=by_reason)
         return [
             StateTime(GroupValues(p, d, s), PeriodKind(kind), state, reason, float(seconds))
             for p, d, s, kind, state, reason, seconds in self._aggregate(query, text, "state_time")
@@ -298,14 +317,14 @@ class PostgresStore:
 
     def failure_totals(self, query: AggregateQuery) -> list[FailureTotal]:
         """Entries into a failure state and seconds in failure states, by the period of each."""
-        text = postgres_sql.failure_totals_sql(query.group_by)
+        text = self._sql.failure_totals_sql(query.group_by)
         return [
             FailureTotal(GroupValues(p, d, s), int(n), float(seconds))
             for p, d, s, n, seconds in self._aggregate(query, text, "failure_totals")
         ]
 
     def count_totals(self, query: AggregateQuery) -> list[CountTotal]:
-        text = postgres_sql.count_totals_sql(query.group_by)
+        text = self._sql.count_totals_sql(query.group_by)
         return [
             CountTotal(GroupValues(p, d, s), path, product, op, int(good), int(scrap), int(rework))
             for p, d, s, path, product, op, good, scrap, rework in self._aggregate(
@@ -314,7 +333,7 @@ class PostgresStore:
         ]
 
     def energy_totals(self, query: AggregateQuery) -> list[EnergyTotal]:
-        text = postgres_sql.energy_totals_sql(query.group_by)
+        text = self._sql.energy_totals_sql(query.group_by)
         return [
             EnergyTotal(GroupValues(p, d, s), float(kwh), float(cost))
             for p, d, s, kwh, cost in self._aggregate(query, text, "energy_totals")
@@ -357,7 +376,7 @@ def _months_of(batch: pa.Table) -> set[dt.date]:
     return months
 
 
-def _query_params(query: AggregateQuery) -> dict[str, Any]:
+def _query_params(query: AggregateQuery, *, rollups: bool) -> dict[str, Any]:
     """The query's units and tiles as arrays; calendar keys travel as small integers."""
     keys = {p.key for p in query.periods} | set(query.calendar_key_of_path.values())
     key_ids = {key: n for n, key in enumerate(sorted(keys))}
@@ -375,6 +394,7 @@ def _query_params(query: AggregateQuery) -> dict[str, Any]:
     return {
         "start": query.start,
         "end": query.end,
+        **(postgres_rollup_sql.rollup_params(query, key_ids) if rollups else {}),
         **postgres_sql.subtree_params(query.node),
         "u_path": [p for p, _ in units],
         "u_key": [k for _, k in units],
