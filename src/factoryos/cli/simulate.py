@@ -28,7 +28,7 @@ from factoryos.app.simulation import (
 )
 from factoryos.app.stores import discard_embedded, open_store, shown
 from factoryos.cli.errors import reported_errors
-from factoryos.cli.kpi import print_report
+from factoryos.cli.kpi import print_report, significant
 from factoryos.simulate.twin import DispatchRule
 
 console = Console()
@@ -39,7 +39,7 @@ METRICS = {
     "oee": ("OEE (work centers, PBT-weighted)", "{:.1%}"),
     "unit_lead_time_h": ("Lead time per unit (h)", "{:,.1f}"),
     "wip_units": ("WIP (units)", "{:,.1f}"),
-    "energy_per_unit_kwh": ("Energy per unit (kWh)", "{:,.1f}"),
+    "energy_per_unit_kwh": ("Energy per unit (kWh)", "sig"),
 }
 
 Days = Annotated[float, typer.Option(help="Simulated days.")]
@@ -48,6 +48,14 @@ Replications = Annotated[int, typer.Option(help="Independent replications, run o
 Demand = Annotated[float, typer.Option(help="Sellable units ordered per year (equal mix).")]
 Rule = Annotated[DispatchRule, typer.Option(help="Dispatching rule.")]
 Start = Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: 1 Jan).")]
+LotSize = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Units per lot for every product (setups per lot, run time per unit); an order's "
+        "lot_size column wins; default: each product's lot_size.",
+    ),
+]
 
 
 def _start(text: str | None, plant_zone_start: dt.datetime) -> dt.datetime:
@@ -77,7 +85,8 @@ def _progress(total: int, label: str) -> Iterator[Callable[[float], None]]:
 
 
 def _fmt(name: str, value: float) -> str:
-    return METRICS[name][1].format(value)
+    fmt = METRICS[name][1]
+    return significant(value) if fmt == "sig" else fmt.format(value)
 
 
 def print_outcome(outcome: SimulationOutcome, title: str) -> None:
@@ -148,6 +157,7 @@ def simulate(
     schedule: Annotated[
         Path | None, typer.Option(help="Follow this plan (schedule.json of 'factoryos schedule').")
     ] = None,
+    lot_size: LotSize = None,
 ) -> None:
     """Run the digital twin of PLANT; print throughput, OEE, lead time, WIP, energy with 95 % CIs
     and the bottleneck; optionally store the events for ``factoryos kpi``."""
@@ -173,6 +183,7 @@ def simulate(
                     on_progress=tick,
                     orders=book,
                     schedule=plan,
+                    lot_size=lot_size,
                 )
         finally:
             if store is not None:
@@ -211,6 +222,7 @@ def compare(
     demand: Demand = 10_000.0,
     rule: Rule = DispatchRule.FIFO,
     start: Start = None,
+    lot_size: LotSize = None,
 ) -> None:
     """Base plant and scenario side by side, paired by replication (common random numbers)."""
     with reported_errors():
@@ -228,6 +240,7 @@ def compare(
                 rule=rule,
                 start=first_day,
                 on_progress=tick,
+                lot_size=lot_size,
             )
     print_comparison(result, f"{scenario.name} vs {plant.name}: {days:g} days, {replications} reps")
 
