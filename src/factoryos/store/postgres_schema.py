@@ -81,6 +81,16 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 MIGRATIONS += (
     Migration(2, "hourly roll-ups of states, failures, counts and energy", ROLLUP_DDL + BACKFILL),
+    Migration(
+        3,
+        "retention policies (raw event days per plant)",
+        (
+            """CREATE TABLE retention (
+                node text COLLATE "C" PRIMARY KEY,
+                raw_days integer NOT NULL CHECK (raw_days > 0)
+            )""",
+        ),
+    ),
 )
 CODE_VERSION = MIGRATIONS[-1].version
 
