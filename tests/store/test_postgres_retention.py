@@ -1,4 +1,4 @@
-"""Retention: raw events expire by whole monthly partitions per the plant's policy; roll-ups stay."""
+"""Retention: raw events expire by whole months per the plant's policy; roll-ups stay."""
 
 from __future__ import annotations
 
