@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -113,13 +114,10 @@ def measure_gains(
         raise AssessmentError("the baseline window holds no production days", item="baseline")
     if not current:
         raise AssessmentError("the current window holds no production days", item="current")
-    rng = np.random.default_rng(seed)
     num_b, den_b = _matrix(baseline)
     num_c, den_c = _matrix(current)
-    # A resample is a count per day (multinomial); counts @ columns gives every metric's resampled
-    # sums in one matrix product, which keeps 1,000 factories x a year of days fast.
-    counts_b = rng.multinomial(len(baseline), np.full(len(baseline), 1 / len(baseline)), resamples)
-    counts_c = rng.multinomial(len(current), np.full(len(current), 1 / len(current)), resamples)
+    counts_b = _resample_counts(len(baseline), resamples, seed)
+    counts_c = _resample_counts(len(current), resamples, seed + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         boot = ((counts_c @ num_c) / (counts_c @ den_c)) / ((counts_b @ num_b) / (counts_b @ den_b))
     gains = []
@@ -135,6 +133,17 @@ def measure_gains(
         high = float(np.percentile(change, 97.5)) if change.size else None
         gains.append(Gain(metric, base, cur, (cur / base - 1.0) * 100.0, low, high))
     return tuple(gains)
+
+
+@lru_cache(maxsize=64)
+def _resample_counts(days: int, resamples: int, seed: int) -> np.ndarray:
+    """How often each day is drawn in each resample (multinomial). ``counts @ columns`` then
+    gives every metric's resampled sums in one matrix product; the counts depend only on the
+    number of days and the seed, so a programme of many factories draws them once."""
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(days, np.full(days, 1.0 / days), resamples).astype(float)
+    counts.setflags(write=False)
+    return counts
 
 
 def _matrix(days: Sequence[DayFigures]) -> tuple[np.ndarray, np.ndarray]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from factoryos.cli import assess, events, kpi, schedule, simulate, validate
+from factoryos.cli import assess, events, kpi, program, schedule, simulate, validate
 
 app = typer.Typer(
     name="factoryos",
@@ -23,6 +23,7 @@ app.command("simulate")(simulate.simulate)
 app.command("compare")(simulate.compare)
 app.command("demo")(simulate.demo)
 app.command("assess")(assess.assess)
+app.add_typer(program.app, name="program")
 
 
 if __name__ == "__main__":

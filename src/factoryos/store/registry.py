@@ -77,7 +77,7 @@ class Registry:
                 self._db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS rejected "
-                "(source VARCHAR, reason VARCHAR, at TIMESTAMPTZ)"
+                "(source VARCHAR, reason VARCHAR, rejected_at TIMESTAMPTZ)"
             )
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the registry {str(path)!r}: {exc}") from exc
@@ -115,7 +115,7 @@ class Registry:
         """Every row of ``factories``, ``scores``, ``days`` or ``rejected``."""
         if name not in SCHEMAS and name != "rejected":
             raise StoreError(f"the registry has no table {name!r}")
-        order = "factory_id" if name in SCHEMAS else "at"
+        order = "factory_id" if name in SCHEMAS else "rejected_at"
         extra = (
             ", period, day" if name == "days" else ", level, sub_domain" if name == "scores" else ""
         )
