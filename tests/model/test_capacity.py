@@ -31,7 +31,8 @@ skills: [machining, assembly]
 calendars:
   day:
     shifts:
-      - {name: early, start: "08:00", end: "16:00", breaks: [{start: "12:00", end: "12:30"}]}
+      - {name: early, start: "08:00", end: "16:00", days: [mon, tue, wed, thu, fri],
+         breaks: [{start: "12:00", end: "12:30"}]}
     holidays: [2026-03-04]
 default_calendar: day
 tariff:
@@ -103,7 +104,7 @@ BENCH_LOAD = (20 + 110 / 3 * 20 / 60 + 100 / 3 / 10 * 0.5) * H
 @pytest.fixture(scope="module")
 def tiny_report() -> CapacityReport:
     plant = load_plant_text(TINY, filename="tiny.yaml")
-    return rough_cut_capacity(plant, START, END, demand_units=40, batch_size=10)
+    return rough_cut_capacity(plant, START, END, demand_units=40, lot_size=10)
 
 
 def test_available_time_per_pool(tiny_report: CapacityReport) -> None:
@@ -163,7 +164,7 @@ def test_family_changeovers_follow_the_pools_batch_mix() -> None:
         "            setup_matrix: {parts: {widgets: 1 h}, widgets: {parts: 1 h}}\n",
         TINY,
     )
-    report = rough_cut_capacity(load_plant_text(text), START, END, 40, batch_size=10)
+    report = rough_cut_capacity(load_plant_text(text), START, END, 40, lot_size=10)
     bench = report.pools[1]
     # bench batches: 4 of widgets, 10/3 of parts (7.3333 in all). The batch before a widgets
     # batch is a parts batch with probability (10/3)/7.3333, costing 1 h: 4 x 0.4545 = 1.818 h;
@@ -200,7 +201,7 @@ def test_mix_defaults_to_equal_shares_of_sellable_products() -> None:
         ({"mix": {"widget": -1}}, "must be >= 0"),
         ({"mix": {"widget": 0}}, "shares sum to zero"),
         ({"demand_units": 0}, "demand must be positive"),
-        ({"batch_size": 0}, "batch size must be positive"),
+        ({"lot_size": 0}, "lot size must be >= 1"),
         ({"end": START}, "empty window"),
         ({"start": dt.datetime(2026, 3, 2)}, "need a time zone"),  # noqa: DTZ001
     ],
@@ -247,3 +248,28 @@ def test_reference_plant_calendar_year(robot_report: CapacityReport) -> None:
     assert set(mix) == {"sr6", "sr20", "sa400"}
     # 6 motors per 6-axis robot, 4 per SCARA, before scrap
     assert robot_report.good_units["servo_motor"] >= 10_000 / 3 * (6 + 6 + 4)
+
+
+def test_lot_size_sets_the_number_of_setups_and_the_command_line_replaces_it() -> None:
+    plant = load_plant_text(replaced("family: parts", "family: parts\n    lot_size: 20", TINY))
+    own = rough_cut_capacity(plant, START, END, 40)
+    cnc = own.pools[0]
+    # 100 started parts in lots of 20: 5 lots x 2/3 on the cnc x 0.5 h
+    assert cnc.setup_load_s == pytest.approx(5 * 2 / 3 * 0.5 * H)
+    assert cnc.run_load_s == pytest.approx(110 * 2 / 3 * 600)
+    override = rough_cut_capacity(plant, START, END, 40, lot_size=50)
+    assert override.pools[0].setup_load_s == pytest.approx(2 * 2 / 3 * 0.5 * H)
+    assert override.lot_size == 50
+
+
+def test_batch_equipment_runs_a_cycle_per_load() -> None:
+    text = replaced(
+        "skills: [assembly, machining]",
+        "skills: [assembly, machining]\n            batch_capacity: 4",
+        TINY,
+    )
+    report = rough_cut_capacity(load_plant_text(text), START, END, 40)
+    bench = report.pools[1]
+    # 40 widgets, 30 min a cycle of 4: 10 cycles = 5 h; parts milled on the bench: 20 min a
+    # cycle of 4 for 110 x 1/3 runs
+    assert bench.run_load_s == pytest.approx(40 / 4 * 0.5 * H + 110 / 3 / 4 * 20 * 60)

@@ -102,23 +102,27 @@ def _spec(
     start: dt.datetime,
     orders: Sequence[ProductionOrder] | None = None,
     schedule: Schedule | None = None,
+    lot_size: int | None = None,
 ) -> RunSpec:
     horizon = days * DAY_S
     if orders is None:
-        orders = steady_demand(plant, demand, horizon)
+        orders = steady_demand(plant, demand, horizon, lot_size=lot_size)
     if schedule is not None:
         rule = DispatchRule.SCHEDULE
-    return RunSpec(plant, tuple(orders), start, horizon, seed, rule, schedule)
+    return RunSpec(plant, tuple(orders), start, horizon, seed, rule, schedule, lot_size)
 
 
 def read_orders_file(path: str | Path, start: dt.datetime) -> list[ProductionOrder]:
-    """An order book CSV (order, product, quantity, release, due[, weight]; the scheduler's
-    format) as twin orders, times counted from ``start``; no due date means 14 days."""
+    """An order book CSV (order, product, quantity, release, due[, weight, lot_size]; the
+    scheduler's format) as twin orders, times counted from ``start``; no due date means 14
+    days."""
     orders = []
     for o in read_orders(path):
         release_s = max((o.release - start).total_seconds(), 0.0)
         due_s = (o.due - start).total_seconds() if o.due else release_s + 14 * DAY_S
-        orders.append(ProductionOrder(o.order_id, o.product, o.quantity, release_s, due_s))
+        orders.append(
+            ProductionOrder(o.order_id, o.product, o.quantity, release_s, due_s, o.lot_size)
+        )
     return orders
 
 
@@ -170,6 +174,7 @@ def run_id(spec: RunSpec, replication: int = 0) -> str:
             str(spec.seed),
             spec.rule.value,
             repr(spec.schedule),
+            repr(spec.lot_size),
         ]
     )
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=5).hexdigest()
@@ -214,13 +219,15 @@ def run_simulation(
     on_progress: Progress | None = None,
     orders: Sequence[ProductionOrder] | None = None,
     schedule: Schedule | None = None,
+    lot_size: int | None = None,
 ) -> SimulationOutcome:
     """Run ``replications`` of the plant for ``days``; replication 0's events go to ``store``.
-    ``orders`` replaces the steady demand; a ``schedule`` is followed (rule ``schedule``)."""
+    ``orders`` replaces the steady demand; a ``schedule`` is followed (rule ``schedule``);
+    ``lot_size`` replaces the products' lot sizes (orders that give their own keep it)."""
     if days <= 0 or replications < 1:
         raise SimulationError(f"need days > 0 and replications >= 1, got {days}, {replications}")
     start = start or default_start(plant)
-    spec = _spec(plant, days, seed, demand_per_year, rule, start, orders, schedule)
+    spec = _spec(plant, days, seed, demand_per_year, rule, start, orders, schedule, lot_size)
     if store is None:
         [results] = run_replications(
             [spec], replications, processes=processes, on_done=_whole(on_progress)
@@ -262,6 +269,7 @@ def compare_scenario(
     start: dt.datetime | None = None,
     processes: int | None = None,
     on_progress: Progress | None = None,
+    lot_size: int | None = None,
 ) -> ScenarioComparison:
     """Base and scenario, same seeds and orders (common random numbers), paired differences."""
     if replications < 2:
@@ -270,7 +278,8 @@ def compare_scenario(
     scenario_plant = load_plant_and_scenario(plant_path, scenario_path)
     start = start or default_start(base_plant)
     specs = [
-        _spec(p, days, seed, demand_per_year, rule, start) for p in (base_plant, scenario_plant)
+        _spec(p, days, seed, demand_per_year, rule, start, lot_size=lot_size)
+        for p in (base_plant, scenario_plant)
     ]
     base, scenario = run_replications(
         specs, replications, processes=processes, on_done=_whole(on_progress)

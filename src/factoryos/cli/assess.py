@@ -46,7 +46,9 @@ def assess(
     plant_arg: Annotated[
         Path | None, typer.Argument(metavar="[PLANT]", help="With 'export': the plant YAML.")
     ] = None,
-    db: Annotated[Path, typer.Option(help="DuckDB event store file.")] = Path("factoryos.duckdb"),
+    db: Annotated[
+        str, typer.Option(help="Event store: a DuckDB file or a postgresql:// URL.")
+    ] = "factoryos.duckdb",
     answers: Annotated[Path | None, typer.Option(help="Self-assessment answers YAML.")] = None,
     weights: Annotated[Path | None, typer.Option(help="Programme's own weights YAML.")] = None,
     kind: Annotated[
@@ -76,13 +78,11 @@ def assess(
         if exporting and (key is None or out is None):
             raise FactoryosError("assess export needs --key (Ed25519 PEM) and --out (JSON file)")
         model = load_plant(plant_path)
-        if not db.exists():
-            raise FactoryosError(f"no event store at {str(db)!r}: import or simulate first")
         base = parse_window(baseline, model.zone, "--baseline")
         cur = parse_window(current, model.zone, "--current")
         if (base is None) != (cur is None):
             raise FactoryosError("gains need both --baseline and --current")
-        store = open_store(Settings.from_env().with_db(db))
+        store = open_store(Settings.from_env().with_db(db), must_exist=True)
         try:
             result = assess_plant(
                 store,

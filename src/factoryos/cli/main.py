@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from factoryos.cli import assess, events, kpi, program, schedule, simulate, validate
+from factoryos.cli import assess, db, events, kpi, program, schedule, simulate, validate
 
 app = typer.Typer(
     name="factoryos",
@@ -22,6 +22,7 @@ app.command("repair")(schedule.repair)
 app.command("simulate")(simulate.simulate)
 app.command("compare")(simulate.compare)
 app.command("demo")(simulate.demo)
+app.add_typer(db.app, name="db")
 app.command("assess")(assess.assess)
 app.add_typer(program.app, name="program")
 

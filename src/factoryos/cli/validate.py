@@ -28,16 +28,26 @@ def validate(
         float | None,
         typer.Option(help="Sellable units a year to check; default: the plant's nominal capacity."),
     ] = None,
+    lot_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Units per lot for every product (setups per lot); default: the model's."
+        ),
+    ] = None,
 ) -> None:
     """Validate PLANT.yaml (errors name file, line and field) and print its capacity check."""
     with reported_errors():
         model = load_plant(plant)
         start, end = calendar_year(model, year or dt.datetime.now(model.zone).year)
-        probe = rough_cut_capacity(model, start, end, demand_units=demand or 1000.0)
+        probe = rough_cut_capacity(
+            model, start, end, demand_units=demand or 1000.0, lot_size=lot_size
+        )
         report = (
             probe
             if demand is not None
-            else rough_cut_capacity(model, start, end, demand_units=probe.nominal_units)
+            else rough_cut_capacity(
+                model, start, end, demand_units=probe.nominal_units, lot_size=lot_size
+            )
         )
     console.print(f"[green]OK[/] {plant}: {_summary(model)}")
     print_capacity(report)

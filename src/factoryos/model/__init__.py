@@ -15,7 +15,17 @@ from factoryos.model.capacity import (
     calendar_year,
     rough_cut_capacity,
 )
-from factoryos.model.distributions import Exponential, FailureModel, Fixed, Lognormal, Weibull
+from factoryos.model.distributions import (
+    Empirical,
+    Exponential,
+    FailureModel,
+    Fixed,
+    Gamma,
+    Lognormal,
+    MinorStops,
+    PerformanceLoss,
+    Weibull,
+)
 from factoryos.model.errors import (
     EventError,
     FactoryosError,
@@ -40,6 +50,7 @@ from factoryos.model.events import (
     event_to_row,
 )
 from factoryos.model.loader import load_plant, load_plant_text, validate_plant
+from factoryos.model.lots import LotSizeError, effective_lot_size, split_lots, transfer_size
 from factoryos.model.plant import (
     Area,
     Component,
@@ -68,6 +79,7 @@ __all__ = [
     "CapacityError",
     "CapacityReport",
     "Component",
+    "Empirical",
     "EnergyReading",
     "Equipment",
     "EquipmentKind",
@@ -78,14 +90,18 @@ __all__ = [
     "FactoryosError",
     "FailureModel",
     "Fixed",
+    "Gamma",
     "Issue",
     "Line",
     "Lognormal",
+    "LotSizeError",
     "MachineState",
     "MaintenanceWindow",
+    "MinorStops",
     "Operation",
     "OperationEvent",
     "OrderEvent",
+    "PerformanceLoss",
     "Plant",
     "PlantModelError",
     "PoolCapacity",
@@ -103,11 +119,14 @@ __all__ = [
     "Weibull",
     "WorkUnit",
     "calendar_year",
+    "effective_lot_size",
     "event_from_row",
     "event_to_row",
     "load_plant",
     "load_plant_text",
     "rough_cut_capacity",
     "shift_periods",
+    "split_lots",
+    "transfer_size",
     "validate_plant",
 ]

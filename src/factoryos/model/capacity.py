@@ -13,10 +13,13 @@ For a window (usually a year) and a demand of sellable units split by a product 
    failure model (1 without one).
 3. **Load.** An operation's runs go to its eligible pools in proportion to their available time
    (so a pool with several skills or serving several operations shares its capacity among them),
-   each at that pool's run time. Setups: every ``batch_size`` started units of an operation make one
-   batch costing the operation's ``setup_time`` plus the expected family changeover on the pool,
-   taking the previous batch's family at random with the pool's batch mix (no campaign sequencing,
-   so a rough upper bound on changeovers).
+   each at that pool's run time; on batch equipment (``batch_capacity`` N > 1) a run is one cycle
+   for N units, full loads assumed (a plant loaded above capacity fills its ovens); the pool's
+   expected performance losses (minor stops, speed loss) stretch every run. Setups: every
+   lot (``lot_size`` started units of the product, ``factoryos.model.lots``: ``--lot-size``
+   overrides the products') of an operation costs the operation's ``setup_time`` plus the expected
+   family changeover on the pool, taking the previous lot's family at random with the pool's lot
+   mix (no campaign sequencing, so a rough upper bound on changeovers).
 4. **Result.** Utilisation = load / available time per pool, line (work center) and skill; the
    bottleneck is the pool with the highest utilisation; loads are linear in the demand, so the
    nominal output of the window is ``demand / bottleneck utilisation``. Takt time is the plant's
@@ -36,6 +39,7 @@ from types import MappingProxyType
 
 from factoryos.model.calendar import MaintenanceWindow, merge_spans, shift_periods
 from factoryos.model.errors import FactoryosError
+from factoryos.model.lots import effective_lot_size
 from factoryos.model.plant import Equipment, Plant, Product
 
 Span = tuple[dt.datetime, dt.datetime]
@@ -97,7 +101,7 @@ class CapacityReport:
     demand_units: float  # sellable units demanded in the window
     mix: Mapping[str, float]  # product -> share of demand_units, summing to 1
     good_units: Mapping[str, float]  # product -> good units to make, sub-assemblies included
-    batch_size: float
+    lot_size: int | None  # the --lot-size override; None: each product's own lot_size
     plant_busy_s: float  # planned busy time of the plant's default calendar
     pools: tuple[PoolCapacity, ...]
     lines: tuple[GroupLoad, ...]
@@ -145,12 +149,12 @@ def rough_cut_capacity(
     end: dt.datetime,
     demand_units: float,
     mix: Mapping[str, float] | None = None,
-    batch_size: float = 10.0,
+    lot_size: int | None = None,
 ) -> CapacityReport:
     """Check ``demand_units`` sellable units split by ``mix`` (shares, normalised) in [start, end).
 
-    ``mix`` defaults to :func:`default_mix`; ``batch_size`` is the units per setup for every
-    operation. See the module docstring for the method and its assumptions.
+    ``mix`` defaults to :func:`default_mix`; ``lot_size`` (units per setup) replaces every
+    product's ``lot_size`` when given. See the module docstring for the method and assumptions.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise CapacityError("start and end need a time zone")
@@ -158,8 +162,8 @@ def rough_cut_capacity(
         raise CapacityError(f"empty window: end {end.isoformat()} <= start {start.isoformat()}")
     if not demand_units > 0:
         raise CapacityError(f"demand must be positive, got {demand_units!r}")
-    if not batch_size > 0:
-        raise CapacityError(f"batch size must be positive, got {batch_size!r}")
+    if lot_size is not None and lot_size < 1:
+        raise CapacityError(f"lot size must be >= 1, got {lot_size!r}")
     shares = _normalised_mix(plant, default_mix(plant) if mix is None else mix)
 
     starts = _started_units(plant, {p: s * demand_units for p, s in shares.items()})
@@ -187,12 +191,13 @@ def rough_cut_capacity(
             if started == 0:
                 continue
             runs = started * (1.0 + op.rework_rate)
+            lots = started / effective_lot_size(product, None, lot_size)
             eligible = plant.eligible_equipment(op)
             total = sum(available[eq.id] for eq in eligible)
             for eq in eligible:
                 share = available[eq.id] / total if total > 0 else 1.0 / len(eligible)
-                load = runs * share * op.run_time_on(eq.id)
-                n = started * share / batch_size
+                load = runs * share * op.run_time_per_unit(eq) * eq.performance_factor
+                n = lots * share
                 run_load[eq.id] += load
                 setup_load[eq.id] += n * op.setup_time_s
                 skill_load[op.skill] += load + n * op.setup_time_s
@@ -239,7 +244,7 @@ def rough_cut_capacity(
         demand_units=demand_units,
         mix=MappingProxyType(dict(shares)),
         good_units=MappingProxyType(good),
-        batch_size=batch_size,
+        lot_size=lot_size,
         plant_busy_s=sum((b - a).total_seconds() for a, b in periods[plant.default_calendar]),
         pools=pools,
         lines=lines,

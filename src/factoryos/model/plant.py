@@ -14,10 +14,18 @@ from enum import StrEnum
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    field_validator,
+    model_validator,
+)
 
 from factoryos.model.calendar import Calendar, MaintenanceWindow, Tariff
-from factoryos.model.distributions import FailureModel
+from factoryos.model.distributions import FailureModel, PerformanceLoss
 from factoryos.model.quantities import DurationS, PowerKW
 from factoryos.model.states import MachineState
 
@@ -32,7 +40,9 @@ class _Frozen(BaseModel):
 
 
 class EquipmentKind(StrEnum):
-    """What a piece of equipment is; drives defaults in reports, not behaviour."""
+    """The equipment kinds factoryos knows the meaning of (e.g. ``industrial_robot`` counts in
+    robot density). ``Equipment.kind`` is an open vocabulary: any other identifier is allowed
+    when the equipment names its ``category``."""
 
     INDUSTRIAL_ROBOT = "industrial_robot"
     CNC = "cnc"
@@ -45,22 +55,60 @@ class EquipmentKind(StrEnum):
     OTHER = "other"
 
 
+KNOWN_KINDS = frozenset(k.value for k in EquipmentKind)
+
+
 class Equipment(_Frozen):
-    """A pool of identical work units (ISA-95 work cells / equipment) in one line."""
+    """A pool of identical work units (ISA-95 work cells / equipment) in one line.
+
+    ``batch_capacity`` is how many units of product one work unit processes together in one
+    cycle: 1 for a machine that works unit by unit; N for an oven, a burn-in rack, a curing
+    chamber or a paint booth that takes up to N units at once. On batch equipment an operation's
+    ``run_time`` is the time of one cycle, whatever the fill (1 to N units).
+
+    ``failure`` makes it unavailable now and then (availability); ``performance`` makes it slower
+    than planned while it runs (minor stops, speed loss: effectiveness below 100 %).
+
+    ``kind`` is one of :class:`EquipmentKind` or, for equipment of other industries (a reflow
+    oven, a reactor vessel, a pick-and-place machine), any identifier together with a
+    ``category`` that says what it is in plain words or a short id (``thermal``, ``vessel``).
+    """
 
     id: Identifier = Field(pattern=ID_PATTERN)
     name: str = ""
-    kind: EquipmentKind
+    kind: Identifier = Field(pattern=ID_PATTERN)
+    category: str | None = None
     units: int = Field(default=1, ge=1)
     skills: tuple[Identifier, ...] = Field(min_length=1)
     power_kw: dict[MachineState, PowerKW] = Field(default_factory=dict, alias="power")
     failure: FailureModel | None = None
+    performance: PerformanceLoss | None = None
     operators: NonNegativeFloat = 0.0
     axes: int | None = Field(default=None, ge=1)  # programmable axes (ISO 8373 robot: 3 or more)
     hourly_cost_cny: NonNegativeFloat = 0.0
     setup_matrix_s: dict[Identifier, dict[Identifier, DurationS]] = Field(
         default_factory=dict, alias="setup_matrix"
     )
+    batch_capacity: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _kind_known_or_categorised(self) -> Equipment:
+        if self.kind not in KNOWN_KINDS and not self.category:
+            raise ValueError(
+                f"kind {self.kind!r} is not one of {sorted(KNOWN_KINDS)}: give it a category "
+                "(e.g. category: thermal) so reports can group it"
+            )
+        return self
+
+    @property
+    def known_kind(self) -> EquipmentKind | None:
+        """The kind as factoryos knows it, or None for an open-vocabulary kind."""
+        return EquipmentKind(self.kind) if self.kind in KNOWN_KINDS else None
+
+    @property
+    def performance_factor(self) -> float:
+        """Expected running time per second of planned run time: minor stops and speed loss."""
+        return self.performance.time_factor if self.performance is not None else 1.0
 
     def power_in(self, state: MachineState) -> float:
         """kW drawn by one unit in ``state`` (0 when the model gives none)."""
@@ -91,7 +139,15 @@ class Component(_Frozen):
 
 
 class Operation(_Frozen):
-    """One step of a routing: a skill, where it may run, how long per unit, what it loses."""
+    """One step of a routing: a skill, where it may run, how long per unit, what it loses.
+
+    ``run_time`` is per unit (per cycle on batch equipment, see ``Equipment.batch_capacity``);
+    ``setup_time`` is per lot (see ``Product.lot_size``). Working time: by default a step runs
+    only inside its unit's working stretches (shifts minus breaks). A ``resumable`` step pauses at
+    the end of a stretch and goes on in the next one; a step that is not resumable stays inside
+    one stretch. An ``unattended`` step (a reflow oven, a burn-in, a curing step) runs through
+    breaks and off-shift time once started.
+    """
 
     id: Identifier = Field(pattern=ID_PATTERN)
     skill: Identifier
@@ -103,20 +159,45 @@ class Operation(_Frozen):
     rework_rate: float = Field(default=0.0, ge=0, lt=1)
     consumes: tuple[Component, ...] = ()
     resumable: bool = False
+    unattended: bool = False
+    count_point: bool = False
+    """This step's good units are the product's finished units (default: the last step)."""
 
     def run_time_on(self, equipment_id: str) -> float:
-        """Planned run time per unit (ISO 22400 PRI) on one equipment, seconds."""
+        """Run time on one equipment, seconds: per unit, or per cycle on batch equipment."""
         return self.run_time_on_s.get(equipment_id, self.run_time_s)
+
+    def run_time_per_unit(self, equipment: Equipment) -> float:
+        """Planned run time per unit (ISO 22400 PRI) on ``equipment``, seconds: a batch
+        equipment's cycle time shared by the units of a full load."""
+        return self.run_time_on(equipment.id) / equipment.batch_capacity
 
 
 class Product(_Frozen):
-    """A product or sub-assembly made in the plant, with its routing."""
+    """A product or sub-assembly made in the plant, with its routing.
+
+    An order is made in lots of ``lot_size`` units (the last lot takes the rest): every step
+    costs its setup once per lot and its run time per unit. ``transfer_batch`` units of a lot are
+    passed on to the next step as soon as they are done (overlapping lots); ``None`` passes the
+    whole lot when it is done. An order's ``lot_size`` column and the command line's
+    ``--lot-size`` override ``lot_size`` (see ``factoryos.model.lots``).
+    """
 
     id: Identifier = Field(pattern=ID_PATTERN)
     name: str = ""
     family: Identifier
     value_added_cny: NonNegativeFloat = 0.0
     routing: tuple[Operation, ...] = Field(min_length=1)
+    lot_size: int = Field(default=10, ge=1)
+    transfer_batch: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _transfer_within_lot(self) -> Product:
+        if self.transfer_batch is not None and self.transfer_batch > self.lot_size:
+            raise ValueError(
+                f"transfer_batch {self.transfer_batch} is larger than lot_size {self.lot_size}"
+            )
+        return self
 
 
 class CostRates(_Frozen):
@@ -137,9 +218,30 @@ class Enterprise(_Frozen):
 
 
 class Site(_Frozen):
+    """An ISA-95 site: its time zone and the currency of every money figure of the model.
+
+    Money fields keep their historical ``_cny`` names but hold amounts in the site's
+    ``currency`` (ISO 4217, CNY by default); a site in another currency gives ``cny_per_unit``,
+    the CNY value of one unit of its currency, so the programme's reports (energy per 10,000 CNY
+    of value added) convert with :meth:`Plant.to_cny`.
+    """
+
     id: Identifier = Field(pattern=ID_PATTERN)
     name: str = ""
-    timezone: str = "UTC"
+    timezone: str
+    """IANA zone of the site (``Asia/Shanghai``); the YAML's clock times are local to it."""
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    cny_per_unit: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _rate_for_other_currencies(self) -> Site:
+        if self.currency == "CNY" and self.cny_per_unit not in (None, 1.0):
+            raise ValueError(f"cny_per_unit of a CNY site must be 1, got {self.cny_per_unit}")
+        if self.currency != "CNY" and self.cny_per_unit is None:
+            raise ValueError(
+                f"currency {self.currency}: give cny_per_unit (CNY per 1 {self.currency})"
+            )
+        return self
 
     @field_validator("timezone")
     @classmethod
@@ -180,6 +282,10 @@ class Plant(_Frozen):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.site.timezone)
+
+    def to_cny(self, amount: float) -> float:
+        """An amount in the site's currency, in CNY."""
+        return amount * (self.site.cny_per_unit or 1.0)
 
     @property
     def root_path(self) -> str:

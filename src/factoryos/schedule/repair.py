@@ -181,22 +181,22 @@ def right_shift(problem: Problem, old: Solution, now: int) -> Solution:
         for alt in op.alternatives:
             prev = last[alt.machine]
             setup = 0 if prev is None else problem.setup(alt.machine, prev, op)
+            mode = problem.mode_of(op)
             start = problem.earliest_start(
                 alt.machine,
                 ready,
                 alt.duration,
                 free=free[alt.machine],
                 setup=setup,
-                resumable=op.resumable,
+                mode=mode,
             )
+            end = problem.run_end(alt.machine, start, alt.duration, mode)
             # earliest completion; on a tie stay on the old machine
-            options.append((start + alt.duration, alt.machine != previous, alt.machine, start))
-        _, _, mach, start = min(options)
-        dur = op.duration_on(mach)
-        assert dur is not None
-        out.append(Assignment(ref[0], ref[1], mach, start, start + dur))
-        end_of[ref] = start + dur
-        free[mach] = start + dur
+            options.append((end, alt.machine != previous, alt.machine, start))
+        end, _, mach, start = min(options)
+        out.append(Assignment(ref[0], ref[1], mach, start, end))
+        end_of[ref] = end
+        free[mach] = end
         last[mach] = op
     return Solution.from_assignments(out)
 
@@ -257,10 +257,12 @@ def _repair_by_orders(
             # the step's own work past the incumbent's end, as in a decomposition step: the
             # problem's horizon runs to the end of the calendar (a year of maintenance windows),
             # and start domains cut by a year of breaks made presolve take a 1 s step's budget
-            upper_bound=best.makespan
-            + sum(
-                max(x.duration for x in op.alternatives) * (1 if op.resumable else 2)
-                for _, op in sub.iter_operations()
+            upper_bound=problem.pad(
+                best.makespan
+                + sum(
+                    max(x.duration for x in op.alternatives) * (1 if op.resumable else 2)
+                    for _, op in sub.iter_operations()
+                )
             ),
             objective=obj,
             busy=busy,

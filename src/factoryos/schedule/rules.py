@@ -125,17 +125,18 @@ def dispatch(problem: Problem, rule: str = "MWKR") -> Solution:
                 )
         chosen = min(conflict, key=lambda c: (*key(c), c.ref))
         start = chosen.est
-        if problem.unavailable or problem.breaks:
-            op = _op(problem, chosen.ref)
+        end = start + chosen.alt.duration
+        if problem.unavailable or problem.breaks or problem.off:
+            mode = problem.mode_of(_op(problem, chosen.ref))
             start = problem.earliest_start(
                 best_m,
                 chosen.ready,
                 chosen.alt.duration,
                 free=free_m,
                 setup=chosen.setup,
-                resumable=op.resumable,
+                mode=mode,
             )
-        end = start + chosen.alt.duration
+            end = problem.run_end(best_m, start, chosen.alt.duration, mode)
         out.append(Assignment(chosen.ref[0], chosen.ref[1], best_m, start, end))
         end_of[chosen.ref] = end
         machine_free[best_m] = end

@@ -36,6 +36,7 @@ class RunSpec:
     seed: int
     rule: DispatchRule = DispatchRule.FIFO
     schedule: Schedule | None = None
+    lot_size: int | None = None  # --lot-size: replaces the products' lot sizes
 
     def twin(
         self, replication: int, *, sink: EventSink | None = None, run_id: str | None = None
@@ -50,6 +51,7 @@ class RunSpec:
             replication=replication,
             rule=self.rule,
             schedule=self.schedule,
+            lot_size=self.lot_size,
             sink=sink,
             run_id=run_id,
         )

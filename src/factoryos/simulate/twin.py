@@ -52,7 +52,9 @@ from factoryos.model import (
     Product,
     ProductionCount,
     StateChange,
+    effective_lot_size,
     shift_periods,
+    transfer_size,
 )
 from factoryos.model.errors import SimulationError
 from factoryos.model.schedule import Schedule
@@ -86,27 +88,74 @@ class DispatchRule(StrEnum):
 
 
 class OrderRun:
-    """An order in progress: its component stock (per product) and jobs waiting for a kit."""
+    """An order in progress: its component stock (per product), jobs waiting for a kit, and its
+    lots: each product's units of the order, numbered as released, are cut into lots of the
+    product's lot size (the order's own for its product, see ``factoryos.model.lots``); finished
+    units of a lot wait at each step until a transfer batch of them is done."""
 
-    __slots__ = ("done", "finished_s", "kit_waiting", "product", "spec", "stock")
+    __slots__ = (
+        "done",
+        "finished_s",
+        "kit_waiting",
+        "lot_size",
+        "product",
+        "released",
+        "spec",
+        "stock",
+        "total",
+        "transfer",
+        "transfer_passed",
+    )
 
-    def __init__(self, spec: ProductionOrder, product: Product) -> None:
+    def __init__(self, spec: ProductionOrder, plant: Plant, override: int | None) -> None:
         self.spec = spec
-        self.product = product
+        self.product = plant.product_by_id[spec.product]
         self.done = 0
         self.stock: dict[str, int] = {}
         self.kit_waiting: list[Job] = []
         self.finished_s: float | None = None
+        self.total: dict[str, int] = {}  # product -> units the order needs (no replacements)
+        _count_units(plant, self.product, spec.quantity, self.total)
+        self.lot_size = {
+            pid: effective_lot_size(
+                plant.product_by_id[pid], spec.lot_size if pid == spec.product else None, override
+            )
+            for pid in self.total
+        }
+        self.released: dict[str, int] = {}  # product -> units released so far
+        self.transfer: dict[tuple[str, int, int], list[Job]] = {}  # done, waiting to move on
+        self.transfer_passed: dict[tuple[str, int, int], int] = {}
+
+    def next_lot(self, product: str) -> int:
+        """The lot of the next unit of ``product`` released for this order."""
+        n = self.released.get(product, 0)
+        self.released[product] = n + 1
+        return n // self.lot_size[product]
+
+    def lot_quantity(self, product: str, lot: int) -> int:
+        """Units in lot ``lot`` of ``product`` (1 for the units of scrap replacements' kits)."""
+        size = self.lot_size[product]
+        return max(1, min(size, self.total[product] - lot * size))
+
+
+def _count_units(plant: Plant, product: Product, quantity: int, total: dict[str, int]) -> None:
+    total[product.id] = total.get(product.id, 0) + quantity
+    for op in product.routing:
+        for c in op.consumes:
+            _count_units(plant, plant.product_by_id[c.product], quantity * c.quantity, total)
 
 
 class Job:
     """One unit of a product walking its routing."""
 
-    __slots__ = ("kitted", "line", "op_index", "order", "product", "released_s", "top")
+    __slots__ = ("kitted", "line", "lot", "op_index", "order", "product", "released_s", "top")
 
-    def __init__(self, order: OrderRun, product: Product, released_s: float, top: bool) -> None:
+    def __init__(
+        self, order: OrderRun, product: Product, released_s: float, top: bool, lot: int
+    ) -> None:
         self.order = order
         self.product = product
+        self.lot = lot
         self.op_index = 0
         self.released_s = released_s
         self.top = top  # the order's own product (else a component)
@@ -136,8 +185,10 @@ class PlantTwin:
         energy_interval_s: float = 3600.0,
         env: Environment | None = None,
         schedule: Schedule | None = None,
+        lot_size: int | None = None,
     ) -> None:
-        """``rule=SCHEDULE`` executes ``schedule``: each planned operation goes to its planned
+        """``lot_size`` (``--lot-size``) replaces the products' lot sizes where an order gives
+        none. ``rule=SCHEDULE`` executes ``schedule``: each planned operation goes to its planned
         equipment pool, and queues are served in planned start order (as early as possible, so
         a disturbance shifts the plan right instead of stopping it); unplanned work queues by
         its arrival time among them."""
@@ -152,6 +203,7 @@ class PlantTwin:
         self.sink = sink
         self.run_id = run_id or f"sim-{seed}-{replication}"
         self.env = env if env is not None else Environment()
+        self.lot_size = lot_size
         self._plan: dict[tuple[str, str, str], tuple[str, float]] = {}
         if schedule is not None:
             for planned in schedule.operations:
@@ -166,7 +218,11 @@ class PlantTwin:
         self._queue_seq = itertools.count()
         self.open_orders = 0
         self.line_input: dict[str, int] = {}
-        self.line_waiters: dict[str, deque[Job | Unit]] = {}
+        self.line_waiters: dict[str, deque[Job]] = {}  # released work before a full line
+        # units blocked with finished work for a full line: served before released work, so
+        # that new work flooding a line's buffer cannot starve the flow already under way
+        # (else more demand gives fewer finished units where a flow re-enters a line)
+        self.blocked_units: dict[str, deque[Unit]] = {}
         self.orders: list[OrderRun] = []
         # statistics of the order's own products (finished goods)
         self.finished: dict[str, int] = {}
@@ -177,6 +233,7 @@ class PlantTwin:
         self._wip_since = 0.0
         self.events_emitted = 0
         self._changed_units: list[Unit] = []  # units whose state changed at this instant
+        self._deferred: dict[Pool, None] | None = None  # pools served after a transfer
 
         streams = RandomStreams(seed, replication)
         self.pools: dict[str, Pool] = {}
@@ -188,6 +245,7 @@ class PlantTwin:
                 pool = self.pools[eq.id] = Pool(eq, work_unit.line)
                 self.line_input.setdefault(work_unit.line.id, 0)
                 self.line_waiters.setdefault(work_unit.line.id, deque())
+                self.blocked_units.setdefault(work_unit.line.id, deque())
             unit = Unit(self, work_unit, pool, streams)
             pool.units.append(unit)
             self.units.append(unit)
@@ -260,16 +318,19 @@ class PlantTwin:
 
     # -- orders and jobs -------------------------------------------------------------------------
     def _release_order(self, spec: ProductionOrder) -> None:
-        order = OrderRun(spec, self.plant.product_by_id[spec.product])
+        order = OrderRun(spec, self.plant, self.lot_size)
         self.orders.append(order)
         self.open_orders += 1
         self._emit_order(EventKind.ORDER_START, order, spec.quantity)
         for _ in range(spec.quantity):
             self._release_unit(order, order.product, top=True)
 
-    def _release_unit(self, order: OrderRun, product: Product, top: bool) -> None:
+    def _release_unit(
+        self, order: OrderRun, product: Product, top: bool, lot: int | None = None
+    ) -> None:
+        """A new unit of ``product`` (and its components); a scrap replacement keeps its lot."""
         now = self.env.now
-        job = Job(order, product, now, top)
+        job = Job(order, product, now, top, order.next_lot(product.id) if lot is None else lot)
         if top:
             self._count_wip(+1)
         for op in product.routing:
@@ -333,7 +394,7 @@ class PlantTwin:
     # costs one setup. Free units take, in turn: the next job of their own batch, the best
     # unassigned batch by the dispatching rule, or (work-conserving) a job of another unit's batch.
     def _enqueue(self, pool: Pool, job: Job, entering: bool) -> None:
-        key = (job.order.spec.order_id, job.product.id, job.op_index)
+        key = (job.order.spec.order_id, job.product.id, job.op_index, job.lot)
         jobs = pool.batches.get(key)
         if jobs is None:
             jobs = pool.batches[key] = deque()
@@ -341,6 +402,12 @@ class PlantTwin:
                 heapq.heappush(pool.queue, (self._key(pool, job), next(self._queue_seq), key))
         jobs.append((job, entering))
         pool.queued += 1
+        if self._deferred is not None:  # a transfer batch arrives: queue all of it first
+            self._deferred[pool] = None
+            return
+        self._serve(pool)
+
+    def _serve(self, pool: Pool) -> None:
         while pool.free and pool.queued:
             unit = next(iter(pool.free))
             if not self._take_next(unit):
@@ -392,55 +459,77 @@ class PlantTwin:
             pool.owner.setdefault(key, unit)
             if not self._owned(pool, key):
                 pool.owner[key] = unit
+        capacity = pool.equipment.batch_capacity
+        load = self._take_jobs(pool, key, capacity)
+        if len(load) < capacity:  # a batch equipment fills up with other lots of the same step
+            same_step = [b for b in pool.batches if b[1:3] == key[1:3] and not self._owned(pool, b)]
+            for other in same_step:
+                load += self._take_jobs(pool, other, capacity - len(load))
+                if len(load) == capacity:
+                    break
+        self._start(unit, load)
+        return True
+
+    def _take_jobs(self, pool: Pool, key: BatchKey, most: int) -> list[tuple[Job, bool]]:
+        """Up to ``most`` queued jobs of batch ``key``, in queue order."""
         jobs = pool.batches[key]
-        job, entering = jobs.popleft()
-        pool.queued -= 1
+        taken = [jobs.popleft() for _ in range(min(most, len(jobs)))]
+        pool.queued -= len(taken)
         if not jobs:
             del pool.batches[key]
             pool.owner.pop(key, None)
-        self._start(unit, job, entering)
-        return True
+        return taken
 
     def unit_free(self, unit: Unit) -> None:
         """``unit`` can take a job: continue its batch or pick one by the dispatching rule."""
         if not self._take_next(unit):
             unit.pool.free[unit] = None
 
-    def _start(self, unit: Unit, job: Job, entering: bool) -> None:
+    def _start(self, unit: Unit, load: list[tuple[Job, bool]]) -> None:
+        """Start one unit of product (or a batch equipment's load: one cycle for all of them).
+        Setups are per lot and step: a family change costs the pool's setup matrix entry (else
+        the step's setup time), a new lot of the same family the step's setup time."""
+        job = load[0][0]
         op = job.operation
         equipment = unit.pool.equipment
-        family, order_id = job.product.family, job.order.spec.order_id
+        family = job.product.family
+        lot = (job.order.spec.order_id, job.product.id, job.op_index, job.lot)
         if unit.last_family is not None and unit.last_family != family:
             setup = equipment.setup_matrix_s.get(unit.last_family, {}).get(family, op.setup_time_s)
-        elif unit.last_order != order_id:
-            setup = op.setup_time_s  # a new batch
+        elif unit.last_lot != lot:
+            setup = op.setup_time_s  # a new lot
         else:
             setup = 0.0
-        unit.last_family, unit.last_order = family, order_id
-        self._emit_operation(EventKind.OPERATION_START, unit, job)
-        unit.start(job, setup, op.run_time_on(equipment.id))
-        if entering:
-            self._leave_input(job)
+        unit.last_family, unit.last_lot = family, lot
+        for each, _ in load:
+            self._emit_operation(EventKind.OPERATION_START, unit, each)
+        unit.start([each for each, _ in load], setup, op.run_time_on(equipment.id))
+        for each, entering in load:
+            if entering:
+                self._leave_input(each)
 
     def _leave_input(self, job: Job) -> None:
         assert job.line is not None
         line_id = job.line.id
         self.line_input[line_id] -= 1
-        waiters = self.line_waiters[line_id]
-        while waiters and (
+        waiters, blocked = self.line_waiters[line_id], self.blocked_units[line_id]
+        while (waiters or blocked) and (
             job.line.input_buffer is None or self.line_input[line_id] < job.line.input_buffer
         ):
-            waiter = waiters.popleft()
-            if isinstance(waiter, Unit):
-                held = waiter.holding
-                assert held is not None
+            if blocked:
+                unit = blocked.popleft()
+                held = unit.holding[0]
                 again = self._advance(held)
                 if again is not None:  # went for another pool whose line is full
-                    self.line_waiters[again].append(waiter)
+                    self.blocked_units[again].append(unit)
                     continue
-                waiter.release_blocked()
+                unit.holding.pop(0)
+                if unit.holding:  # a batch load: the next held job waits for room first
+                    blocked.appendleft(unit)
+                    continue
+                unit.release_blocked()
             else:
-                self._dispatch_or_wait(waiter)
+                self._dispatch_or_wait(waiters.popleft())
 
     def operation_done(self, unit: Unit, job: Job) -> None:
         """Quality draw, count event, then the job moves on (or the unit blocks)."""
@@ -457,13 +546,43 @@ class PlantTwin:
             self._emit_done(unit, job, rework=1)
             self._enqueue(unit.pool, job, entering=False)  # rework loops back to the operation
             return
-        unit.pool.good_planned_s += op.run_time_on(unit.pool.equipment.id)
+        unit.pool.good_planned_s += op.run_time_per_unit(unit.pool.equipment)
         self._emit_done(unit, job, good=1)
         job.op_index += 1
-        full_line = self._advance(job)
-        if full_line is not None:
-            unit.holding = job
-            self.line_waiters[full_line].append(unit)
+        moving = self._transfer(job)
+        # the whole transfer batch is queued before a free unit picks from it, so that batch
+        # equipment downstream loads it at once
+        deferred: dict[Pool, None] = {}
+        self._deferred = deferred
+        for other in moving:
+            if other is not job:  # done earlier, waiting for its transfer batch
+                self._dispatch_or_wait(other)
+        if moving and moving[-1] is job:
+            full_line = self._advance(job)
+            if full_line is not None:
+                if not unit.holding:
+                    self.blocked_units[full_line].append(unit)
+                unit.holding.append(job)
+        self._deferred = None
+        for pool in deferred:
+            self._serve(pool)
+
+    def _transfer(self, job: Job) -> list[Job]:
+        """Jobs of ``job``'s lot that move on now that ``job`` is done: a full transfer batch
+        (the whole lot unless the product gives one), or the lot's last units; else none."""
+        order, product = job.order, job.product
+        lot_units = order.lot_quantity(product.id, job.lot)
+        size = transfer_size(product, lot_units)
+        if size == 1:
+            return [job]
+        key = (product.id, job.lot, job.op_index)
+        pending = order.transfer.setdefault(key, [])
+        pending.append(job)
+        passed = order.transfer_passed[key] = order.transfer_passed.get(key, 0) + 1
+        if len(pending) < size and passed < lot_units:
+            return []
+        del order.transfer[key]
+        return pending
 
     def _finished(self, job: Job) -> None:
         order = job.order

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from factoryos.model import Equipment, Line, MachineState, WorkUnit
-from factoryos.model.distributions import Exponential, Fixed, Lognormal, Weibull
+from factoryos.model.distributions import (
+    Empirical,
+    Exponential,
+    Fixed,
+    Gamma,
+    Lognormal,
+    Weibull,
+)
 from factoryos.simulate.core import Handle
 from factoryos.simulate.streams import RandomStreams
 
@@ -37,12 +44,12 @@ EPS = 1e-6
 """Seconds below which work or time-to-failure counts as done: well above the float spacing of
 a year in seconds (~4e-9), so a leftover sliver never schedules a segment that cannot advance."""
 
-BatchKey = tuple[str, str, int]
-"""A batch: (order id, product id, operation index)."""
+BatchKey = tuple[str, str, int, int]
+"""A batch: (order id, product id, operation index, lot index): one lot at one step."""
 
 
 def sampler(
-    dist: Exponential | Weibull | Lognormal | Fixed, gen: np.random.Generator
+    dist: Exponential | Weibull | Lognormal | Gamma | Empirical | Fixed, gen: np.random.Generator
 ) -> Callable[[], float]:
     """Draws of one model distribution from one generator (rare events: scalar calls are fine)."""
     if isinstance(dist, Exponential):
@@ -51,6 +58,11 @@ def sampler(
         return lambda: dist.scale_s * float(gen.weibull(dist.shape))
     if isinstance(dist, Lognormal):
         return lambda: float(gen.lognormal(dist.mu, dist.sigma))
+    if isinstance(dist, Gamma):
+        return lambda: float(gen.gamma(dist.shape, dist.scale_s))
+    if isinstance(dist, Empirical):
+        values = dist.values_s
+        return lambda: values[int(gen.integers(len(values)))]
     return lambda: dist.value_s
 
 
@@ -106,17 +118,32 @@ class Unit:
                 equipment.failure.time_to_repair, streams.generator(key, "repair")
             )
             self.ttf_left_s = self._draw_tbf()
+        # performance losses: minor stops count running time (not setup), speed loss stretches
+        # every run (ISO 22400: actual > planned run time)
+        self.speed_factor = 1.0
+        self.ttms_left_s = float("inf")
+        self._draw_tbms: Callable[[], float] | None = None
+        self._draw_stop: Callable[[], float] = lambda: 0.0
+        self.minor_stopped = False
+        performance = equipment.performance
+        if performance is not None:
+            self.speed_factor = 1.0 / (1.0 - performance.speed_loss)
+            stops = performance.minor_stops
+            if stops is not None:
+                self._draw_tbms = sampler(stops.time_between, streams.generator(key, "stops"))
+                self._draw_stop = sampler(stops.duration, streams.generator(key, "stop_time"))
+                self.ttms_left_s = self._draw_tbms()
         self.on_shift = False
         self.in_maintenance = False
         self.maintenance_reason = "planned maintenance"
         self.failed = False
-        self.job: Job | None = None
-        self.holding: Job | None = None  # finished job waiting for room downstream (blocked)
+        self.jobs: list[Job] = []  # the units of product in work: one, or a batch equipment's load
+        self.holding: list[Job] = []  # finished jobs waiting for room downstream (blocked)
         self.setup_left_s = 0.0
         self.run_left_s = 0.0
         self.batch: BatchKey | None = None
         self.last_family: str | None = None
-        self.last_order: str | None = None
+        self.last_lot: BatchKey | None = None
         self._handle: Handle | None = None
         self._segment_start = 0.0
         # accounting
@@ -137,6 +164,18 @@ class Unit:
     def available(self) -> bool:
         return self.on_shift and not self.in_maintenance and not self.failed
 
+    @property
+    def unattended_running(self) -> bool:
+        """Off shift, but running an ``unattended`` step (an oven, a burn-in) already started:
+        it goes on through breaks and off-shift time (not through maintenance or a fault)."""
+        return (
+            bool(self.jobs)
+            and self.jobs[0].operation.unattended
+            and self.setup_left_s == 0.0  # a setup needs people
+            and not self.in_maintenance
+            and not self.failed
+        )
+
     def set_on_shift(self, on: bool) -> None:
         self.accrue()  # the time so far belongs to the old flag
         self.on_shift = on
@@ -149,28 +188,37 @@ class Unit:
 
     def _availability_changed(self) -> None:
         if self.available:
-            if self.job is not None:
+            if self.jobs:
                 self._go()
-            elif self.holding is None:
+            elif not self.holding:
                 self.twin.unit_free(self)
+        elif self.unattended_running:
+            self.pool.free.pop(self, None)
+            self._go()
         else:
             self._pause()
             self.pool.free.pop(self, None)
         self.refresh()
 
     # -- work ------------------------------------------------------------------------------------
-    def start(self, job: Job, setup_s: float, run_s: float) -> None:
+    def start(self, jobs: list[Job], setup_s: float, run_s: float) -> None:
+        """Work on ``jobs`` (one unit of product, or a batch equipment's load for one cycle)."""
         self.pool.free.pop(self, None)
-        self.job = job
+        self.jobs = jobs
         self.setup_left_s = setup_s
-        self.run_left_s = run_s
+        self.run_left_s = run_s * self.speed_factor
         self._go()
         self.refresh()
 
     def _go(self) -> None:
-        if self._handle is not None or self.job is None or not self.available:
+        if self._handle is not None or not self.jobs:
             return
-        work = self.setup_left_s if self.setup_left_s > 0 else self.run_left_s
+        if self.minor_stopped or (not self.available and not self.unattended_running):
+            return
+        if self.setup_left_s > 0:
+            work = self.setup_left_s
+        else:
+            work = min(self.run_left_s, self.ttms_left_s)
         self._segment_start = self.env.now
         segment = max(min(work, self.ttf_left_s), EPS)
         self._handle = self.env.schedule(segment, self._segment_end)
@@ -189,27 +237,43 @@ class Unit:
                 self.setup_left_s = 0.0
         else:
             self.run_left_s -= elapsed
+            self.ttms_left_s -= elapsed
 
     def _segment_end(self, _: object) -> None:
         self._handle = None
         self._consume(self.env.now - self._segment_start)
-        job = self.job
-        if job is not None and self.setup_left_s == 0.0 and self.run_left_s <= EPS:
-            self.job = None
-            self.twin.operation_done(self, job)  # may leave the unit holding a blocked job
+        jobs = self.jobs
+        if jobs and self.setup_left_s == 0.0 and self.run_left_s <= EPS:
+            self.jobs = []
+            for job in jobs:
+                self.twin.operation_done(self, job)  # may leave the unit holding blocked jobs
         if self.ttf_left_s <= EPS:
             self._fail()
-        elif self.job is not None:
+        elif self.jobs and self.ttms_left_s <= EPS:
+            self._minor_stop()
+        elif self.jobs:
             self._go()
-        elif self.holding is None and self.available:
+        elif not self.holding and self.available:
             self.twin.unit_free(self)
         self.refresh()
 
     def release_blocked(self) -> None:
-        """The held job found room downstream."""
-        self.holding = None
+        """The held jobs found room downstream."""
+        self.holding = []
         if self.available:
             self.twin.unit_free(self)
+        self.refresh()
+
+    # -- minor stops (performance loss) ----------------------------------------------------------
+    def _minor_stop(self) -> None:
+        self.minor_stopped = True
+        self.env.schedule(self._draw_stop(), self._minor_stop_end)
+
+    def _minor_stop_end(self, _: object) -> None:
+        self.minor_stopped = False
+        assert self._draw_tbms is not None
+        self.ttms_left_s = self._draw_tbms()
+        self._go()
         self.refresh()
 
     # -- failures --------------------------------------------------------------------------------
@@ -231,11 +295,13 @@ class Unit:
             return MachineState.FAULT
         if self.in_maintenance:
             return MachineState.MAINTENANCE
-        if not self.on_shift:
+        if not self.on_shift and not self.unattended_running:
             return MachineState.OFF
-        if self.holding is not None:
+        if self.holding:
             return MachineState.BLOCKED
-        if self.job is not None:
+        if self.minor_stopped and (self.on_shift or self.unattended_running):
+            return MachineState.MINOR_STOP
+        if self.jobs:
             return MachineState.SETUP if self.setup_left_s > 0 else MachineState.PRODUCING
         return MachineState.STARVED if self.twin.open_orders else MachineState.IDLE
 

@@ -1,0 +1,156 @@
+"""Lots, transfer batches and batch equipment in the twin: known answers, deterministic plant."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from factoryos.model import (
+    Event,
+    EventKind,
+    MachineState,
+    OperationEvent,
+    StateChange,
+    load_plant_text,
+)
+from factoryos.simulate.demand import ProductionOrder
+from factoryos.simulate.twin import PlantTwin
+
+START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
+
+PLANT = """
+enterprise: {id: acme}
+site: {id: s, timezone: UTC}
+skills: [mill, bake]
+calendars:
+  always:
+    shifts:
+      - {name: day, start: "00:00", end: "24:00", days: [mon, tue, wed, thu, fri, sat, sun]}
+default_calendar: always
+tariff: {name: flat, bands: [{name: flat, price_cny_per_kwh: 1, hours: ["00:00-24:00"]}]}
+cost_rates: {labour_cny_per_h: 1}
+workforce: {headcount: 1}
+areas:
+  - id: a
+    lines:
+      - id: l
+        equipment:
+          - {id: mill, kind: cnc, skills: [mill]}
+          - {id: oven, kind: oven, category: thermal, skills: [bake], batch_capacity: 4}
+products:
+  - id: p
+    family: f
+    value_added_cny: 1
+    lot_size: LOT
+    TRANSFER
+    routing:
+      - {id: milling, skill: mill, run_time: 1 min, setup_time: 10 min}
+      - {id: baking, skill: bake, run_time: 30 min}
+"""
+
+
+def _run(lot: int, transfer: str = "", override: int | None = None) -> list[OperationEvent]:
+    text = PLANT.replace("LOT", str(lot)).replace("TRANSFER", transfer)
+    plant = load_plant_text(text)
+    events: list[OperationEvent] = []
+    orders = [ProductionOrder("o1", "p", 8, 0.0, 86400.0)]
+    twin = PlantTwin(
+        plant,
+        orders,
+        start=START,
+        horizon_s=86400.0,
+        sink=lambda e: events.append(e) if isinstance(e, OperationEvent) else None,
+        lot_size=override,
+    )
+    result = twin.run()
+    assert result.finished == {"p": 8}
+    return events
+
+
+def _starts(events: list[OperationEvent], op: str) -> list[float]:
+    return [
+        (e.ts - START).total_seconds() / 60
+        for e in events
+        if e.kind == EventKind.OPERATION_START and e.operation == op
+    ]
+
+
+def test_one_setup_per_lot_and_whole_lot_transfer_into_full_oven_loads() -> None:
+    events = _run(lot=4)
+    # two lots of 4, each a 10 min setup (the first unit's start event) + 4 x 1 min;
+    # a lot moves on when all 4 are milled
+    assert _starts(events, "milling") == [0, 11, 12, 13, 14, 25, 26, 27]
+    # the oven bakes each lot of 4 in one 30 min cycle
+    assert _starts(events, "baking") == [14, 14, 14, 14, 44, 44, 44, 44]
+
+
+def test_the_command_line_lot_size_replaces_the_products() -> None:
+    events = _run(lot=4, override=8)
+    assert _starts(events, "milling") == [0, 11, 12, 13, 14, 15, 16, 17]
+    assert _starts(events, "baking") == [18, 18, 18, 18, 48, 48, 48, 48]
+
+
+def test_a_transfer_batch_lets_the_next_step_start_before_the_lot_is_done() -> None:
+    events = _run(lot=8, transfer="transfer_batch: 2")
+    assert _starts(events, "milling") == [0, 11, 12, 13, 14, 15, 16, 17]
+    # the first two units reach the oven at 12 and start a cycle with what is there
+    assert _starts(events, "baking")[:2] == [12, 12]
+
+
+def test_an_unattended_step_runs_through_off_shift_time_an_attended_one_pauses() -> None:
+    short_day = PLANT.replace('start: "00:00", end: "24:00"', 'start: "00:00", end: "01:00"')
+    short_day = short_day.replace("LOT", "4").replace("TRANSFER", "")
+    ends = {}
+    for unattended in (True, False):
+        text = short_day.replace(
+            "run_time: 30 min}", f"run_time: 90 min, unattended: {str(unattended).lower()}}}"
+        )
+        events: list[Event] = []
+        PlantTwin(
+            load_plant_text(text),
+            [ProductionOrder("o1", "p", 4, 0.0, 86400.0)],
+            start=START,
+            horizon_s=3 * 86400.0,
+            sink=events.append,
+        ).run()
+        ends[unattended] = next(
+            (e.ts - START).total_seconds() / 60
+            for e in events
+            if isinstance(e, OperationEvent)
+            and e.kind == EventKind.OPERATION_END
+            and e.operation == "baking"
+        )
+    assert ends[True] == 14 + 90  # through the night
+    assert ends[False] == 24 * 60 + (14 + 90 - 60)  # 46 min left after 01:00, next day
+
+
+def test_minor_stops_and_speed_loss_make_effectiveness_below_one() -> None:
+    performance = (
+        "{id: mill, kind: cnc, skills: [mill], performance: {speed_loss: 0.2, minor_stops: "
+        "{time_between: {dist: fixed, value: 10 min}, "
+        "duration: {dist: gamma, shape: 2, mean: 1 min}}}}"
+    )
+    text = PLANT.replace("LOT", "100").replace("TRANSFER", "")
+    text = text.replace("{id: mill, kind: cnc, skills: [mill]}", performance)
+    events: list[Event] = []
+    result = PlantTwin(
+        load_plant_text(text),
+        [ProductionOrder("o1", "p", 100, 0.0, 86400.0)],
+        start=START,
+        horizon_s=86400.0,
+        sink=events.append,
+    ).run()
+    mill = next(p for p in result.pools if p.equipment == "mill")
+    producing = mill.time_in_state_s[MachineState.PRODUCING]
+    stopped = mill.time_in_state_s[MachineState.MINOR_STOP]
+    # 100 units of 1 min planned run 100 / 0.8 = 125 min; a stop after every 10 min running
+    assert producing == pytest.approx(125 * 60)
+    assert (
+        12
+        <= sum(isinstance(e, StateChange) and e.state == MachineState.MINOR_STOP for e in events)
+        <= 13
+    )
+    assert stopped > 0
+    assert mill.good_planned_s == pytest.approx(100 * 60)
+    assert mill.good_planned_s / (producing + stopped) < 0.8
