@@ -3,7 +3,8 @@ current period, assessed and loaded into the programme registry.
 
 One function, :func:`simulate_factory`, does a whole factory; the sweep maps it over the city with
 a local process pool, or with Ray tasks when a cluster address is given (``"local"`` starts Ray on
-this machine; tests use Ray's local mode). Same function, same results, whichever runs it.
+this machine, which is how the tests run it: Ray 2.x dropped its in-process local mode). Same
+function, same results, whichever runs it.
 """
 
 from __future__ import annotations
@@ -111,9 +112,7 @@ def _ray_map(
     import ray  # only the sweep needs Ray: importing it costs seconds
 
     if not ray.is_initialized():
-        if address == "local-mode":  # one process, tasks run inline: for tests
-            ray.init(local_mode=True, include_dashboard=False, log_to_driver=False)
-        elif address == "local":
+        if address == "local":
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
         else:
             ray.init(address=address, log_to_driver=False)

@@ -119,18 +119,18 @@ class Registry:
         extra = (
             ", period, day" if name == "days" else ", level, sub_domain" if name == "scores" else ""
         )
-        return self._db.execute(f"SELECT * FROM {name} ORDER BY {order}{extra}").to_arrow_table()
+        return self._db.sql(f"SELECT * FROM {name} ORDER BY {order}{extra}").to_arrow_table()
 
     def public_key(self, factory_id: str) -> str | None:
         """The key the factory's earlier submissions were signed with, if any."""
-        row = self._db.execute(
+        rows = self._db.execute(
             "SELECT public_key FROM factories WHERE factory_id = ?", [factory_id]
-        ).fetchone()
-        return None if row is None else row[0]
+        ).fetchall()
+        return rows[0][0] if rows else None
 
     def count(self) -> int:
-        row = self._db.execute("SELECT count(*) FROM factories").fetchone()
-        return int(row[0]) if row else 0
+        [(count,)] = self._db.execute("SELECT count(*) FROM factories").fetchall()
+        return int(count)
 
     def close(self) -> None:
         self._db.close()
