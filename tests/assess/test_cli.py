@@ -43,10 +43,10 @@ def test_assess_zh_pdf(mini_store: DuckDBStore, tmp_path: Path) -> None:
         pytest.skip("no CJK font installed (scripts/setup.sh installs fonts-noto-cjk)")
     path = _copy(mini_store, tmp_path / "events.duckdb")
     pdf = tmp_path / "r.pdf"
+    plant = str(FIXTURES / "mini_plant.yaml")
     result = runner.invoke(
-        app,
-        ["assess", str(FIXTURES / "mini_plant.yaml"), "--db", path, "--pdf", str(pdf), "--lang", "zh-CN"],
-    )  # fmt: skip
+        app, ["assess", plant, "--db", path, "--pdf", str(pdf), "--lang", "zh-CN"]
+    )
     assert result.exit_code == 0, result.output
     assert pdf.stat().st_size > 10_000
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from factoryos.assess.density import Density
 from factoryos.assess.exchange import KpiDocument, read_document
-from factoryos.assess.gains import DayFigures, measure_gains
+from factoryos.assess.gains import Columns, DayFigures, columns_of_fields, measure_gains_many
 from factoryos.assess.program import (
     FactoryRecord,
     GroupRow,
@@ -143,48 +143,45 @@ class ProgramView:
 
 def records(registry: Registry, resamples: int = 2000) -> list[FactoryRecord]:
     """Every factory with its gains recomputed from its stored days (bootstrap intervals)."""
-    days = _days_by_factory(registry.table("days"))
-    out = []
-    for row in registry.table("factories").to_pylist():
-        periods = days.get(row["factory_id"], {})
-        gains = {}
-        if periods.get("baseline") and periods.get("current"):
-            gains = {
-                g.metric.id: g
-                for g in measure_gains(periods["baseline"], periods["current"], resamples=resamples)
-            }
-        out.append(
-            FactoryRecord(
-                factory_id=row["factory_id"],
-                name=row["name"],
-                district=row["district"],
-                industry=row["industry"],
-                certification_year=row["certification_year"],
-                level=row["level"],
-                total_score=row["total_score"],
-                density=Density(row["robots"], row["employees"], row["assumed_axes"]),
-                gains=gains,
-            )
+    periods = _columns_by_factory(registry.table("days"))
+    factories = registry.table("factories").to_pylist()
+    with_days = [
+        f["factory_id"]
+        for f in factories
+        if ("baseline" in periods.get(f["factory_id"], {}))
+        and ("current" in periods.get(f["factory_id"], {}))
+    ]
+    measured = measure_gains_many(
+        [(periods[f]["baseline"], periods[f]["current"]) for f in with_days], resamples
+    )
+    gains = {f: {g.metric.id: g for g in row} for f, row in zip(with_days, measured, strict=True)}
+    return [
+        FactoryRecord(
+            factory_id=row["factory_id"],
+            name=row["name"],
+            district=row["district"],
+            industry=row["industry"],
+            certification_year=row["certification_year"],
+            level=row["level"],
+            total_score=row["total_score"],
+            density=Density(row["robots"], row["employees"], row["assumed_axes"]),
+            gains=gains.get(row["factory_id"], {}),
         )
-    return out
+        for row in factories
+    ]
 
 
-def _days_by_factory(table: pa.Table) -> dict[str, dict[str, list[DayFigures]]]:
-    """Group the days table by factory and period (the table is sorted by factory, period, day)."""
-    out: dict[str, dict[str, list[DayFigures]]] = defaultdict(lambda: defaultdict(list))
+def _columns_by_factory(table: pa.Table) -> dict[str, dict[str, Columns]]:
+    """Metric columns per factory and period (the table is sorted by factory, period, day)."""
+    out: dict[str, dict[str, Columns]] = defaultdict(dict)
     if table.num_rows == 0:
         return out
     ids = table["factory_id"].to_numpy(zero_copy_only=False)
     periods = table["period"].to_numpy(zero_copy_only=False)
-    columns = [
-        table[name].to_pylist() if name == "day" else table[name].to_numpy(zero_copy_only=False)
-        for name in _DAY_FIELDS
-    ]
+    fields = {n: table[n].to_numpy() for n in _DAY_FIELDS if n != "day"}
     bounds = np.flatnonzero((ids[1:] != ids[:-1]) | (periods[1:] != periods[:-1])) + 1
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(ids)], strict=True):
-        out[ids[lo]][periods[lo]] = [
-            DayFigures(*(col[i] for col in columns)) for i in range(lo, hi)
-        ]
+        out[ids[lo]][periods[lo]] = columns_of_fields({n: v[lo:hi] for n, v in fields.items()})
     return out
 
 
