@@ -8,6 +8,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
+from factoryos.app.assess_report import html_page, label
 from factoryos.app.program import ProgramView
 from factoryos.assess.density import REFERENCES
 from factoryos.assess.program import GroupRow
@@ -24,7 +25,7 @@ T = {
 
 
 def _t(key: str, lang: str) -> str:
-    return T[key][1 if lang.startswith("zh") else 0]
+    return label(T, key, lang)
 
 
 def write_program_html(view: ProgramView, path: Path, lang: str = "en") -> None:
@@ -63,16 +64,17 @@ def write_program_html(view: ProgramView, path: Path, lang: str = "en") -> None:
         "</td></tr>"
         for i, n in enumerate(view.shortlist, start=1)
     )
-    doc = f"""<!DOCTYPE html><html lang="{html.escape(lang)}"><head><meta charset="utf-8">
-<title>{_t("title", lang)}</title><style>body{{font-family:sans-serif;margin:2em}}
-td,th{{border:1px solid #ccc;padding:3px 6px;font-size:13px}}table{{border-collapse:collapse}}
-</style></head><body><h1>{_t("title", lang)}: {len(view.records)}</h1>
+    doc = html_page(
+        _t("title", lang),
+        lang,
+        f"""<h1>{_t("title", lang)}: {len(view.records)}</h1>
 <h2>{_t("targets", lang)}</h2><table>{targets}</table>
 {density.to_html(full_html=False, include_plotlyjs=True)}
 {gains.to_html(full_html=False, include_plotlyjs=False)}
 <h2>{_t("district", lang)}</h2>{_ranking(view.by_district)}
 <h2>{_t("industry", lang)}</h2>{_ranking(view.by_industry)}
-<h2>{_t("shortlist", lang)} {view.award_year}</h2><table>{shortlist}</table></body></html>"""
+<h2>{_t("shortlist", lang)} {view.award_year}</h2><table>{shortlist}</table>""",
+    )
     path.write_text(doc, encoding="utf-8")
 
 
