@@ -240,7 +240,8 @@ def _charts_page(result: PlantAssessment, lang: str) -> Figure:
     d = result.density
     labels = [_t("this_plant", lang), *(r.name.in_(lang) for r in REFERENCES)]
     values = [d.per_10k or 0.0, *(r.per_10k for r in REFERENCES)]
-    right.bar(range(len(values)), values, color=["#54a24b", "#bab0ac", "#bab0ac", "#bab0ac"])
+    bars = right.bar(range(len(values)), values, color=["#54a24b", "#bab0ac", "#bab0ac", "#bab0ac"])
+    right.bar_label(bars, fmt="%.0f", fontsize=7)
     right.set_xticks(range(len(values)), labels, fontsize=7, rotation=20)
     right.set_title(_t("density", lang), fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
