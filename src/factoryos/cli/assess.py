@@ -16,6 +16,7 @@ from factoryos.app.assess import PlantAssessment, assess_plant
 from factoryos.app.assess_export import export_document
 from factoryos.app.assess_report import write_html, write_pdf
 from factoryos.app.settings import Settings
+from factoryos.app.simulation import read_schedule_file
 from factoryos.app.stores import open_store
 from factoryos.assess.density import REFERENCES
 from factoryos.assess.maturity import ManufacturingType, load_model
@@ -51,6 +52,9 @@ def assess(
     ] = "factoryos.duckdb",
     answers: Annotated[Path | None, typer.Option(help="Self-assessment answers YAML.")] = None,
     weights: Annotated[Path | None, typer.Option(help="Programme's own weights YAML.")] = None,
+    plan: Annotated[
+        Path | None, typer.Option(help="APS plan (schedule.json) to compare with execution.")
+    ] = None,
     kind: Annotated[
         ManufacturingType, typer.Option(help="Sub-domain set when no answers file says.")
     ] = ManufacturingType.DISCRETE,
@@ -92,6 +96,7 @@ def assess(
                 baseline=base,
                 current=cur,
                 kind=kind,
+                plan=read_schedule_file(plan) if plan else None,
             )
         finally:
             store.close()
