@@ -12,6 +12,7 @@ from factoryos.cli import (
     fit,
     ingest,
     kpi,
+    program,
     schedule,
     serve,
     simulate,
@@ -42,6 +43,7 @@ app.add_typer(users.app, name="users")
 app.command("fit")(fit.fit)
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(deadletters.app, name="deadletters")
+app.add_typer(program.app, name="program")
 
 
 if __name__ == "__main__":
