@@ -170,10 +170,10 @@ BAD_INPUT: list[tuple[str, str, str | tuple[str, int], str, str]] = [
     ),
     (
         "unknown failure distribution",
-        replaced("dist: weibull", "dist: gamma"),
-        "dist: gamma",
+        replaced("dist: weibull", "dist: beta"),
+        "dist: beta",
         "areas[0].lines[0].equipment[0].failure.time_between_failures",
-        "'gamma'",
+        "'beta'",
     ),
     (
         "a bad identifier",

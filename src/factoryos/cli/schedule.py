@@ -90,6 +90,14 @@ def schedule(
         Path | None, typer.Option(help="Folder for schedule.csv/json and Gantt html/png.")
     ] = None,
     gantt: Annotated[bool, typer.Option(help="Also write Gantt charts into --out.")] = True,
+    lot_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Units per lot for orders without a lot_size column value (default: each "
+            "product's lot_size). Setups are per lot, run time per unit.",
+        ),
+    ] = None,
 ) -> None:
     """Plan the orders on the plant; print KPIs next to the best dispatching rule's plan."""
     from factoryos.app.planning import plan_orders, write_schedule
@@ -100,7 +108,12 @@ def schedule(
                 raise typer.BadParameter(f"{path} is not a file")
         with console.status(f"planning {orders.name} ({time_limit:g} s, {workers} workers)"):
             outcome = plan_orders(
-                plant, orders, objective=objective, time_limit_s=time_limit, num_workers=workers
+                plant,
+                orders,
+                objective=objective,
+                time_limit_s=time_limit,
+                num_workers=workers,
+                lot_size=lot_size,
             )
         plan = outcome.schedule
         n_ops = outcome.plant_problem.problem.num_operations
@@ -189,10 +202,24 @@ def repair(
     objective: Annotated[str, typer.Option(help="As for 'schedule'.")] = "weighted_tardiness",
     time_limit: Annotated[float, typer.Option(help="Seconds for the repair.")] = 5.0,
     workers: Annotated[int, typer.Option(help="CP-SAT worker threads.")] = 2,
-    out: Annotated[Path | None, typer.Option(help="Folder for the repaired plan.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for repaired.csv/json, Gantt html/png and moves.csv (what moved, why)."
+        ),
+    ] = None,
+    gantt: Annotated[bool, typer.Option(help="Also write Gantt charts into --out.")] = True,
+    lot_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Units per lot for orders without a lot_size column value (default: each "
+            "product's lot_size). Setups are per lot, run time per unit.",
+        ),
+    ] = None,
 ) -> None:
     """Repair a plan after downtime, rush orders or scrap: minimise objective + deviation."""
-    from factoryos.app.planning import repair_plan, write_schedule
+    from factoryos.app.repairing import repair_plan, write_repair
 
     with reported_errors():
         outcome = repair_plan(
@@ -206,6 +233,7 @@ def repair(
             objective=objective,
             time_limit_s=time_limit,
             num_workers=workers,
+            lot_size=lot_size,
         )
         s = outcome.schedule
         table = Table(title=f"repaired plan: {s.objective_name}")
@@ -218,8 +246,10 @@ def repair(
         for key, label, fmt in KPI_ROWS:
             table.add_row(label, fmt.format(s.kpis[key]))
         table.add_row("status", s.status)
-        table.add_row("wall time (s)", f"{s.wall_time_s:.2f}")
+        table.add_row("wall time (s)", f"{s.wall_time_s:.2f} of {time_limit:g}")
+        table.add_row("stopped", outcome.stopped)
+        table.add_row("moved or new operations", str(len(outcome.moves)))
         console.print(table)
         if out is not None:
-            for p in write_schedule(s, out, load_plant(plant), stem="repaired"):
+            for p in write_repair(outcome, out, load_plant(plant), gantt=gantt):
                 console.print(f"wrote {p}")

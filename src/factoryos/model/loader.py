@@ -59,7 +59,7 @@ def validate_plant(data: Mapping[str, Any], filename: str = "<plant>") -> Plant:
     try:
         plant = Plant.model_validate(dict(data))
     except ValidationError as exc:
-        raise PlantModelError(_issues_of(exc, data, filename)) from exc
+        raise PlantModelError(issues_of(exc, data, filename)) from exc
     findings = check_plant(plant)
     if findings:
         raise PlantModelError(
@@ -68,7 +68,8 @@ def validate_plant(data: Mapping[str, Any], filename: str = "<plant>") -> Plant:
     return plant
 
 
-def _issues_of(exc: ValidationError, data: Mapping[str, Any], filename: str) -> list[Issue]:
+def issues_of(exc: ValidationError, data: Mapping[str, Any], filename: str) -> list[Issue]:
+    """The errors of a pydantic validation of ``data`` (a ruamel document) as issues with lines."""
     errors = exc.errors()
     locs = [_data_loc(data, err["loc"]) for err in errors]
     issues = []
@@ -138,12 +139,14 @@ def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str,
     """``base`` with ``overlay`` merged in: mappings merge key by key, anything else replaces.
 
     Lists of mappings with ``id`` keys merge by id, so a scenario can change one line's equipment
-    without repeating the rest; other lists replace.
+    without repeating the rest; other lists replace. A distribution (a mapping with ``dist``)
+    replaces whole: its fields depend on its kind, so a fitted Weibull over a modelled
+    exponential must not keep the exponential's ``mean``.
     """
     merged: dict[str, Any] = dict(base)
     for key, value in overlay.items():
         old = merged.get(key)
-        if isinstance(old, Mapping) and isinstance(value, Mapping):
+        if isinstance(old, Mapping) and isinstance(value, Mapping) and "dist" not in value:
             merged[key] = deep_merge(old, value)
         elif isinstance(old, list) and _is_id_list(old) and _is_id_list(value):
             by_id = {item["id"]: item for item in old}

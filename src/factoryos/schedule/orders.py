@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from factoryos.model.calendar import merge_spans, shift_periods
+from factoryos.model.lots import LotSizeError, effective_lot_size, split_lots, transfer_size
 from factoryos.model.plant import Operation as PlantOperation
 from factoryos.model.plant import Plant, WorkUnit
 from factoryos.model.states import MachineState
@@ -189,12 +190,18 @@ def _expand(
     trail: tuple[str, ...],
     ops: list[Operation],
     precedences: list[tuple[int, int]],
+    transfers: list[tuple[int, int, int, int]],
 ) -> int:
-    """Append ``product_id``'s routing (components first) to ``ops``; return its last index."""
+    """Append ``product_id``'s routing (components first) to ``ops``; return its last index.
+
+    With the product's ``transfer_batch`` smaller than the lot, consecutive steps overlap
+    (``Job.transfers``) unless one of them may run on batch equipment, whose cycle waits for
+    the whole lot."""
     if product_id in trail:
         raise SchedulingError(f"product {product_id!r} consumes itself via {list(trail)}")
     product = plant.product_by_id[product_id]
     previous = -1
+    batch_before = False
     for step in product.routing:
         feeders = [
             _expand(
@@ -207,6 +214,7 @@ def _expand(
                 (*trail, product_id),
                 ops,
                 precedences,
+                transfers,
             )
             for c in step.consumes
         ]
@@ -215,7 +223,9 @@ def _expand(
             raise SchedulingError(f"{product_id}/{step.id}: no equipment has skill {step.skill!r}")
         alts: list[Alternative] = []
         for eq in eligible:
-            seconds = step.run_time_on(eq.id) * quantity
+            # batch equipment runs one cycle for up to batch_capacity units
+            runs = math.ceil(quantity / eq.batch_capacity)
+            seconds = step.run_time_on(eq.id) * runs
             dur = max(1, math.ceil(seconds / unit_s))
             alts.extend(Alternative(machine_of[(eq.id, n)], dur) for n in range(1, eq.units + 1))
         ops.append(
@@ -227,11 +237,17 @@ def _expand(
                 setup_default=math.ceil(step.setup_time_s / unit_s),
                 resumable=step.resumable,
                 unattended=step.unattended,
+                quantity=quantity,
             )
         )
         here = len(ops) - 1
+        batch_here = any(eq.batch_capacity > 1 for eq in eligible)
         if previous >= 0:
             precedences.append((previous, here))
+            batch = transfer_size(product, quantity)
+            if batch < quantity and not (batch_here or batch_before):
+                transfers.append((previous, here, batch, quantity))
+        batch_before = batch_here
         precedences.extend((f, here) for f in feeders)
         previous = here
     return previous
@@ -246,12 +262,19 @@ def build_problem(
     name: str = "plant",
     calendar: bool = True,
     calendar_span: dt.timedelta = dt.timedelta(days=366),
+    lot_size: int | None = None,
 ) -> PlantProblem:
     """Map ``orders`` on ``plant`` to a flexible job shop with assembly joins and due dates.
 
     With ``calendar`` the problem lives on the working-time axis of the plant's calendar
     (:class:`~factoryos.schedule.clock.WorkingClock`) and planned maintenance windows become
     unavailable time of their work units; otherwise time is continuous from ``origin``.
+
+    Each order is made in lots (:func:`factoryos.model.lots.effective_lot_size`: the order's
+    ``lot_size``, else ``lot_size`` here, else the product's): a lot's steps (components made
+    per lot) are a branch of the order's job, named ``L<k>.<step>`` when there are several, so
+    every lot changes over on its own and its steps run time per unit (per cycle on batch
+    equipment). The order's due date and weight hold for its last lot.
     """
     if not orders:
         raise SchedulingError("no orders to schedule")
@@ -277,7 +300,26 @@ def build_problem(
             raise SchedulingError(f"order {order.order_id!r}: unknown product {order.product!r}")
         ops: list[Operation] = []
         precedences: list[tuple[int, int]] = []
-        _expand(plant, machine_of, unit_s, order.product, order.quantity, "", (), ops, precedences)
+        transfers: list[tuple[int, int, int, int]] = []
+        product = plant.product_by_id[order.product]
+        try:
+            lots = split_lots(order.quantity, effective_lot_size(product, order.lot_size, lot_size))
+        except LotSizeError as exc:
+            raise SchedulingError(f"order {order.order_id!r}: {exc}") from exc
+        for k, lot in enumerate(lots, start=1):
+            prefix = f"L{k}." if len(lots) > 1 else ""
+            _expand(
+                plant,
+                machine_of,
+                unit_s,
+                order.product,
+                lot,
+                prefix,
+                (),
+                ops,
+                precedences,
+                transfers,
+            )
         release = max(0, axis.to_units(order.release))
         due = None if order.due is None else axis.to_units(order.due)
         jobs.append(
@@ -289,6 +331,7 @@ def build_problem(
                 due_date=due,
                 weight=order.weight,
                 precedences=tuple(precedences),
+                transfers=tuple(transfers),
             )
         )
     if calendar:
