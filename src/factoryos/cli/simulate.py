@@ -176,7 +176,7 @@ def simulate(
     with reported_errors():
         model = load_plant_and_scenario(plant, scenario)
         first_day = _start(start, default_start(model))
-        book = read_orders_file(orders, first_day) if orders is not None else None
+        book = read_orders_file(orders, first_day, model) if orders is not None else None
         plan = read_schedule_file(schedule) if schedule is not None else None
         settings = Settings.from_env()
         target = db or settings.db_from_env
