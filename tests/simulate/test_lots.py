@@ -175,3 +175,18 @@ def test_a_warm_up_is_simulated_and_left_out_of_the_figures() -> None:
     mill = next(p for p in measured.pools if p.equipment == "mill")
     assert sum(mill.time_in_state_s.values()) == pytest.approx(86400.0)
     assert measured.orders_released == 24
+
+
+def test_a_scrapped_unit_is_replaced_inside_its_lot_so_the_lot_still_moves_on() -> None:
+    text = PLANT.replace("LOT", "4").replace("TRANSFER", "")
+    text = text.replace("setup_time: 10 min}", "setup_time: 10 min, scrap_rate: 0.5}")
+    result = PlantTwin(
+        load_plant_text(text),
+        [ProductionOrder("o1", "p", 8, 0.0, 86400.0)],
+        start=START,
+        horizon_s=86400.0,
+        seed=3,
+    ).run()
+    # half the milled units are scrapped; every replacement joins its lot, none is stranded
+    assert result.finished == {"p": 8}
+    assert result.orders_finished == 1

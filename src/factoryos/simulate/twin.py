@@ -549,7 +549,7 @@ class PlantTwin:
             if job.top:
                 self.scrapped[job.product.id] = self.scrapped.get(job.product.id, 0) + 1
                 self._count_wip(-1)
-            self._release_unit(job.order, job.product, job.top)
+            self._release_unit(job.order, job.product, job.top, lot=job.lot)
             return
         if draw < op.scrap_rate + op.rework_rate:
             self._emit_done(unit, job, rework=1)
