@@ -1,4 +1,4 @@
-"""Lines on different calendars: one working-time axis, each unit's own time off unavailable."""
+"""Lines on different calendars: one working-time axis, each unit's own time off on it."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import pytest
 from factoryos.model.calendar import shift_periods
 from factoryos.model.loader import load_plant
 from factoryos.model.plant import Plant
-from factoryos.schedule import SchedulingError, SolverParams, best_rule, check, to_schedule
+from factoryos.model.schedule import Schedule
+from factoryos.schedule import SchedulingError, SolverParams, best_rule, check, solve, to_schedule
 from factoryos.schedule.decompose import DecomposeConfig, solve_by_orders
-from factoryos.schedule.orders import Order, build_problem
-from factoryos.schedule.solution import SolveResult
+from factoryos.schedule.orders import Order, PlantProblem, build_problem
+from factoryos.schedule.solution import Solution, SolveResult
 
 # Machining runs around the clock, assembly on one day shift with a lunch break: a part milled
 # at night is assembled the next morning.
@@ -24,7 +25,8 @@ skills: [machining, assembly]
 calendars:
   day:
     shifts:
-      - {name: day, start: "08:00", end: "16:00", breaks: [{start: "12:00", end: "12:30"}]}
+      - {name: day, start: "08:00", end: "16:00", days: [mon, tue, wed, thu, fri],
+         breaks: [{start: "12:00", end: "12:30"}]}
   around:
     shifts:
       - {name: a, start: "06:00", end: "18:00", days: [mon, tue, wed, thu, fri, sat, sun]}
@@ -80,13 +82,30 @@ def _inside(start: dt.datetime, end: dt.datetime, periods: list[tuple[dt.datetim
     return any(lo <= start < hi for lo, hi in periods) and any(lo < end <= hi for lo, hi in periods)
 
 
+def _worked(start: dt.datetime, end: dt.datetime, periods: list[tuple[dt.datetime, ...]]) -> float:
+    """Minutes of ``[start, end)`` inside the working periods."""
+    return sum(max(0.0, (min(end, hi) - max(start, lo)).total_seconds() / 60) for lo, hi in periods)
+
+
+def _plan(pp: PlantProblem, solution: Solution) -> Schedule:
+    result = SolveResult(solution, "feasible", solution.makespan, 0, 0.0, "test")
+    return to_schedule(pp.problem, result, origin=pp.origin, time_unit=pp.time_unit, axis=pp.axis)
+
+
+def _periods(plant: Plant, until: dt.datetime) -> dict[str, list[tuple[dt.datetime, ...]]]:
+    return {
+        cid: [(q.start, q.end) for q in shift_periods(cal, plant.zone, MONDAY, until)]
+        for cid, cal in plant.calendars.items()
+    }
+
+
 def test_each_line_works_its_own_calendar_on_one_plan(tmp_path: Path) -> None:
     plant = _plant(tmp_path)
     pp = build_problem(plant, _orders(8), origin=MONDAY)
     p = pp.problem
     bench = {i for i, (equipment, _) in enumerate(p.machine_units) if equipment == "bench"}
     # the axis is the union of working time: only the bench is off (at night and over lunch)
-    assert bench and {m for m, _, _ in p.unavailable} == bench
+    assert bench and {m for m, _, _ in p.off} == bench and not p.unavailable
     for solution in (
         best_rule(p, score=lambda s: s.makespan)[1],
         solve_by_orders(
@@ -94,17 +113,14 @@ def test_each_line_works_its_own_calendar_on_one_plan(tmp_path: Path) -> None:
         ).solution,
     ):
         check(p, solution)
-        result = SolveResult(solution, "feasible", solution.makespan, 0, 0.0, "test")
-        plan = to_schedule(p, result, origin=pp.origin, time_unit=pp.time_unit, axis=pp.axis)
+        plan = _plan(pp, solution)
         assert plan.end is not None
-        periods = {
-            cid: [(q.start, q.end) for q in shift_periods(cal, plant.zone, MONDAY, plan.end)]
-            for cid, cal in plant.calendars.items()
-        }
+        periods = _periods(plant, plan.end)
         milled_at_night = 0
         for o in plan:
-            if o.equipment_id == "bench":  # even a resumable step stays inside one stretch
-                assert any(lo <= o.start and o.end <= hi for lo, hi in periods["day"]), o
+            if o.equipment_id == "bench":  # resumable: it may pause over lunch or the night
+                assert _inside(o.start, o.end, periods["day"]), o
+                assert _worked(o.start, o.end, periods["day"]) == 80  # 2 widgets x 40 min
             else:
                 assert _inside(o.start, o.end, periods["around"]), o
                 milled_at_night += not _inside(o.start, o.end, periods["day"])
@@ -112,16 +128,69 @@ def test_each_line_works_its_own_calendar_on_one_plan(tmp_path: Path) -> None:
         assert milled_at_night > 0
 
 
-def test_a_step_longer_than_its_units_working_stretch_is_refused_with_its_name(
-    tmp_path: Path,
-) -> None:
+def test_a_resumable_step_longer_than_a_stretch_pauses_and_goes_on(tmp_path: Path) -> None:
     # 8 widgets x 40 min = 320 min of assembly; the bench works 240 and 210 min stretches
     plant = _plant(tmp_path)
-    with pytest.raises(SchedulingError, match=r"order 'W00': step 'assemble'.*own calendar"):
-        build_problem(plant, _orders(1, quantity=8), origin=MONDAY)
+    pp = build_problem(plant, _orders(1, quantity=8), origin=MONDAY)
+    for solution in (
+        best_rule(pp.problem, score=lambda s: s.makespan)[1],
+        solve(pp.problem, SolverParams(2.0, 2)).solution,
+    ):
+        check(pp.problem, solution)
+        plan = _plan(pp, solution)
+        (assemble,) = [o for o in plan if o.equipment_id == "bench"]
+        periods = _periods(plant, assemble.end)["day"]
+        assert _inside(assemble.start, assemble.end, periods)
+        assert _worked(assemble.start, assemble.end, periods) == 320
+        # one lot of 16 parts x 50 min milled around the clock: ready Monday 21:20; assembled
+        # Tuesday 08:00-12:00 (240 min), lunch, 12:30-13:50 (80 min)
+        assert assemble.start == MONDAY + dt.timedelta(days=1)
+        assert assemble.end == MONDAY + dt.timedelta(days=1, hours=5, minutes=50)
+
+
+def test_a_step_that_must_stay_in_one_stretch_is_refused_in_minutes(tmp_path: Path) -> None:
+    text = TWO_CALENDARS.replace("CALENDAR", "around").replace("resumable: true", "")
+    path = tmp_path / "strict.yaml"
+    path.write_text(text)
+    with pytest.raises(
+        SchedulingError,
+        match=r"order 'W00': step 'assemble' takes 320 min = 5.3 h, longer than the longest "
+        r"working stretch \(240 min = 4.0 h\).*resumable: true.*unattended: true",
+    ):
+        build_problem(load_plant(path), _orders(1, quantity=8), origin=MONDAY)
+
+
+def test_an_unattended_step_runs_through_the_end_of_the_shift(tmp_path: Path) -> None:
+    # 8 parts x 50 min milled from 08:00: ready 14:40; 4 widgets x 40 min assembled unattended
+    # from 14:40 run on past the bench's 16:00 shift end to 17:20 (resumable: Tuesday 09:20)
+    text = TWO_CALENDARS.replace("CALENDAR", "around").replace(
+        "resumable: true", "unattended: true"
+    )
+    path = tmp_path / "unattended.yaml"
+    path.write_text(text)
+    plant = load_plant(path)
+    pp = build_problem(plant, _orders(1, quantity=4), origin=MONDAY)
+    for solution in (
+        best_rule(pp.problem, score=lambda s: s.makespan)[1],
+        solve(pp.problem, SolverParams(2.0, 2)).solution,
+    ):
+        check(pp.problem, solution)
+        (assemble,) = [o for o in _plan(pp, solution) if o.equipment_id == "bench"]
+        assert assemble.start == MONDAY + dt.timedelta(hours=6, minutes=40)
+        assert assemble.end == MONDAY + dt.timedelta(hours=9, minutes=20)
+
+
+def test_an_operation_starts_where_its_input_is_ready_inside_a_stretch(tmp_path: Path) -> None:
+    # one order released at 10:17 on the day calendar: milling starts at 10:17, not at 12:30
+    plant = _plant(tmp_path, machining_calendar="day")
+    order = Order("W00", "widget", 1, MONDAY + dt.timedelta(hours=2, minutes=17))
+    pp = build_problem(plant, [order], origin=MONDAY)
+    plan = _plan(pp, solve(pp.problem, SolverParams(1.0, 2)).solution)
+    mills = sorted(o.start for o in plan if o.equipment_id == "cnc")
+    assert mills[0] == MONDAY + dt.timedelta(hours=2, minutes=17)
 
 
 def test_one_calendar_keeps_the_bench_free_of_unavailable_time(tmp_path: Path) -> None:
     pp = build_problem(_plant(tmp_path, machining_calendar="day"), _orders(2), origin=MONDAY)
-    assert pp.problem.unavailable == ()
+    assert pp.problem.unavailable == () and pp.problem.off == ()
     assert pp.problem.breaks  # the day calendar's lunch and nights are pauses of the axis

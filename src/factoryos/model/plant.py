@@ -84,6 +84,7 @@ class Equipment(_Frozen):
     failure: FailureModel | None = None
     performance: PerformanceLoss | None = None
     operators: NonNegativeFloat = 0.0
+    axes: int | None = Field(default=None, ge=1)  # programmable axes (ISO 8373 robot: 3 or more)
     hourly_cost_cny: NonNegativeFloat = 0.0
     setup_matrix_s: dict[Identifier, dict[Identifier, DurationS]] = Field(
         default_factory=dict, alias="setup_matrix"
@@ -159,6 +160,8 @@ class Operation(_Frozen):
     consumes: tuple[Component, ...] = ()
     resumable: bool = False
     unattended: bool = False
+    count_point: bool = False
+    """This step's good units are the product's finished units (default: the last step)."""
 
     def run_time_on(self, equipment_id: str) -> float:
         """Run time on one equipment, seconds: per unit, or per cycle on batch equipment."""
@@ -225,7 +228,8 @@ class Site(_Frozen):
 
     id: Identifier = Field(pattern=ID_PATTERN)
     name: str = ""
-    timezone: str = "UTC"
+    timezone: str
+    """IANA zone of the site (``Asia/Shanghai``); the YAML's clock times are local to it."""
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     cny_per_unit: PositiveFloat | None = None
 

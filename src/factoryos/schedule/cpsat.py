@@ -183,6 +183,11 @@ class CpSatJobShop:
         self._setup_vars: dict[tuple[OpRef, int], tuple[cp_model.IntVar, ...]] = {}
         self._energy_vars: dict[OpRef, _EnergyVars] = {}
         self._durations: dict[OpRef, cp_model.IntVar] = {}
+        # (op, machine) -> stretch indices of a resumable run's start and end, stretch begins
+        self._elastic_sizes: dict[tuple[OpRef, int], cp_model.IntVar] = {}
+        self._stretch_vars: dict[
+            tuple[OpRef, int], tuple[cp_model.IntVar, cp_model.IntVar, list[int]]
+        ] = {}
         self._devs: dict[OpRef, cp_model.IntVar] = {}
         self.makespan: cp_model.IntVar
         self._create_variables()
@@ -209,37 +214,125 @@ class CpSatJobShop:
             alts = op.alternatives
             if ref in self._fixed_machines:
                 alts = tuple(a for a in alts if a.machine == self._fixed_machines[ref])
+            mode = p.mode_of(op)
+            # where a resumable run pauses over its unit's time off, its length varies
+            ends = {a.machine: p.run_end(a.machine, hi, a.duration, mode) for a in alts}
+            elastic = {
+                a.machine
+                for a in alts
+                if mode == "resumable"
+                and a.duration > 0
+                and any(o_lo < ends[a.machine] and o_hi > lo for o_lo, o_hi in p.off_on(a.machine))
+            }
             start = m.new_int_var(lo, hi, f"s{ref}")
-            end_hi = max(lo, min(self.horizon, hi + max(a.duration for a in alts)))
+            end_hi = max(lo, min(self.horizon, max(ends.values())))
+            if elastic:
+                end_hi = max(lo, max(ends.values()))
             end = m.new_int_var(lo, end_hi, f"e{ref}")
             choices: dict[int, tuple[cp_model.IntVar | int, cp_model.IntervalVar]] = {}
             if len(alts) == 1:
                 a = alts[0]
-                interval = m.new_interval_var(start, a.duration, end, f"i{ref}")
+                if a.machine in elastic:
+                    size = m.new_int_var(a.duration, end_hi - lo, f"d{ref}")
+                    interval = m.new_interval_var(start, size, end, f"i{ref}")
+                    self._elastic_end(ref, a.machine, start, end, a.duration, lo, end_hi)
+                else:
+                    interval = m.new_interval_var(start, a.duration, end, f"i{ref}")
                 choices[a.machine] = (1, interval)
             else:
                 durs = [a.duration for a in alts]
-                dur = m.new_int_var(min(durs), max(durs), f"d{ref}")
+                dur = m.new_int_var(min(durs), max(max(durs), end_hi - lo), f"d{ref}")
                 self._durations[ref] = dur
                 interval = m.new_interval_var(start, dur, end, f"i{ref}")
                 lits = []
                 for a in alts:
                     lit = m.new_bool_var(f"x{ref}m{a.machine}")
-                    opt = m.new_optional_fixed_size_interval_var(
-                        start, a.duration, lit, f"i{ref}m{a.machine}"
-                    )
+                    if a.machine in elastic:
+                        self._elastic_end(
+                            ref, a.machine, start, end, a.duration, lo, end_hi, present=lit
+                        )
+                        size = m.new_int_var(a.duration, end_hi - lo, f"d{ref}m{a.machine}")
+                        m.add(dur == size).only_enforce_if(lit)
+                        opt = m.new_optional_interval_var(
+                            start, size, end, lit, f"i{ref}m{a.machine}"
+                        )
+                        self._elastic_sizes[(ref, a.machine)] = size
+                    else:
+                        opt = m.new_optional_fixed_size_interval_var(
+                            start, a.duration, lit, f"i{ref}m{a.machine}"
+                        )
+                        if elastic:
+                            m.add(dur == a.duration).only_enforce_if(lit)
                     choices[a.machine] = (lit, opt)
                     lits.append(lit)
                 m.add_exactly_one(lits)
-                m.add(dur == sum(lit * a.duration for lit, a in zip(lits, alts, strict=True)))
+                if not elastic:
+                    m.add(dur == sum(lit * a.duration for lit, a in zip(lits, alts, strict=True)))
             self.ops[ref] = _OpVars(start, end, interval, choices)
         self.makespan = m.new_int_var(0, max(self.horizon, self._makespan_floor), "makespan")
+
+    def _elastic_end(
+        self,
+        ref: OpRef,
+        mach: int,
+        start: cp_model.IntVar,
+        end: cp_model.IntVar,
+        duration: int,
+        lo: int,
+        end_hi: int,
+        *,
+        present: cp_model.IntVar | None = None,
+    ) -> None:
+        """``end`` of a resumable run of ``duration`` working units from ``start`` on ``mach``,
+        pausing over the unit's time off: on the unit's own working-time axis (wall time minus
+        the time off before it) the end lies ``duration`` after the start. The run starts in
+        stretch ``ks`` of the unit's working time and ends in stretch ``ke``; elements map each
+        index to the stretch's bounds and to the time off before it. With ``present`` (a
+        machine choice) the run's bounds hold only when the run is on ``mach``; the indices stay
+        free otherwise."""
+        m = self.model
+        spans = [(a, b) for a, b in self.problem.off_on(mach) if b > lo and a < end_hi]
+        begins = [lo] + [b for _, b in spans]
+        closes = [a for a, _ in spans] + [end_hi]
+        before = [0]
+        for a, b in spans:
+            before.append(before[-1] + b - a)
+        n = len(begins)
+        ks = m.new_int_var(0, n - 1, f"ks{ref}m{mach}")
+        ke = m.new_int_var(0, n - 1, f"ke{ref}m{mach}")
+        m.add(ke >= ks)
+        bound = max(end_hi, before[-1]) + 1
+        parts = [m.new_int_var(-bound, bound, f"el{k}{ref}m{mach}") for k in range(6)]
+        s_lo, s_hi, e_lo, e_hi, off_s, off_e = parts
+        m.add_element(ks, begins, s_lo)
+        m.add_element(ks, [c - 1 for c in closes], s_hi)
+        m.add_element(ke, [b + 1 for b in begins], e_lo)
+        m.add_element(ke, closes, e_hi)
+        m.add_element(ks, before, off_s)
+        m.add_element(ke, before, off_e)
+        for ct in (
+            m.add(start >= s_lo),
+            m.add(start <= s_hi),
+            m.add(end >= e_lo),
+            m.add(end <= e_hi),
+            m.add(end - off_e == start - off_s + duration),
+        ):
+            if present is not None:
+                ct.only_enforce_if(present)
+        self._stretch_vars[(ref, mach)] = (ks, ke, begins)
 
     def _add_constraints(self) -> None:
         p, m = self.problem, self.model
         for j, job in enumerate(p.jobs):
             for a, b in job.precedence_pairs():
-                m.add(self.ops[(j, b)].start >= self.ops[(j, a)].end)
+                first, then = self.ops[(j, a)], self.ops[(j, b)]
+                lag = job.transfer(a, b)
+                if lag is None:
+                    m.add(then.start >= first.end)
+                    continue
+                batch, lot = lag  # overlapping lots (see Job.transfers)
+                m.add(lot * (then.start - first.start) >= batch * (first.end - first.start))
+                m.add(lot * (then.end - first.end) >= batch * (then.end - then.start))
         for a_ref, b_ref in self._fixed_precedences:
             m.add(self.ops[b_ref].start >= self.ops[a_ref].end)
         per_machine: list[list[cp_model.IntervalVar]] = [[] for _ in range(p.num_machines)]
@@ -259,7 +352,7 @@ class CpSatJobShop:
         for ivs in per_machine:
             if len(ivs) > 1:
                 m.add_no_overlap(ivs)
-        if p.breaks:
+        if p.breaks or p.off:
             self._add_stretches()
         if p.has_setups or self._fixed_ops:
             # a window of one family still changes over against the fixed work around it
@@ -291,30 +384,38 @@ class CpSatJobShop:
             m.add(sum(total) <= p.num_machines * self.makespan)
 
     def _add_stretches(self) -> None:
-        """A non-resumable operation of duration ``d`` starts nowhere in ``(b - d, b)`` for a
-        calendar pause ``b``: its start domain is the complement of those gaps, per duration
-        (so per machine when the units' durations differ)."""
+        """Start domains: a ``stretch`` run of duration ``d`` starts nowhere in ``(b - d, b)``
+        for a calendar pause ``b`` nor in ``(lo - d, hi)`` for a span ``[lo, hi)`` of its unit's
+        time off; any other run starts nowhere in the time off. Per machine, the complement of
+        those gaps (one domain for all machines that share it)."""
         p, m = self.problem, self.model
         breaks = p.breaks
         for ref, ov in self.ops.items():
             op = p.jobs[ref[0]].operations[ref[1]]
-            if op.resumable or ref in self._frozen:
+            mode = p.mode_of(op)
+            if ref in self._frozen:
                 continue
             lo, hi = self.start_range(ref)
-            by_duration: dict[int, list[cp_model.IntVar | int]] = {}
+            by_gaps: dict[tuple[tuple[int, int], ...], list[cp_model.IntVar | int]] = {}
             for mach, (lit, _) in ov.choices.items():
                 dur = op.duration_on(mach)
                 assert dur is not None
-                by_duration.setdefault(dur, []).append(lit)
-            for dur, lits in by_duration.items():
-                if dur <= 1:
+                if dur <= 0:
                     continue
-                first = bisect.bisect_right(breaks, lo)
-                last = bisect.bisect_left(breaks, hi + dur)
-                gaps = [[b - dur + 1, b - 1] for b in breaks[first:last]]
-                if not gaps:
-                    continue
-                allowed = cp_model.Domain.from_intervals(gaps).complement()
+                gaps = []
+                if mode == "stretch" and dur > 1:
+                    first = bisect.bisect_right(breaks, lo)
+                    last = bisect.bisect_left(breaks, hi + dur)
+                    gaps = [(b - dur + 1, b - 1) for b in breaks[first:last]]
+                for a, b in p.off_on(mach):
+                    if a > hi + dur:
+                        break
+                    if b > lo:
+                        gaps.append((a - dur + 1 if mode == "stretch" else a, b - 1))
+                if gaps:
+                    by_gaps.setdefault(tuple(gaps), []).append(lit)
+            for cut, lits in by_gaps.items():
+                allowed = cp_model.Domain.from_intervals([list(g) for g in cut]).complement()
                 allowed = allowed.intersection_with(cp_model.Domain(lo, hi))
                 if len(lits) == len(ov.choices):
                     m.add_linear_expression_in_domain(ov.start, allowed)
@@ -396,7 +497,7 @@ class CpSatJobShop:
             if setup:
                 incoming.setdefault(b, []).append((arc, setup, ref_a))
         m.add_circuit(arcs)
-        spans = [(lo, hi) for lo, hi in self.problem.unavailable_on(mach) if lo < self.horizon]
+        spans = [(lo, hi) for lo, hi in self.problem.blocked_on(mach) if lo < self.horizon]
         if spans and incoming:
             self._setups_outside(mach, items, incoming, spans)
 
@@ -575,6 +676,7 @@ class CpSatJobShop:
                 if not isinstance(lit, int):
                     self.model.add_hint(lit, mach == a.machine)
         self.model.add_hint(self.makespan, max(solution.makespan, self._makespan_floor))
+        self._hint_stretches(solution)
         self._hint_objective_terms(solution)
         # a complete hint includes the setup circuits' arcs, else CP-SAT must rebuild them
         on: dict[int, list[Assignment]] = {}
@@ -604,6 +706,22 @@ class CpSatJobShop:
             values = (begin, size, begin + size, int(size > 0))
             for var, value in zip(self._setup_vars[sk], values, strict=True):
                 self.model.add_hint(var, value)
+
+    def _hint_stretches(self, solution: Solution) -> None:
+        """Hint the stretch indices (and lengths) of resumable runs over their units' time off;
+        on the machines a run does not take, the first stretch (any index satisfies them)."""
+        placed = {x.ref: x for x in solution.assignments}
+        for (ref, mach), (ks, ke, begins) in self._stretch_vars.items():
+            run = placed.get(ref)
+            if run is None or run.machine != mach:
+                self.model.add_hint(ks, 0)
+                self.model.add_hint(ke, 0)
+                continue
+            self.model.add_hint(ks, max(0, bisect.bisect_right(begins, run.start) - 1))
+            self.model.add_hint(ke, max(0, bisect.bisect_left(begins, run.end) - 1))
+            size = self._elastic_sizes.get((ref, mach))
+            if size is not None:
+                self.model.add_hint(size, run.end - run.start)
 
     def _hint_objective_terms(self, solution: Solution) -> None:
         """Hint what the objective adds (durations, lateness, energy, deviation): CP-SAT

@@ -47,7 +47,7 @@ def _start_window(problem: Problem, obj: Objective, cfg: DecomposeConfig) -> int
         return cfg.start_window
     if obj.energy_weight and problem.energy is not None:
         return 8 * problem.energy.slot
-    if problem.breaks:
+    if problem.breaks or problem.off:
         return 2 * max(
             (a.duration for _, op in problem.iter_operations() for a in op.alternatives), default=0
         )
@@ -169,8 +169,9 @@ def step_model(
         if problem.has_setups:
             op = problem.jobs[a.job].operations[a.op]
             fixed_ops.setdefault(a.machine, []).append((a.start, a.end, op))
-    horizon = max(plan.makespan, frozen_end) + sum(
-        max(x.duration for x in op.alternatives) for _, op in sub.iter_operations()
+    horizon = problem.pad(
+        max(plan.makespan, frozen_end)
+        + sum(max(x.duration for x in op.alternatives) for _, op in sub.iter_operations())
     )
     model = CpSatJobShop(
         sub,

@@ -11,8 +11,15 @@ import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Literal
 
-__all__ = ["Alternative", "EnergyPrices", "Job", "OpRef", "Operation", "Problem"]
+__all__ = ["Alternative", "EnergyPrices", "Job", "OpRef", "Operation", "Problem", "RunMode"]
+
+RunMode = Literal["resumable", "stretch", "unattended", "setup"]
+"""How a run meets its unit's time off and the calendar pauses: ``resumable`` pauses over both,
+``stretch`` fits between them, ``unattended`` runs through both, ``setup`` (a changeover) runs
+through the calendar pauses but not in the unit's time off. None ever overlaps unavailable time
+(maintenance, downtime), and none starts in time off."""
 
 OpRef = tuple[int, int]
 """(job index, operation index within the job)."""
@@ -46,8 +53,13 @@ class Operation:
     """Setup before this operation when the unit's previous family differs and the unit's matrix
     has no entry for the change (the routing step's own setup time)."""
     resumable: bool = False
-    """Whether the operation may pause over a calendar pause (``Problem.breaks``) and resume;
-    a non-resumable one runs inside one working stretch."""
+    """Whether the operation may pause over a calendar pause (``Problem.breaks``) or its unit's
+    time off (``Problem.off``) and resume; a non-resumable one runs inside one working stretch."""
+    quantity: int = 1
+    """Units the run makes (a lot, or the components one lot consumes)."""
+    unattended: bool = False
+    """Whether the operation runs on through breaks and its unit's time off once started (an
+    oven, a burn-in, a curing step); it still starts in its unit's working time."""
 
     def __post_init__(self) -> None:
         if self.setup_default < 0:
@@ -81,10 +93,20 @@ class Job:
     weight: int = 1
     precedences: tuple[tuple[int, int], ...] | None = None
     """Explicit (before, after) operation-index pairs; ``None`` means a chain in list order."""
+    transfers: tuple[tuple[int, int, int, int], ...] = ()
+    """(before, after, batch, lot): precedence pairs of overlapping lots. ``after`` may start
+    once the first ``batch`` of ``before``'s ``lot`` units are done, and ends at least the time
+    of one batch of its own after ``before`` ends: ``lot * (start_after - start_before) >=
+    batch * (end_before - start_before)`` and ``lot * (end_after - end_before) >= batch *
+    (end_after - start_after)`` instead of ``start_after >= end_before``."""
 
     def __post_init__(self) -> None:
         if self.release_date < 0:
             raise ValueError(f"job {self.name!r}: release_date must be >= 0")
+        pairs = set(self.precedence_pairs())
+        for a, b, batch, lot in self.transfers:
+            if (a, b) not in pairs or not 1 <= batch <= lot:
+                raise ValueError(f"job {self.name!r}: bad transfer ({a}, {b}, {batch}, {lot})")
         if self.precedences is not None:
             n = len(self.operations)
             for a, b in self.precedences:
@@ -95,6 +117,13 @@ class Job:
         if self.precedences is None:
             return tuple((o - 1, o) for o in range(1, len(self.operations)))
         return self.precedences
+
+    def transfer(self, before: int, after: int) -> tuple[int, int] | None:
+        """(batch, lot) when ``after`` overlaps ``before`` (see ``transfers``)."""
+        for a, b, batch, lot in self.transfers:
+            if (a, b) == (before, after):
+                return batch, lot
+        return None
 
 
 @dataclass(frozen=True)
@@ -161,6 +190,11 @@ class Problem:
     """Sorted instants at which every machine's calendar pauses (a break, shift end, weekend or
     holiday lies there on the working-time axis). A non-resumable operation never has one
     strictly inside its run; a resumable one pauses there and goes on."""
+    off: tuple[tuple[int, int, int], ...] = field(default=())
+    """(machine, start, end): a unit's own calendar time off on the plan's axis (another line's
+    shift, its own breaks), when lines differ in calendars or unattended steps put the axis on
+    the wall clock. A resumable operation pauses over it, an unattended one runs through it,
+    any other stays out of it."""
 
     def __post_init__(self) -> None:
         if list(self.breaks) != sorted(set(self.breaks)):
@@ -207,7 +241,58 @@ class Problem:
         )
 
     def unavailable_on(self, machine: int) -> list[tuple[int, int]]:
-        return sorted((lo, hi) for m, lo, hi in self.unavailable if m == machine and hi > lo)
+        return self._spans_of(self.unavailable).get(machine, [])
+
+    def off_on(self, machine: int) -> list[tuple[int, int]]:
+        """The unit's own time off, sorted and merged."""
+        return self._off.get(machine, [])
+
+    def blocked_on(self, machine: int) -> list[tuple[int, int]]:
+        """Unavailable time and time off together, sorted and merged (no changeover there)."""
+        return self._blocked.get(machine, [])
+
+    @staticmethod
+    def _spans_of(spans: tuple[tuple[int, int, int], ...]) -> dict[int, list[tuple[int, int]]]:
+        out: dict[int, list[tuple[int, int]]] = {}
+        for m, lo, hi in sorted(spans):
+            if hi <= lo:
+                continue
+            row = out.setdefault(m, [])
+            if row and lo <= row[-1][1]:
+                row[-1] = (row[-1][0], max(row[-1][1], hi))
+            else:
+                row.append((lo, hi))
+        return out
+
+    @cached_property
+    def _off(self) -> dict[int, list[tuple[int, int]]]:
+        return self._spans_of(self.off)
+
+    @cached_property
+    def _blocked(self) -> dict[int, list[tuple[int, int]]]:
+        return self._spans_of(self.unavailable + self.off)
+
+    @staticmethod
+    def mode_of(op: Operation) -> RunMode:
+        if op.unattended:
+            return "unattended"
+        return "resumable" if op.resumable else "stretch"
+
+    def run_end(self, machine: int, start: int, duration: int, mode: RunMode) -> int:
+        """Where a run of ``duration`` working units from ``start`` ends: later than
+        ``start + duration`` by the unit's time off it pauses over, when ``resumable``."""
+        end = start + duration
+        if mode != "resumable" or duration <= 0:
+            return end
+        spans = self.off_on(machine)
+        i = bisect.bisect_right(spans, (start, start))
+        if i > 0 and spans[i - 1][1] > start:
+            end += spans[i - 1][1] - start  # ``start`` inside time off: the run begins at its end
+        for lo, hi in spans[i:]:
+            if lo >= end:
+                break
+            end += hi - max(lo, start)
+        return end
 
     def break_inside(self, start: int, end: int) -> int | None:
         """The first calendar pause strictly inside ``(start, end)``, if any."""
@@ -217,21 +302,42 @@ class Problem:
         return None
 
     def earliest_fit(
-        self, machine: int, earliest: int, duration: int, *, resumable: bool = True
+        self, machine: int, earliest: int, duration: int, mode: RunMode = "setup"
     ) -> int:
-        """First start >= ``earliest`` at which ``duration`` fits between unavailable spans and,
-        unless ``resumable``, inside one working stretch (pushed to the next pause)."""
+        """First start >= ``earliest`` of a ``duration`` run in ``mode`` (see :data:`RunMode`):
+        outside the unit's time off, clear of unavailable time and, in ``stretch`` mode,
+        inside one working stretch (pushed to the next pause)."""
         t = earliest
         if duration <= 0:
             return t
-        spans = self.unavailable_on(machine)
+        hard = self.unavailable_on(machine)
+        off = self.off_on(machine)
         while True:
-            for lo, hi in spans:
-                if t + duration <= lo:
+            moved = False
+            for lo, hi in off:
+                if lo > t:
                     break
                 if t < hi:
-                    t = hi
-            cut = None if resumable else self.break_inside(t, t + duration)
+                    t, moved = hi, True
+            end = self.run_end(machine, t, duration, mode)
+            if mode in ("stretch", "setup"):
+                for lo, hi in off:
+                    if lo >= end:
+                        break
+                    if t < hi:
+                        t, moved = hi, True
+                        break
+                if moved:
+                    continue
+            for lo, hi in hard:
+                if lo >= end:
+                    break
+                if t < hi:
+                    t, moved = hi, True
+                    break
+            if moved:
+                continue
+            cut = self.break_inside(t, end) if mode == "stretch" else None
             if cut is None:
                 return t
             t = cut
@@ -244,20 +350,20 @@ class Problem:
         *,
         free: int = 0,
         setup: int = 0,
-        resumable: bool = True,
+        mode: RunMode = "resumable",
     ) -> int:
         """:meth:`earliest_fit` from ``ready`` for an operation whose unit is free from ``free``
         and needs a changeover of ``setup`` first: the changeover takes the first stretch of
         available time after ``free``, the operation follows it."""
         done = self.earliest_fit(machine, free, setup) + setup if setup else free
-        return self.earliest_fit(machine, max(ready, done), duration, resumable=resumable)
+        return self.earliest_fit(machine, max(ready, done), duration, mode)
 
     def changeover_slot(self, machine: int, free: int, start: int, setup: int) -> int | None:
         """The latest start of a ``setup``-long changeover in ``[free, start)`` that misses the
         machine's unavailable time (it sits right before ``start`` when nothing is in the way);
         ``None`` when the gap holds none."""
         t = start - setup
-        for lo, hi in reversed(self.unavailable_on(machine)):
+        for lo, hi in reversed(self.blocked_on(machine)):
             if t < free:
                 break
             if lo < t + setup and t < hi:
@@ -303,8 +409,19 @@ class Problem:
         """Minimal work from the start of an operation to the end of its job (itself included)."""
         out: dict[OpRef, int] = {}
         for ref in reversed(self.topological_order):
-            op = self.jobs[ref[0]].operations[ref[1]]
-            out[ref] = op.min_duration + max((out[s] for s in self.successors[ref]), default=0)
+            job = self.jobs[ref[0]]
+            d = job.operations[ref[1]].min_duration
+            best = d
+            for s in self.successors[ref]:
+                lag = job.transfer(ref[1], s[1])
+                if lag is None:
+                    best = max(best, d + out[s])
+                else:  # the successor starts after a batch, ends a batch after this one
+                    d_s = job.operations[s[1]].min_duration
+                    best = max(
+                        best, -(-lag[0] * d // lag[1]) + out[s], d + -(-lag[0] * d_s // lag[1])
+                    )
+            out[ref] = best
         return out
 
     @cached_property
@@ -312,14 +429,31 @@ class Problem:
         """Earliest possible start of each operation (release date and predecessors' work)."""
         out: dict[OpRef, int] = {}
         for ref in self.topological_order:
-            rel = self.jobs[ref[0]].release_date
-            out[ref] = max(
-                [rel]
-                + [
-                    out[p] + self.jobs[p[0]].operations[p[1]].min_duration
-                    for p in self.predecessors[ref]
-                ]
-            )
+            job = self.jobs[ref[0]]
+            earliest = job.release_date
+            for p in self.predecessors[ref]:
+                d = job.operations[p[1]].min_duration
+                lag = job.transfer(p[1], ref[1])
+                earliest = max(earliest, out[p] + (d if lag is None else -(-lag[0] * d // lag[1])))
+            out[ref] = earliest
+        return out
+
+    def ready(self, ref: OpRef, starts: dict[OpRef, int], ends: dict[OpRef, int]) -> int:
+        """Earliest start of ``ref`` once its predecessors are placed (``starts``/``ends``):
+        their ends, or for overlapping lots the first transfer batch and the last batch's
+        time on ``ref``'s quickest machine (see ``Job.transfers``)."""
+        job = self.jobs[ref[0]]
+        out = job.release_date
+        for p in self.predecessors[ref]:
+            lag = job.transfer(p[1], ref[1])
+            if lag is None:
+                out = max(out, ends[p])
+                continue
+            batch, lot = lag
+            d = job.operations[ref[1]].min_duration
+            first = starts[p] + -(-batch * (ends[p] - starts[p]) // lot)
+            last = ends[p] - (d - -(-batch * d // lot))
+            out = max(out, first, last)
         return out
 
     @cached_property
@@ -366,6 +500,8 @@ class Problem:
         four-week plan's domains to a year.
         """
         rel = max((j.release_date for j in self.jobs), default=0)
+        if self.off:
+            return self._serial_end(rel)
         # a non-resumable operation waits less than its own duration for the next stretch
         end = rel + sum(
             max(a.duration for a in op.alternatives) * (1 if op.resumable or not self.breaks else 2)
@@ -378,8 +514,34 @@ class Problem:
                 + [op.setup_default for _, op in self.iter_operations()]
             )
             end += longest * self.num_operations
+        return self.pad(end)
+
+    def _serial_end(self, t: int) -> int:
+        """Where every operation ends when each runs after the one before, from ``t``, on the
+        alternative that ends last, after its longest changeover: a feasible plan's makespan,
+        and so a bound on an optimal one, when units have their own time off (a step that must
+        stay in one stretch may wait past stretches too short for it)."""
+        longest = max(
+            [d for *_, d in self.setup_matrix]
+            + [op.setup_default for _, op in self.iter_operations()],
+            default=0,
+        )
+        for ref in self.topological_order:
+            op = self.jobs[ref[0]].operations[ref[1]]
+            mode = self.mode_of(op)
+            ends = []
+            for a in op.alternatives:
+                begin = self.earliest_fit(a.machine, t, longest) + longest if longest else t
+                start = self.earliest_fit(a.machine, begin, a.duration, mode)
+                ends.append(self.run_end(a.machine, start, a.duration, mode))
+            t = max(ends)
+        return t
+
+    def pad(self, end: int) -> int:
+        """``end`` pushed past the unavailable time and time off (all machines together) that
+        starts before it: room for work that pauses or waits there."""
         merged: list[list[int]] = []
-        for _, lo, hi in sorted(self.unavailable, key=lambda u: u[1]):
+        for _, lo, hi in sorted(self.unavailable + self.off, key=lambda u: u[1]):
             if merged and lo <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], hi)
             elif hi > lo:

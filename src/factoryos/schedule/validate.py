@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from factoryos.schedule.errors import InvalidScheduleError
-from factoryos.schedule.problem import Problem
-from factoryos.schedule.solution import Solution
+from factoryos.schedule.problem import Problem, RunMode
+from factoryos.schedule.solution import Assignment, Solution
 
 __all__ = ["Violation", "ViolationKind", "check", "setups_in_unavailable", "validate"]
 
@@ -26,6 +26,7 @@ ViolationKind = Literal[
     "setup",
     "unavailable",
     "break",
+    "off_shift",
     "frozen",
 ]
 
@@ -55,22 +56,26 @@ def validate(problem: Problem, solution: Solution) -> list[Violation]:
         job = problem.jobs[a.job]
         op = job.operations[a.op]
         dur = op.duration_on(a.machine)
+        mode = problem.mode_of(op)
         if dur is None:
             out.append(Violation("ineligible_machine", f"{ref} cannot run on machine {a.machine}"))
-        elif a.end - a.start != dur:
+        elif a.end != (need := problem.run_end(a.machine, a.start, dur, mode)):
             out.append(
                 Violation(
                     "wrong_duration",
-                    f"{ref} on machine {a.machine} lasts {a.end - a.start}, needs {dur}",
+                    f"{ref} on machine {a.machine} runs {a.start}-{a.end}, needs {dur} "
+                    f"working units: {a.start}-{need}",
                 )
             )
+        else:
+            out.extend(_off_violations(problem, a, mode, f"{ref} {job.name}/{op.name}"))
         if a.start < 0:
             out.append(Violation("negative_start", f"{ref} starts at {a.start}"))
         if a.start < job.release_date:
             out.append(
                 Violation("release_date", f"{ref} starts at {a.start} < release {job.release_date}")
             )
-        if not op.resumable and problem.breaks:
+        if mode == "stretch" and problem.breaks:
             cut = problem.break_inside(a.start, a.end)
             if cut is not None:
                 out.append(
@@ -89,7 +94,10 @@ def validate(problem: Problem, solution: Solution) -> list[Violation]:
             if ib is None or ic is None:
                 continue
             before, after = solution.assignments[ib], solution.assignments[ic]
-            if after.start < before.end:
+            lag = job.transfer(b, c)
+            if lag is not None:
+                out.extend(_transfer_violations(before, after, *lag))
+            elif after.start < before.end:
                 out.append(
                     Violation(
                         "precedence",
@@ -130,7 +138,7 @@ def validate(problem: Problem, solution: Solution) -> list[Violation]:
                 latest_end, latest_ref = end, ref
         if problem.has_setups:
             out.extend(_setup_violations(problem, m, items))
-    if problem.has_setups and problem.unavailable:
+    if problem.has_setups and (problem.unavailable or problem.off):
         out.extend(setups_in_unavailable(problem, solution))
     return out
 
@@ -142,7 +150,7 @@ def setups_in_unavailable(
     (``to_schedule`` puts each in the latest such stretch); only ``machines`` when given."""
     out: list[Violation] = []
     seqs = solution.machine_sequences(problem.num_machines)
-    down = {m for m, lo, hi in problem.unavailable if hi > lo}
+    down = {m for m, lo, hi in problem.unavailable + problem.off if hi > lo}
     for m in sorted(down) if machines is None else sorted(set(machines) & down):
         seq = [a for a in seqs[m] if a.end > a.start]
         for before, after in itertools.pairwise(seq):
@@ -153,7 +161,7 @@ def setups_in_unavailable(
             )
             if need and problem.changeover_slot(m, before.end, after.start, need) is None:
                 blocked = [
-                    s for s in problem.unavailable_on(m) if s[0] < after.start and s[1] > before.end
+                    s for s in problem.blocked_on(m) if s[0] < after.start and s[1] > before.end
                 ]
                 out.append(
                     Violation(
@@ -162,6 +170,58 @@ def setups_in_unavailable(
                         f"available time in {before.end}-{after.start} (unavailable {blocked})",
                     )
                 )
+    return out
+
+
+def _transfer_violations(
+    before: Assignment, after: Assignment, batch: int, lot: int
+) -> list[Violation]:
+    """Overlapping lots: ``after`` starts once a transfer batch of ``before`` is done and ends
+    at least one batch's time of its own after ``before`` ends (see ``Job.transfers``)."""
+    out = []
+    if lot * (after.start - before.start) < batch * (before.end - before.start):
+        out.append(
+            Violation(
+                "precedence",
+                f"{after.ref} starts at {after.start}, before the first transfer batch "
+                f"({batch} of {lot}) of {before.ref} ({before.start}-{before.end}) is done",
+            )
+        )
+    if lot * (after.end - before.end) < batch * (after.end - after.start):
+        out.append(
+            Violation(
+                "precedence",
+                f"{after.ref} ends at {after.end}, less than a transfer batch's time "
+                f"({batch} of {lot}) after {before.ref} ends at {before.end}",
+            )
+        )
+    return out
+
+
+def _off_violations(problem: Problem, a: Assignment, mode: RunMode, name: str) -> list[Violation]:
+    """A run starts in its unit's working time; unless resumable (it paused there, which its
+    end shows) or unattended (it runs on), it meets none of the unit's time off."""
+    out: list[Violation] = []
+    if a.end == a.start:
+        return out
+    for lo, hi in problem.off_on(a.machine):
+        if lo >= a.end:
+            break
+        if lo <= a.start < hi:
+            out.append(
+                Violation(
+                    "off_shift",
+                    f"{name} starts at {a.start} on machine {a.machine}, in its time off {lo}-{hi}",
+                )
+            )
+        elif mode == "stretch" and a.start < lo:
+            out.append(
+                Violation(
+                    "break",
+                    f"{name} runs {a.start}-{a.end} on machine {a.machine} into its time off "
+                    f"{lo}-{hi}, and is neither resumable nor unattended",
+                )
+            )
     return out
 
 
