@@ -259,7 +259,7 @@ class PlantTwin:
         self._eligible: dict[tuple[str, int], list[Pool]] = {}
         for product in plant.products:
             for i, op in enumerate(product.routing):
-                pools = [self.pools[e.id] for e in plant.eligible_equipment(op)]
+                pools = [self.pools[e.id] for e in plant.eligible_equipment(op, product)]
                 if not pools:
                     raise SimulationError(
                         f"operation {op.id!r} of product {product.id!r} has no equipment with "
