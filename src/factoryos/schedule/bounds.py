@@ -1,0 +1,149 @@
+"""A plant plan's makespan lower bound from its bottleneck pool, and how busy a plan keeps it.
+
+For a pool (the set of units an operation may run on), the work that must run there after an
+instant ``r`` (operations that cannot start before ``r``: their heads, i.e. release dates and
+predecessors' minimal work) needs the pool's available time after ``r``, unit by unit, in its
+own calendar (time off and unavailable time taken out). The makespan is at least the instant
+where that time adds up to the work, plus the least work that must follow it. The bound is the
+largest over the instants ``r`` and over the pools; its pool is the plan's bottleneck.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from dataclasses import dataclass
+
+from factoryos.schedule.problem import OpRef, Problem
+from factoryos.schedule.solution import Solution
+
+__all__ = ["PoolBound", "bottleneck_bound", "busy_while_waiting"]
+
+
+@dataclass(frozen=True)
+class PoolBound:
+    """``bound``: no plan ends earlier, because of the work on ``machines`` released from
+    ``release`` on (``work`` time units, ``after`` more at least behind the last of it)."""
+
+    machines: tuple[int, ...]
+    bound: int
+    release: int
+    work: int
+    after: int
+
+
+def _down(problem: Problem, machine: int) -> list[tuple[int, int]]:
+    spans = sorted(problem.unavailable_on(machine) + problem.off_on(machine))
+    merged: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+class _PoolTime:
+    """Available unit-time of a pool between two instants, from prefix sums over its units'
+    down spans (time off and unavailable time, merged per unit)."""
+
+    def __init__(self, problem: Problem, machines: tuple[int, ...]) -> None:
+        spans = [s for m in machines for s in _down(problem, m)]
+        self.units = len(machines)
+        self.los = sorted(lo for lo, _ in spans)
+        self.his = sorted(hi for _, hi in spans)
+        self.sum_lo = list(itertools.accumulate(self.los, initial=0))
+        self.sum_hi = list(itertools.accumulate(self.his, initial=0))
+
+    def _down_before(self, t: int) -> int:
+        # sum over spans of |[lo, hi) before t| = sum_{lo<t} (t - lo) - sum_{hi<t} (t - hi)
+        i = bisect.bisect_left(self.los, t)
+        k = bisect.bisect_left(self.his, t)
+        return i * t - self.sum_lo[i] - (k * t - self.sum_hi[k])
+
+    def free(self, start: int, end: int) -> int:
+        return self.units * (end - start) - (self._down_before(end) - self._down_before(start))
+
+    def fill(self, start: int, work: int) -> int:
+        """The first instant by which the pool has ``work`` units of available time after
+        ``start``."""
+        if work <= 0:
+            return start
+        lo, hi = start, start + work
+        while self.free(start, hi) < work:
+            hi = start + 2 * (hi - start)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.free(start, mid) >= work:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+
+def bottleneck_bound(problem: Problem) -> PoolBound:
+    """The pool whose released work needs the latest end (see the module docstring)."""
+    pools: dict[tuple[int, ...], list[OpRef]] = {}
+    for ref, op in problem.iter_operations():
+        pools.setdefault(tuple(sorted(a.machine for a in op.alternatives)), []).append(ref)
+    best = PoolBound((), 0, 0, 0, 0)
+    for machines, refs in pools.items():
+        ops = sorted(
+            (
+                problem.head[r],
+                problem.jobs[r[0]].operations[r[1]].min_duration,
+                problem.tail[r] - problem.jobs[r[0]].operations[r[1]].min_duration,
+            )
+            for r in refs
+        )
+        work = sum(d for _, d, _ in ops)
+        after = min(q for *_, q in ops)
+        time = _PoolTime(problem, machines)
+        for i, (release, _, _) in enumerate(ops):
+            if i and release == ops[i - 1][0]:
+                continue
+            end = time.fill(release, work) + after
+            if end > best.bound:
+                best = PoolBound(machines, end, release, work, after)
+            j = i
+            while j < len(ops) and ops[j][0] == release:
+                work -= ops[j][1]
+                j += 1
+            after = min((q for _, _, q in ops[j:]), default=0)
+    return best
+
+
+def busy_while_waiting(problem: Problem, solution: Solution, machines: tuple[int, ...]) -> float:
+    """Share of the pool's available unit-time that is busy while some of its work is ready
+    (released, inputs done) and not started: 1.0 means it never idles with work waiting."""
+    pool = set(machines)
+    starts = {a.ref: a.start for a in solution.assignments}
+    ends = {a.ref: a.end for a in solution.assignments}
+    horizon = solution.makespan + 1
+    waiting = [0] * (horizon + 1)
+    busy = [0] * (horizon + 1)
+    for a in solution.assignments:
+        if a.machine not in pool:
+            continue
+        ready = problem.ready(a.ref, starts, ends)
+        if ready < a.start:
+            waiting[ready] += 1
+            waiting[a.start] -= 1
+        busy[a.start] += 1
+        busy[a.end] -= 1
+    down = [0] * (horizon + 1)
+    for m in machines:
+        for lo, hi in _down(problem, m):
+            if lo < horizon:
+                down[lo] += 1
+                down[min(hi, horizon)] -= 1
+    used = avail = 0
+    w = b = d = 0
+    for t in range(horizon):
+        w += waiting[t]
+        b += busy[t]
+        d += down[t]
+        if w > 0:
+            used += b
+            avail += len(machines) - d
+    return used / avail if avail else 1.0
