@@ -116,34 +116,36 @@ def bottleneck_bound(problem: Problem) -> PoolBound:
 def busy_while_waiting(problem: Problem, solution: Solution, machines: tuple[int, ...]) -> float:
     """Share of the pool's available unit-time that is busy while some of its work is ready
     (released, inputs done) and not started: 1.0 means it never idles with work waiting."""
-    pool = set(machines)
     starts = {a.ref: a.start for a in solution.assignments}
     ends = {a.ref: a.end for a in solution.assignments}
     horizon = solution.makespan + 1
     waiting = [0] * (horizon + 1)
-    busy = [0] * (horizon + 1)
     for a in solution.assignments:
-        if a.machine not in pool:
-            continue
-        ready = problem.ready(a.ref, starts, ends)
-        if ready < a.start:
-            waiting[ready] += 1
-            waiting[a.start] -= 1
-        busy[a.start] += 1
-        busy[a.end] -= 1
-    down = [0] * (horizon + 1)
+        if a.machine in machines:
+            ready = problem.ready(a.ref, starts, ends)
+            if ready < a.start:
+                waiting[ready] += 1
+                waiting[a.start] -= 1
+    # per unit: +1 while it runs work, -2 while it is down (time off, unavailable): a unit
+    # counts as available at t when its value is >= 0, as busy when it is 1
+    state = {m: [0] * (horizon + 1) for m in machines}
+    for a in solution.assignments:
+        if a.machine in state:
+            state[a.machine][a.start] += 1
+            state[a.machine][a.end] -= 1
     for m in machines:
         for lo, hi in _down(problem, m):
             if lo < horizon:
-                down[lo] += 1
-                down[min(hi, horizon)] -= 1
+                state[m][lo] -= 2
+                state[m][min(hi, horizon)] += 2
     used = avail = 0
-    w = b = d = 0
+    w = 0
+    level = dict.fromkeys(machines, 0)
     for t in range(horizon):
         w += waiting[t]
-        b += busy[t]
-        d += down[t]
+        for m in machines:
+            level[m] += state[m][t]
         if w > 0:
-            used += b
-            avail += len(machines) - d
+            avail += sum(1 for m in machines if level[m] >= 0)
+            used += sum(1 for m in machines if level[m] == 1)
     return used / avail if avail else 1.0
