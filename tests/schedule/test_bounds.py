@@ -38,3 +38,13 @@ def test_busy_while_waiting_counts_idle_time_with_work_ready() -> None:
     loose = Solution((Assignment(0, 0, 0, 0, 10), Assignment(1, 0, 0, 15, 25)))
     # b waits over [0, 15): busy 10 of 15
     assert abs(busy_while_waiting(p, loose, (0,)) - 10 / 15) < 1e-9
+
+
+def test_the_bound_adds_the_least_changeovers_of_its_families() -> None:
+    # three families on one unit, each change in costs at least 4 (C in: 4, B in: 5, A in: 6):
+    # two changes at least, the cheapest two: 4 + 5
+    jobs = tuple(
+        Job((Operation((Alternative(0, 10),), family=f),), name=f) for f in ("A", "B", "C")
+    )
+    matrix = tuple((0, a, b, {"A": 6, "B": 5, "C": 4}[b]) for a in "ABC" for b in "ABC" if a != b)
+    assert bottleneck_bound(Problem(jobs, 1, setup_matrix=matrix)).bound == 30 + 4 + 5

@@ -5,7 +5,9 @@ instant ``r`` (operations that cannot start before ``r``: their heads, i.e. rele
 predecessors' minimal work) needs the pool's available time after ``r``, unit by unit, in its
 own calendar (time off and unavailable time taken out). The makespan is at least the instant
 where that time adds up to the work, plus the least work that must follow it. The bound is the
-largest over the instants ``r`` and over the pools; its pool is the plan's bottleneck.
+largest over the instants ``r`` and over the pools; its pool is the plan's bottleneck. With
+family changeovers the work includes the least changeover time the pool needs (each family but
+one per unit changed over to once, at its cheapest change in).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import bisect
 import itertools
 from dataclasses import dataclass
 
-from factoryos.schedule.problem import OpRef, Problem
+from factoryos.schedule.problem import Operation, OpRef, Problem
 from factoryos.schedule.solution import Solution
 
 __all__ = ["PoolBound", "bottleneck_bound", "busy_while_waiting"]
@@ -81,8 +83,31 @@ class _PoolTime:
         return lo
 
 
+def _least_changeovers(problem: Problem, machines: tuple[int, ...], ops: list[Operation]) -> int:
+    """The least changeover time ``ops`` need on ``machines``: every family but one per unit
+    is changed over to at least once, at no less than its cheapest change in from another
+    family of ``ops``."""
+    kinds = {(op.family, op.setup_default): op for op in ops if op.family}
+    families = {f for f, _ in kinds}
+    if len(families) <= len(machines):
+        return 0
+    cheapest = []
+    for f in families:
+        into = [
+            problem.setup(m, before, after)
+            for (g, _), before in kinds.items()
+            if g != f
+            for (h, _), after in kinds.items()
+            if h == f
+            for m in machines
+        ]
+        cheapest.append(min(into, default=0))
+    return sum(sorted(cheapest)[: len(families) - len(machines)])
+
+
 def bottleneck_bound(problem: Problem) -> PoolBound:
-    """The pool whose released work needs the latest end (see the module docstring)."""
+    """The pool whose released work needs the latest end (see the module docstring); its
+    work includes the least changeover time it needs."""
     pools: dict[tuple[int, ...], list[OpRef]] = {}
     for ref, op in problem.iter_operations():
         pools.setdefault(tuple(sorted(a.machine for a in op.alternatives)), []).append(ref)
@@ -93,29 +118,31 @@ def bottleneck_bound(problem: Problem) -> PoolBound:
                 problem.head[r],
                 problem.jobs[r[0]].operations[r[1]].min_duration,
                 problem.tail[r] - problem.jobs[r[0]].operations[r[1]].min_duration,
+                r,
             )
             for r in refs
         )
-        work = sum(d for _, d, _ in ops)
-        after = min(q for *_, q in ops)
         time = _PoolTime(problem, machines)
-        for i, (release, _, _) in enumerate(ops):
+        for i, (release, *_) in enumerate(ops):
             if i and release == ops[i - 1][0]:
                 continue
+            rest = ops[i:]
+            work = sum(d for _, d, _, _ in rest)
+            if problem.has_setups:
+                work += _least_changeovers(
+                    problem, machines, [problem.jobs[r[0]].operations[r[1]] for *_, r in rest]
+                )
+            after = min(q for _, _, q, _ in rest)
             end = time.fill(release, work) + after
             if end > best.bound:
                 best = PoolBound(machines, end, release, work, after)
-            j = i
-            while j < len(ops) and ops[j][0] == release:
-                work -= ops[j][1]
-                j += 1
-            after = min((q for _, _, q in ops[j:]), default=0)
     return best
 
 
 def busy_while_waiting(problem: Problem, solution: Solution, machines: tuple[int, ...]) -> float:
-    """Share of the pool's available unit-time that is busy while some of its work is ready
-    (released, inputs done) and not started: 1.0 means it never idles with work waiting."""
+    """Share of the pool's available unit-time that is busy (running or changing over) while
+    some of its work is ready (released, inputs done) and not started: 1.0 means it never
+    idles with work waiting."""
     starts = {a.ref: a.start for a in solution.assignments}
     ends = {a.ref: a.end for a in solution.assignments}
     horizon = solution.makespan + 1
@@ -129,9 +156,11 @@ def busy_while_waiting(problem: Problem, solution: Solution, machines: tuple[int
     # per unit: +1 while it runs work, -2 while it is down (time off, unavailable): a unit
     # counts as available at t when its value is >= 0, as busy when it is 1
     state = {m: [0] * (horizon + 1) for m in machines}
+    setups = solution.setups(problem) if problem.has_setups else {}
     for a in solution.assignments:
         if a.machine in state:
-            state[a.machine][a.start] += 1
+            # a changeover occupies the unit too (placed right before its operation)
+            state[a.machine][max(0, a.start - setups.get(a.ref, 0))] += 1
             state[a.machine][a.end] -= 1
     for m in machines:
         for lo, hi in _down(problem, m):
