@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from factoryos.cli import assess, db, events, fit, kpi, schedule, simulate, validate
+from factoryos.cli import assess, db, events, fit, kpi, risk, schedule, simulate, validate
 
 app = typer.Typer(
     name="factoryos",
@@ -25,6 +25,7 @@ app.command("demo")(simulate.demo)
 app.add_typer(db.app, name="db")
 app.command("assess")(assess.assess)
 app.command("fit")(fit.fit)
+app.add_typer(risk.app, name="risk")
 
 
 if __name__ == "__main__":
