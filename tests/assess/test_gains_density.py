@@ -55,9 +55,9 @@ def test_an_empty_period_is_an_error() -> None:
 
 PLANT = """
 enterprise: {id: acme}
-site: {id: p1}
+site: {id: p1, timezone: UTC}
 skills: [weld]
-calendars: {day: {shifts: [{name: a, start: "08:00", end: "16:00"}]}}
+calendars: {day: {shifts: [{name: a, start: "08:00", end: "16:00", days: [mon]}]}}
 default_calendar: day
 tariff: {name: flat, bands: [{name: flat, price_cny_per_kwh: 1, hours: ["00:00-24:00"]}]}
 cost_rates: {labour_cny_per_h: 80}

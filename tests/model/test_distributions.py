@@ -55,7 +55,7 @@ def test_inherent_availability() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"dist": "gamma", "mean": "1 h"}, "does not match any of the expected tags"),
+        ({"dist": "beta", "mean": "1 h"}, "does not match any of the expected tags"),
         ({"dist": "weibull", "shape": 0, "scale": "1 h"}, "greater than 0"),
         ({"dist": "weibull", "shape": 1.5, "scale": "0 h"}, "greater than 0"),
         ({"dist": "lognormal", "mean": "2 kW", "sigma": 0.5}, "unit mismatch"),
@@ -66,3 +66,25 @@ def test_inherent_availability() -> None:
 def test_bad_distributions(data: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         DIST.validate_python(data)
+
+
+def test_gamma_and_empirical_know_their_means() -> None:
+    from factoryos.model import Empirical, Gamma, PerformanceLoss
+
+    gamma = Gamma.model_validate({"dist": "gamma", "shape": 2, "mean": "90 s"})
+    assert (gamma.mean, gamma.scale_s) == (90.0, 45.0)
+    empirical = Empirical.model_validate({"dist": "empirical", "values": ["30 s", "90 s"]})
+    assert empirical.mean == 60.0
+    with pytest.raises(ValueError, match="at least 1 item"):
+        Empirical.model_validate({"dist": "empirical", "values": []})
+    loss = PerformanceLoss.model_validate(
+        {
+            "minor_stops": {
+                "time_between": {"dist": "exponential", "mean": "20 min"},
+                "duration": {"dist": "fixed", "value": "1 min"},
+            },
+            "speed_loss": 0.05,
+        }
+    )
+    # 1 min of stop per 20 min of running, and 5 % slower: 1.05 / 0.95
+    assert loss.time_factor == pytest.approx(1.05 / 0.95)

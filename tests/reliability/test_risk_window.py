@@ -10,6 +10,7 @@ import pytest
 from factoryos.app.planning import plan_orders, write_schedule
 from factoryos.app.risk_window import candidate_starts, place_maintenance
 from factoryos.model.errors import ReliabilityError
+from factoryos.model.loader import load_plant
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 PLANT = EXAMPLES / "robot_factory.yaml"
@@ -18,7 +19,11 @@ ORDERS = EXAMPLES / "orders_small.csv"
 
 def test_a_window_after_the_plan_beats_one_over_the_units_busiest_work(tmp_path: Path) -> None:
     outcome = plan_orders(PLANT, ORDERS, time_limit_s=2.0, num_workers=1)
-    [plan_path] = [p for p in write_schedule(outcome.schedule, tmp_path) if p.suffix == ".json"]
+    [plan_path] = [
+        p
+        for p in write_schedule(outcome.schedule, tmp_path, load_plant(PLANT))
+        if p.suffix == ".json"
+    ]
     ops = outcome.schedule.operations
     # the unit with the most planned work, and the start of its longest operation
     busiest = max(

@@ -88,7 +88,8 @@ def test_the_validator_reports_a_stretch_run_into_time_off() -> None:
 
 
 def _with_calendars(base: Problem, rng: random.Random) -> Problem:
-    """``base`` with random time off per machine, calendar pauses, downtime and step modes."""
+    """``base`` with random time off per machine, calendar pauses, downtime, step modes and
+    overlapping lots."""
     horizon = base.horizon()
     off = []
     for m in range(base.num_machines):
@@ -107,7 +108,12 @@ def _with_calendars(base: Problem, rng: random.Random) -> Problem:
                     op, resumable=mode == "resumable", unattended=mode == "unattended"
                 )
             )
-        jobs.append(dataclasses.replace(job, operations=tuple(ops)))
+        transfers = []
+        for a, b in job.precedence_pairs():
+            if rng.random() < 0.3:  # overlapping lots
+                lot = rng.randint(2, 10)
+                transfers.append((a, b, rng.randint(1, lot - 1), lot))
+        jobs.append(dataclasses.replace(job, operations=tuple(ops), transfers=tuple(transfers)))
     breaks = tuple(sorted(rng.sample(range(1, 3 * horizon), 3)))
     down = ((0, rng.randint(0, horizon), rng.randint(0, horizon) + horizon),)
     return dataclasses.replace(
@@ -119,11 +125,13 @@ def _fits_nowhere_earlier(p: Problem, sol: Solution) -> None:
     """Each run starts at the first instant its inputs, its unit and its unit's time allow: no
     idle gap a planner could close by moving it earlier on its own."""
     ends = {a.ref: a.end for a in sol.assignments}
+    starts = {a.ref: a.start for a in sol.assignments}
+    starts = {a.ref: a.start for a in sol.assignments}
     for seq in sol.machine_sequences(p.num_machines):
         free = 0
         for a in seq:
             op = p.jobs[a.job].operations[a.op]
-            ready = max([p.jobs[a.job].release_date] + [ends[q] for q in p.predecessors[a.ref]])
+            ready = p.ready(a.ref, starts, ends)
             dur = op.duration_on(a.machine)
             assert dur is not None
             first = p.earliest_start(a.machine, ready, dur, free=free, mode=p.mode_of(op))

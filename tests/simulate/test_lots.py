@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from factoryos.model import Event, EventKind, OperationEvent, load_plant_text
+import pytest
+
+from factoryos.model import (
+    Event,
+    EventKind,
+    MachineState,
+    OperationEvent,
+    StateChange,
+    load_plant_text,
+)
 from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.twin import PlantTwin
 
@@ -114,3 +123,34 @@ def test_an_unattended_step_runs_through_off_shift_time_an_attended_one_pauses()
         )
     assert ends[True] == 14 + 90  # through the night
     assert ends[False] == 24 * 60 + (14 + 90 - 60)  # 46 min left after 01:00, next day
+
+
+def test_minor_stops_and_speed_loss_make_effectiveness_below_one() -> None:
+    performance = (
+        "{id: mill, kind: cnc, skills: [mill], performance: {speed_loss: 0.2, minor_stops: "
+        "{time_between: {dist: fixed, value: 10 min}, "
+        "duration: {dist: gamma, shape: 2, mean: 1 min}}}}"
+    )
+    text = PLANT.replace("LOT", "100").replace("TRANSFER", "")
+    text = text.replace("{id: mill, kind: cnc, skills: [mill]}", performance)
+    events: list[Event] = []
+    result = PlantTwin(
+        load_plant_text(text),
+        [ProductionOrder("o1", "p", 100, 0.0, 86400.0)],
+        start=START,
+        horizon_s=86400.0,
+        sink=events.append,
+    ).run()
+    mill = next(p for p in result.pools if p.equipment == "mill")
+    producing = mill.time_in_state_s[MachineState.PRODUCING]
+    stopped = mill.time_in_state_s[MachineState.MINOR_STOP]
+    # 100 units of 1 min planned run 100 / 0.8 = 125 min; a stop after every 10 min running
+    assert producing == pytest.approx(125 * 60)
+    assert (
+        12
+        <= sum(isinstance(e, StateChange) and e.state == MachineState.MINOR_STOP for e in events)
+        <= 13
+    )
+    assert stopped > 0
+    assert mill.good_planned_s == pytest.approx(100 * 60)
+    assert mill.good_planned_s / (producing + stopped) < 0.8

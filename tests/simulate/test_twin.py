@@ -136,7 +136,9 @@ def test_a_full_input_buffer_blocks_the_upstream_unit(
     assert blocked and {e.path for e in blocked} == {"acme/plant1/parts/cutting/saw"}
     saw = next(p for p in result.pools if p.equipment == "saw")
     tester = next(p for p in result.pools if p.equipment == "tester")
-    assert saw.blocked_share > 0.3
+    # blocked units get the first free place (before released work), so the saw is blocked
+    # only while the tester works off the buffer
+    assert saw.blocked_share > 0.1
     assert tester.utilization > 0.9
     assert result.bottleneck.equipment == "tester"
 

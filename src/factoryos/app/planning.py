@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import datetime as dt
 import json
 import os
 import time
@@ -17,17 +16,16 @@ from pathlib import Path
 from typing import Literal
 
 from factoryos.model.loader import load_plant
+from factoryos.model.plant import Plant
 from factoryos.model.schedule import Schedule
 from factoryos.schedule import (
     RULES,
-    Assignment,
-    Disruption,
+    InstanceFormatError,
     LnsConfig,
     Objective,
     PlantProblem,
     Problem,
     SchedulingError,
-    Solution,
     SolveResult,
     SolverParams,
     best_rule,
@@ -36,15 +34,12 @@ from factoryos.schedule import (
     load_instance,
     plan_kpis,
     read_orders,
-    repair,
-    right_shift,
     solve,
     solve_baseline,
     solve_lexicographic,
     to_schedule,
 )
 from factoryos.schedule.gantt import gantt_html, gantt_png
-from factoryos.schedule.repair import scrap_and_remake
 
 __all__ = [
     "BENCHMARKS_ENV",
@@ -53,15 +48,12 @@ __all__ = [
     "BenchRow",
     "KnownBounds",
     "PlanOutcome",
-    "RepairOutcome",
     "SolverName",
     "benchmark_instance",
     "default_benchmarks_dir",
     "find_known_bounds",
     "parse_objective",
     "plan_orders",
-    "read_plan",
-    "repair_plan",
     "resolve_instances",
     "write_schedule",
 ]
@@ -86,6 +78,9 @@ class KnownBounds:
     upper: int
 
 
+BOUNDS_COLUMNS = {"lower_bound", "upper_bound"}
+
+
 def find_known_bounds(path: Path) -> KnownBounds | None:
     """Look for a ``bounds.csv`` beside the file or up to two folders above.
 
@@ -99,13 +94,30 @@ def find_known_bounds(path: Path) -> KnownBounds | None:
         if not table.is_file():
             continue
         with table.open(newline="") as fh:
-            for row in csv.DictReader(fh):
+            reader = csv.DictReader(fh)
+            columns = set(reader.fieldnames or ())
+            if not columns >= BOUNDS_COLUMNS or not columns & {"file", "instance"}:
+                raise InstanceFormatError(
+                    f"columns {sorted(columns)}; expected lower_bound, upper_bound and "
+                    "file or instance",
+                    path=table,
+                    line=1,
+                )
+            for row in reader:
                 if row.get("file"):
                     hit = (folder / row["file"]).resolve() == target
                 else:
-                    hit = row.get("instance", "").lower() == name
+                    hit = (row.get("instance") or "").lower() == name
                 if hit:
-                    return KnownBounds(int(row["lower_bound"]), int(row["upper_bound"]))
+                    try:
+                        return KnownBounds(int(row["lower_bound"]), int(row["upper_bound"]))
+                    except (TypeError, ValueError) as exc:
+                        raise InstanceFormatError(
+                            f"bounds of {path.name} are not integers: "
+                            f"{row['lower_bound']!r}, {row['upper_bound']!r}",
+                            path=table,
+                            line=reader.line_num,
+                        ) from exc
     return None
 
 
@@ -242,12 +254,20 @@ def plan_orders(
     time_limit_s: float = 60.0,
     num_workers: int = 2,
     seed: int = 0,
+    lot_size: int | None = None,
 ) -> PlanOutcome:
-    """Load the plant and orders, plan them, and compare with the best dispatching rule."""
+    """Load the plant and orders, plan them, and compare with the best dispatching rule.
+
+    ``lot_size`` (``--lot-size``) applies to the orders without a ``lot_size`` of their own."""
     stages = parse_objective(objective)
     obj = stages[0]
     plant = load_plant(plant_path)
-    pp = build_problem(plant, read_orders(orders_path), name=orders_path.stem)
+    pp = build_problem(
+        plant,
+        read_orders(orders_path, products=plant.product_by_id),
+        name=orders_path.stem,
+        lot_size=lot_size,
+    )
     problem = pp.problem
     t0 = time.perf_counter()
     rules = ("EDD", "FIFO", "MWKR", "MOPNR") if problem.num_operations > 1000 else tuple(RULES)
@@ -302,11 +322,20 @@ SCHEDULE_COLUMNS = (
 
 
 def write_schedule(
-    schedule: Schedule, out_dir: Path, *, stem: str = "schedule", gantt: bool = False
+    schedule: Schedule,
+    out_dir: Path,
+    plant: Plant,
+    *,
+    stem: str = "schedule",
+    gantt: bool = False,
 ) -> list[Path]:
     """Write ``<stem>.csv`` (one row per operation), ``<stem>.json`` (plan + operations) and,
-    with ``gantt``, ``gantt.html`` (plotly) and ``gantt.png`` (matplotlib)."""
+    with ``gantt``, ``gantt.html`` (plotly, offline) and ``gantt.png`` (matplotlib).
+
+    Times are written in the plant's zone with their offset (``2026-03-04T08:00:00+08:00``).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    zone = plant.zone
     rows = [
         {
             "order_id": o.order_id,
@@ -314,9 +343,9 @@ def write_schedule(
             "operation_id": o.operation_id,
             "equipment_id": o.equipment_id,
             "unit_index": o.unit_index,
-            "start": o.start.isoformat(),
-            "end": o.end.isoformat(),
-            "setup_start": o.setup_start.isoformat() if o.setup_start else "",
+            "start": o.start.astimezone(zone).isoformat(),
+            "end": o.end.astimezone(zone).isoformat(),
+            "setup_start": o.setup_start.astimezone(zone).isoformat() if o.setup_start else "",
             "setup_duration_s": o.setup_duration.total_seconds(),
         }
         for o in sorted(schedule, key=lambda o: (o.start, o.equipment_id, o.unit_index))
@@ -340,122 +369,6 @@ def write_schedule(
     json_path.write_text(json.dumps(doc, indent=1))
     written = [csv_path, json_path]
     if gantt:
-        written.append(gantt_html(schedule, out_dir / "gantt.html"))
-        written.append(gantt_png(schedule, out_dir / "gantt.png"))
+        written.append(gantt_html(schedule, out_dir / "gantt.html", plant))
+        written.append(gantt_png(schedule, out_dir / "gantt.png", plant))
     return written
-
-
-# -- repair ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RepairOutcome:
-    schedule: Schedule
-    deviation_h: float
-    right_shift_objective: float
-    frozen_operations: int
-
-
-def read_plan(pp: PlantProblem, path: Path) -> Solution:
-    """A ``schedule.json`` written by :func:`write_schedule`, as a solution of ``pp``."""
-    doc = json.loads(path.read_text())
-    p = pp.problem
-    refs = {
-        (job.name, op.name): (j, o)
-        for j, job in enumerate(p.jobs)
-        for o, op in enumerate(job.operations)
-    }
-    machines = {mu: i for i, mu in enumerate(p.machine_units)}
-    out = []
-    for row in doc["operations"]:
-        key = (row["order_id"], row["operation_id"])
-        if key not in refs:
-            raise SchedulingError(f"{path}: operation {key} is not in the orders")
-        j, o = refs[key]
-        mach = machines[(row["equipment_id"], int(row["unit_index"]))]
-        start = pp.to_units(dt.datetime.fromisoformat(row["start"]))
-        end = pp.to_units(dt.datetime.fromisoformat(row["end"]))
-        out.append(Assignment(j, o, mach, start, end))
-    return Solution.from_assignments(out)
-
-
-def repair_plan(
-    plant_path: Path,
-    orders_path: Path,
-    plan_path: Path,
-    *,
-    now: dt.datetime,
-    down: list[tuple[str, int, dt.datetime, dt.datetime]],
-    rush_path: Path | None = None,
-    scrap: list[tuple[str, str]] | None = None,
-    objective: str = "weighted_tardiness",
-    time_limit_s: float = 5.0,
-    num_workers: int = 2,
-    deviation_weight: int = 1,
-) -> RepairOutcome:
-    """Repair the plan in ``plan_path`` at ``now`` for downtime, rush orders and scrap.
-
-    ``scrap`` lists (order id, step) pairs, the step named as in the plan's ``operation_id``
-    (``arm_assembly``, ``castings_sr6.painting``); each must be running or done at ``now``.
-    """
-    stages = parse_objective(objective)
-    if len(stages) > 1:
-        raise SchedulingError(f"repair takes one objective, not the order {objective!r}")
-    obj = stages[0]
-    plant = load_plant(plant_path)
-    pp = build_problem(plant, read_orders(orders_path), name=orders_path.stem)
-    refs = {
-        (job.name, op.name): (j, o)
-        for j, job in enumerate(pp.problem.jobs)
-        for o, op in enumerate(job.operations)
-    }
-    scrapped = []
-    for order_id, step in scrap or []:
-        if (order_id, step) not in refs:
-            steps = sorted(name for (o, name) in refs if o == order_id)
-            raise SchedulingError(
-                f"scrap {order_id}:{step}: no such operation"
-                + (f"; steps of {order_id}: {', '.join(steps)}" if steps else "; unknown order")
-            )
-        scrapped.append(refs[(order_id, step)])
-    old = read_plan(pp, plan_path)
-    check(pp.problem, old)
-    rush = read_orders(rush_path) if rush_path else []
-    new_jobs = build_problem(plant, rush, origin=pp.origin).problem.jobs if rush else ()
-    machines = {mu: i for i, mu in enumerate(pp.problem.machine_units)}
-    spans = []
-    for equipment, unit, t1, t2 in down:
-        if (equipment, unit) not in machines:
-            raise SchedulingError(f"no work unit {equipment}/{unit} in the plant")
-        spans.append((machines[(equipment, unit)], pp.to_units(t1), pp.to_units(t2)))
-    disruption = Disruption(
-        now=pp.to_units(now), down=tuple(spans), new_jobs=new_jobs, scrap=tuple(scrapped)
-    )
-    params = SolverParams(time_limit_s=time_limit_s, num_workers=num_workers)
-    out = repair(
-        pp.problem, old, disruption, params, objective=obj, deviation_weight=deviation_weight
-    )
-    check(out.problem, out.result.solution)
-    new_pp = PlantProblem(out.problem, pp.orders + tuple(rush), pp.origin, pp.time_unit, pp.axis)
-    _, stopped, _ = scrap_and_remake(pp.problem, old, disruption.now, disruption.scrap)
-    shifted = right_shift(out.problem, stopped, disruption.now)
-    shift_dev = sum(
-        abs(shifted.by_ref()[a.ref].start - a.start)
-        for a in old.assignments
-        if a.start >= disruption.now
-    )
-    plan = to_schedule(
-        out.problem,
-        out.result,
-        origin=pp.origin,
-        time_unit=pp.time_unit,
-        axis=pp.axis,
-        objective_name=f"{obj.name}+{deviation_weight}*deviation",
-    )
-    plan = dataclasses.replace(plan, kpis=plan_kpis(new_pp, out.result.solution))
-    return RepairOutcome(
-        schedule=plan,
-        deviation_h=out.deviation * pp.time_unit.total_seconds() / 3600,
-        right_shift_objective=float(obj.score(out.problem, shifted) + deviation_weight * shift_dev),
-        frozen_operations=len(out.frozen),
-    )

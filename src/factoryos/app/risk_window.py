@@ -1,7 +1,7 @@
 """Where to put a maintenance window for a unit at risk: the candidate that costs the plan least.
 
 Each candidate window takes the unit down in the scheduler's repair (the same ``repair`` a
-breakdown triggers, :func:`factoryos.app.planning.repair_plan`) and is priced by what the
+breakdown triggers, :func:`factoryos.app.repairing.repair_plan`) and is priced by what the
 repaired plan loses against the plan repaired without any window (same solver, same time limit,
 so solver noise cancels as far as it can): added weighted tardiness first, then the unit's
 planned work the window displaces (lost capacity, hours of the current plan inside the window).
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from factoryos.app.planning import repair_plan
+from factoryos.app.repairing import repair_plan
 from factoryos.app.simulation import read_schedule_file
 from factoryos.model.errors import ReliabilityError
 

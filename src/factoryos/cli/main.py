@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from factoryos.cli import assess, db, events, fit, kpi, risk, schedule, simulate, validate
+from factoryos.cli import (
+    assess,
+    db,
+    events,
+    fit,
+    kpi,
+    risk,
+    schedule,
+    serve,
+    simulate,
+    users,
+    validate,
+)
 
 app = typer.Typer(
     name="factoryos",
@@ -24,6 +36,8 @@ app.command("compare")(simulate.compare)
 app.command("demo")(simulate.demo)
 app.add_typer(db.app, name="db")
 app.command("assess")(assess.assess)
+app.command("serve")(serve.serve)
+app.add_typer(users.app, name="users")
 app.command("fit")(fit.fit)
 app.add_typer(risk.app, name="risk")
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from factoryos.app.planning import BenchRow, SolverName, benchmark_instance
 from factoryos.cli.errors import reported_errors
+from factoryos.model.loader import load_plant
 
 console = Console()
 
@@ -89,6 +90,14 @@ def schedule(
         Path | None, typer.Option(help="Folder for schedule.csv/json and Gantt html/png.")
     ] = None,
     gantt: Annotated[bool, typer.Option(help="Also write Gantt charts into --out.")] = True,
+    lot_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Units per lot for orders without a lot_size column value (default: each "
+            "product's lot_size). Setups are per lot, run time per unit.",
+        ),
+    ] = None,
 ) -> None:
     """Plan the orders on the plant; print KPIs next to the best dispatching rule's plan."""
     from factoryos.app.planning import plan_orders, write_schedule
@@ -99,7 +108,12 @@ def schedule(
                 raise typer.BadParameter(f"{path} is not a file")
         with console.status(f"planning {orders.name} ({time_limit:g} s, {workers} workers)"):
             outcome = plan_orders(
-                plant, orders, objective=objective, time_limit_s=time_limit, num_workers=workers
+                plant,
+                orders,
+                objective=objective,
+                time_limit_s=time_limit,
+                num_workers=workers,
+                lot_size=lot_size,
             )
         plan = outcome.schedule
         n_ops = outcome.plant_problem.problem.num_operations
@@ -125,7 +139,7 @@ def schedule(
         table.add_row("wall time (s)", f"{plan.wall_time_s:.1f}", "")
         console.print(table)
         if out is not None:
-            for p in write_schedule(plan, out, gantt=gantt):
+            for p in write_schedule(plan, out, load_plant(plant), gantt=gantt):
                 console.print(f"wrote {p}")
 
 
@@ -149,7 +163,14 @@ def _down(text: str) -> tuple[str, int, dt.datetime, dt.datetime]:
         raise typer.BadParameter(
             f"{text!r}: expected EQUIPMENT[/UNIT]@START..END", param_hint="--down"
         ) from exc
-    return equipment, int(unit or 1), _instant(t1, "--down"), _instant(t2, "--down")
+    if unit and not unit.isdigit():
+        raise typer.BadParameter(f"{text!r}: unit {unit!r} is not a number", param_hint="--down")
+    start, end = _instant(t1, "--down"), _instant(t2, "--down")
+    if end <= start:
+        raise typer.BadParameter(
+            f"{text!r}: the window ends ({t2}) before it starts ({t1})", param_hint="--down"
+        )
+    return equipment, int(unit or 1), start, end
 
 
 def _scrap(text: str) -> tuple[str, str]:
@@ -167,7 +188,8 @@ def repair(
     now: Annotated[str, typer.Option(help="Current time, ISO with zone: earlier starts stay.")],
     down: Annotated[
         list[str] | None,
-        typer.Option(help="EQUIPMENT[/UNIT]@START..END downtime; repeat for more."),
+        # Rich reads "[/UNIT]" as a closing markup tag: escape the bracket.
+        typer.Option(help="EQUIPMENT\\[/UNIT]@START..END downtime; repeat for more."),
     ] = None,
     rush: Annotated[Path | None, typer.Option(help="CSV of orders to add (rush orders).")] = None,
     scrap: Annotated[
@@ -180,10 +202,24 @@ def repair(
     objective: Annotated[str, typer.Option(help="As for 'schedule'.")] = "weighted_tardiness",
     time_limit: Annotated[float, typer.Option(help="Seconds for the repair.")] = 5.0,
     workers: Annotated[int, typer.Option(help="CP-SAT worker threads.")] = 2,
-    out: Annotated[Path | None, typer.Option(help="Folder for the repaired plan.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for repaired.csv/json, Gantt html/png and moves.csv (what moved, why)."
+        ),
+    ] = None,
+    gantt: Annotated[bool, typer.Option(help="Also write Gantt charts into --out.")] = True,
+    lot_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Units per lot for orders without a lot_size column value (default: each "
+            "product's lot_size). Setups are per lot, run time per unit.",
+        ),
+    ] = None,
 ) -> None:
     """Repair a plan after downtime, rush orders or scrap: minimise objective + deviation."""
-    from factoryos.app.planning import repair_plan, write_schedule
+    from factoryos.app.repairing import repair_plan, write_repair
 
     with reported_errors():
         outcome = repair_plan(
@@ -197,6 +233,7 @@ def repair(
             objective=objective,
             time_limit_s=time_limit,
             num_workers=workers,
+            lot_size=lot_size,
         )
         s = outcome.schedule
         table = Table(title=f"repaired plan: {s.objective_name}")
@@ -209,8 +246,10 @@ def repair(
         for key, label, fmt in KPI_ROWS:
             table.add_row(label, fmt.format(s.kpis[key]))
         table.add_row("status", s.status)
-        table.add_row("wall time (s)", f"{s.wall_time_s:.2f}")
+        table.add_row("wall time (s)", f"{s.wall_time_s:.2f} of {time_limit:g}")
+        table.add_row("stopped", outcome.stopped)
+        table.add_row("moved or new operations", str(len(outcome.moves)))
         console.print(table)
         if out is not None:
-            for p in write_schedule(s, out, stem="repaired"):
+            for p in write_repair(outcome, out, load_plant(plant), gantt=gantt):
                 console.print(f"wrote {p}")

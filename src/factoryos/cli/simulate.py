@@ -28,7 +28,7 @@ from factoryos.app.simulation import (
 )
 from factoryos.app.stores import discard_embedded, open_store, shown
 from factoryos.cli.errors import reported_errors
-from factoryos.cli.kpi import print_report
+from factoryos.cli.kpi import print_report, significant
 from factoryos.simulate.twin import DispatchRule
 
 console = Console()
@@ -39,7 +39,7 @@ METRICS = {
     "oee": ("OEE (work centers, PBT-weighted)", "{:.1%}"),
     "unit_lead_time_h": ("Lead time per unit (h)", "{:,.1f}"),
     "wip_units": ("WIP (units)", "{:,.1f}"),
-    "energy_per_unit_kwh": ("Energy per unit (kWh)", "{:,.1f}"),
+    "energy_per_unit_kwh": ("Energy per unit (kWh)", "sig"),
 }
 
 Days = Annotated[float, typer.Option(help="Simulated days.")]
@@ -85,7 +85,8 @@ def _progress(total: int, label: str) -> Iterator[Callable[[float], None]]:
 
 
 def _fmt(name: str, value: float) -> str:
-    return METRICS[name][1].format(value)
+    fmt = METRICS[name][1]
+    return significant(value) if fmt == "sig" else fmt.format(value)
 
 
 def print_outcome(outcome: SimulationOutcome, title: str) -> None:

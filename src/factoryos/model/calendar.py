@@ -8,6 +8,7 @@ YAML are local wall-clock times of the site; every period this module returns is
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,6 +24,7 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 
 
 def _parse_clock(value: object) -> dt.time:
+    """A local wall-clock time of the site; an offset would give it a second, conflicting zone."""
     if isinstance(value, int) and not isinstance(value, bool):
         # YAML 1.1 reads an unquoted 08:00 as a sexagesimal integer (480): undo that.
         hours, minutes = divmod(value, 60)
@@ -33,9 +35,16 @@ def _parse_clock(value: object) -> dt.time:
         if text == "24:00":
             return dt.time(0, 0)
         try:
-            return dt.time.fromisoformat(text)
+            clock = dt.time.fromisoformat(text)
         except ValueError:
             pass
+        else:
+            if clock.tzinfo is not None:
+                raise ValueError(
+                    f"clock time {value!r} has an offset: write the local time of the site "
+                    "('HH:MM'); the zone is site.timezone"
+                )
+            return clock
     raise ValueError(f"expected a clock time 'HH:MM', got {value!r}")
 
 
@@ -58,7 +67,8 @@ class Shift(_Frozen):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     start: dt.time
     end: dt.time
-    days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+    days: tuple[Weekday, ...] = Field(min_length=1)
+    """Weekdays the shift starts on; required, as a plant's working week is no safe guess."""
     breaks: tuple[Break, ...] = ()
 
     _clock = field_validator("start", "end", mode="before")(_parse_clock)
@@ -74,6 +84,16 @@ class Shift(_Frozen):
                 raise ValueError(
                     f"break {brk.start:%H:%M}-{brk.end:%H:%M} lies outside shift {self.name!r} "
                     f"({self.start:%H:%M}-{self.end:%H:%M})"
+                )
+        spans = sorted(
+            zip(self.break_spans_on(probe, zone), self.breaks, strict=True),
+            key=lambda pair: pair[0],
+        )
+        for (first_span, first), (second_span, second) in itertools.pairwise(spans):
+            if second_span[0] < first_span[1]:
+                raise ValueError(
+                    f"breaks {_span_text(first)} and {_span_text(second)} of shift "
+                    f"{self.name!r} overlap: merge them into one"
                 )
         return self
 
@@ -114,6 +134,62 @@ class Calendar(_Frozen):
         if both:
             raise ValueError(f"{both[0].isoformat()} is both a holiday and an extra workday")
         return self
+
+    @model_validator(mode="after")
+    def _shifts_do_not_overlap(self) -> Calendar:
+        """Two shifts at one time would count that time twice as planned operation time."""
+        # On a make-up workday every shift runs, so then any two shifts may meet.
+        every_day: tuple[Weekday, ...] = WEEKDAYS if self.extra_workdays else ()
+        for first, second in itertools.combinations(self.shifts, 2):
+            clash = _weekly_overlap(first, second, every_day)
+            if clash is not None:
+                day, minute = clash
+                raise ValueError(
+                    f"shifts {first.name!r} ({_span_text(first)}) and {second.name!r} "
+                    f"({_span_text(second)}) overlap on {day} at "
+                    f"{minute // 60:02d}:{minute % 60:02d}"
+                    + (" (a make-up workday runs every shift)" if every_day else "")
+                    + ": the time would count twice"
+                )
+        return self
+
+
+def _span_text(item: Shift | Break) -> str:
+    return f"{item.start:%H:%M}-{item.end:%H:%M}"
+
+
+_WEEK_MIN = 7 * 24 * 60
+
+
+def _week_minutes(shift: Shift, days: tuple[Weekday, ...]) -> list[tuple[int, int]]:
+    """The shift's [start, end) as minutes of a wall-clock week from Monday 00:00, wrapped."""
+    start = shift.start.hour * 60 + shift.start.minute
+    end = shift.end.hour * 60 + shift.end.minute
+    length = (end - start) % (24 * 60) or 24 * 60
+    out = []
+    for day in days or shift.days:
+        lo = WEEKDAYS.index(day) * 24 * 60 + start
+        hi = lo + length
+        out.append((lo, min(hi, _WEEK_MIN)))
+        if hi > _WEEK_MIN:  # Sunday night into Monday morning
+            out.append((0, hi - _WEEK_MIN))
+    return out
+
+
+def _weekly_overlap(
+    first: Shift, second: Shift, days: tuple[Weekday, ...]
+) -> tuple[Weekday, int] | None:
+    """The first weekday and minute of the day at which two shifts both run, if any."""
+    starts = [
+        max(a_lo, b_lo)
+        for a_lo, a_hi in _week_minutes(first, days)
+        for b_lo, b_hi in _week_minutes(second, days)
+        if max(a_lo, b_lo) < min(a_hi, b_hi)
+    ]
+    if not starts:
+        return None
+    day, minute = divmod(min(starts), 24 * 60)
+    return WEEKDAYS[day], minute
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ For a window (usually a year) and a demand of sellable units split by a product 
 3. **Load.** An operation's runs go to its eligible pools in proportion to their available time
    (so a pool with several skills or serving several operations shares its capacity among them),
    each at that pool's run time; on batch equipment (``batch_capacity`` N > 1) a run is one cycle
-   for N units, full loads assumed (a plant loaded above capacity fills its ovens). Setups: every
+   for N units, full loads assumed (a plant loaded above capacity fills its ovens); the pool's
+   expected performance losses (minor stops, speed loss) stretch every run. Setups: every
    lot (``lot_size`` started units of the product, ``factoryos.model.lots``: ``--lot-size``
    overrides the products') of an operation costs the operation's ``setup_time`` plus the expected
    family changeover on the pool, taking the previous lot's family at random with the pool's lot
@@ -195,7 +196,7 @@ def rough_cut_capacity(
             total = sum(available[eq.id] for eq in eligible)
             for eq in eligible:
                 share = available[eq.id] / total if total > 0 else 1.0 / len(eligible)
-                load = runs * share * op.run_time_per_unit(eq)
+                load = runs * share * op.run_time_per_unit(eq) * eq.performance_factor
                 n = lots * share
                 run_load[eq.id] += load
                 setup_load[eq.id] += n * op.setup_time_s

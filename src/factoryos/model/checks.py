@@ -117,6 +117,15 @@ def _check_routings(plant: Plant) -> list[Finding]:
     skills = set(plant.skills)
     by_id = plant.equipment_by_id
     for p, product in enumerate(plant.products):
+        marked = [o for o, op in enumerate(product.routing) if op.count_point]
+        for o in marked[1:]:
+            found.append(
+                Finding(
+                    ("products", p, "routing", o, "count_point"),
+                    f"a second count point in the routing of {product.id!r} (the first is step "
+                    f"{product.routing[marked[0]].id!r}): a product is counted once",
+                )
+            )
         for o, op in enumerate(product.routing):
             base: Loc = ("products", p, "routing", o)
             if op.skill not in skills:

@@ -1,4 +1,4 @@
-"""Random durations of the plant model: times between failures and times to repair.
+"""Random durations of the plant model: failures, repairs and performance losses.
 
 The model only describes a distribution and knows its mean (for static capacity checks); drawing
 samples is the digital twin's job, with its own random streams.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
 
 from factoryos.model.quantities import DurationS
 
@@ -69,7 +69,44 @@ class Fixed(_Distribution):
         return self.value_s
 
 
-Distribution = Annotated[Exponential | Weibull | Lognormal | Fixed, Field(discriminator="dist")]
+class Gamma(_Distribution):
+    """Gamma by its shape k and mean (scale = mean / k): k = 1 is exponential, larger k less
+    spread (sums of k exponential phases, typical of minor stops and manual work)."""
+
+    dist: Literal["gamma"]
+    shape: PositiveFloat
+    mean_s: DurationS = Field(alias="mean", gt=0)
+
+    @property
+    def scale_s(self) -> float:
+        return self.mean_s / self.shape
+
+    @property
+    def mean(self) -> float:
+        return self.mean_s
+
+
+class Empirical(_Distribution):
+    """Durations observed in the plant (from an event log): draws pick one of ``values`` with
+    equal probability (the empirical distribution function, no smoothing)."""
+
+    dist: Literal["empirical"]
+    values_s: tuple[DurationS, ...] = Field(alias="values", min_length=1)
+
+    @model_validator(mode="after")
+    def _positive(self) -> Empirical:
+        if any(v <= 0 for v in self.values_s):
+            raise ValueError("every observed duration must be > 0")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return sum(self.values_s) / len(self.values_s)
+
+
+Distribution = Annotated[
+    Exponential | Weibull | Lognormal | Gamma | Empirical | Fixed, Field(discriminator="dist")
+]
 
 
 class FailureModel(BaseModel):
@@ -85,3 +122,35 @@ class FailureModel(BaseModel):
         """Inherent availability MTBF / (MTBF + MTTR) of one unit."""
         mtbf, mttr = self.time_between_failures.mean, self.time_to_repair.mean
         return mtbf / (mtbf + mttr)
+
+
+class MinorStops(BaseModel):
+    """Short stops while running (ISO 22400: a performance loss, not downtime): a feeder splice,
+    a jam, a pick error. ``time_between`` counts running time, ``duration`` is each stop."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    time_between: Distribution
+    duration: Distribution
+
+    @property
+    def time_share(self) -> float:
+        """Expected stop time per second of running."""
+        return self.duration.mean / self.time_between.mean
+
+
+class PerformanceLoss(BaseModel):
+    """What makes a running unit slower than its planned run times (ISO 22400 effectiveness <
+    1): minor stops, and ``speed_loss``, the share of the planned rate lost (0.05: a cycle
+    planned at 60 s takes 60 / 0.95 = 63.2 s)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    minor_stops: MinorStops | None = None
+    speed_loss: float = Field(default=0.0, ge=0.0, lt=1.0)
+
+    @property
+    def time_factor(self) -> float:
+        """Expected time on a unit per second of planned run time (>= 1)."""
+        stops = self.minor_stops.time_share if self.minor_stops is not None else 0.0
+        return (1.0 + stops) / (1.0 - self.speed_loss)

@@ -7,6 +7,8 @@
      +-- ScheduleError          no feasible plan, or a plan that breaks a constraint
      +-- SimulationError        the twin cannot run the model as given
      +-- AssessmentError        a bad maturity answer, weight, KPI document or gains window
+     +-- MappingError           an ingest mapping file that is malformed or inconsistent
+     +-- IngestError            a live source (MQTT broker, OPC UA server) failed
 
 Adapters catch their library's exceptions and re-raise one of these ``from exc``; messages quote
 the offending value so that a user can find and fix it without a debugger.
@@ -86,6 +88,27 @@ class AssessmentError(FactoryosError):
         where = f"{file}:{line}: " if file and line else f"{file}: " if file else ""
         what = f"{item}: " if item else ""
         super().__init__(f"{where}{what}{message}")
+
+
+class ParameterError(FactoryosError):
+    """A bad request parameter: names the field and the value (the API answers 422)."""
+
+    def __init__(self, field: str, value: object, message: str) -> None:
+        self.field = field
+        self.value = value
+        super().__init__(f"{field}={value!r}: {message}")
+
+
+class AccessError(FactoryosError):
+    """Not signed in, or not allowed to do this (the API answers 401 or 403)."""
+
+
+class MappingError(PlantModelError):
+    """An ingest mapping (sources -> work units) failed to load or validate; lists ``issues``."""
+
+
+class IngestError(FactoryosError):
+    """A live source could not be reached or spoke something other than what was agreed."""
 
 
 class ReliabilityError(FactoryosError):

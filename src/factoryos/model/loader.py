@@ -19,6 +19,12 @@ from factoryos.model.checks import Loc, check_plant, format_loc
 from factoryos.model.errors import Issue, PlantModelError
 from factoryos.model.plant import Plant
 
+# Fields a plant must state because any default would be a silent guess about the plant.
+NO_DEFAULT = {
+    "timezone": "give the site's IANA time zone, e.g. timezone: Asia/Shanghai",
+    "days": "give the weekdays the shift starts on, e.g. days: [mon, tue, wed, thu, fri]",
+}
+
 
 def load_plant(path: str | Path, overlay: Mapping[str, Any] | None = None) -> Plant:
     """Read, validate and cross-check a plant YAML file; ``overlay`` is deep-merged first."""
@@ -53,7 +59,7 @@ def validate_plant(data: Mapping[str, Any], filename: str = "<plant>") -> Plant:
     try:
         plant = Plant.model_validate(dict(data))
     except ValidationError as exc:
-        raise PlantModelError(_issues_of(exc, data, filename)) from exc
+        raise PlantModelError(issues_of(exc, data, filename)) from exc
     findings = check_plant(plant)
     if findings:
         raise PlantModelError(
@@ -62,7 +68,8 @@ def validate_plant(data: Mapping[str, Any], filename: str = "<plant>") -> Plant:
     return plant
 
 
-def _issues_of(exc: ValidationError, data: Mapping[str, Any], filename: str) -> list[Issue]:
+def issues_of(exc: ValidationError, data: Mapping[str, Any], filename: str) -> list[Issue]:
+    """The errors of a pydantic validation of ``data`` (a ruamel document) as issues with lines."""
     errors = exc.errors()
     locs = [_data_loc(data, err["loc"]) for err in errors]
     issues = []
@@ -74,6 +81,8 @@ def _issues_of(exc: ValidationError, data: Mapping[str, Any], filename: str) -> 
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown field"
+        elif err["type"] == "missing" and loc and loc[-1] in NO_DEFAULT:
+            message = f"required, there is no default: {NO_DEFAULT[str(loc[-1])]}"
         elif (
             err["type"] != "missing"
             and not isinstance(value, Mapping | list)

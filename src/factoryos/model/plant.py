@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from factoryos.model.calendar import Calendar, MaintenanceWindow, Tariff
-from factoryos.model.distributions import FailureModel
+from factoryos.model.distributions import FailureModel, PerformanceLoss
 from factoryos.model.quantities import DurationS, PowerKW
 from factoryos.model.states import MachineState
 
@@ -66,6 +66,9 @@ class Equipment(_Frozen):
     chamber or a paint booth that takes up to N units at once. On batch equipment an operation's
     ``run_time`` is the time of one cycle, whatever the fill (1 to N units).
 
+    ``failure`` makes it unavailable now and then (availability); ``performance`` makes it slower
+    than planned while it runs (minor stops, speed loss: effectiveness below 100 %).
+
     ``kind`` is one of :class:`EquipmentKind` or, for equipment of other industries (a reflow
     oven, a reactor vessel, a pick-and-place machine), any identifier together with a
     ``category`` that says what it is in plain words or a short id (``thermal``, ``vessel``).
@@ -79,6 +82,7 @@ class Equipment(_Frozen):
     skills: tuple[Identifier, ...] = Field(min_length=1)
     power_kw: dict[MachineState, PowerKW] = Field(default_factory=dict, alias="power")
     failure: FailureModel | None = None
+    performance: PerformanceLoss | None = None
     operators: NonNegativeFloat = 0.0
     axes: int | None = Field(default=None, ge=1)  # programmable axes (ISO 8373 robot: 3 or more)
     hourly_cost_cny: NonNegativeFloat = 0.0
@@ -100,6 +104,11 @@ class Equipment(_Frozen):
     def known_kind(self) -> EquipmentKind | None:
         """The kind as factoryos knows it, or None for an open-vocabulary kind."""
         return EquipmentKind(self.kind) if self.kind in KNOWN_KINDS else None
+
+    @property
+    def performance_factor(self) -> float:
+        """Expected running time per second of planned run time: minor stops and speed loss."""
+        return self.performance.time_factor if self.performance is not None else 1.0
 
     def power_in(self, state: MachineState) -> float:
         """kW drawn by one unit in ``state`` (0 when the model gives none)."""
@@ -151,6 +160,8 @@ class Operation(_Frozen):
     consumes: tuple[Component, ...] = ()
     resumable: bool = False
     unattended: bool = False
+    count_point: bool = False
+    """This step's good units are the product's finished units (default: the last step)."""
 
     def run_time_on(self, equipment_id: str) -> float:
         """Run time on one equipment, seconds: per unit, or per cycle on batch equipment."""
@@ -217,7 +228,8 @@ class Site(_Frozen):
 
     id: Identifier = Field(pattern=ID_PATTERN)
     name: str = ""
-    timezone: str = "UTC"
+    timezone: str
+    """IANA zone of the site (``Asia/Shanghai``); the YAML's clock times are local to it."""
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     cny_per_unit: PositiveFloat | None = None
 

@@ -58,6 +58,7 @@ def to_schedule(
                 end=clock.end_at(a.end) if a.end > a.start else clock.start_at(a.start),
                 setup_start=clock.start_at(setup_at) if setup else None,
                 setup_duration=setup * time_unit,
+                quantity=op.quantity,
             )
         )
     return Schedule(

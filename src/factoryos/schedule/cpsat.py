@@ -325,7 +325,14 @@ class CpSatJobShop:
         p, m = self.problem, self.model
         for j, job in enumerate(p.jobs):
             for a, b in job.precedence_pairs():
-                m.add(self.ops[(j, b)].start >= self.ops[(j, a)].end)
+                first, then = self.ops[(j, a)], self.ops[(j, b)]
+                lag = job.transfer(a, b)
+                if lag is None:
+                    m.add(then.start >= first.end)
+                    continue
+                batch, lot = lag  # overlapping lots (see Job.transfers)
+                m.add(lot * (then.start - first.start) >= batch * (first.end - first.start))
+                m.add(lot * (then.end - first.end) >= batch * (then.end - then.start))
         for a_ref, b_ref in self._fixed_precedences:
             m.add(self.ops[b_ref].start >= self.ops[a_ref].end)
         per_machine: list[list[cp_model.IntervalVar]] = [[] for _ in range(p.num_machines)]

@@ -55,6 +55,8 @@ class Operation:
     resumable: bool = False
     """Whether the operation may pause over a calendar pause (``Problem.breaks``) or its unit's
     time off (``Problem.off``) and resume; a non-resumable one runs inside one working stretch."""
+    quantity: int = 1
+    """Units the run makes (a lot, or the components one lot consumes)."""
     unattended: bool = False
     """Whether the operation runs on through breaks and its unit's time off once started (an
     oven, a burn-in, a curing step); it still starts in its unit's working time."""
@@ -91,10 +93,20 @@ class Job:
     weight: int = 1
     precedences: tuple[tuple[int, int], ...] | None = None
     """Explicit (before, after) operation-index pairs; ``None`` means a chain in list order."""
+    transfers: tuple[tuple[int, int, int, int], ...] = ()
+    """(before, after, batch, lot): precedence pairs of overlapping lots. ``after`` may start
+    once the first ``batch`` of ``before``'s ``lot`` units are done, and ends at least the time
+    of one batch of its own after ``before`` ends: ``lot * (start_after - start_before) >=
+    batch * (end_before - start_before)`` and ``lot * (end_after - end_before) >= batch *
+    (end_after - start_after)`` instead of ``start_after >= end_before``."""
 
     def __post_init__(self) -> None:
         if self.release_date < 0:
             raise ValueError(f"job {self.name!r}: release_date must be >= 0")
+        pairs = set(self.precedence_pairs())
+        for a, b, batch, lot in self.transfers:
+            if (a, b) not in pairs or not 1 <= batch <= lot:
+                raise ValueError(f"job {self.name!r}: bad transfer ({a}, {b}, {batch}, {lot})")
         if self.precedences is not None:
             n = len(self.operations)
             for a, b in self.precedences:
@@ -105,6 +117,13 @@ class Job:
         if self.precedences is None:
             return tuple((o - 1, o) for o in range(1, len(self.operations)))
         return self.precedences
+
+    def transfer(self, before: int, after: int) -> tuple[int, int] | None:
+        """(batch, lot) when ``after`` overlaps ``before`` (see ``transfers``)."""
+        for a, b, batch, lot in self.transfers:
+            if (a, b) == (before, after):
+                return batch, lot
+        return None
 
 
 @dataclass(frozen=True)
@@ -390,8 +409,19 @@ class Problem:
         """Minimal work from the start of an operation to the end of its job (itself included)."""
         out: dict[OpRef, int] = {}
         for ref in reversed(self.topological_order):
-            op = self.jobs[ref[0]].operations[ref[1]]
-            out[ref] = op.min_duration + max((out[s] for s in self.successors[ref]), default=0)
+            job = self.jobs[ref[0]]
+            d = job.operations[ref[1]].min_duration
+            best = d
+            for s in self.successors[ref]:
+                lag = job.transfer(ref[1], s[1])
+                if lag is None:
+                    best = max(best, d + out[s])
+                else:  # the successor starts after a batch, ends a batch after this one
+                    d_s = job.operations[s[1]].min_duration
+                    best = max(
+                        best, -(-lag[0] * d // lag[1]) + out[s], d + -(-lag[0] * d_s // lag[1])
+                    )
+            out[ref] = best
         return out
 
     @cached_property
@@ -399,14 +429,31 @@ class Problem:
         """Earliest possible start of each operation (release date and predecessors' work)."""
         out: dict[OpRef, int] = {}
         for ref in self.topological_order:
-            rel = self.jobs[ref[0]].release_date
-            out[ref] = max(
-                [rel]
-                + [
-                    out[p] + self.jobs[p[0]].operations[p[1]].min_duration
-                    for p in self.predecessors[ref]
-                ]
-            )
+            job = self.jobs[ref[0]]
+            earliest = job.release_date
+            for p in self.predecessors[ref]:
+                d = job.operations[p[1]].min_duration
+                lag = job.transfer(p[1], ref[1])
+                earliest = max(earliest, out[p] + (d if lag is None else -(-lag[0] * d // lag[1])))
+            out[ref] = earliest
+        return out
+
+    def ready(self, ref: OpRef, starts: dict[OpRef, int], ends: dict[OpRef, int]) -> int:
+        """Earliest start of ``ref`` once its predecessors are placed (``starts``/``ends``):
+        their ends, or for overlapping lots the first transfer batch and the last batch's
+        time on ``ref``'s quickest machine (see ``Job.transfers``)."""
+        job = self.jobs[ref[0]]
+        out = job.release_date
+        for p in self.predecessors[ref]:
+            lag = job.transfer(p[1], ref[1])
+            if lag is None:
+                out = max(out, ends[p])
+                continue
+            batch, lot = lag
+            d = job.operations[ref[1]].min_duration
+            first = starts[p] + -(-batch * (ends[p] - starts[p]) // lot)
+            last = ends[p] - (d - -(-batch * d // lot))
+            out = max(out, first, last)
         return out
 
     @cached_property

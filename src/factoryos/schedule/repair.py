@@ -22,14 +22,13 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from factoryos.schedule.cpsat import CpSatJobShop, SolverParams
 from factoryos.schedule.errors import NoSolutionError, SchedulingError
 from factoryos.schedule.problem import Alternative, Job, Operation, OpRef, Problem
+from factoryos.schedule.repair_orders import Window, repair_by_orders
 from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult
-from factoryos.schedule.validate import setups_in_unavailable
 
 __all__ = ["Disruption", "RepairResult", "repair", "right_shift", "scrap_and_remake"]
 
@@ -54,6 +53,8 @@ class RepairResult:
     """Sum over old, unfrozen operations of |new start - old start|."""
     remakes: tuple[OpRef, ...] = ()
     """The remake operations added for scrap, in ``problem``."""
+    stopped: str = ""
+    """Why the repair ended: the time limit, a proof of optimality, or nothing left to try."""
 
 
 def scrap_and_remake(
@@ -136,28 +137,39 @@ def _disrupted(problem: Problem, old: Solution, d: Disruption) -> Problem:
     )
 
 
-def right_shift(problem: Problem, old: Solution, now: int) -> Solution:
-    """A valid plan for ``problem`` built from ``old``: frozen before ``now``, the rest shifted."""
+def right_shift(problem: Problem, old: Solution, now: int, *, new_first: bool = False) -> Solution:
+    """A valid plan for ``problem`` built from ``old``: frozen before ``now``, the rest shifted.
+
+    New orders (rush orders) come after the old plan's work, or with ``new_first`` in its
+    sequence at their release, heaviest first: they take the units before old work that
+    was to start later, which waits for them."""
     free = [0] * problem.num_machines
     last: list[Operation | None] = [None] * problem.num_machines
     end_of: dict[OpRef, int] = {}
+    start_of: dict[OpRef, int] = {}
     out: list[Assignment] = []
     old_by_ref = old.by_ref()
     for a in sorted(old.assignments, key=lambda a: (a.start, a.end)):
         if a.start < now:
             out.append(a)
             end_of[a.ref] = a.end
+            start_of[a.ref] = a.start
             free[a.machine] = max(free[a.machine], a.end)
             last[a.machine] = problem.jobs[a.job].operations[a.op]
     topo = {ref: i for i, ref in enumerate(problem.topological_order)}
     old_jobs = {a.job for a in old.assignments}
 
-    def key(r: OpRef) -> tuple[bool, int, int]:
+    def key(r: OpRef) -> tuple[bool, int, int, int]:
         # old operations in their old order; a remake of scrap (new operation of an old order)
-        # at once, since its order waits for it; new orders last
+        # at once, since its order waits for it; new orders last (or at their release)
         if r in old_by_ref:
-            return (False, old_by_ref[r].start, topo[r])
-        return (r[0] not in old_jobs, now if r[0] in old_jobs else 0, topo[r])
+            return (False, old_by_ref[r].start, 0, topo[r])
+        if r[0] in old_jobs:
+            return (False, now, 0, topo[r])
+        job = problem.jobs[r[0]]
+        if new_first:
+            return (False, max(now, job.release_date), -job.weight, topo[r])
+        return (True, 0, 0, topo[r])
 
     waiting = {
         r: sum(1 for p in problem.predecessors[r] if p not in end_of)
@@ -175,7 +187,7 @@ def right_shift(problem: Problem, old: Solution, now: int) -> Solution:
                     heapq.heappush(queue, (key(s), s))
         job = problem.jobs[ref[0]]
         op = job.operations[ref[1]]
-        ready = max([now, job.release_date] + [end_of[p] for p in problem.predecessors[ref]])
+        ready = max(now, problem.ready(ref, start_of, end_of))
         previous = old_by_ref[ref].machine if ref in old_by_ref else -1
         options = []
         for alt in op.alternatives:
@@ -196,113 +208,10 @@ def right_shift(problem: Problem, old: Solution, now: int) -> Solution:
         end, _, mach, start = min(options)
         out.append(Assignment(ref[0], ref[1], mach, start, end))
         end_of[ref] = end
+        start_of[ref] = start
         free[mach] = end
         last[mach] = op
     return Solution.from_assignments(out)
-
-
-def _repair_by_orders(
-    problem: Problem,
-    start: Solution,
-    frozen: dict[OpRef, tuple[int, int]],
-    old_starts: dict[OpRef, int],
-    now: int,
-    obj: Objective,
-    deviation_weight: int,
-    score: Callable[[Solution], int],
-    params: SolverParams,
-    t0: float,
-    orders_per_step: int = 2,
-) -> Solution:
-    best = start
-    by = best.by_ref()
-    moved: dict[int, int] = {}
-    for ref, a in by.items():
-        if ref not in old_starts and ref not in frozen:
-            moved[ref[0]] = moved.get(ref[0], 0) + 10**9  # a new order comes first
-        elif ref in old_starts:
-            moved[ref[0]] = moved.get(ref[0], 0) + abs(a.start - old_starts[ref])
-    queue = [j for j, m in sorted(moved.items(), key=lambda x: -x[1]) if m > 0]
-    longest_setup = max(
-        [d for *_, d in problem.setup_matrix]
-        + [op.setup_default for _, op in problem.iter_operations()],
-        default=0,
-    )
-    settled = now - longest_setup
-    # small steps: on the 4-week plant 2-order steps all solved to optimality in 0.04-0.7 s,
-    # 6-order steps mostly ended UNKNOWN at 1 s; growing k on success measured worse
-    k = orders_per_step
-    while queue and params.time_limit_s - (time.perf_counter() - t0) > 0.3:
-        jobs, queue = queue[:k], queue[k:]
-        chosen = set(jobs)
-        index = {j: i for i, j in enumerate(jobs)}
-        sub = dataclasses.replace(
-            problem, jobs=tuple(problem.jobs[j] for j in jobs), name=f"{problem.name}[repair]"
-        )
-        busy: dict[int, list[tuple[int, int]]] = {}
-        fixed_ops: dict[int, list[tuple[int, int, Operation]]] = {}
-        kept: list[Assignment] = []
-        for a in best.assignments:
-            if a.job not in chosen:
-                kept.append(a)
-                if a.end <= settled:
-                    continue  # over before the step's free work can start (or set up)
-                busy.setdefault(a.machine, []).append((a.start, a.end))
-                if problem.has_setups:
-                    op = problem.jobs[a.job].operations[a.op]
-                    fixed_ops.setdefault(a.machine, []).append((a.start, a.end, op))
-        remap = {ref: (index[ref[0]], ref[1]) for ref in by if ref[0] in chosen}
-        model = CpSatJobShop(
-            sub,
-            # the step's own work past the incumbent's end, as in a decomposition step: the
-            # problem's horizon runs to the end of the calendar (a year of maintenance windows),
-            # and start domains cut by a year of breaks made presolve take a 1 s step's budget
-            upper_bound=problem.pad(
-                best.makespan
-                + sum(
-                    max(x.duration for x in op.alternatives) * (1 if op.resumable else 2)
-                    for _, op in sub.iter_operations()
-                )
-            ),
-            objective=obj,
-            busy=busy,
-            fixed_ops=fixed_ops,
-            makespan_floor=max((a.end for a in kept), default=0),
-            frozen={remap[r]: v for r, v in frozen.items() if r in remap},
-            not_before=now,
-            deviation_from={remap[r]: t for r, t in old_starts.items() if r in remap},
-            deviation_weight=deviation_weight,
-        )
-        model.add_hint(
-            Solution.from_assignments(
-                [
-                    Assignment(index[a.job], a.op, a.machine, a.start, a.end)
-                    for a in best.assignments
-                    if a.job in chosen
-                ]
-            )
-        )
-        left = params.time_limit_s - (time.perf_counter() - t0) - 0.1
-        try:
-            step = SolverParams(
-                max(0.05, min(1.0, left)), params.num_workers, probing=not problem.has_setups
-            )
-            r = model.solve(step)
-        except NoSolutionError:
-            continue
-        merged = Solution.from_assignments(
-            kept
-            + [
-                Assignment(jobs[a.job], a.op, a.machine, a.start, a.end)
-                for a in r.solution.assignments
-            ]
-        )
-        # against fixed work the circuit does not know a step's first changeover on a unit
-        touched = {a.machine for a in r.solution.assignments}
-        if score(merged) <= score(best) and not setups_in_unavailable(problem, merged, touched):
-            best = merged
-            by = best.by_ref()
-    return best
 
 
 def repair(
@@ -317,9 +226,9 @@ def repair(
 ) -> RepairResult:
     """Re-plan after ``disruption`` within ``params.time_limit_s``.
 
+    The start is the better of two right-shifts (rush orders last, or first at their release).
     Up to ``max_model_operations`` one CP-SAT model covers every operation. Larger plans are
-    repaired order by order: the orders the disruption touched (new ones, then those the
-    right-shift moved most) are re-solved two at a time with everything else fixed.
+    repaired order by order (:func:`.repair_orders.repair_by_orders`).
     """
     t0 = time.perf_counter()
     obj = objective or Objective()
@@ -328,11 +237,14 @@ def repair(
     new = _disrupted(problem, old, disruption)
     frozen = {a.ref: (a.machine, a.start) for a in old.assignments if a.start < now}
     old_starts = {a.ref: a.start for a in old.assignments if a.start >= now}
-    hint = right_shift(new, old, now)
+    # rush orders at the end of the old plan, or first where they are released: the better
+    hint = min(
+        (right_shift(new, old, now), right_shift(new, old, now, new_first=True)),
+        key=lambda s: obj.score(new, s) + deviation_weight * _deviation(s, old_starts),
+    )
 
     def deviation(s: Solution) -> int:
-        by = s.by_ref()
-        return sum(abs(by[r].start - t) for r, t in old_starts.items())
+        return _deviation(s, old_starts)
 
     def score(s: Solution) -> int:
         return obj.score(new, s) + deviation_weight * deviation(s)
@@ -360,9 +272,23 @@ def repair(
             r = None
         if r is not None and score(r.solution) <= score(best):
             best, status, bound = r.solution, r.status, r.best_bound
+        stopped = (
+            "proved optimal"
+            if status == "optimal"
+            else "time limit"
+            if r is not None
+            else "no solution from CP-SAT in the time: the right-shift stands"
+        )
     else:
-        best = _repair_by_orders(
-            new, best, frozen, old_starts, now, obj, deviation_weight, score, params, t0
+        best, stopped = repair_by_orders(
+            new,
+            best,
+            Window(frozen, old_starts, now),
+            obj,
+            deviation_weight,
+            score,
+            params,
+            t0,
         )
     result = SolveResult(
         solution=best,
@@ -372,4 +298,9 @@ def repair(
         wall_time_s=time.perf_counter() - t0,
         solver="factoryos-repair",
     )
-    return RepairResult(new, result, frozenset(frozen), deviation(best), remakes)
+    return RepairResult(new, result, frozenset(frozen), deviation(best), remakes, stopped)
+
+
+def _deviation(s: Solution, old_starts: dict[OpRef, int]) -> int:
+    by = s.by_ref()
+    return sum(abs(by[r].start - t) for r, t in old_starts.items())

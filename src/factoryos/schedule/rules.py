@@ -97,6 +97,7 @@ def dispatch(problem: Problem, rule: str = "MWKR") -> Solution:
     group_free = [(0, ms[0]) for ms in groups]
     tail = problem.tail
     end_of: dict[OpRef, int] = {}
+    start_of: dict[OpRef, int] = {}
     out: list[Assignment] = []
     while ready_time:
         best_ect, best_g, best_ref = -1, -1, None
@@ -139,6 +140,7 @@ def dispatch(problem: Problem, rule: str = "MWKR") -> Solution:
             end = problem.run_end(best_m, start, chosen.alt.duration, mode)
         out.append(Assignment(chosen.ref[0], chosen.ref[1], best_m, start, end))
         end_of[chosen.ref] = end
+        start_of[chosen.ref] = start
         machine_free[best_m] = end
         last_op[best_m] = _op(problem, chosen.ref)
         g = group_of[best_m]
@@ -148,9 +150,7 @@ def dispatch(problem: Problem, rule: str = "MWKR") -> Solution:
         for s in problem.successors[chosen.ref]:
             preds_left[s] -= 1
             if preds_left[s] == 0:
-                ready_time[s] = max(
-                    [problem.jobs[s[0]].release_date] + [end_of[p] for p in problem.predecessors[s]]
-                )
+                ready_time[s] = problem.ready(s, start_of, end_of)
     return Solution.from_assignments(out)
 
 

@@ -94,7 +94,10 @@ def validate(problem: Problem, solution: Solution) -> list[Violation]:
             if ib is None or ic is None:
                 continue
             before, after = solution.assignments[ib], solution.assignments[ic]
-            if after.start < before.end:
+            lag = job.transfer(b, c)
+            if lag is not None:
+                out.extend(_transfer_violations(before, after, *lag))
+            elif after.start < before.end:
                 out.append(
                     Violation(
                         "precedence",
@@ -167,6 +170,31 @@ def setups_in_unavailable(
                         f"available time in {before.end}-{after.start} (unavailable {blocked})",
                     )
                 )
+    return out
+
+
+def _transfer_violations(
+    before: Assignment, after: Assignment, batch: int, lot: int
+) -> list[Violation]:
+    """Overlapping lots: ``after`` starts once a transfer batch of ``before`` is done and ends
+    at least one batch's time of its own after ``before`` ends (see ``Job.transfers``)."""
+    out = []
+    if lot * (after.start - before.start) < batch * (before.end - before.start):
+        out.append(
+            Violation(
+                "precedence",
+                f"{after.ref} starts at {after.start}, before the first transfer batch "
+                f"({batch} of {lot}) of {before.ref} ({before.start}-{before.end}) is done",
+            )
+        )
+    if lot * (after.end - before.end) < batch * (after.end - after.start):
+        out.append(
+            Violation(
+                "precedence",
+                f"{after.ref} ends at {after.end}, less than a transfer batch's time "
+                f"({batch} of {lot}) after {before.ref} ends at {before.end}",
+            )
+        )
     return out
 
 

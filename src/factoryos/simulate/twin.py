@@ -218,7 +218,11 @@ class PlantTwin:
         self._queue_seq = itertools.count()
         self.open_orders = 0
         self.line_input: dict[str, int] = {}
-        self.line_waiters: dict[str, deque[Job | Unit]] = {}
+        self.line_waiters: dict[str, deque[Job]] = {}  # released work before a full line
+        # units blocked with finished work for a full line: served before released work, so
+        # that new work flooding a line's buffer cannot starve the flow already under way
+        # (else more demand gives fewer finished units where a flow re-enters a line)
+        self.blocked_units: dict[str, deque[Unit]] = {}
         self.orders: list[OrderRun] = []
         # statistics of the order's own products (finished goods)
         self.finished: dict[str, int] = {}
@@ -241,6 +245,7 @@ class PlantTwin:
                 pool = self.pools[eq.id] = Pool(eq, work_unit.line)
                 self.line_input.setdefault(work_unit.line.id, 0)
                 self.line_waiters.setdefault(work_unit.line.id, deque())
+                self.blocked_units.setdefault(work_unit.line.id, deque())
             unit = Unit(self, work_unit, pool, streams)
             pool.units.append(unit)
             self.units.append(unit)
@@ -507,24 +512,24 @@ class PlantTwin:
         assert job.line is not None
         line_id = job.line.id
         self.line_input[line_id] -= 1
-        waiters = self.line_waiters[line_id]
-        while waiters and (
+        waiters, blocked = self.line_waiters[line_id], self.blocked_units[line_id]
+        while (waiters or blocked) and (
             job.line.input_buffer is None or self.line_input[line_id] < job.line.input_buffer
         ):
-            waiter = waiters.popleft()
-            if isinstance(waiter, Unit):
-                held = waiter.holding[0]
+            if blocked:
+                unit = blocked.popleft()
+                held = unit.holding[0]
                 again = self._advance(held)
                 if again is not None:  # went for another pool whose line is full
-                    self.line_waiters[again].append(waiter)
+                    self.blocked_units[again].append(unit)
                     continue
-                waiter.holding.pop(0)
-                if waiter.holding:  # a batch load: the next held job waits for room first
-                    waiters.appendleft(waiter)
+                unit.holding.pop(0)
+                if unit.holding:  # a batch load: the next held job waits for room first
+                    blocked.appendleft(unit)
                     continue
-                waiter.release_blocked()
+                unit.release_blocked()
             else:
-                self._dispatch_or_wait(waiter)
+                self._dispatch_or_wait(waiters.popleft())
 
     def operation_done(self, unit: Unit, job: Job) -> None:
         """Quality draw, count event, then the job moves on (or the unit blocks)."""
@@ -556,7 +561,7 @@ class PlantTwin:
             full_line = self._advance(job)
             if full_line is not None:
                 if not unit.holding:
-                    self.line_waiters[full_line].append(unit)
+                    self.blocked_units[full_line].append(unit)
                 unit.holding.append(job)
         self._deferred = None
         for pool in deferred:

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from factoryos.model import Equipment, Line, MachineState, WorkUnit
-from factoryos.model.distributions import Exponential, Fixed, Lognormal, Weibull
+from factoryos.model.distributions import (
+    Empirical,
+    Exponential,
+    Fixed,
+    Gamma,
+    Lognormal,
+    Weibull,
+)
 from factoryos.simulate.core import Handle
 from factoryos.simulate.streams import RandomStreams
 
@@ -42,7 +49,7 @@ BatchKey = tuple[str, str, int, int]
 
 
 def sampler(
-    dist: Exponential | Weibull | Lognormal | Fixed, gen: np.random.Generator
+    dist: Exponential | Weibull | Lognormal | Gamma | Empirical | Fixed, gen: np.random.Generator
 ) -> Callable[[], float]:
     """Draws of one model distribution from one generator (rare events: scalar calls are fine)."""
     if isinstance(dist, Exponential):
@@ -51,6 +58,11 @@ def sampler(
         return lambda: dist.scale_s * float(gen.weibull(dist.shape))
     if isinstance(dist, Lognormal):
         return lambda: float(gen.lognormal(dist.mu, dist.sigma))
+    if isinstance(dist, Gamma):
+        return lambda: float(gen.gamma(dist.shape, dist.scale_s))
+    if isinstance(dist, Empirical):
+        values = dist.values_s
+        return lambda: values[int(gen.integers(len(values)))]
     return lambda: dist.value_s
 
 
@@ -106,6 +118,21 @@ class Unit:
                 equipment.failure.time_to_repair, streams.generator(key, "repair")
             )
             self.ttf_left_s = self._draw_tbf()
+        # performance losses: minor stops count running time (not setup), speed loss stretches
+        # every run (ISO 22400: actual > planned run time)
+        self.speed_factor = 1.0
+        self.ttms_left_s = float("inf")
+        self._draw_tbms: Callable[[], float] | None = None
+        self._draw_stop: Callable[[], float] = lambda: 0.0
+        self.minor_stopped = False
+        performance = equipment.performance
+        if performance is not None:
+            self.speed_factor = 1.0 / (1.0 - performance.speed_loss)
+            stops = performance.minor_stops
+            if stops is not None:
+                self._draw_tbms = sampler(stops.time_between, streams.generator(key, "stops"))
+                self._draw_stop = sampler(stops.duration, streams.generator(key, "stop_time"))
+                self.ttms_left_s = self._draw_tbms()
         self.on_shift = False
         self.in_maintenance = False
         self.maintenance_reason = "planned maintenance"
@@ -179,16 +206,19 @@ class Unit:
         self.pool.free.pop(self, None)
         self.jobs = jobs
         self.setup_left_s = setup_s
-        self.run_left_s = run_s
+        self.run_left_s = run_s * self.speed_factor
         self._go()
         self.refresh()
 
     def _go(self) -> None:
         if self._handle is not None or not self.jobs:
             return
-        if not self.available and not self.unattended_running:
+        if self.minor_stopped or (not self.available and not self.unattended_running):
             return
-        work = self.setup_left_s if self.setup_left_s > 0 else self.run_left_s
+        if self.setup_left_s > 0:
+            work = self.setup_left_s
+        else:
+            work = min(self.run_left_s, self.ttms_left_s)
         self._segment_start = self.env.now
         segment = max(min(work, self.ttf_left_s), EPS)
         self._handle = self.env.schedule(segment, self._segment_end)
@@ -207,6 +237,7 @@ class Unit:
                 self.setup_left_s = 0.0
         else:
             self.run_left_s -= elapsed
+            self.ttms_left_s -= elapsed
 
     def _segment_end(self, _: object) -> None:
         self._handle = None
@@ -218,6 +249,8 @@ class Unit:
                 self.twin.operation_done(self, job)  # may leave the unit holding blocked jobs
         if self.ttf_left_s <= EPS:
             self._fail()
+        elif self.jobs and self.ttms_left_s <= EPS:
+            self._minor_stop()
         elif self.jobs:
             self._go()
         elif not self.holding and self.available:
@@ -229,6 +262,18 @@ class Unit:
         self.holding = []
         if self.available:
             self.twin.unit_free(self)
+        self.refresh()
+
+    # -- minor stops (performance loss) ----------------------------------------------------------
+    def _minor_stop(self) -> None:
+        self.minor_stopped = True
+        self.env.schedule(self._draw_stop(), self._minor_stop_end)
+
+    def _minor_stop_end(self, _: object) -> None:
+        self.minor_stopped = False
+        assert self._draw_tbms is not None
+        self.ttms_left_s = self._draw_tbms()
+        self._go()
         self.refresh()
 
     # -- failures --------------------------------------------------------------------------------
@@ -254,6 +299,8 @@ class Unit:
             return MachineState.OFF
         if self.holding:
             return MachineState.BLOCKED
+        if self.minor_stopped and (self.on_shift or self.unattended_running):
+            return MachineState.MINOR_STOP
         if self.jobs:
             return MachineState.SETUP if self.setup_left_s > 0 else MachineState.PRODUCING
         return MachineState.STARVED if self.twin.open_orders else MachineState.IDLE
