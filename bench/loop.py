@@ -99,10 +99,11 @@ def main() -> None:
             inside = best.mean.covers(modelled.mean)
             covered += inside
             total += 1
+            m = best.mean
+            interval = f"{m.value / H:.1f} [{m.lower / H:.1f}, {m.upper / H:.1f}]"
             row += (
                 f"{modelled.dist + ' -> ' + best.family.value:<26}{modelled.mean / H:>13.1f}"
-                f"{f'{best.mean.value / H:.1f} [{best.mean.lower / H:.1f}, {best.mean.upper / H:.1f}]':>22}"
-                f"  {'yes' if inside else 'NO':>3}  "
+                f"{interval:>22}  {'yes' if inside else 'NO':>3}  "
             )
         print(row)
     print(f"\nmodelled means inside the fitted 95 % interval: {covered} of {total}")
