@@ -48,6 +48,14 @@ Replications = Annotated[int, typer.Option(help="Independent replications, run o
 Demand = Annotated[float, typer.Option(help="Sellable units ordered per year (equal mix).")]
 Rule = Annotated[DispatchRule, typer.Option(help="Dispatching rule.")]
 Start = Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: 1 Jan).")]
+Warmup = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        help="Days simulated before --start and left out of the figures (the plant does not "
+        "start empty); their events carry times before --start.",
+    ),
+]
 LotSize = Annotated[
     int | None,
     typer.Option(
@@ -158,6 +166,7 @@ def simulate(
         Path | None, typer.Option(help="Follow this plan (schedule.json of 'factoryos schedule').")
     ] = None,
     lot_size: LotSize = None,
+    warmup: Warmup = 0.0,
 ) -> None:
     """Run the digital twin of PLANT; print throughput, OEE, lead time, WIP, energy with 95 % CIs
     and the bottleneck; optionally store the events for ``factoryos kpi``."""
@@ -184,6 +193,7 @@ def simulate(
                     orders=book,
                     schedule=plan,
                     lot_size=lot_size,
+                    warmup_days=warmup,
                 )
         finally:
             if store is not None:
@@ -223,6 +233,7 @@ def compare(
     rule: Rule = DispatchRule.FIFO,
     start: Start = None,
     lot_size: LotSize = None,
+    warmup: Warmup = 0.0,
 ) -> None:
     """Base plant and scenario side by side, paired by replication (common random numbers)."""
     with reported_errors():
@@ -241,6 +252,7 @@ def compare(
                 start=first_day,
                 on_progress=tick,
                 lot_size=lot_size,
+                warmup_days=warmup,
             )
     print_comparison(result, f"{scenario.name} vs {plant.name}: {days:g} days, {replications} reps")
 
