@@ -11,6 +11,7 @@ from factoryos.cli import (
     fit,
     kpi,
     risk,
+    robustness,
     schedule,
     serve,
     simulate,
@@ -40,6 +41,7 @@ app.command("serve")(serve.serve)
 app.add_typer(users.app, name="users")
 app.command("fit")(fit.fit)
 app.add_typer(risk.app, name="risk")
+app.command("robustness")(robustness.robustness)
 
 
 if __name__ == "__main__":
