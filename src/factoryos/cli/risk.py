@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from factoryos.app.fit import stored_window
 from factoryos.app.risk import read_ai4i, score_units
 from factoryos.app.risk_window import WindowCost, candidate_starts, place_maintenance
 from factoryos.app.settings import Settings
@@ -95,12 +96,11 @@ def score(
         plant_model = load_plant(plant)
         store = open_store(Settings.from_env().with_db(db), must_exist=True)
         try:
-            span = store.time_range()
-            if span is None:
-                raise ReliabilityError("the event store is empty: no samples to score")
-            start = parse_instant(from_, plant_model.zone, "--from") or span[0]
-            end = parse_instant(to, plant_model.zone, "--to") or span[1] + dt.timedelta(
-                microseconds=1
+            start, end = stored_window(
+                store,
+                parse_instant(from_, plant_model.zone, "--from"),
+                parse_instant(to, plant_model.zone, "--to"),
+                "no samples to score",
             )
             risks = score_units(store, plant_model, model, start, end)
         finally:

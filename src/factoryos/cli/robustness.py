@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from factoryos.app.robustness import PlanRobustness, assess_plans, paired_difference
 from factoryos.app.simulation import load_plant_and_scenario
 from factoryos.cli.errors import reported_errors
+from factoryos.cli.fit import progress_bar
 
 console = Console()
 
@@ -42,14 +42,7 @@ def robustness(
     with reported_errors():
         model = load_plant_and_scenario(plant, scenario)
         plans = [plan] if against is None else [plan, against]
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
-            task = progress.add_task(f"{replications} replications x {len(plans)} plan(s)", total=1)
+        with progress_bar(f"{replications} replications x {len(plans)} plan(s)") as tick:
             results = assess_plans(
                 model,
                 orders,
@@ -57,7 +50,7 @@ def robustness(
                 replications=replications,
                 seed=seed,
                 processes=processes,
-                on_progress=lambda done: progress.update(task, completed=done),
+                on_progress=tick,
             )
     _print_orders(results, model.zone)
     for r in results:
