@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from factoryos.store.users import DuckDBUserStore, UserStore
 __all__ = ["Service", "ServiceSettings", "Site"]
 
 USERS_BESIDE_SERVER = "factoryos-users.duckdb"
+VERSION_TTL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,8 @@ class Service:
         self.twins: dict[str, LiveTwin] = {}
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
+        self._version: tuple[float, int] = (0.0, 0)  # (monotonic time read, event count)
+        self._version_lock = threading.Lock()
         self._stop = threading.Event()
         self._pusher: threading.Thread | None = None
 
@@ -154,6 +158,17 @@ class Service:
         twin = self.twins.get(site)
         return twin.now if twin is not None else dt.datetime.now(dt.UTC)
 
+    def data_version(self) -> int:
+        """The store's event count, read at most every ``VERSION_TTL_S`` (the store is
+        append-only and idempotent: the same count is the same data). Events this process
+        stores refresh it at once; another writer's within ``VERSION_TTL_S``."""
+        with self._version_lock:
+            read_at, count = self._version
+            if time.monotonic() - read_at > VERSION_TTL_S:
+                count = self.store.count()
+                self._version = (time.monotonic(), count)
+            return count
+
     # -- live ------------------------------------------------------------------------------------
 
     def site_of_path(self, path: str) -> str | None:
@@ -185,6 +200,8 @@ class Service:
                 )
         with self._dirty_lock:
             self._dirty |= touched
+        with self._version_lock:
+            self._version = (0.0, 0)  # read the count afresh on the next request
 
     def _push_kpis(self) -> None:
         while not self._stop.wait(self.settings.kpi_push_s):

@@ -71,8 +71,10 @@ def units(request: Request, ctx: SiteDep) -> Response:
     now = service.now(site.id)
 
     def compute() -> dict[str, Any]:
-        rows = unit_states(service.store, site.plant, now)
-        return {"now": now.isoformat(), "units": [dataclasses.asdict(r) for r in rows]}
+        rows = [dataclasses.asdict(r) for r in unit_states(service.store, site.plant, now)]
+        for row in rows:
+            row["since"] = row["since"].isoformat() if row["since"] else None
+        return {"now": now.isoformat(), "units": rows}
 
     return cached_json(request, service, compute, now.date())
 
