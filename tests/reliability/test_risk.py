@@ -15,7 +15,7 @@ from factoryos.model.errors import ReliabilityError
 from factoryos.model.events import SensorSample
 from factoryos.reliability.risk import SENSORS, RiskModel, train_risk_model
 from factoryos.store.duckdb_store import DuckDBStore
-from tests.reliability.plants import reliability_plant
+from tests.reliability.plants import RELIABILITY_PLANT, reliability_plant
 
 SAMPLE = Path(__file__).parent / "data" / "ai4i2020_sample.csv"
 FULL_NAME = Path("shared", "reference", "datasets", "ai4i2020.csv")
@@ -109,3 +109,32 @@ def test_cli_train_prints_metrics_and_writes_a_model(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "ROC AUC" in result.output and "recall ceiling" in result.output
     assert isinstance(RiskModel.load(out), RiskModel)
+
+
+def test_cli_score_lists_units_by_risk_and_flags_the_risky(
+    sample_model: RiskModel, tmp_path: Path
+) -> None:
+    plant_file = tmp_path / "plant.yaml"
+    plant_file.write_text(RELIABILITY_PLANT, encoding="utf-8")
+    model_file = tmp_path / "model.pkl"
+    sample_model.save(model_file)
+    t0 = dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC)
+    path = reliability_plant().work_units[0].path
+    strained = [300.0, 310.0, 1300.0, 65.0, 220.0, 0.0]
+    with DuckDBStore(str(tmp_path / "plant.duckdb")) as store:
+        store.append(
+            [
+                SensorSample(f"s-{sensor}", t0, path, sensor, value)
+                for sensor, value in zip(SENSORS, strained, strict=True)
+            ]
+        )
+    result = runner.invoke(
+        app,
+        [
+            "risk", "score", "--model", str(model_file), "--plant", str(plant_file),
+            "--db", str(tmp_path / "plant.duckdb"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "mill/1" in result.output and "maintenance proposed" in result.output
+    assert "give --plan and --orders" in result.output

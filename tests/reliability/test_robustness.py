@@ -12,13 +12,15 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from factoryos.app.robustness import assess_plans, paired_difference
 from factoryos.app.simulation import read_orders_file, read_schedule_file
+from factoryos.cli.main import app
 from factoryos.model.events import EventKind, OperationEvent
 from factoryos.simulate.replicate import RunSpec
 from factoryos.simulate.twin import DispatchRule
-from tests.reliability.plants import reliability_plant
+from tests.reliability.plants import RELIABILITY_PLANT, reliability_plant
 
 T0 = dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC)
 NO_FAILURES = {
@@ -132,3 +134,19 @@ def test_failures_make_orders_uncertain_and_common_random_numbers_pair_the_runs(
         0.0,
         0.0,
     )
+
+
+def test_cli_prints_per_order_probabilities_and_the_paired_difference(tmp_path: Path) -> None:
+    plant_file = tmp_path / "plant.yaml"
+    plant_file.write_text(RELIABILITY_PLANT, encoding="utf-8")
+    orders, plan = write_case(tmp_path)
+    _, late_plan = write_case(tmp_path, delay_h=3.0)
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app,
+        [
+            "robustness", str(plant_file), str(orders), str(plan),
+            "--against", str(late_plan), "--replications", "3", "--processes", "1",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "SO-4" in result.output and "common random numbers" in result.output
