@@ -13,6 +13,8 @@ from factoryos.cli import (
     ingest,
     kpi,
     program,
+    risk,
+    robustness,
     schedule,
     serve,
     simulate,
@@ -44,6 +46,8 @@ app.command("fit")(fit.fit)
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(deadletters.app, name="deadletters")
 app.add_typer(program.app, name="program")
+app.add_typer(risk.app, name="risk")
+app.command("robustness")(robustness.robustness)
 
 
 if __name__ == "__main__":
