@@ -12,6 +12,9 @@ from factoryos.cli import (
     fit,
     ingest,
     kpi,
+    program,
+    risk,
+    robustness,
     schedule,
     serve,
     simulate,
@@ -42,6 +45,9 @@ app.add_typer(users.app, name="users")
 app.command("fit")(fit.fit)
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(deadletters.app, name="deadletters")
+app.add_typer(program.app, name="program")
+app.add_typer(risk.app, name="risk")
+app.command("robustness")(robustness.robustness)
 
 
 if __name__ == "__main__":

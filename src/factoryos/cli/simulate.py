@@ -49,6 +49,14 @@ Replications = Annotated[int, typer.Option(help="Independent replications, run o
 Demand = Annotated[float, typer.Option(help="Sellable units ordered per year (equal mix).")]
 Rule = Annotated[DispatchRule, typer.Option(help="Dispatching rule.")]
 Start = Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: 1 Jan).")]
+Warmup = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        help="Days simulated before --start and left out of the figures (the plant does not "
+        "start empty); their events carry times before --start.",
+    ),
+]
 LotSize = Annotated[
     int | None,
     typer.Option(
@@ -159,6 +167,7 @@ def simulate(
         Path | None, typer.Option(help="Follow this plan (schedule.json of 'factoryos schedule').")
     ] = None,
     lot_size: LotSize = None,
+    warmup: Warmup = 0.0,
     publish: Annotated[
         str | None,
         typer.Option(help="Publish the events live as Sparkplug B to this broker (mqtt://...)."),
@@ -176,7 +185,7 @@ def simulate(
     with reported_errors():
         model = load_plant_and_scenario(plant, scenario)
         first_day = _start(start, default_start(model))
-        book = read_orders_file(orders, first_day) if orders is not None else None
+        book = read_orders_file(orders, first_day, model) if orders is not None else None
         plan = read_schedule_file(schedule) if schedule is not None else None
         settings = Settings.from_env()
         target = db or settings.db_from_env
@@ -196,6 +205,7 @@ def simulate(
                     orders=book,
                     schedule=plan,
                     lot_size=lot_size,
+                    warmup_days=warmup,
                 )
         finally:
             if store is not None:
@@ -253,6 +263,7 @@ def compare(
     rule: Rule = DispatchRule.FIFO,
     start: Start = None,
     lot_size: LotSize = None,
+    warmup: Warmup = 0.0,
 ) -> None:
     """Base plant and scenario side by side, paired by replication (common random numbers)."""
     with reported_errors():
@@ -271,6 +282,7 @@ def compare(
                 start=first_day,
                 on_progress=tick,
                 lot_size=lot_size,
+                warmup_days=warmup,
             )
     print_comparison(result, f"{scenario.name} vs {plant.name}: {days:g} days, {replications} reps")
 
