@@ -49,7 +49,7 @@ console = Console()
 DEVICES = 100
 METRICS = 10
 GROUP, NODE = "bench", "line.one"
-MAPPING = "max_future_s: null\nsources:\n" + "".join(
+MAPPING = "host_id: HOST\nmax_future_s: null\nsources:\n" + "".join(
     f"""  - sparkplug: {{group: {GROUP}, node: "+", device: "+", metric: m{i}}}
     path: "bench/{{node}}/{{device}}"
     kind: sample
@@ -154,13 +154,13 @@ def ours(port: int, messages: int, workdir: Path, db: str) -> tuple[float, list[
         if pipeline.counts.stored >= want:
             stop.set()
 
-    mapping = load_mapping_text(MAPPING)
+    mapping = load_mapping_text(MAPPING.replace("HOST", f"bench{len(db)}"))
     settings = Settings(db=db)
     thread = threading.Thread(
         target=run_ingest,
         args=(settings, mapping, None, f"mqtt://127.0.0.1:{port}", stop),
         kwargs={
-            "options": IngestOptions(host_id=f"bench{len(db) % 97}"),
+            "options": IngestOptions(),
             "on_batch": on_batch,
             "letters_path": str(workdir / f"letters{len(db)}.duckdb"),
         },

@@ -1,5 +1,5 @@
 """An ingester in its own process, for the tests that kill it: python ingester_process.py
-MAPPING PLANT DB BROKER. Stops (draining and committing) on SIGTERM."""
+MAPPING PLANT DB BROKER [LETTERS]. Stops (draining and committing) on SIGTERM."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ def main() -> None:
         stop,
         options=IngestOptions(batch_s=0.05),
         on_batch=first_batch,
+        letters_path=sys.argv[5] if len(sys.argv) > 5 else None,
     )
     print(counts.line(), flush=True)
 

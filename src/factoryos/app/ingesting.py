@@ -7,6 +7,7 @@ in that order: events, then dead letters with the session; messages are acknowle
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import threading
@@ -119,7 +120,8 @@ def run_ingest(
     """Ingest from the broker (``mqtt://``) or OPC UA server (``opc.tcp://``) into the store
     until ``stop`` is set; the final counts. Dead
     letters and the session go to ``letters_path`` (default :func:`dead_letter_path`)."""
-    options = options or IngestOptions(host_id=mapping.host_id)
+    # The host id (and so the MQTT client id and its persistent session) is the mapping's.
+    options = dataclasses.replace(options or IngestOptions(), host_id=mapping.host_id)
     with _stores(settings, letters_path) as (store, letters):
         pipeline = Pipeline(mapping, _units(plant), _session(letters))
         commit = make_commit(store, letters)

@@ -89,14 +89,14 @@ class MqttIngester:
         if reason.is_failure:
             return
         self._generation += 1
-        filters = {f"{NAMESPACE}/+/#"} if self._sparkplug() else set()
+        # Only the groups the mapping names (all of them for a "+"): ingesters that split a plant
+        # by Sparkplug group do not see each other's messages.
+        groups = {r.sparkplug.group for r in self.pipeline.mapping.sources if r.sparkplug}
+        filters = {f"{NAMESPACE}/{'+' if '+' in groups else g}/#" for g in groups}
         filters |= {r.mqtt.topic_filter for r in self.pipeline.mapping.sources if r.mqtt}
         client.subscribe([(f, 1) for f in sorted(filters)])
         client.publish(state_topic(self.options.host_id), _state(True), qos=1, retain=True)
         self._connected.set()
-
-    def _sparkplug(self) -> bool:
-        return any(r.sparkplug is not None for r in self.pipeline.mapping.sources)
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         topic, payload, dup = message.topic, bytes(message.payload), bool(message.dup)
