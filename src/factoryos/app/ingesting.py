@@ -80,8 +80,8 @@ def dead_letter_path(settings: Settings) -> str:
     return str(Path(settings.db).with_suffix("")) + ".ingest.duckdb"
 
 
-def open_dead_letters(settings: Settings) -> DeadLetterStore:
-    return DuckDBDeadLetterStore(dead_letter_path(settings))
+def open_dead_letters(settings: Settings, path: str | None = None) -> DeadLetterStore:
+    return DuckDBDeadLetterStore(path or dead_letter_path(settings))
 
 
 def _session(letters: DeadLetterStore) -> dict[str, Any]:
@@ -147,16 +147,18 @@ def _stores(
         store.close()
 
 
-def list_dead_letters(settings: Settings, limit: int, replayed: bool = False) -> list[DeadLetter]:
-    letters = open_dead_letters(settings)
+def list_dead_letters(
+    settings: Settings, limit: int, replayed: bool = False, path: str | None = None
+) -> list[DeadLetter]:
+    letters = open_dead_letters(settings, path)
     try:
         return letters.letters(limit=limit, replayed=replayed)
     finally:
         letters.close()
 
 
-def dead_letter(settings: Settings, letter_id: str) -> DeadLetter | None:
-    letters = open_dead_letters(settings)
+def dead_letter(settings: Settings, letter_id: str, path: str | None = None) -> DeadLetter | None:
+    letters = open_dead_letters(settings, path)
     try:
         return letters.letter(letter_id)
     finally:
@@ -172,11 +174,15 @@ class ReplayResult:
 
 
 def replay_dead_letters(
-    settings: Settings, mapping: IngestMapping, plant: Plant | None, limit: int = 1_000_000
+    settings: Settings,
+    mapping: IngestMapping,
+    plant: Plant | None,
+    limit: int = 1_000_000,
+    path: str | None = None,
 ) -> ReplayResult:
     """Put pending dead letters through ``mapping``; the ones that now make events are stored
     (exactly once: their ids are the ones they would have had) and marked replayed."""
-    with _stores(settings) as (store, letters):
+    with _stores(settings, path) as (store, letters):
         pending = letters.letters(limit=limit)
         pipeline = Pipeline(mapping, _units(plant), _session(letters))
         now_ms = time.time_ns() // 1_000_000

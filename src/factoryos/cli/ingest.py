@@ -128,6 +128,10 @@ def run(
     opcua: Annotated[
         str | None, typer.Option(help="Read the mapping's OPC UA nodes from this server instead.")
     ] = None,
+    letters: Annotated[
+        str | None,
+        typer.Option(help="Dead letters and session file (default: beside the store)."),
+    ] = None,
     seconds: Annotated[
         float | None,
         typer.Option(help="Stop after this many seconds (default: run until stopped)."),
@@ -153,6 +157,7 @@ def run(
                 opcua or broker,
                 stop,
                 on_batch=lambda p, w, b, t: live.update(panel.update(p, w, b, t)),
+                letters_path=letters,
             )
     console.print(counts.line(), highlight=False)
     if not counts.reconciles():
