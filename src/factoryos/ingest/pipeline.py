@@ -17,7 +17,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -253,4 +252,4 @@ def _plain(value: object) -> object:
     return value.hex() if isinstance(value, bytes) else value
 
 
-__all__: Sequence[str] = ["Batch", "Counts", "Pipeline", "Rebirth"]
+__all__ = ["Batch", "Counts", "Pipeline", "Rebirth"]
