@@ -15,6 +15,7 @@ Prints metrics/s, the ratio to (a), publish-to-commit latency p50/p99 and the co
 
     .venv/bin/python bench/ingest.py                      # 20,000 messages = 200,000 metrics
     .venv/bin/python bench/ingest.py --messages 5000      # a quick look
+    .venv/bin/python bench/ingest.py --messages 6000 --rate 200   # latency below capacity
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ MAPPING = "host_id: HOST\nmax_future_s: null\nsources:\n" + "".join(
 )
 
 
-def _publish(port: int, messages: int, ready: mp.synchronize.Event) -> None:
-    """The edge node (its own process): births, then DDATA as fast as the client goes."""
+def _publish(port: int, messages: int, ready: mp.synchronize.Event, rate: float) -> None:
+    """The edge node (its own process): births, then DDATA as fast as the client goes, or at
+    ``rate`` messages/s when it is above 0."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-edge")
     client.max_inflight_messages_set(5000)
     client.max_queued_messages_set(0)
@@ -84,7 +86,10 @@ def _publish(port: int, messages: int, ready: mp.synchronize.Event) -> None:
         )
         send(f"DBIRTH/{NODE}/dev.{d}", Payload(now, seq, metrics))
     info = None
+    begin = time.perf_counter()
     for n in range(messages):
+        if rate > 0 and (ahead := begin + n / rate - time.perf_counter()) > 0:
+            time.sleep(ahead)
         d = n % DEVICES
         ts = time.time_ns() // 1_000_000
         metrics = tuple(
@@ -97,14 +102,16 @@ def _publish(port: int, messages: int, ready: mp.synchronize.Event) -> None:
     client.loop_stop()
 
 
-def _start_publisher(port: int, messages: int) -> tuple[mp.Process, mp.synchronize.Event]:
+def _start_publisher(
+    port: int, messages: int, rate: float = 0.0
+) -> tuple[mp.Process, mp.synchronize.Event]:
     ready = mp.Event()
-    process = mp.Process(target=_publish, args=(port, messages, ready), daemon=True)
+    process = mp.Process(target=_publish, args=(port, messages, ready, rate), daemon=True)
     process.start()
     return process, ready
 
 
-def bare(port: int, messages: int) -> float:
+def bare(port: int, messages: int, rate: float) -> float:
     """(a): seconds from the first to the last DDATA received by a counting subscriber."""
     want = messages + 1 + DEVICES
     seen = 0
@@ -126,7 +133,7 @@ def bare(port: int, messages: int) -> float:
     client.subscribe("spBv1.0/#", qos=1)
     client.loop_start()
     time.sleep(0.5)
-    process, ready = _start_publisher(port, messages)
+    process, ready = _start_publisher(port, messages, rate)
     ready.set()
     done.wait(600)
     process.join(60)
@@ -135,7 +142,9 @@ def bare(port: int, messages: int) -> float:
     return last - first
 
 
-def ours(port: int, messages: int, workdir: Path, db: str) -> tuple[float, list[float], Pipeline]:
+def ours(
+    port: int, messages: int, workdir: Path, db: str, rate: float
+) -> tuple[float, list[float], Pipeline]:
     """(b), (c): seconds from the first message to the last commit, publish-to-commit
     latencies."""
     stop = threading.Event()
@@ -167,7 +176,7 @@ def ours(port: int, messages: int, workdir: Path, db: str) -> tuple[float, list[
     )
     thread.start()
     time.sleep(1.0)
-    process, ready = _start_publisher(port, messages)
+    process, ready = _start_publisher(port, messages, rate)
     ready.set()
     process.join(600)
     stop.wait(600)
@@ -177,6 +186,9 @@ def ours(port: int, messages: int, workdir: Path, db: str) -> tuple[float, list[
 
 def main(
     messages: Annotated[int, typer.Option(help="DDATA messages (10 metrics each).")] = 20_000,
+    rate: Annotated[
+        float, typer.Option(help="Messages/s the publisher keeps to (0: as fast as it can).")
+    ] = 0.0,
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -184,13 +196,15 @@ def main(
         broker.start()
         runs: dict[str, tuple[float, list[float], Pipeline]] = {}
         try:
-            bare_s = bare(broker.port, messages)
+            bare_s = bare(broker.port, messages, rate)
             duck = str(workdir / "bench.duckdb")
-            runs["(b) factoryos -> DuckDB"] = ours(broker.port, messages, workdir, duck)
+            runs["(b) factoryos -> DuckDB"] = ours(broker.port, messages, workdir, duck, rate)
             url = _postgres()
             if url is not None:
                 try:
-                    runs["(c) factoryos -> PostgreSQL"] = ours(broker.port, messages, workdir, url)
+                    runs["(c) factoryos -> PostgreSQL"] = ours(
+                        broker.port, messages, workdir, url, rate
+                    )
                 finally:
                     _drop(url)
         finally:

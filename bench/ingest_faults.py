@@ -4,7 +4,7 @@ edge node streams Sparkplug B through the plant Mosquitto; then stored = publish
 Each kill comes 0.2-1.0 s after the (re)started ingester committed its first batch. Prints the
 published and stored values, the distinct event ids, the dead letters and the time taken.
 
-    .venv/bin/python bench/ingest_faults.py                 # 20 kills, 12,000 messages
+    .venv/bin/python bench/ingest_faults.py                 # 20 kills, 24,000 messages
     .venv/bin/python bench/ingest_faults.py --kills 5 --messages 4000
 """
 
@@ -32,7 +32,7 @@ console = Console()
 
 def main(
     kills: Annotated[int, typer.Option(help="SIGKILLs of the ingester mid-stream.")] = 20,
-    messages: Annotated[int, typer.Option(help="DDATA messages of 10 metrics.")] = 12_000,
+    messages: Annotated[int, typer.Option(help="DDATA messages of 10 metrics.")] = 24_000,
     every_s: Annotated[float, typer.Option(help="Seconds between messages.")] = 0.004,
 ) -> None:
     started = time.perf_counter()
