@@ -162,3 +162,19 @@ def test_replay_after_fixing_the_mapping_stores_exactly_once(tmp_path: Path) -> 
     assert result.inserted == 0
     values = sorted(store.events().column("value").to_pylist())
     assert values == [20.0 + n for n in range(20)]
+
+
+def test_a_second_copy_of_each_message_is_a_duplicate_not_a_gap(tmp_path: Path) -> None:
+    """A session with two overlapping subscriptions receives every message twice."""
+    plant = load_plant(ROOT / "examples" / "robot_factory.yaml")
+    store = DuckDBStore(tmp_path / "plant.duckdb")
+    letters = DuckDBDeadLetterStore(tmp_path / "letters.duckdb")
+    pipeline = Pipeline(load_mapping_text(MAPPING), frozenset(u.path for u in plant.work_units))
+    messages = [*_birth(GOOD, "hmc.1")]
+    messages += [(GOOD.format("DDATA") + "/hmc.1", _data(2 + n, float(n))) for n in range(50)]
+    for topic, data in messages:
+        for _ in range(2):
+            pipeline.sparkplug(topic, data, NOW_MS, None)
+    batch = pipeline.take()
+    done = make_commit(store, letters)(batch, pipeline.session())
+    assert (done.inserted, done.duplicates, done.letters) == (500, 500, 0)

@@ -112,12 +112,17 @@ class SparkplugHost:
         elif node.next_seq is None:
             return self._broken(result, key, f"{kind.value} before the edge node's NBIRTH")
         elif payload.seq != node.next_seq:
-            if redelivered and kind is not MessageType.DBIRTH:
-                # Sent again by the broker (MQTT DUP): taken and committed before, its
-                # acknowledgement lost in a crash or a reconnect. Its events have the ids
-                # already stored; the session stays where it is.
+            repeated = payload.seq is not None and (node.next_seq - payload.seq) % 256 == 1
+            if redelivered or repeated:
+                # Sent again by the broker: with MQTT DUP, taken and committed before and its
+                # acknowledgement lost in a crash or a reconnect; or a second copy of the message
+                # just taken (a session holding two overlapping subscriptions gets one per
+                # subscription). Its events have the ids already taken; the session's seq stays.
+                birth = kind is MessageType.DBIRTH
+                if birth:
+                    node.devices.add(topic.device or "")
                 if kind is not MessageType.DDEATH:
-                    self._readings(topic, node, payload, fields, False, result)
+                    self._readings(topic, node, payload, fields, birth, result)
                 return result
             expected, node.next_seq = node.next_seq, None
             return self._broken(result, key, f"seq gap: expected {expected}, got {payload.seq}")
