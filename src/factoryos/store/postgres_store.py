@@ -219,6 +219,8 @@ class PostgresStore:
     def _insert(self, rows: list[tuple[Any, ...]]) -> int:
         conn = self._conn
         with conn.transaction(), conn.cursor() as cur:
+            # roll-up recomputation sorts and groups hours: keep it in memory, not on disk
+            cur.execute("SET LOCAL work_mem = '64MB'")
             names = sql.SQL(", ").join(
                 sql.Identifier(n) for n, _ in postgres_batch.staging_columns()
             )
