@@ -190,7 +190,8 @@ def main(
     began = time.perf_counter()
     table = generate(events, units, seed)
     console.print(
-        f"generated {events:,} events of {units} units over 2026 in {time.perf_counter() - began:.1f} s"
+        f"generated {events:,} events of {units} units over 2026 "
+        f"in {time.perf_counter() - began:.1f} s"
     )
     batches = [table.slice(lo, batch) for lo in range(0, events, batch)]
     schema = f"bench_store_{uuid.uuid4().hex[:8]}"
@@ -258,7 +259,8 @@ def main(
                 answer = kpi_inputs(store, year)
                 times[name] = time.perf_counter() - t0
                 console.print(
-                    f"site by day for the year on {name}: {times[name]:.2f} s, {len(answer[0]):,} state rows"
+                    f"site by day for the year on {name}: {times[name]:.2f} s, "
+                    f"{len(answer[0]):,} state rows"
                 )
             console.print(
                 f"site year by day: PostgreSQL {times['pg']:.2f} s, DuckDB {times['duck']:.2f} s, "
