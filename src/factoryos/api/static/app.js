@@ -138,6 +138,7 @@ function show(view) {
   if (view === "line") showLine();
   if (view === "plan") showPlans();
   if (view === "energy") showEnergy();
+  if (view === "dead") showDead();
 }
 
 function windowParams() {
@@ -217,6 +218,20 @@ async function showEnergy() {
     { type: "scatter", mode: "lines", line: { shape: "hv" }, name: t("price"), yaxis: "y2", x, y: e.hours.map((h) => h.price_cny_per_kwh) }],
     { xaxis: { type: "date" }, yaxis: { title: t("load") }, yaxis2: { title: t("price"), overlaying: "y", side: "right" },
       margin: { t: 20, b: 60 }, legend: { orientation: "h", y: -0.25 } }, { displaylogo: false });
+}
+
+const esc = (text) => String(text ?? "").replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+async function showDead() {
+  try {
+    const d = await api(`/sites/${S.site}/dead-letters`);
+    $("dead-info").textContent = `${d.count} ${t("pending")}`;
+    $("dead-table").innerHTML = `<tr><th>${t("received")}</th><th>${t("topic")}</th><th>${t("reason")}</th></tr>` +
+      d.items.map((x) => `<tr><td>${plantTime(x.received_at)}</td><td>${esc(x.topic)}</td><td>${esc(x.reason)}</td></tr>`).join("");
+  } catch (err) {
+    $("dead-info").textContent = String(err.message).replace(/^\d+ /, "");
+    $("dead-table").innerHTML = "";
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
