@@ -167,7 +167,9 @@ async function showLine() {
   Plotly.react("line-losses", [{ type: "bar", x: lk.map(t), y: lk.map((x) => losses.losses_s[x] / 3600) }],
     { title: t("losses"), margin: { t: 40, b: 90 } }, { displaylogo: false });
   const par = losses.downtime_pareto;
-  Plotly.react("line-pareto", [
+  Plotly.purge("line-pareto");
+  $("line-pareto").innerHTML = par.length ? "" : `<p class="empty">${t("pareto")}: ${t("no_downtime")}</p>`;
+  if (par.length) Plotly.react("line-pareto", [
     { type: "bar", name: "h", x: par.map((r) => r.reason || t(r.state)), y: par.map((r) => r.seconds / 3600) },
     { type: "scatter", name: "%", yaxis: "y2", x: par.map((r) => r.reason || t(r.state)), y: par.map((r) => r.cumulative_share) }],
     { title: t("pareto"), yaxis2: { overlaying: "y", side: "right", tickformat: ".0%", range: [0, 1.05] },
