@@ -7,10 +7,14 @@ import typer
 from factoryos.cli import (
     assess,
     db,
+    deadletters,
     events,
     fit,
+    ingest,
     kpi,
     program,
+    risk,
+    robustness,
     schedule,
     serve,
     simulate,
@@ -39,7 +43,11 @@ app.command("assess")(assess.assess)
 app.command("serve")(serve.serve)
 app.add_typer(users.app, name="users")
 app.command("fit")(fit.fit)
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(deadletters.app, name="deadletters")
 app.add_typer(program.app, name="program")
+app.add_typer(risk.app, name="risk")
+app.command("robustness")(robustness.robustness)
 
 
 if __name__ == "__main__":
