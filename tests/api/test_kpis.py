@@ -38,7 +38,7 @@ def test_kpis_are_the_cli_json(
         )
     )
     got = r.json()
-    assert got["schema"] == "factoryos.kpi/1"
+    assert got["schema"] == "factoryos.kpi/2"
     assert [g["group"]["local_day"] for g in got["groups"]] == ["2026-03-02", "2026-03-03"]
     assert got == expected
     assert 0 < got["total"]["kpis"]["oee_index"] <= 1
