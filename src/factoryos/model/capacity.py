@@ -192,7 +192,7 @@ def rough_cut_capacity(
                 continue
             runs = started * (1.0 + op.rework_rate)
             lots = started / effective_lot_size(product, None, lot_size)
-            eligible = plant.eligible_equipment(op)
+            eligible = plant.eligible_equipment(op, product)
             total = sum(available[eq.id] for eq in eligible)
             for eq in eligible:
                 share = available[eq.id] / total if total > 0 else 1.0 / len(eligible)

@@ -31,6 +31,20 @@ Conventions:
 """
 
 NOTES: dict[str, str] = {
+    # performance losses and further distributions
+    "Equipment.performance": "What makes a running unit slower than planned (ISO 22400 "
+    "performance losses): minor stops and speed loss; none means it runs at its planned rate.",
+    "PerformanceLoss.minor_stops": "Short stops while running (a jam, a feeder splice): time "
+    "between them in running time and their duration, each a distribution.",
+    "PerformanceLoss.speed_loss": "Share of the planned rate lost while running (0.05: a 60 s "
+    "cycle takes 63.2 s).",
+    "MinorStops.time_between": "Running time between two minor stops (a distribution).",
+    "MinorStops.duration": "Length of one minor stop (a distribution).",
+    "Gamma.dist": "Names the distribution: `gamma`.",
+    "Gamma.shape": "Shape k: 1 is exponential, larger k less spread.",
+    "Gamma.mean_s": "Mean duration (scale = mean / k).",
+    "Empirical.dist": "Names the distribution: `empirical`.",
+    "Empirical.values_s": "Observed durations; a draw picks one with equal probability.",
     # Plant (the top level of the file)
     "Plant.enterprise": "The company (ISA-95 enterprise): the first part of every path.",
     "Plant.site": "The plant (ISA-95 site): its id, time zone and currency.",
@@ -94,8 +108,6 @@ NOTES: dict[str, str] = {
     "Equipment.skills": "Skills the equipment offers (ids from `skills`).",
     "Equipment.power_kw": "Power drawn by one unit in each machine state (energy KPIs, twin, "
     "energy-aware plans); a state not given draws 0.",
-    "Equipment.performance": "What makes a running unit slower than its planned run times "
-    "(minor stops, speed loss; the twin); none: it runs at the planned rate.",
     "Equipment.failure": "Random failures of each unit (the twin); none: it never fails.",
     "Equipment.operators": "Operators per unit while it works (labour hours).",
     "Equipment.hourly_cost_cny": "Cost per unit and hour of planned operation (depreciation, "
@@ -114,16 +126,6 @@ NOTES: dict[str, str] = {
     "Lognormal.dist": "Selects this distribution.",
     "Lognormal.mean_s": "Mean of the distribution itself (not of its logarithm).",
     "Lognormal.sigma": "Standard deviation of the logarithm.",
-    "Gamma.dist": "Selects this distribution.",
-    "Gamma.shape": "Shape k (1: exponential; larger: less spread).",
-    "Gamma.mean_s": "Mean (the scale is mean / k).",
-    "Empirical.dist": "Selects this distribution.",
-    "Empirical.values_s": "Observed durations; each draw picks one with equal probability.",
-    "MinorStops.time_between": "Running time between two minor stops, a distribution.",
-    "MinorStops.duration": "Length of each minor stop, a distribution.",
-    "PerformanceLoss.minor_stops": "Short stops while running; none: no minor stops.",
-    "PerformanceLoss.speed_loss": "Share of the planned rate lost while running (0.05: a 60 s "
-    "cycle takes 63.2 s).",
     "Fixed.dist": "Selects this distribution.",
     "Fixed.value_s": "The one value it always takes.",
     "MaintenanceWindow.equipment": "Ids of the equipment pools the window stops (every unit).",
@@ -174,6 +176,7 @@ EXAMPLES: dict[str, str] = {
     "Fixed.value_s": "30 min",
     "MaintenanceWindow.start": "2026-03-02T08:00+08:00",
     "MaintenanceWindow.end": "2026-03-02T12:00+08:00",
+    "Product.line": "smt_lines",
     "Operation.run_time_on_s": "{hmc: 40 min, five_axis_mc: 30 min}",
     "Operation.count_point": "true",
 }

@@ -218,7 +218,7 @@ def _expand(
             )
             for c in step.consumes
         ]
-        eligible = plant.eligible_equipment(step)
+        eligible = plant.eligible_equipment(step, plant.product_by_id[product_id])
         if not eligible:
             raise SchedulingError(f"{product_id}/{step.id}: no equipment has skill {step.skill!r}")
         alts: list[Alternative] = []

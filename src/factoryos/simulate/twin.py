@@ -60,9 +60,11 @@ from factoryos.model.errors import SimulationError
 from factoryos.model.schedule import Schedule
 from factoryos.simulate.core import Environment
 from factoryos.simulate.demand import ProductionOrder
+from factoryos.simulate.plan_follow import PlanFollower
 from factoryos.simulate.results import PoolStats, TwinResult, bottleneck_analysis
 from factoryos.simulate.streams import RandomStreams
 from factoryos.simulate.units import STATES, BatchKey, Pool, Unit
+from factoryos.simulate.warmup import end_warmup
 
 __all__ = ["DispatchRule", "EventSink", "Job", "PlantTwin"]
 
@@ -85,6 +87,7 @@ class DispatchRule(StrEnum):
     SPT = "spt"  # shortest processing time of the operation on this pool
     CR = "cr"  # smallest critical ratio: time to due date / remaining planned work
     SCHEDULE = "schedule"  # follow a given Schedule: its pool and its start-time order
+    PLAN = "plan"  # execute a Schedule as planned: its unit, not before its start (plan_follow)
 
 
 class OrderRun:
@@ -186,16 +189,18 @@ class PlantTwin:
         env: Environment | None = None,
         schedule: Schedule | None = None,
         lot_size: int | None = None,
+        warmup_s: float = 0.0,
     ) -> None:
         """``lot_size`` (``--lot-size``) replaces the products' lot sizes where an order gives
-        none. ``rule=SCHEDULE`` executes ``schedule``: each planned operation goes to its planned
-        equipment pool, and queues are served in planned start order (as early as possible, so
-        a disturbance shifts the plan right instead of stopping it); unplanned work queues by
-        its arrival time among them."""
+        none. The first ``warmup_s`` of the horizon are simulated but left out of the result
+        (:mod:`factoryos.simulate.warmup`). ``rule=SCHEDULE`` executes ``schedule``: each
+        planned operation goes to its planned equipment pool, and queues are served in planned
+        start order (as early as possible, so a disturbance shifts the plan right instead of
+        stopping it); unplanned work queues by its arrival time among them."""
         if start.tzinfo is None:
             raise SimulationError(f"start {start.isoformat()} needs a time zone")
-        if (rule == DispatchRule.SCHEDULE) != (schedule is not None):
-            raise SimulationError("rule 'schedule' and a schedule go together")
+        if (rule in (DispatchRule.SCHEDULE, DispatchRule.PLAN)) != (schedule is not None):
+            raise SimulationError("rules 'schedule' and 'plan' and a schedule go together")
         self.plant = plant
         self.start = start.astimezone(dt.UTC)
         self.horizon_s = float(horizon_s)
@@ -204,6 +209,10 @@ class PlantTwin:
         self.run_id = run_id or f"sim-{seed}-{replication}"
         self.env = env if env is not None else Environment()
         self.lot_size = lot_size
+        if not 0.0 <= warmup_s < horizon_s:
+            raise SimulationError(f"warm-up {warmup_s} s must be >= 0 and < the horizon")
+        self.warmup_s = float(warmup_s)
+        self._measured_from = 0.0  # orders released before the end of the warm-up are not counted
         self._plan: dict[tuple[str, str, str], tuple[str, float]] = {}
         if schedule is not None:
             for planned in schedule.operations:
@@ -213,6 +222,11 @@ class PlantTwin:
                 key = (planned.order_id, planned.product, op_id)
                 at = (planned.start - self.start).total_seconds()
                 self._plan[key] = (planned.equipment_id, at)
+        self._follower = (
+            PlanFollower(self, schedule)
+            if schedule is not None and self.rule is DispatchRule.PLAN
+            else None
+        )
         self._ts_at = -1.0
         self._ts_value = self.start
         self._queue_seq = itertools.count()
@@ -252,7 +266,7 @@ class PlantTwin:
         self._eligible: dict[tuple[str, int], list[Pool]] = {}
         for product in plant.products:
             for i, op in enumerate(product.routing):
-                pools = [self.pools[e.id] for e in plant.eligible_equipment(op)]
+                pools = [self.pools[e.id] for e in plant.eligible_equipment(op, product)]
                 if not pools:
                     raise SimulationError(
                         f"operation {op.id!r} of product {product.id!r} has no equipment with "
@@ -266,6 +280,8 @@ class PlantTwin:
                 raise SimulationError(f"order {spec.order_id!r}: unknown product {spec.product!r}")
             if spec.release_s < self.horizon_s:
                 self.env.schedule_at(max(spec.release_s, 0.0), self._release_order, spec)
+        if self.warmup_s > 0:
+            self.env.schedule_at(self.warmup_s, lambda _: end_warmup(self), None)
         if sink is not None and energy_interval_s > 0:
             self._energy_interval_s = energy_interval_s
             self.env.schedule(energy_interval_s, self._read_meters)
@@ -408,6 +424,9 @@ class PlantTwin:
         self._serve(pool)
 
     def _serve(self, pool: Pool) -> None:
+        if self._follower is not None:
+            self._follower.serve(pool)
+            return
         while pool.free and pool.queued:
             unit = next(iter(pool.free))
             if not self._take_next(unit):
@@ -446,6 +465,8 @@ class PlantTwin:
 
     def _take_next(self, unit: Unit) -> bool:
         """Give ``unit`` its next job; False when its pool has none for it."""
+        if self._follower is not None:
+            return self._follower.take_next(unit)
         pool = unit.pool
         key = unit.batch
         if key is None or key not in pool.batches:
@@ -459,16 +480,30 @@ class PlantTwin:
             pool.owner.setdefault(key, unit)
             if not self._owned(pool, key):
                 pool.owner[key] = unit
+        self.start_batch(unit, key)
+        return True
+
+    def start_batch(
+        self, unit: Unit, key: BatchKey, may_join: Callable[[BatchKey], bool] | None = None
+    ) -> None:
+        """Start ``unit`` on batch ``key``; a batch equipment fills up with other lots of the
+        same step (those ``may_join`` allows)."""
+        pool = unit.pool
         capacity = pool.equipment.batch_capacity
         load = self._take_jobs(pool, key, capacity)
-        if len(load) < capacity:  # a batch equipment fills up with other lots of the same step
-            same_step = [b for b in pool.batches if b[1:3] == key[1:3] and not self._owned(pool, b)]
+        if len(load) < capacity:
+            same_step = [
+                b
+                for b in pool.batches
+                if b[1:3] == key[1:3]
+                and not self._owned(pool, b)
+                and (may_join is None or may_join(b))
+            ]
             for other in same_step:
                 load += self._take_jobs(pool, other, capacity - len(load))
                 if len(load) == capacity:
                     break
         self._start(unit, load)
-        return True
 
     def _take_jobs(self, pool: Pool, key: BatchKey, most: int) -> list[tuple[Job, bool]]:
         """Up to ``most`` queued jobs of batch ``key``, in queue order."""
@@ -540,7 +575,7 @@ class PlantTwin:
             if job.top:
                 self.scrapped[job.product.id] = self.scrapped.get(job.product.id, 0) + 1
                 self._count_wip(-1)
-            self._release_unit(job.order, job.product, job.top)
+            self._release_unit(job.order, job.product, job.top, lot=job.lot)
             return
         if draw < op.scrap_rate + op.rework_rate:
             self._emit_done(unit, job, rework=1)
@@ -774,8 +809,16 @@ class PlantTwin:
                 done = until
         return self.result()
 
+    def reset_flow_statistics(self, now: float) -> None:
+        """Start the order, lead-time and WIP statistics afresh at ``now`` (end of warm-up)."""
+        self._count_wip(0)
+        self._wip_area = 0.0
+        self._lead_time_sum_s = 0.0
+        self._measured_from = now
+
     def result(self) -> TwinResult:
         now = self.env.now
+        measured_s = now - self._measured_from
         self._flush_meters()
         self._count_wip(0)
         periods = {}
@@ -804,12 +847,13 @@ class PlantTwin:
                 )
             )
         finished_total = sum(self.finished.values())
-        orders_done = [o for o in self.orders if o.finished_s is not None]
+        orders = [o for o in self.orders if o.spec.release_s >= self._measured_from]
+        orders_done = [o for o in orders if o.finished_s is not None]
         return TwinResult(
-            horizon_s=now,
+            horizon_s=measured_s,
             finished=dict(self.finished),
             scrapped=dict(self.scrapped),
-            orders_released=len(self.orders),
+            orders_released=len(orders),
             orders_finished=len(orders_done),
             mean_unit_lead_time_s=self._lead_time_sum_s / finished_total if finished_total else 0,
             mean_order_lead_time_s=(
@@ -818,7 +862,7 @@ class PlantTwin:
                 if orders_done
                 else 0.0
             ),
-            mean_wip=self._wip_area / now if now else 0.0,
+            mean_wip=self._wip_area / measured_s if measured_s else 0.0,
             energy_kwh=sum(u.energy_kwh for u in self.units),
             pools=tuple(pool_stats),
             events_emitted=self.events_emitted,
