@@ -190,3 +190,27 @@ def test_a_scrapped_unit_is_replaced_inside_its_lot_so_the_lot_still_moves_on() 
     # half the milled units are scrapped; every replacement joins its lot, none is stranded
     assert result.finished == {"p": 8}
     assert result.orders_finished == 1
+
+
+def test_maintenance_by_counts_stops_the_unit_after_every_n_units() -> None:
+    text = PLANT.replace("LOT", "8").replace("TRANSFER", "")
+    text = text.replace(
+        "products:",
+        "maintenance:\n  - {equipment: [mill], usage: {counts: 4, duration: 30 min}, "
+        "reason: nozzle change}\nproducts:",
+    )
+    events: list[Event] = []
+    PlantTwin(
+        load_plant_text(text),
+        [ProductionOrder("o1", "p", 8, 0.0, 86400.0)],
+        start=START,
+        horizon_s=86400.0,
+        sink=events.append,
+    ).run()
+    services = [
+        ((e.ts - START).total_seconds() / 60, e.reason)
+        for e in events
+        if isinstance(e, StateChange) and e.state == MachineState.MAINTENANCE
+    ]
+    # setup 10 + 4 x 1 min: the first service at 14; 4 more after it: at 14 + 30 + 4 = 48
+    assert services == [(14.0, "nozzle change"), (48.0, "nozzle change")]

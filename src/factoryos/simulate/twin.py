@@ -312,6 +312,10 @@ class PlantTwin:
         end = self.start + dt.timedelta(seconds=self.horizon_s)
         for window in self.plant.maintenance:
             units = [u for e in window.equipment if e in self.pools for u in self.pools[e].units]
+            if window.usage is not None:  # due by operating hours or counts: the units watch
+                for unit in units:
+                    unit.watch_usage(window.usage, window.reason)
+                continue
             for lo, hi in window.spans(self.plant.zone, self.start, end):
                 on = (units, window.reason)
                 self.env.schedule_at(self._seconds(lo), self._set_maintenance, on)
