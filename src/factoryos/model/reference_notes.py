@@ -169,6 +169,8 @@ EXAMPLES: dict[str, str] = {
     "MaintenanceWindow.end": "2026-03-02T12:00+08:00",
     "Product.lot_size": "50",
     "Product.line": "smt_lines",
+    "TariffBand.days": "[sat, sun]",
+    "TariffBand.months": "[7, 8]",
     "Product.transfer_batch": "10",
     "Operation.run_time_on_s": "{hmc: 40 min, five_axis_mc: 30 min}",
     "Operation.unattended": "true",
