@@ -11,6 +11,7 @@ from factoryos.model import (
     EventKind,
     MachineState,
     OperationEvent,
+    ProductionCount,
     StateChange,
     load_plant_text,
 )
@@ -214,3 +215,39 @@ def test_maintenance_by_counts_stops_the_unit_after_every_n_units() -> None:
     ]
     # setup 10 + 4 x 1 min: the first service at 14; 4 more after it: at 14 + 30 + 4 = 48
     assert services == [(14.0, "nozzle change"), (48.0, "nozzle change")]
+
+
+def test_rework_at_another_station_repairs_there_then_repeats_the_step() -> None:
+    text = PLANT.replace("LOT", "4").replace("TRANSFER", "")
+    text = text.replace("skills: [mill, bake]", "skills: [mill, bake, repair]")
+    text = text.replace(
+        "          - {id: oven",
+        "          - {id: repair_bench, kind: assembly_station, skills: [repair]}\n"
+        "          - {id: oven",
+    )
+    text = text.replace(
+        "setup_time: 10 min}",
+        "setup_time: 10 min, rework_rate: 0.5, rework_at: repair_bench, rework_time: 5 min}",
+    )
+    events: list[Event] = []
+    result = PlantTwin(
+        load_plant_text(text),
+        [ProductionOrder("o1", "p", 8, 0.0, 86400.0)],
+        start=START,
+        horizon_s=86400.0,
+        seed=5,
+        sink=events.append,
+    ).run()
+    assert result.finished == {"p": 8}
+    repairs = [
+        e
+        for e in events
+        if isinstance(e, OperationEvent)
+        and e.kind == EventKind.OPERATION_END
+        and e.path.endswith("repair_bench")
+    ]
+    reworked = sum(e.rework for e in events if isinstance(e, ProductionCount))
+    assert reworked > 0
+    assert len(repairs) == reworked  # every reworked unit was repaired at the bench
+    bench = next(p for p in result.pools if p.equipment == "repair_bench")
+    assert bench.time_in_state_s[MachineState.PRODUCING] == pytest.approx(reworked * 300)

@@ -169,6 +169,8 @@ EXAMPLES: dict[str, str] = {
     "MaintenanceWindow.end": "2026-03-02T12:00+08:00",
     "Product.lot_size": "50",
     "Product.line": "smt_lines",
+    "Operation.rework_at": "repair_bench",
+    "Operation.rework_time_s": "5 min",
     "TariffBand.days": "[sat, sun]",
     "TariffBand.months": "[7, 8]",
     "Product.transfer_batch": "10",
