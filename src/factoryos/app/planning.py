@@ -26,6 +26,7 @@ from factoryos.schedule import (
     PlantProblem,
     Problem,
     SchedulingError,
+    Solution,
     SolveResult,
     SolverParams,
     best_rule,
@@ -244,6 +245,8 @@ class PlanOutcome:
     stage_values: tuple[int, ...] = ()
     """Lexicographic objectives: the value of each, in order (empty otherwise)."""
     rule_stage_values: tuple[int, ...] = ()
+    solution: Solution | None = None
+    rule_solution: Solution | None = None
 
 
 def plan_orders(
@@ -305,7 +308,9 @@ def plan_orders(
 
     ours, theirs = plan(result), plan(rule_result)
     rule_values = tuple(o.score(problem, hint) for o in stages) if values else ()
-    return PlanOutcome(ours, theirs, rule, ours.kpis, theirs.kpis, pp, values, rule_values)
+    return PlanOutcome(
+        ours, theirs, rule, ours.kpis, theirs.kpis, pp, values, rule_values, result.solution, hint
+    )
 
 
 SCHEDULE_COLUMNS = (

@@ -33,7 +33,7 @@ from factoryos.schedule import (
     to_schedule,
 )
 from factoryos.schedule.moves import Move, explain_moves
-from factoryos.schedule.repair import scrap_and_remake
+from factoryos.schedule.repair import RepairResult, scrap_and_remake
 
 __all__ = ["MOVE_COLUMNS", "RepairOutcome", "read_plan", "repair_plan", "write_repair"]
 
@@ -48,6 +48,11 @@ class RepairOutcome:
     """Why the repair ended before or at its time limit."""
     moves: tuple[dict[str, str], ...] = ()
     """One row per moved or new operation (see :data:`MOVE_COLUMNS`)."""
+    repaired: RepairResult | None = None
+    """The engine's result: the disrupted problem and the repaired solution."""
+    old: Solution | None = None
+    """The plan before the disruption (scrapped running work stopped at ``now``)."""
+    now: int = 0
 
 
 MOVE_COLUMNS = (
@@ -214,6 +219,9 @@ def repair_plan(
         frozen_operations=len(out.frozen),
         stopped=out.stopped,
         moves=_move_rows(new_pp, moves),
+        repaired=out,
+        old=stopped,
+        now=disruption.now,
     )
 
 

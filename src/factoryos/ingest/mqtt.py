@@ -67,8 +67,8 @@ class Committed:
 Commit = Callable[[Batch, dict[str, str]], Committed]
 """Stores a batch (events, then dead letters with the session documents) in that order."""
 
-Progress = Callable[[Pipeline, int, list[float]], None]
-"""Hears the pipeline, the messages waiting and the publish-to-commit latencies of a batch."""
+Progress = Callable[[Pipeline, int, Batch, int], None]
+"""Hears the pipeline, the messages waiting, a batch just committed and the commit time (ms)."""
 
 
 def state_topic(host_id: str) -> str:
@@ -91,7 +91,7 @@ class MqttIngester:
         self.commit = commit
         self.options = options
         self.on_batch = on_batch
-        self._inbox: queue.SimpleQueue[tuple[str, bytes, int, int, int]] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[tuple[str, bytes, int, int, int, bool]] = queue.SimpleQueue()
         self._generation = 0
         self._connected = threading.Event()
         self._last_rebirth: dict[Rebirth, float] = {}
@@ -127,7 +127,14 @@ class MqttIngester:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         self._inbox.put(
-            (message.topic, bytes(message.payload), message.mid, message.qos, self._generation)
+            (
+                message.topic,
+                bytes(message.payload),
+                message.mid,
+                message.qos,
+                self._generation,
+                bool(message.dup),
+            )
         )
 
     def run(self, stop: threading.Event, connect_timeout_s: float = 10.0) -> None:
@@ -156,7 +163,7 @@ class MqttIngester:
         while True:
             stopping = stop.is_set()
             try:
-                topic, payload, mid, qos, generation = self._inbox.get(timeout=0.05)
+                topic, payload, mid, qos, generation, dup = self._inbox.get(timeout=0.05)
             except queue.Empty:
                 batch = pipeline.batch
                 if batch.tokens and (stopping or _now_ms() - (batch.first_ms or 0) >= span_ms):
@@ -165,9 +172,13 @@ class MqttIngester:
                     return
                 continue
             now = _now_ms()
-            rebirth = pipeline.sparkplug(topic, payload, now, (mid, qos, generation))
-            if rebirth is not None:
-                self._ask_rebirth(rebirth)
+            token = (mid, qos, generation)
+            if topic.startswith(NAMESPACE + "/"):
+                rebirth = pipeline.sparkplug(topic, payload, now, token, dup)
+                if rebirth is not None:
+                    self._ask_rebirth(rebirth)
+            else:
+                pipeline.mqtt_json(topic, payload, now, token)
             batch = pipeline.batch
             if (
                 len(batch.events) + len(batch.letters) >= limit
@@ -187,8 +198,7 @@ class MqttIngester:
             if qos > 0 and generation == self._generation:
                 self.client.ack(mid, qos)
         if self.on_batch is not None:
-            latencies = [(now - t) / 1000 for t in batch.publish_ms]
-            self.on_batch(pipeline, self._inbox.qsize(), latencies)
+            self.on_batch(pipeline, self._inbox.qsize(), batch, now)
 
     def _ask_rebirth(self, rebirth: Rebirth) -> None:
         now = time.monotonic()

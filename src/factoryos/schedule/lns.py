@@ -87,8 +87,13 @@ def solve(
     # An energy term prices every start over the whole horizon in one model (a 92-operation plan
     # on the plant calendar: 227k literals, UNKNOWN after 15 s); the decomposition's steps keep
     # starts within a window of the incumbent, so small plans take that path too.
-    if problem.num_operations > cfg.decompose_above_ops or (
-        obj.energy_weight and problem.energy is not None
+    # Units with their own time off do the same to start domains (a gap per span) and add a
+    # stretch table per resumable run: the 4-week coatings plan (270 operations, a year of
+    # shift spans) took 23 s to build and was UNKNOWN after 60 s as one model.
+    if (
+        problem.num_operations > cfg.decompose_above_ops
+        or (obj.energy_weight and problem.energy is not None)
+        or problem.off
     ):
         return solve_by_orders(problem, params, objective=obj, hint=hint)
 

@@ -241,7 +241,7 @@ class Problem:
         )
 
     def unavailable_on(self, machine: int) -> list[tuple[int, int]]:
-        return self._spans_of(self.unavailable).get(machine, [])
+        return self._unavailable.get(machine, [])
 
     def off_on(self, machine: int) -> list[tuple[int, int]]:
         """The unit's own time off, sorted and merged."""
@@ -263,6 +263,10 @@ class Problem:
             else:
                 row.append((lo, hi))
         return out
+
+    @cached_property
+    def _unavailable(self) -> dict[int, list[tuple[int, int]]]:
+        return self._spans_of(self.unavailable)
 
     @cached_property
     def _off(self) -> dict[int, list[tuple[int, int]]]:

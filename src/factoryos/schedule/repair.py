@@ -252,7 +252,9 @@ def repair(
     best = hint
     status = "feasible"
     bound = float(obj.lower_bound(new))
-    if new.num_operations <= max_model_operations:
+    # units with their own time off: one model's domains and stretch tables are too big (see
+    # lns.solve); order by order keeps each step's windows small
+    if new.num_operations <= max_model_operations and not new.off:
         model = CpSatJobShop(
             new,
             upper_bound=new.horizon() + old.makespan,

@@ -1,0 +1,180 @@
+"""A plant plan's makespan lower bound from its bottleneck pool, and how busy a plan keeps it.
+
+For a pool (the set of units an operation may run on), the work that must run there after an
+instant ``r`` (operations that cannot start before ``r``: their heads, i.e. release dates and
+predecessors' minimal work) needs the pool's available time after ``r``, unit by unit, in its
+own calendar (time off and unavailable time taken out). The makespan is at least the instant
+where that time adds up to the work, plus the least work that must follow it. The bound is the
+largest over the instants ``r`` and over the pools; its pool is the plan's bottleneck. With
+family changeovers the work includes the least changeover time the pool needs (each family but
+one per unit changed over to once, at its cheapest change in).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from dataclasses import dataclass
+
+from factoryos.schedule.problem import Operation, OpRef, Problem
+from factoryos.schedule.solution import Solution
+
+__all__ = ["PoolBound", "bottleneck_bound", "busy_while_waiting"]
+
+
+@dataclass(frozen=True)
+class PoolBound:
+    """``bound``: no plan ends earlier, because of the work on ``machines`` released from
+    ``release`` on (``work`` time units, ``after`` more at least behind the last of it)."""
+
+    machines: tuple[int, ...]
+    bound: int
+    release: int
+    work: int
+    after: int
+
+
+def _down(problem: Problem, machine: int) -> list[tuple[int, int]]:
+    spans = sorted(problem.unavailable_on(machine) + problem.off_on(machine))
+    merged: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+class _PoolTime:
+    """Available unit-time of a pool between two instants, from prefix sums over its units'
+    down spans (time off and unavailable time, merged per unit)."""
+
+    def __init__(self, problem: Problem, machines: tuple[int, ...]) -> None:
+        spans = [s for m in machines for s in _down(problem, m)]
+        self.units = len(machines)
+        self.los = sorted(lo for lo, _ in spans)
+        self.his = sorted(hi for _, hi in spans)
+        self.sum_lo = list(itertools.accumulate(self.los, initial=0))
+        self.sum_hi = list(itertools.accumulate(self.his, initial=0))
+
+    def _down_before(self, t: int) -> int:
+        # sum over spans of |[lo, hi) before t| = sum_{lo<t} (t - lo) - sum_{hi<t} (t - hi)
+        i = bisect.bisect_left(self.los, t)
+        k = bisect.bisect_left(self.his, t)
+        return i * t - self.sum_lo[i] - (k * t - self.sum_hi[k])
+
+    def free(self, start: int, end: int) -> int:
+        return self.units * (end - start) - (self._down_before(end) - self._down_before(start))
+
+    def fill(self, start: int, work: int) -> int:
+        """The first instant by which the pool has ``work`` units of available time after
+        ``start``."""
+        if work <= 0:
+            return start
+        lo, hi = start, start + work
+        while self.free(start, hi) < work:
+            hi = start + 2 * (hi - start)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.free(start, mid) >= work:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+
+def _least_changeovers(problem: Problem, machines: tuple[int, ...], ops: list[Operation]) -> int:
+    """The least changeover time ``ops`` need on ``machines``: every family but one per unit
+    is changed over to at least once, at no less than its cheapest change in from another
+    family of ``ops``."""
+    kinds = {(op.family, op.setup_default): op for op in ops if op.family}
+    families = {f for f, _ in kinds}
+    if len(families) <= len(machines):
+        return 0
+    cheapest = []
+    for f in families:
+        into = [
+            problem.setup(m, before, after)
+            for (g, _), before in kinds.items()
+            if g != f
+            for (h, _), after in kinds.items()
+            if h == f
+            for m in machines
+        ]
+        cheapest.append(min(into, default=0))
+    return sum(sorted(cheapest)[: len(families) - len(machines)])
+
+
+def bottleneck_bound(problem: Problem) -> PoolBound:
+    """The pool whose released work needs the latest end (see the module docstring); its
+    work includes the least changeover time it needs."""
+    pools: dict[tuple[int, ...], list[OpRef]] = {}
+    for ref, op in problem.iter_operations():
+        pools.setdefault(tuple(sorted(a.machine for a in op.alternatives)), []).append(ref)
+    best = PoolBound((), 0, 0, 0, 0)
+    for machines, refs in pools.items():
+        ops = sorted(
+            (
+                problem.head[r],
+                problem.jobs[r[0]].operations[r[1]].min_duration,
+                problem.tail[r] - problem.jobs[r[0]].operations[r[1]].min_duration,
+                r,
+            )
+            for r in refs
+        )
+        time = _PoolTime(problem, machines)
+        for i, (release, *_) in enumerate(ops):
+            if i and release == ops[i - 1][0]:
+                continue
+            rest = ops[i:]
+            work = sum(d for _, d, _, _ in rest)
+            if problem.has_setups:
+                work += _least_changeovers(
+                    problem, machines, [problem.jobs[r[0]].operations[r[1]] for *_, r in rest]
+                )
+            after = min(q for _, _, q, _ in rest)
+            end = time.fill(release, work) + after
+            if end > best.bound:
+                best = PoolBound(machines, end, release, work, after)
+    return best
+
+
+def busy_while_waiting(problem: Problem, solution: Solution, machines: tuple[int, ...]) -> float:
+    """Share of the pool's available unit-time that is busy (running or changing over) while
+    some of its work is ready (released, inputs done) and not started: 1.0 means it never
+    idles with work waiting."""
+    starts = {a.ref: a.start for a in solution.assignments}
+    ends = {a.ref: a.end for a in solution.assignments}
+    horizon = solution.makespan + 1
+    waiting = [0] * (horizon + 1)
+    for a in solution.assignments:
+        if a.machine in machines:
+            ready = problem.ready(a.ref, starts, ends)
+            if ready < a.start:
+                waiting[ready] += 1
+                waiting[a.start] -= 1
+    # per unit: +1 while it runs work, -2 while it is down (time off, unavailable): a unit
+    # counts as available at t when its value is >= 0, as busy when it is 1
+    state = {m: [0] * (horizon + 1) for m in machines}
+    setups = solution.setups(problem) if problem.has_setups else {}
+    for a in solution.assignments:
+        if a.machine in state:
+            # a changeover occupies the unit too (placed right before its operation)
+            state[a.machine][max(0, a.start - setups.get(a.ref, 0))] += 1
+            state[a.machine][a.end] -= 1
+    for m in machines:
+        for lo, hi in _down(problem, m):
+            if lo < horizon:
+                state[m][lo] -= 2
+                state[m][min(hi, horizon)] += 2
+    used = avail = 0
+    w = 0
+    level = dict.fromkeys(machines, 0)
+    for t in range(horizon):
+        w += waiting[t]
+        for m in machines:
+            level[m] += state[m][t]
+        if w > 0:
+            avail += sum(1 for m in machines if level[m] >= 0)
+            used += sum(1 for m in machines if level[m] == 1)
+    return used / avail if avail else 1.0

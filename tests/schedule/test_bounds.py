@@ -1,0 +1,50 @@
+"""The bottleneck bound: a pool's released work over its available time, known answers."""
+
+from __future__ import annotations
+
+from factoryos.schedule import Alternative, Assignment, Job, Operation, Problem, Solution
+from factoryos.schedule.bounds import bottleneck_bound, busy_while_waiting
+
+
+def _job(name: str, release: int, *steps: tuple[int, int]) -> Job:
+    return Job(
+        tuple(Operation((Alternative(m, d),)) for m, d in steps), name=name, release_date=release
+    )
+
+
+def test_the_bound_counts_work_time_off_and_releases() -> None:
+    # machine 0 carries 3 x 10 units from 0, and is off over [10, 20): it cannot finish
+    # before 40; a 5-unit step on machine 1 follows the last
+    jobs = (_job("a", 0, (0, 10)), _job("b", 0, (0, 10)), _job("c", 0, (0, 10), (1, 5)))
+    p = Problem(jobs, 2, off=((0, 10, 20),))
+    b = bottleneck_bound(p)
+    assert (b.machines, b.bound) == ((0,), 40)
+    # one more job released at 100 on machine 0: 10 units from 100 at the earliest
+    p2 = Problem((*jobs, _job("d", 100, (0, 10))), 2, off=((0, 10, 20),))
+    assert bottleneck_bound(p2).bound == 110
+
+
+def test_a_pool_of_two_units_shares_its_work() -> None:
+    jobs = tuple(Job((Operation((Alternative(0, 10), Alternative(1, 10))),)) for _ in range(4))
+    assert bottleneck_bound(Problem(jobs, 2)).bound == 20
+
+
+def test_busy_while_waiting_counts_idle_time_with_work_ready() -> None:
+    jobs = (_job("a", 0, (0, 10)), _job("b", 0, (0, 10)))
+    p = Problem(jobs, 1)
+    tight = Solution((Assignment(0, 0, 0, 0, 10), Assignment(1, 0, 0, 10, 20)))
+    # b waits over [0, 10) while a runs: busy all that time
+    assert busy_while_waiting(p, tight, (0,)) == 1.0
+    loose = Solution((Assignment(0, 0, 0, 0, 10), Assignment(1, 0, 0, 15, 25)))
+    # b waits over [0, 15): busy 10 of 15
+    assert abs(busy_while_waiting(p, loose, (0,)) - 10 / 15) < 1e-9
+
+
+def test_the_bound_adds_the_least_changeovers_of_its_families() -> None:
+    # three families on one unit, each change in costs at least 4 (C in: 4, B in: 5, A in: 6):
+    # two changes at least, the cheapest two: 4 + 5
+    jobs = tuple(
+        Job((Operation((Alternative(0, 10),), family=f),), name=f) for f in ("A", "B", "C")
+    )
+    matrix = tuple((0, a, b, {"A": 6, "B": 5, "C": 4}[b]) for a in "ABC" for b in "ABC" if a != b)
+    assert bottleneck_bound(Problem(jobs, 1, setup_matrix=matrix)).bound == 30 + 4 + 5
