@@ -78,6 +78,20 @@ def _starts(events: list[OperationEvent], op: str) -> list[float]:
     ]
 
 
+def _events_of(text: str, quantity: int, *, seed: int = 0) -> tuple[TwinResult, list[Event]]:
+    """A day of the plant ``text`` making one order of ``quantity`` released at the start."""
+    events: list[Event] = []
+    result = PlantTwin(
+        load_plant_text(text),
+        [ProductionOrder("o1", "p", quantity, 0.0, 86400.0)],
+        start=START,
+        horizon_s=86400.0,
+        seed=seed,
+        sink=events.append,
+    ).run()
+    return result, events
+
+
 def test_one_setup_per_lot_and_whole_lot_transfer_into_full_oven_loads() -> None:
     events = _run(lot=4)
     # two lots of 4, each a 10 min setup (the first unit's start event) + 4 x 1 min;
@@ -135,14 +149,7 @@ def test_minor_stops_and_speed_loss_make_effectiveness_below_one() -> None:
     )
     text = PLANT.replace("LOT", "100").replace("TRANSFER", "")
     text = text.replace("{id: mill, kind: cnc, skills: [mill]}", performance)
-    events: list[Event] = []
-    result = PlantTwin(
-        load_plant_text(text),
-        [ProductionOrder("o1", "p", 100, 0.0, 86400.0)],
-        start=START,
-        horizon_s=86400.0,
-        sink=events.append,
-    ).run()
+    result, events = _events_of(text, 100)
     mill = next(p for p in result.pools if p.equipment == "mill")
     producing = mill.time_in_state_s[MachineState.PRODUCING]
     stopped = mill.time_in_state_s[MachineState.MINOR_STOP]
@@ -181,13 +188,7 @@ def test_a_warm_up_is_simulated_and_left_out_of_the_figures() -> None:
 def test_a_scrapped_unit_is_replaced_inside_its_lot_so_the_lot_still_moves_on() -> None:
     text = PLANT.replace("LOT", "4").replace("TRANSFER", "")
     text = text.replace("setup_time: 10 min}", "setup_time: 10 min, scrap_rate: 0.5}")
-    result = PlantTwin(
-        load_plant_text(text),
-        [ProductionOrder("o1", "p", 8, 0.0, 86400.0)],
-        start=START,
-        horizon_s=86400.0,
-        seed=3,
-    ).run()
+    result, _ = _events_of(text, 8, seed=3)
     # half the milled units are scrapped; every replacement joins its lot, none is stranded
     assert result.finished == {"p": 8}
     assert result.orders_finished == 1
@@ -200,14 +201,7 @@ def test_maintenance_by_counts_stops_the_unit_after_every_n_units() -> None:
         "maintenance:\n  - {equipment: [mill], usage: {counts: 4, duration: 30 min}, "
         "reason: nozzle change}\nproducts:",
     )
-    events: list[Event] = []
-    PlantTwin(
-        load_plant_text(text),
-        [ProductionOrder("o1", "p", 8, 0.0, 86400.0)],
-        start=START,
-        horizon_s=86400.0,
-        sink=events.append,
-    ).run()
+    _, events = _events_of(text, 8)
     services = [
         ((e.ts - START).total_seconds() / 60, e.reason)
         for e in events
@@ -229,15 +223,7 @@ def test_rework_at_another_station_repairs_there_then_repeats_the_step() -> None
         "setup_time: 10 min}",
         "setup_time: 10 min, rework_rate: 0.5, rework_at: repair_bench, rework_time: 5 min}",
     )
-    events: list[Event] = []
-    result = PlantTwin(
-        load_plant_text(text),
-        [ProductionOrder("o1", "p", 8, 0.0, 86400.0)],
-        start=START,
-        horizon_s=86400.0,
-        seed=5,
-        sink=events.append,
-    ).run()
+    result, events = _events_of(text, 8, seed=5)
     assert result.finished == {"p": 8}
     repairs = [
         e
