@@ -15,7 +15,7 @@ from factoryos.model import (
     StateChange,
     load_plant_text,
 )
-from factoryos.simulate.demand import ProductionOrder
+from factoryos.simulate.demand import ProductionOrder, steady_demand
 from factoryos.simulate.results import TwinResult
 from factoryos.simulate.twin import PlantTwin
 
@@ -237,3 +237,18 @@ def test_rework_at_another_station_repairs_there_then_repeats_the_step() -> None
     assert len(repairs) == reworked  # every reworked unit was repaired at the bench
     bench = next(p for p in result.pools if p.equipment == "repair_bench")
     assert bench.time_in_state_s[MachineState.PRODUCING] == pytest.approx(reworked * 300)
+
+
+def test_more_demand_above_capacity_never_gives_fewer_finished_units() -> None:
+    """The issue's compare symptom as an invariant: below capacity more demand gives more
+    units; above it, output stays at capacity (scrap replacements included)."""
+    text = PLANT.replace("LOT", "10").replace("TRANSFER", "")
+    text = text.replace("setup_time: 10 min}", "setup_time: 10 min, scrap_rate: 0.1}")
+    plant = load_plant_text(text)
+    finished = []
+    for per_year in (30_000, 60_000, 240_000):  # the oven: 4 units per 30 min, ~70,000 a year
+        orders = steady_demand(plant, per_year, 7 * 86400.0)
+        result = PlantTwin(plant, orders, start=START, horizon_s=7 * 86400.0, seed=2).run()
+        finished.append(sum(result.finished.values()))
+    assert finished[1] > finished[0]
+    assert finished[2] >= 0.97 * finished[1]
