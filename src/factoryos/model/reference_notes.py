@@ -177,6 +177,11 @@ EXAMPLES: dict[str, str] = {
     "MaintenanceWindow.start": "2026-03-02T08:00+08:00",
     "MaintenanceWindow.end": "2026-03-02T12:00+08:00",
     "Product.line": "smt_lines",
+    "Operation.rework_at": "repair_bench",
+    "Operation.rework_time_s": "5 min",
+    "TariffBand.days": "[sat, sun]",
+    "TariffBand.months": "[7, 8]",
+    "Product.transfer_batch": "10",
     "Operation.run_time_on_s": "{hmc: 40 min, five_axis_mc: 30 min}",
     "Operation.count_point": "true",
 }
