@@ -62,7 +62,8 @@ def test_kpi_json_follows_the_documented_schema(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["schema"] == "factoryos.kpi/1"
+    assert report["schema"] == "factoryos.kpi/2"
+    assert report["modelling_errors"] == []
     assert report["by"] == "day"
     assert [g["group"]["local_day"] for g in report["groups"]] == ["2026-01-05"]
     total = report["total"]

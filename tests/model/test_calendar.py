@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
 
 from factoryos.model import Calendar, MaintenanceWindow, Shift, Tariff, shift_periods
+from factoryos.model.calendar import WEEKDAYS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -80,9 +82,15 @@ def test_holidays_have_no_shifts() -> None:
                     "name": "early",
                     "start": "08:00",
                     "end": "16:00",
+                    "days": ["mon", "tue", "wed", "thu", "fri"],
                     "breaks": [{"start": "12:00", "end": "12:30"}],
                 },
-                {"name": "late", "start": "16:00", "end": "00:00"},
+                {
+                    "name": "late",
+                    "start": "16:00",
+                    "end": "00:00",
+                    "days": ["mon", "tue", "wed", "thu", "fri"],
+                },
             ],
             "holidays": ["2026-03-04"],
         }
@@ -100,7 +108,14 @@ def test_holidays_have_no_shifts() -> None:
 def test_make_up_workday_runs_every_shift() -> None:
     calendar = Calendar.model_validate(
         {
-            "shifts": [{"name": "early", "start": "08:00", "end": "16:00"}],
+            "shifts": [
+                {
+                    "name": "early",
+                    "start": "08:00",
+                    "end": "16:00",
+                    "days": ["mon", "tue", "wed", "thu", "fri"],
+                }
+            ],
             "extra_workdays": ["2026-03-07"],  # a Saturday (调休)
         }
     )
@@ -115,7 +130,14 @@ def test_a_day_cannot_be_both_holiday_and_make_up_workday() -> None:
     with pytest.raises(ValidationError, match="2026-03-07 is both a holiday and an extra workday"):
         Calendar.model_validate(
             {
-                "shifts": [{"name": "early", "start": "08:00", "end": "16:00"}],
+                "shifts": [
+                    {
+                        "name": "early",
+                        "start": "08:00",
+                        "end": "16:00",
+                        "days": ["mon", "tue", "wed", "thu", "fri"],
+                    }
+                ],
                 "holidays": ["2026-03-07"],
                 "extra_workdays": ["2026-03-07"],
             }
@@ -181,7 +203,7 @@ def test_periods_are_utc() -> None:
 
 
 def test_clock_times_accept_yaml_sexagesimal_and_24_00() -> None:
-    shift = Shift.model_validate({"name": "s", "start": 480, "end": "24:00"})
+    shift = Shift.model_validate({"name": "s", "start": 480, "end": "24:00", "days": ["mon"]})
     assert (shift.start, shift.end) == (dt.time(8), dt.time(0))
     with pytest.raises(ValidationError, match="expected a clock time"):
         Shift.model_validate({"name": "s", "start": "8 o'clock", "end": "16:00"})
@@ -198,6 +220,7 @@ def test_break_outside_shift_is_rejected() -> None:
                         "name": "early",
                         "start": "08:00",
                         "end": "16:00",
+                        "days": ["mon"],
                         "breaks": [{"start": "15:50", "end": "16:10"}],
                     }
                 ]
@@ -261,7 +284,7 @@ def test_one_off_window_and_its_clipping() -> None:
                 "weekly": {"day": "mon", "start": "08:00", "duration": "1 h"},
                 "start": "2026-01-01T00:00+08:00",
             },
-            "either 'weekly' or 'start'/'end'",
+            "one of 'weekly', 'every', 'monthly', 'usage' or 'start'/'end', not several",
         ),
         ({"equipment": ["x"], "start": "2026-01-01T00:00+08:00"}, "needs both 'start' and 'end'"),
         (
@@ -336,3 +359,44 @@ def test_weekly_window_keeps_its_real_duration_across_dst() -> None:
     )
     [(start, end)] = window.spans(BERLIN, local(BERLIN, 2026, 3, 28), local(BERLIN, 2026, 3, 30))
     assert end - start == dt.timedelta(hours=4)
+
+
+@pytest.mark.parametrize(
+    ("shifts", "extra", "message"),
+    [
+        (  # Sunday's night shift runs into Monday's early shift
+            [("night", "22:00", "07:00", ["sun"]), ("early", "06:00", "14:00", ["mon"])],
+            [],
+            "shifts 'night' (22:00-07:00) and 'early' (06:00-14:00) overlap on mon at 06:00",
+        ),
+        (  # on other days they never meet, but a make-up workday runs both
+            [("week", "08:00", "16:00", ["mon"]), ("weekend", "10:00", "18:00", ["sat"])],
+            ["2026-03-07"],
+            "overlap on mon at 10:00 (a make-up workday runs every shift)",
+        ),
+    ],
+)
+def test_overlapping_shifts_are_rejected(
+    shifts: list[tuple[str, str, str, list[str]]], extra: list[str], message: str
+) -> None:
+    data = {
+        "shifts": [{"name": n, "start": a, "end": b, "days": d} for n, a, b, d in shifts],
+        "extra_workdays": extra,
+    }
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        Calendar.model_validate(data)
+
+
+def test_shifts_that_only_touch_are_accepted() -> None:
+    calendar = Calendar.model_validate(
+        {
+            "shifts": [
+                {"name": "a", "start": "06:00", "end": "18:00", "days": list(WEEKDAYS)},
+                {"name": "b", "start": "18:00", "end": "06:00", "days": list(WEEKDAYS)},
+            ]
+        }
+    )
+    week = list(
+        shift_periods(calendar, SHANGHAI, local(SHANGHAI, 2026, 3, 2), local(SHANGHAI, 2026, 3, 9))
+    )
+    assert sum(p.duration_s for p in week) == 7 * 24 * 3600

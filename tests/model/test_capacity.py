@@ -31,7 +31,8 @@ skills: [machining, assembly]
 calendars:
   day:
     shifts:
-      - {name: early, start: "08:00", end: "16:00", breaks: [{start: "12:00", end: "12:30"}]}
+      - {name: early, start: "08:00", end: "16:00", days: [mon, tue, wed, thu, fri],
+         breaks: [{start: "12:00", end: "12:30"}]}
     holidays: [2026-03-04]
 default_calendar: day
 tariff:

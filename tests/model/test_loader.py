@@ -190,6 +190,49 @@ BAD_INPUT: list[tuple[str, str, str | tuple[str, int], str, str]] = [
         "unknown calendar 'night'",
     ),
     (
+        "a site without a time zone",
+        replaced("site: {id: plant1, timezone: Asia/Shanghai}", "site: {id: plant1}"),
+        "site: {id: plant1}",
+        "site.timezone",
+        "required, there is no default: give the site's IANA time zone",
+    ),
+    (
+        "a shift without days",
+        replaced("days: [mon, tue, wed, thu, fri], ", ""),
+        "name: early",
+        "calendars.day.shifts[0].days",
+        "required, there is no default: give the weekdays the shift starts on",
+    ),
+    (
+        "a shift time with an offset",
+        replaced('start: "08:00", end: "16:00"', 'start: "08:00+02:00", end: "16:00"'),
+        "name: early",
+        "calendars.day.shifts[0].start",
+        "clock time '08:00+02:00' has an offset: write the local time of the site",
+    ),
+    (
+        "overlapping shifts",
+        replaced(
+            "  day:\n    shifts:\n",
+            "  day:\n    shifts:\n"
+            '      - {name: late, start: "15:30", end: "23:30", days: [fri, sat]}\n',
+        ),
+        "  day:",
+        "calendars.day",
+        "shifts 'late' (15:30-23:30) and 'early' (08:00-16:00) overlap on fri at 15:30: "
+        "the time would count twice",
+    ),
+    (
+        "overlapping breaks",
+        replaced(
+            'breaks: [{start: "12:00", end: "12:30"}]',
+            'breaks: [{start: "12:00", end: "12:30"}, {start: "12:15", end: "12:45"}]',
+        ),
+        "name: early",
+        "calendars.day.shifts[0]",
+        "breaks 12:00-12:30 and 12:15-12:45 of shift 'early' overlap: merge them into one",
+    ),
+    (
         "a one-off maintenance window without a time zone",
         MINI
         + "maintenance:\n  - equipment: [cnc]\n"

@@ -89,3 +89,27 @@ def test_an_open_equipment_kind_needs_a_category() -> None:
     assert plant.equipment_by_id["bench"].known_kind == "assembly_station"
     with pytest.raises(PlantModelError, match="kind 'reflow_oven' is not one of"):
         load_plant_text(replaced("kind: cnc", "kind: reflow_oven"))
+
+
+def test_a_routing_bound_to_a_line_runs_only_there() -> None:
+    two_lines = replaced(
+        "          - id: bench\n",
+        "      - id: line2\n        equipment:\n          - id: bench\n",
+    )
+    plant = load_plant_text(two_lines)
+    assert plant.line_of_equipment["bench"] == "line2"
+    shared = replaced("skills: [assembly]", "skills: [assembly, machining]", two_lines)
+    part_on_2 = replaced("    family: parts", "    family: parts\n    line: line2", shared)
+    plant = load_plant_text(part_on_2)
+    part = plant.product_by_id["part"]
+    assert [e.id for e in plant.eligible_equipment(part.routing[0])] == ["cnc", "bench"]
+    assert [e.id for e in plant.eligible_equipment(part.routing[0], part)] == ["bench"]
+    bound = replaced("    family: widgets", "    family: widgets\n    line: line2", two_lines)
+    widget = load_plant_text(bound).product_by_id["widget"]
+    assert widget.line == "line2"
+    wrong = replaced("    family: widgets", "    family: widgets\n    line: line1", two_lines)
+    with pytest.raises(PlantModelError, match="step 'assemble' has no eligible equipment in line"):
+        load_plant_text(wrong)
+    unknown = replaced("    family: widgets", "    family: widgets\n    line: nowhere", two_lines)
+    with pytest.raises(PlantModelError, match="unknown line 'nowhere'"):
+        load_plant_text(unknown)

@@ -25,7 +25,8 @@ skills: [machining, assembly]
 calendars:
   day:
     shifts:
-      - {name: day, start: "08:00", end: "16:00", breaks: [{start: "12:00", end: "12:30"}]}
+      - {name: day, start: "08:00", end: "16:00", days: [mon, tue, wed, thu, fri],
+         breaks: [{start: "12:00", end: "12:30"}]}
   around:
     shifts:
       - {name: a, start: "06:00", end: "18:00", days: [mon, tue, wed, thu, fri, sat, sun]}

@@ -123,8 +123,8 @@ def test_plan_outputs_gantt_files(small: PlantProblem, tmp_path: Path) -> None:
     plan = to_schedule(p, result, origin=small.origin, time_unit=small.time_unit)
     assert plan.start is not None and plan.start >= small.origin
     assert {o.product for o in plan} >= {"sr6", "servo_motor"}
-    html = gantt_html(plan, tmp_path / "plan.html")
-    png = gantt_png(plan, tmp_path / "plan.png")
+    html = gantt_html(plan, tmp_path / "plan.html", load_plant(PLANT))
+    png = gantt_png(plan, tmp_path / "plan.png", load_plant(PLANT))
     assert html.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
 
 

@@ -117,3 +117,15 @@ def test_simulate_an_order_book_following_a_plan(tmp_path: Path) -> None:
     bad = runner.invoke(app, [*args, "--orders", str(orders), "--schedule", str(plan)])
     assert bad.exit_code == 1
     assert "not a plan: KeyError('product')" in " ".join(bad.output.split())
+
+
+def test_simulate_takes_a_warm_up_and_a_lot_size(tmp_path: Path) -> None:
+    plant = tmp_path / "tiny.yaml"
+    plant.write_text(TINY_PLANT, encoding="utf-8")
+    args = ["simulate", str(plant), "--days", "3", "--demand", "4000", "--start", "2026-03-04"]
+    result = runner.invoke(app, [*args, "--warmup", "2", "--lot-size", "5"])
+    assert result.exit_code == 0, result.output
+    assert "Finished units" in result.output
+    bad = runner.invoke(app, [*args, "--lot-size", "0"])
+    assert bad.exit_code != 0
+    assert "--lot-size" in bad.output

@@ -15,6 +15,7 @@ from factoryos.model import (
     load_plant_text,
 )
 from factoryos.simulate.demand import ProductionOrder
+from factoryos.simulate.results import TwinResult
 from factoryos.simulate.twin import PlantTwin
 
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -154,3 +155,62 @@ def test_minor_stops_and_speed_loss_make_effectiveness_below_one() -> None:
     assert stopped > 0
     assert mill.good_planned_s == pytest.approx(100 * 60)
     assert mill.good_planned_s / (producing + stopped) < 0.8
+
+
+def test_a_warm_up_is_simulated_and_left_out_of_the_figures() -> None:
+    text = PLANT.replace("LOT", "4").replace("TRANSFER", "")
+    orders = [ProductionOrder(f"o{k}", "p", 4, k * 3600.0, 3 * 86400.0) for k in range(48)]
+
+    def run(warmup_s: float) -> TwinResult:
+        twin = PlantTwin(
+            load_plant_text(text), orders, start=START, horizon_s=2 * 86400.0, warmup_s=warmup_s
+        )
+        return twin.run()
+
+    whole, measured = run(0.0), run(86400.0)
+    # one lot an hour, 4 per hour through the oven: 24 lots a day, each day alike
+    assert whole.horizon_s == 2 * 86400.0
+    assert measured.horizon_s == 86400.0
+    assert 0 < measured.finished["p"] < whole.finished["p"]
+    mill = next(p for p in measured.pools if p.equipment == "mill")
+    assert sum(mill.time_in_state_s.values()) == pytest.approx(86400.0)
+    assert measured.orders_released == 24
+
+
+def test_a_scrapped_unit_is_replaced_inside_its_lot_so_the_lot_still_moves_on() -> None:
+    text = PLANT.replace("LOT", "4").replace("TRANSFER", "")
+    text = text.replace("setup_time: 10 min}", "setup_time: 10 min, scrap_rate: 0.5}")
+    result = PlantTwin(
+        load_plant_text(text),
+        [ProductionOrder("o1", "p", 8, 0.0, 86400.0)],
+        start=START,
+        horizon_s=86400.0,
+        seed=3,
+    ).run()
+    # half the milled units are scrapped; every replacement joins its lot, none is stranded
+    assert result.finished == {"p": 8}
+    assert result.orders_finished == 1
+
+
+def test_maintenance_by_counts_stops_the_unit_after_every_n_units() -> None:
+    text = PLANT.replace("LOT", "8").replace("TRANSFER", "")
+    text = text.replace(
+        "products:",
+        "maintenance:\n  - {equipment: [mill], usage: {counts: 4, duration: 30 min}, "
+        "reason: nozzle change}\nproducts:",
+    )
+    events: list[Event] = []
+    PlantTwin(
+        load_plant_text(text),
+        [ProductionOrder("o1", "p", 8, 0.0, 86400.0)],
+        start=START,
+        horizon_s=86400.0,
+        sink=events.append,
+    ).run()
+    services = [
+        ((e.ts - START).total_seconds() / 60, e.reason)
+        for e in events
+        if isinstance(e, StateChange) and e.state == MachineState.MAINTENANCE
+    ]
+    # setup 10 + 4 x 1 min: the first service at 14; 4 more after it: at 14 + 30 + 4 = 48
+    assert services == [(14.0, "nozzle change"), (48.0, "nozzle change")]

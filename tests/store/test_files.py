@@ -273,3 +273,46 @@ def test_docs_example_is_a_valid_event_log(tmp_path: Path, plant: Plant) -> None
         "order_start",
         "operation_start",
     }
+
+
+RAGGED_CSV = """\
+event_id,ts,kind,path,energy_kwh
+e1,2026-03-02T08:00Z,energy,{unit},1.5
+e2,2026-03-02T08:01Z,energy
+e3,2026-03-02T08:02Z,energy,{unit},1.0,extra
+e4,2026-03-02T08:03Z,energy,"{unit},2.0
+e5,2026-03-02T08:04Z,energy,{unit},nan
+e6,2026-03-02T08:05Z,energy,{unit},2.5
+"""
+
+
+def test_ragged_rows_are_rejected_with_their_line_and_the_rest_imports(
+    tmp_path: Path, plant: Plant
+) -> None:
+    unit = plant.work_units[0].path
+    path = tmp_path / "ragged.csv"
+    path.write_text(RAGGED_CSV.format(unit=unit))
+    with DuckDBStore() as store:
+        result = import_events(path, store, plant)
+        assert store.count() == 2
+    assert (result.read, result.accepted, result.rejected) == (6, 2, 4)
+    assert result.rejects_path is not None
+    rejects = {
+        r["event_id"]: r[REJECT_REASON] for r in pa_csv.read_csv(result.rejects_path).to_pylist()
+    }
+    assert rejects == {
+        "e2": "line 3: 3 field(s), the header has 5: 'e2,2026-03-02T08:01Z,energy'",
+        "e3": "line 4: 6 fields, the header has only 5: "
+        f"'e3,2026-03-02T08:02Z,energy,{unit},1.0,extra'",
+        "e4": "line 5: a quote opened on this line is never closed: "
+        f"'e4,2026-03-02T08:03Z,energy,\"{unit},2.0'",
+        "e5": "energy_kwh: not a finite number 'nan'",
+    }
+
+
+def test_na_and_null_texts_are_values_to_judge_not_missing(tmp_path: Path) -> None:
+    path = tmp_path / "na.csv"
+    path.write_text(f"{HEADER}\nx1,2026-03-02T08:00Z,count,e/s/a/l/m,,,NA,1,,\n")
+    result = read_events(path)
+    assert result.accepted == 1
+    assert result.events["product"].to_pylist() == ["NA"]

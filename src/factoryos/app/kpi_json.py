@@ -1,4 +1,4 @@
-"""The stable JSON form of a KPI report (schema ``factoryos.kpi/1``, see docs/kpi-json.md)."""
+"""The stable JSON form of a KPI report (schema ``factoryos.kpi/2``, see docs/kpi-json.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from factoryos.kpi.report import KpiGroup, KpiReport
 
-SCHEMA = "factoryos.kpi/1"
+SCHEMA = "factoryos.kpi/2"
 
 
 def report_to_json(report: KpiReport) -> dict[str, Any]:
@@ -30,6 +30,27 @@ def report_to_json(report: KpiReport) -> dict[str, Any]:
             for p in report.pareto
         ],
         "warnings": list(report.warnings),
+        "modelling_errors": [
+            {
+                "path": e.path,
+                "effectiveness": e.effectiveness,
+                "apt_s": e.apt_s,
+                "pri_x_pq_s": e.planned_run_s,
+                "producing_outside_pbt_s": e.producing_outside_s,
+                "cycle_times": [
+                    {
+                        "product": c.product,
+                        "operation": c.operation,
+                        "equipment": c.equipment,
+                        "pri_s": c.planned_s,
+                        "units": c.units,
+                    }
+                    for c in e.cycle_times
+                ],
+                "message": e.message,
+            }
+            for e in report.modelling_errors
+        ],
     }
 
 

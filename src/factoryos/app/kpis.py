@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from factoryos.kpi.report import AggregateRows, GroupBy, KpiReport, build_query, compute_report
@@ -35,7 +36,13 @@ def kpi_report(
         energy=store.energy_totals(query),
         failures=store.failure_totals(query),
     )
-    return compute_report(plant, query, by, rows)
+    # states per work unit over the window, to check each unit's effectiveness
+    unit_states = (
+        None
+        if by is GroupBy.EQUIPMENT
+        else store.state_time(dataclasses.replace(query, group_by=("path",)))
+    )
+    return compute_report(plant, query, by, rows, unit_states)
 
 
 def _local_midnight_at_or_after(instant: dt.datetime, plant: Plant) -> dt.datetime:

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Literal
 
 from factoryos.model.loader import load_plant
+from factoryos.model.plant import Plant
 from factoryos.model.schedule import Schedule
 from factoryos.schedule import (
     RULES,
+    InstanceFormatError,
     LnsConfig,
     Objective,
     PlantProblem,
@@ -77,6 +79,9 @@ class KnownBounds:
     upper: int
 
 
+BOUNDS_COLUMNS = {"lower_bound", "upper_bound"}
+
+
 def find_known_bounds(path: Path) -> KnownBounds | None:
     """Look for a ``bounds.csv`` beside the file or up to two folders above.
 
@@ -90,13 +95,30 @@ def find_known_bounds(path: Path) -> KnownBounds | None:
         if not table.is_file():
             continue
         with table.open(newline="") as fh:
-            for row in csv.DictReader(fh):
+            reader = csv.DictReader(fh)
+            columns = set(reader.fieldnames or ())
+            if not columns >= BOUNDS_COLUMNS or not columns & {"file", "instance"}:
+                raise InstanceFormatError(
+                    f"columns {sorted(columns)}; expected lower_bound, upper_bound and "
+                    "file or instance",
+                    path=table,
+                    line=1,
+                )
+            for row in reader:
                 if row.get("file"):
                     hit = (folder / row["file"]).resolve() == target
                 else:
-                    hit = row.get("instance", "").lower() == name
+                    hit = (row.get("instance") or "").lower() == name
                 if hit:
-                    return KnownBounds(int(row["lower_bound"]), int(row["upper_bound"]))
+                    try:
+                        return KnownBounds(int(row["lower_bound"]), int(row["upper_bound"]))
+                    except (TypeError, ValueError) as exc:
+                        raise InstanceFormatError(
+                            f"bounds of {path.name} are not integers: "
+                            f"{row['lower_bound']!r}, {row['upper_bound']!r}",
+                            path=table,
+                            line=reader.line_num,
+                        ) from exc
     return None
 
 
@@ -243,7 +265,12 @@ def plan_orders(
     stages = parse_objective(objective)
     obj = stages[0]
     plant = load_plant(plant_path)
-    pp = build_problem(plant, read_orders(orders_path), name=orders_path.stem, lot_size=lot_size)
+    pp = build_problem(
+        plant,
+        read_orders(orders_path, products=plant.product_by_id),
+        name=orders_path.stem,
+        lot_size=lot_size,
+    )
     problem = pp.problem
     t0 = time.perf_counter()
     rules = ("EDD", "FIFO", "MWKR", "MOPNR") if problem.num_operations > 1000 else tuple(RULES)
@@ -300,11 +327,20 @@ SCHEDULE_COLUMNS = (
 
 
 def write_schedule(
-    schedule: Schedule, out_dir: Path, *, stem: str = "schedule", gantt: bool = False
+    schedule: Schedule,
+    out_dir: Path,
+    plant: Plant,
+    *,
+    stem: str = "schedule",
+    gantt: bool = False,
 ) -> list[Path]:
     """Write ``<stem>.csv`` (one row per operation), ``<stem>.json`` (plan + operations) and,
-    with ``gantt``, ``gantt.html`` (plotly) and ``gantt.png`` (matplotlib)."""
+    with ``gantt``, ``gantt.html`` (plotly, offline) and ``gantt.png`` (matplotlib).
+
+    Times are written in the plant's zone with their offset (``2026-03-04T08:00:00+08:00``).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    zone = plant.zone
     rows = [
         {
             "order_id": o.order_id,
@@ -312,9 +348,9 @@ def write_schedule(
             "operation_id": o.operation_id,
             "equipment_id": o.equipment_id,
             "unit_index": o.unit_index,
-            "start": o.start.isoformat(),
-            "end": o.end.isoformat(),
-            "setup_start": o.setup_start.isoformat() if o.setup_start else "",
+            "start": o.start.astimezone(zone).isoformat(),
+            "end": o.end.astimezone(zone).isoformat(),
+            "setup_start": o.setup_start.astimezone(zone).isoformat() if o.setup_start else "",
             "setup_duration_s": o.setup_duration.total_seconds(),
         }
         for o in sorted(schedule, key=lambda o: (o.start, o.equipment_id, o.unit_index))
@@ -338,6 +374,6 @@ def write_schedule(
     json_path.write_text(json.dumps(doc, indent=1))
     written = [csv_path, json_path]
     if gantt:
-        written.append(gantt_html(schedule, out_dir / "gantt.html"))
-        written.append(gantt_png(schedule, out_dir / "gantt.png"))
+        written.append(gantt_html(schedule, out_dir / "gantt.html", plant))
+        written.append(gantt_png(schedule, out_dir / "gantt.png", plant))
     return written

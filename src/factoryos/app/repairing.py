@@ -15,6 +15,7 @@ from pathlib import Path
 
 from factoryos.app.planning import parse_objective, write_schedule
 from factoryos.model.loader import load_plant
+from factoryos.model.plant import Plant
 from factoryos.model.schedule import Schedule
 from factoryos.schedule import (
     Assignment,
@@ -148,7 +149,12 @@ def repair_plan(
         raise SchedulingError(f"repair takes one objective, not the order {objective!r}")
     obj = stages[0]
     plant = load_plant(plant_path)
-    pp = build_problem(plant, read_orders(orders_path), name=orders_path.stem, lot_size=lot_size)
+    pp = build_problem(
+        plant,
+        read_orders(orders_path, products=plant.product_by_id),
+        name=orders_path.stem,
+        lot_size=lot_size,
+    )
     refs = {
         (job.name, op.name): (j, o)
         for j, job in enumerate(pp.problem.jobs)
@@ -165,7 +171,7 @@ def repair_plan(
         scrapped.append(refs[(order_id, step)])
     old = read_plan(pp, plan_path)
     check(pp.problem, old)
-    rush = read_orders(rush_path) if rush_path else []
+    rush = read_orders(rush_path, products=plant.product_by_id) if rush_path else []
     new_jobs = (
         build_problem(plant, rush, origin=pp.origin, lot_size=lot_size).problem.jobs if rush else ()
     )
@@ -221,10 +227,12 @@ def repair_plan(
     )
 
 
-def write_repair(outcome: RepairOutcome, out_dir: Path, *, gantt: bool = True) -> list[Path]:
+def write_repair(
+    outcome: RepairOutcome, out_dir: Path, plant: Plant, *, gantt: bool = True
+) -> list[Path]:
     """The repaired plan as ``repaired.csv``/``repaired.json`` and the Gantt charts (as
     ``schedule`` writes them), and ``moves.csv``: what moved and why."""
-    written = write_schedule(outcome.schedule, out_dir, stem="repaired", gantt=gantt)
+    written = write_schedule(outcome.schedule, out_dir, plant, stem="repaired", gantt=gantt)
     path = out_dir / "moves.csv"
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=MOVE_COLUMNS)

@@ -8,6 +8,7 @@ and only feed the intervals. A scenario file is a YAML patch over the plant mode
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -103,13 +104,25 @@ def _spec(
     orders: Sequence[ProductionOrder] | None = None,
     schedule: Schedule | None = None,
     lot_size: int | None = None,
+    warmup_days: float = 0.0,
 ) -> RunSpec:
-    horizon = days * DAY_S
+    """The run of ``days`` from ``start``, after ``warmup_days`` simulated before it (the twin's
+    clock starts at ``start - warmup``; orders from a file keep their own times)."""
+    if warmup_days < 0:
+        raise SimulationError(f"--warmup must be >= 0 days, got {warmup_days}")
+    warmup = warmup_days * DAY_S
+    horizon = days * DAY_S + warmup
+    first = start - dt.timedelta(seconds=warmup)
     if orders is None:
         orders = steady_demand(plant, demand, horizon, lot_size=lot_size)
+    else:
+        orders = [
+            dataclasses.replace(o, release_s=o.release_s + warmup, due_s=o.due_s + warmup)
+            for o in orders
+        ]
     if schedule is not None:
         rule = DispatchRule.SCHEDULE
-    return RunSpec(plant, tuple(orders), start, horizon, seed, rule, schedule, lot_size)
+    return RunSpec(plant, tuple(orders), first, horizon, seed, rule, schedule, lot_size, warmup)
 
 
 def read_orders_file(path: str | Path, start: dt.datetime) -> list[ProductionOrder]:
@@ -175,6 +188,7 @@ def run_id(spec: RunSpec, replication: int = 0) -> str:
             spec.rule.value,
             repr(spec.schedule),
             repr(spec.lot_size),
+            repr(spec.warmup_s),
         ]
     )
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=5).hexdigest()
@@ -220,14 +234,18 @@ def run_simulation(
     orders: Sequence[ProductionOrder] | None = None,
     schedule: Schedule | None = None,
     lot_size: int | None = None,
+    warmup_days: float = 0.0,
 ) -> SimulationOutcome:
     """Run ``replications`` of the plant for ``days``; replication 0's events go to ``store``.
     ``orders`` replaces the steady demand; a ``schedule`` is followed (rule ``schedule``);
-    ``lot_size`` replaces the products' lot sizes (orders that give their own keep it)."""
+    ``lot_size`` replaces the products' lot sizes (orders that give their own keep it);
+    ``warmup_days`` are simulated before ``start`` and left out of the figures."""
     if days <= 0 or replications < 1:
         raise SimulationError(f"need days > 0 and replications >= 1, got {days}, {replications}")
     start = start or default_start(plant)
-    spec = _spec(plant, days, seed, demand_per_year, rule, start, orders, schedule, lot_size)
+    spec = _spec(
+        plant, days, seed, demand_per_year, rule, start, orders, schedule, lot_size, warmup_days
+    )
     if store is None:
         [results] = run_replications(
             [spec], replications, processes=processes, on_done=_whole(on_progress)
@@ -270,6 +288,7 @@ def compare_scenario(
     processes: int | None = None,
     on_progress: Progress | None = None,
     lot_size: int | None = None,
+    warmup_days: float = 0.0,
 ) -> ScenarioComparison:
     """Base and scenario, same seeds and orders (common random numbers), paired differences."""
     if replications < 2:
@@ -278,7 +297,9 @@ def compare_scenario(
     scenario_plant = load_plant_and_scenario(plant_path, scenario_path)
     start = start or default_start(base_plant)
     specs = [
-        _spec(p, days, seed, demand_per_year, rule, start, lot_size=lot_size)
+        _spec(
+            p, days, seed, demand_per_year, rule, start, lot_size=lot_size, warmup_days=warmup_days
+        )
         for p in (base_plant, scenario_plant)
     ]
     base, scenario = run_replications(

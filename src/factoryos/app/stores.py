@@ -1,12 +1,48 @@
-"""Open the event store the settings name."""
+"""Open the event store the settings name: a DuckDB file or a PostgreSQL server, by its URL."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from factoryos.app.settings import Settings
+from factoryos.model.errors import StoreError
 from factoryos.store.duckdb_store import DuckDBStore
+from factoryos.store.postgres_store import PostgresStore
+from factoryos.store.postgres_url import is_postgres_url, redact
 from factoryos.store.protocol import EventStore
 
 
-def open_store(settings: Settings) -> EventStore:
-    """The embedded DuckDB store (one file, no server) at ``settings.db``."""
+def open_store(settings: Settings, *, must_exist: bool = False) -> EventStore:
+    """The store at ``settings.db``: PostgreSQL for a ``postgresql://`` URL, else a DuckDB file.
+
+    ``must_exist`` refuses a DuckDB file that is not there (a reader with nothing to read had a
+    typo); a PostgreSQL database must always exist, the server says so in one line.
+    """
+    if is_postgres_url(settings.db):
+        return PostgresStore(settings.db)
+    if must_exist and settings.db != ":memory:" and not Path(settings.db).exists():
+        raise StoreError(f"no event store at {settings.db!r}: run 'factoryos import' first")
     return DuckDBStore(settings.db)
+
+
+def shown(db: str) -> str:
+    """``db`` as it may be printed: a URL's password redacted."""
+    return redact(db) if is_postgres_url(db) else db
+
+
+def discard_embedded(db: str) -> None:
+    """Delete a DuckDB file and its write-ahead log (the demo starts afresh); a server is kept:
+    re-storing the same events there adds nothing, ids being idempotent."""
+    if is_postgres_url(db) or db == ":memory:":
+        return
+    path = Path(db)
+    for stale in (path, path.with_name(path.name + ".wal")):
+        stale.unlink(missing_ok=True)
+
+
+def upgrade_store(settings: Settings) -> tuple[str, list[str]]:
+    """Bring the store's schema to this factoryos: (where, migrations applied, maybe none)."""
+    if not is_postgres_url(settings.db):
+        return shown(settings.db), []  # the embedded file creates its tables as it opens
+    with PostgresStore(settings.db, upgrade=True) as store:
+        return store.url.shown, list(store.applied)

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from factoryos.model.errors import FactoryosError, PlantModelError
 
@@ -21,8 +22,11 @@ def reported_errors() -> Iterator[None]:
     except PlantModelError as exc:
         stderr.print(f"[bold red]invalid plant model[/] ({len(exc.issues)} problem(s)):")
         for issue in exc.issues:
-            stderr.print(f"  {issue}", markup=False, highlight=False)
+            stderr.print(f"  {issue}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from exc
     except FactoryosError as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+        # The message is data (it may hold brackets, e.g. EQUIPMENT[/UNIT]): never markup.
+        stderr.print(
+            Text.assemble(("error: ", "bold red"), str(exc)), highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from exc

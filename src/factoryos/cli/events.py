@@ -11,6 +11,7 @@ from rich.table import Table
 
 from factoryos.app.importing import import_event_file, reject_reasons
 from factoryos.app.settings import Settings
+from factoryos.app.stores import shown
 from factoryos.cli.errors import reported_errors
 from factoryos.model.loader import load_plant
 
@@ -19,7 +20,13 @@ console = Console()
 
 def import_events(
     events: Annotated[Path, typer.Argument(help="Event log, .csv or .parquet (docs/events.md).")],
-    db: Annotated[Path, typer.Option(help="DuckDB event store file; created if missing.")],
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="Event store: DuckDB file (created if missing) or postgresql:// URL; "
+            "default $FACTORYOS_DB."
+        ),
+    ] = None,
     plant: Annotated[
         Path | None, typer.Option(help="Plant model: reject events for unknown work units.")
     ] = None,
@@ -33,8 +40,9 @@ def import_events(
     """Import an event log: good rows are stored (idempotently), bad rows go to a rejects file."""
     with reported_errors():
         model = load_plant(plant) if plant is not None else None
-        result = import_event_file(Settings.from_env().with_db(db), events, model, rejects)
-    table = Table(title=f"import {events.name} -> {db}")
+        settings = Settings.from_env().with_db(db)
+        result = import_event_file(settings, events, model, rejects)
+    table = Table(title=f"import {events.name} -> {shown(settings.db)}")
     for column in ("read", "accepted", "rejected", "stored", "already stored"):
         table.add_column(column, justify="right")
     table.add_row(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from factoryos.app.kpi_json import report_to_json
 from factoryos.app.kpis import kpi_report
@@ -19,7 +21,6 @@ from factoryos.cli.charts import write_kpi_chart
 from factoryos.cli.errors import reported_errors
 from factoryos.cli.timeargs import parse_instant
 from factoryos.kpi.report import GroupBy, KpiGroup, KpiReport
-from factoryos.model.errors import FactoryosError
 from factoryos.model.loader import load_plant
 
 console = Console()
@@ -33,17 +34,20 @@ OEE_COLUMNS = [
     ("mttr_s", "MTTR h", "h"),
 ]
 ECONOMIC_COLUMNS = [
-    ("comprehensive_energy_consumption_kwh", "kWh/unit", "{:.2f}"),
-    ("energy_per_finished_unit_kwh", "kWh/prod", "{:,.0f}"),
-    ("energy_per_10k_cny_value_added_kwh", "kWh/10k CNY", "{:.1f}"),
+    ("comprehensive_energy_consumption_kwh", "kWh/op unit", "sig"),
+    ("energy_per_finished_unit_kwh", "kWh/product", "sig"),
+    ("energy_per_10k_cny_value_added_kwh", "kWh/10k CNY", "sig"),
     ("value_added_per_labour_hour_cny", "CNY VA/h", "{:,.0f}"),
     ("operating_cost_per_good_unit_cny", "CNY/prod", "{:,.0f}"),
 ]
 
 
 def kpi(
-    db: Annotated[Path, typer.Option(help="DuckDB event store file.")],
     plant: Annotated[Path, typer.Option(help="Plant model YAML.")],
+    db: Annotated[
+        str | None,
+        typer.Option(help="Event store: DuckDB file or postgresql:// URL; default $FACTORYOS_DB."),
+    ] = None,
     from_: Annotated[
         str | None, typer.Option("--from", help="Window start: a date (plant-local) or ISO time.")
     ] = None,
@@ -62,9 +66,7 @@ def kpi(
     """ISO 22400 KPIs of a node over a window, in total or by day, shift or equipment."""
     with reported_errors():
         model = load_plant(plant)
-        if not db.exists():
-            raise FactoryosError(f"no event store at {str(db)!r}: run 'factoryos import' first")
-        store = open_store(Settings.from_env().with_db(db))
+        store = open_store(Settings.from_env().with_db(db), must_exist=True)
         try:
             report = kpi_report(
                 store,
@@ -91,20 +93,39 @@ def _cell(value: float | None, fmt: str) -> str:
         return "-"
     if fmt == "h":
         return f"{value / 3600:.1f}"
+    if fmt == "sig":
+        return significant(value)
     return fmt.format(value)
 
 
+def significant(value: float, digits: int = 3) -> str:
+    """``value`` with ``digits`` significant digits and no exponent: 0.0123, 1.23, 123, 12,345."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{value:,.{decimals}f}"
+
+
+# What the two counts are: a product passes many routing steps, each of which counts it.
+COUNTS_CAPTION = (
+    "ops good: good units counted at every routing step; products: finished good products "
+    "(each product counted once, at its routing's count point)"
+)
+
+
 def _table(
-    title: str, report: KpiReport, columns: list[tuple[str, str, str]], quantity: str
+    title: str, report: KpiReport, columns: list[tuple[str, str, str]], caption: str | None = None
 ) -> Table:
-    table = Table(title=title)
+    table = Table(title=title, caption=caption)
     table.add_column(report.by.value if report.groups else "", no_wrap=True)
-    table.add_column("good" if quantity == "gq" else "products", justify="right")
+    table.add_column("ops good", justify="right")
+    table.add_column("products", justify="right")
     for _, heading, _ in columns:
         table.add_column(heading, justify="right")
     for group in [*report.groups, report.total]:
         label = "TOTAL" if group is report.total else _label(group, report)
-        row = [label, f"{getattr(group.inputs.quantities, quantity):,}"]
+        q = group.inputs.quantities
+        row = [label, f"{q.gq:,}", f"{q.finished_good:,}"]
         row += [_cell(group.kpis[name], fmt) for name, _, fmt in columns]
         last = bool(report.groups) and group is report.groups[-1]
         table.add_row(*row, end_section=last)
@@ -125,8 +146,9 @@ def _label(group: KpiGroup, report: KpiReport) -> str:
 def print_report(report: KpiReport, zone: ZoneInfo) -> None:
     start, end = report.start.astimezone(zone), report.end.astimezone(zone)
     window = f"{start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} {zone.key}"
-    console.print(_table(f"ISO 22400 KPIs of {report.node}\n{window}", report, OEE_COLUMNS, "gq"))
-    console.print(_table("Energy, value added and cost", report, ECONOMIC_COLUMNS, "finished_good"))
+    title = f"ISO 22400 KPIs of {report.node}\n{window}"
+    console.print(_table(title, report, OEE_COLUMNS, COUNTS_CAPTION))
+    console.print(_table("Energy, value added and cost", report, ECONOMIC_COLUMNS))
     losses = report.total.losses.as_dict()
     pbt = report.total.inputs.time.pbt_s or 1.0
     loss_table = Table(title="Where planned busy time went (six big losses)")
@@ -150,5 +172,9 @@ def print_report(report: KpiReport, zone: ZoneInfo) -> None:
                 f"{entry.cumulative_share:.0%}",
             )
         console.print(pareto)
+    for error in report.modelling_errors:
+        console.print(
+            Text.assemble(("modelling error: ", "bold red"), error.message), highlight=False
+        )
     for warning in report.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        console.print(Text.assemble(("warning: ", "yellow"), warning), highlight=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from factoryos.cli import events, kpi, schedule, simulate, validate
+from factoryos.cli import assess, db, events, fit, kpi, schedule, serve, simulate, users, validate
 
 app = typer.Typer(
     name="factoryos",
@@ -22,6 +22,11 @@ app.command("repair")(schedule.repair)
 app.command("simulate")(simulate.simulate)
 app.command("compare")(simulate.compare)
 app.command("demo")(simulate.demo)
+app.add_typer(db.app, name="db")
+app.command("assess")(assess.assess)
+app.command("serve")(serve.serve)
+app.add_typer(users.app, name="users")
+app.command("fit")(fit.fit)
 
 
 if __name__ == "__main__":

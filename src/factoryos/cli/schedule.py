@@ -12,6 +12,7 @@ from rich.table import Table
 
 from factoryos.app.planning import BenchRow, SolverName, benchmark_instance
 from factoryos.cli.errors import reported_errors
+from factoryos.model.loader import load_plant
 
 console = Console()
 
@@ -138,7 +139,7 @@ def schedule(
         table.add_row("wall time (s)", f"{plan.wall_time_s:.1f}", "")
         console.print(table)
         if out is not None:
-            for p in write_schedule(plan, out, gantt=gantt):
+            for p in write_schedule(plan, out, load_plant(plant), gantt=gantt):
                 console.print(f"wrote {p}")
 
 
@@ -162,7 +163,14 @@ def _down(text: str) -> tuple[str, int, dt.datetime, dt.datetime]:
         raise typer.BadParameter(
             f"{text!r}: expected EQUIPMENT[/UNIT]@START..END", param_hint="--down"
         ) from exc
-    return equipment, int(unit or 1), _instant(t1, "--down"), _instant(t2, "--down")
+    if unit and not unit.isdigit():
+        raise typer.BadParameter(f"{text!r}: unit {unit!r} is not a number", param_hint="--down")
+    start, end = _instant(t1, "--down"), _instant(t2, "--down")
+    if end <= start:
+        raise typer.BadParameter(
+            f"{text!r}: the window ends ({t2}) before it starts ({t1})", param_hint="--down"
+        )
+    return equipment, int(unit or 1), start, end
 
 
 def _scrap(text: str) -> tuple[str, str]:
@@ -180,7 +188,8 @@ def repair(
     now: Annotated[str, typer.Option(help="Current time, ISO with zone: earlier starts stay.")],
     down: Annotated[
         list[str] | None,
-        typer.Option(help="EQUIPMENT[/UNIT]@START..END downtime; repeat for more."),
+        # Rich reads "[/UNIT]" as a closing markup tag: escape the bracket.
+        typer.Option(help="EQUIPMENT\\[/UNIT]@START..END downtime; repeat for more."),
     ] = None,
     rush: Annotated[Path | None, typer.Option(help="CSV of orders to add (rush orders).")] = None,
     scrap: Annotated[
@@ -242,5 +251,5 @@ def repair(
         table.add_row("moved or new operations", str(len(outcome.moves)))
         console.print(table)
         if out is not None:
-            for p in write_repair(outcome, out, gantt=gantt):
+            for p in write_repair(outcome, out, load_plant(plant), gantt=gantt):
                 console.print(f"wrote {p}")

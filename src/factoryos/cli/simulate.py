@@ -26,9 +26,9 @@ from factoryos.app.simulation import (
     read_schedule_file,
     run_simulation,
 )
-from factoryos.app.stores import open_store
+from factoryos.app.stores import discard_embedded, open_store, shown
 from factoryos.cli.errors import reported_errors
-from factoryos.cli.kpi import print_report
+from factoryos.cli.kpi import print_report, significant
 from factoryos.simulate.twin import DispatchRule
 
 console = Console()
@@ -39,7 +39,7 @@ METRICS = {
     "oee": ("OEE (work centers, PBT-weighted)", "{:.1%}"),
     "unit_lead_time_h": ("Lead time per unit (h)", "{:,.1f}"),
     "wip_units": ("WIP (units)", "{:,.1f}"),
-    "energy_per_unit_kwh": ("Energy per unit (kWh)", "{:,.1f}"),
+    "energy_per_unit_kwh": ("Energy per unit (kWh)", "sig"),
 }
 
 Days = Annotated[float, typer.Option(help="Simulated days.")]
@@ -48,6 +48,14 @@ Replications = Annotated[int, typer.Option(help="Independent replications, run o
 Demand = Annotated[float, typer.Option(help="Sellable units ordered per year (equal mix).")]
 Rule = Annotated[DispatchRule, typer.Option(help="Dispatching rule.")]
 Start = Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: 1 Jan).")]
+Warmup = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        help="Days simulated before --start and left out of the figures (the plant does not "
+        "start empty); their events carry times before --start.",
+    ),
+]
 LotSize = Annotated[
     int | None,
     typer.Option(
@@ -85,7 +93,8 @@ def _progress(total: int, label: str) -> Iterator[Callable[[float], None]]:
 
 
 def _fmt(name: str, value: float) -> str:
-    return METRICS[name][1].format(value)
+    fmt = METRICS[name][1]
+    return significant(value) if fmt == "sig" else fmt.format(value)
 
 
 def print_outcome(outcome: SimulationOutcome, title: str) -> None:
@@ -139,7 +148,11 @@ def simulate(
     seed: Seed = 1,
     replications: Replications = 1,
     db: Annotated[
-        Path | None, typer.Option(help="DuckDB file to store replication 0's events in.")
+        str | None,
+        typer.Option(
+            help="Store replication 0's events in this DuckDB file or postgresql:// URL "
+            "(default $FACTORYOS_DB; unset: not stored)."
+        ),
     ] = None,
     scenario: Annotated[Path | None, typer.Option(help="Scenario overlay YAML.")] = None,
     demand: Demand = 10_000.0,
@@ -153,6 +166,7 @@ def simulate(
         Path | None, typer.Option(help="Follow this plan (schedule.json of 'factoryos schedule').")
     ] = None,
     lot_size: LotSize = None,
+    warmup: Warmup = 0.0,
 ) -> None:
     """Run the digital twin of PLANT; print throughput, OEE, lead time, WIP, energy with 95 % CIs
     and the bottleneck; optionally store the events for ``factoryos kpi``."""
@@ -161,7 +175,9 @@ def simulate(
         first_day = _start(start, default_start(model))
         book = read_orders_file(orders, first_day) if orders is not None else None
         plan = read_schedule_file(schedule) if schedule is not None else None
-        store = open_store(Settings.from_env().with_db(db)) if db is not None else None
+        settings = Settings.from_env()
+        target = db or settings.db_from_env
+        store = open_store(settings.with_db(target)) if target is not None else None
         try:
             with _progress(replications, f"simulating {days:g} days") as tick:
                 outcome = run_simulation(
@@ -177,13 +193,14 @@ def simulate(
                     orders=book,
                     schedule=plan,
                     lot_size=lot_size,
+                    warmup_days=warmup,
                 )
         finally:
             if store is not None:
                 store.close()
     print_outcome(outcome, f"{plant.name}: {days:g} days, {replications} replication(s)")
-    if db is not None:
-        console.print(f"{outcome.events_stored:,} events stored in {db}")
+    if target is not None:
+        console.print(f"{outcome.events_stored:,} events stored in {shown(target)}")
 
 
 def print_comparison(result: ScenarioComparison, title: str) -> None:
@@ -216,6 +233,7 @@ def compare(
     rule: Rule = DispatchRule.FIFO,
     start: Start = None,
     lot_size: LotSize = None,
+    warmup: Warmup = 0.0,
 ) -> None:
     """Base plant and scenario side by side, paired by replication (common random numbers)."""
     with reported_errors():
@@ -234,6 +252,7 @@ def compare(
                 start=first_day,
                 on_progress=tick,
                 lot_size=lot_size,
+                warmup_days=warmup,
             )
     print_comparison(result, f"{scenario.name} vs {plant.name}: {days:g} days, {replications} reps")
 
@@ -242,18 +261,23 @@ def demo(
     plant: Annotated[Path, typer.Option(help="Plant model YAML.")] = Path(
         "examples/robot_factory.yaml"
     ),
-    db: Annotated[Path, typer.Option(help="DuckDB file; replaced if it exists.")] = Path(
-        "demo.duckdb"
-    ),
+    db: Annotated[
+        str | None,
+        typer.Option(
+            help="DuckDB file (replaced if it exists) or postgresql:// URL; default "
+            "$FACTORYOS_DB, else demo.duckdb."
+        ),
+    ] = None,
     days: Days = 30.0,
     seed: Seed = 1,
 ) -> None:
     """Simulate a month of the robot plant, store its events, print the KPIs and the bottleneck."""
     with reported_errors():
         model = load_plant_and_scenario(plant, None)
-        for stale in (db, db.with_name(db.name + ".wal")):
-            stale.unlink(missing_ok=True)
-        store = open_store(Settings.from_env().with_db(db))
+        settings = Settings.from_env()
+        target = db or settings.db_from_env or "demo.duckdb"
+        discard_embedded(target)
+        store = open_store(settings.with_db(target))
         first_day = default_start(model)
         try:
             with _progress(1, f"simulating {days:g} days of {plant.name}") as tick:
@@ -265,6 +289,6 @@ def demo(
             report = kpi_report(store, model, start=first_day, end=end)
         finally:
             store.close()
-    console.print(f"{outcome.events_stored:,} events stored in {db}")
+    console.print(f"{outcome.events_stored:,} events stored in {shown(target)}")
     print_report(report, model.zone)
     print_bottleneck(outcome)

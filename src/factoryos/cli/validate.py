@@ -98,6 +98,12 @@ def print_capacity(report: CapacityReport) -> None:
         f"{_pct(bottleneck.utilisation)}; takt time {report.takt_s / 60:.1f} min; "
         f"nominal output [bold]{report.nominal_units:,.0f}[/] sellable units a year"
     )
+    lots = (
+        "each product's lot_size"
+        if report.lot_size is None
+        else f"lots of {report.lot_size} (--lot-size)"
+    )
+    console.print(f"setups per lot: {lots}; run time per unit, per cycle on batch equipment")
 
 
 def _pct(value: float) -> str:

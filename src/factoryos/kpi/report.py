@@ -26,6 +26,12 @@ from factoryos.kpi.elements import (
 from factoryos.kpi.losses import ParetoEntry, SixBigLosses, downtime_pareto, failure_time_in_pbt
 from factoryos.kpi.losses import six_big_losses as split_losses
 from factoryos.kpi.periods import calendar_key_of_path, planned_periods
+from factoryos.kpi.plausibility import (
+    CycleTime,
+    ModellingError,
+    effectiveness_errors,
+    producing_time_by_path,
+)
 from factoryos.model.aggregates import (
     AggregateQuery,
     CountTotal,
@@ -37,7 +43,7 @@ from factoryos.model.aggregates import (
     StateTime,
 )
 from factoryos.model.errors import FactoryosError
-from factoryos.model.plant import Operation, Plant
+from factoryos.model.plant import Operation, Plant, Product
 from factoryos.model.states import TimeElement
 
 
@@ -97,6 +103,7 @@ class KpiReport:
     total: KpiGroup
     pareto: list[ParetoEntry]
     warnings: list[str] = field(default_factory=list)
+    modelling_errors: list[ModellingError] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,9 +117,18 @@ class AggregateRows:
 
 
 def compute_report(
-    plant: Plant, query: AggregateQuery, by: GroupBy, rows: AggregateRows
+    plant: Plant,
+    query: AggregateQuery,
+    by: GroupBy,
+    rows: AggregateRows,
+    unit_states: list[StateTime] | None = None,
 ) -> KpiReport:
-    """KPIs per group and for the whole node from a store's aggregate rows."""
+    """KPIs per group and for the whole node from a store's aggregate rows.
+
+    ``unit_states`` are the state rows of the same window grouped by work unit only; with them
+    (or when grouped by equipment) effectiveness above 100 % is checked per work unit and
+    reported as a modelling error (:mod:`factoryos.kpi.plausibility`).
+    """
     warnings: list[str] = []
     inputs: dict[GroupValues, GroupInputs] = defaultdict(GroupInputs)
     for group, planned in _planned_inputs(plant, query).items():
@@ -136,8 +152,12 @@ def compute_report(
         )
 
     pri = _pri_lookup(plant, warnings)
+    cycles: dict[str, list[CycleTime]] = defaultdict(list)
     for count in rows.counts:
-        inputs[count.group] += GroupInputs(quantities=pri(count))
+        quantities, cycle = pri(count)
+        inputs[count.group] += GroupInputs(quantities=quantities)
+        if cycle is not None:
+            cycles[count.path].append(cycle)
     for energy in rows.energy:
         resources = Resources(energy_kwh=energy.energy_kwh, energy_cost_cny=energy.energy_cost_cny)
         inputs[energy.group] += GroupInputs(resources=resources)
@@ -160,6 +180,9 @@ def compute_report(
     ]
     total_inputs = sum((g.inputs for g in groups), GroupInputs())
     total = _group(GroupValues(), total_inputs, sum(failure_in_pbt.values()), labour_rate)
+    if unit_states is None and by is GroupBy.EQUIPMENT:
+        unit_states = rows.states
+    errors = effectiveness_errors(producing_time_by_path(unit_states or []), cycles)
     return KpiReport(
         node=query.node,
         start=query.start,
@@ -169,6 +192,7 @@ def compute_report(
         total=total,
         pareto=downtime_pareto(rows.states),
         warnings=warnings,
+        modelling_errors=errors,
     )
 
 
@@ -267,10 +291,14 @@ def _planned_inputs(plant: Plant, query: AggregateQuery) -> dict[GroupValues, Gr
     return out
 
 
-def _pri_lookup(plant: Plant, warnings: list[str]) -> Callable[[CountTotal], Quantities]:
-    """Turn a count row into quantities, with PRI x PQ from the routing of the counted product."""
+def _pri_lookup(
+    plant: Plant, warnings: list[str]
+) -> Callable[[CountTotal], tuple[Quantities, CycleTime | None]]:
+    """Turn a count row into quantities, with PRI x PQ from the routing of the counted product,
+    and the cycle time it was planned with."""
     products = plant.product_by_id
     units = plant.work_unit_by_path
+    end_products = _end_products(plant)
     warned: set[str] = set()
 
     def warn(message: str) -> None:
@@ -278,30 +306,45 @@ def _pri_lookup(plant: Plant, warnings: list[str]) -> Callable[[CountTotal], Qua
             warned.add(message)
             warnings.append(message)
 
-    def resolve(count: CountTotal) -> Quantities:
+    def resolve(count: CountTotal) -> tuple[Quantities, CycleTime | None]:
         pq = count.good + count.scrap + count.rework
         base = Quantities(pq=pq, gq=count.good, sq=count.scrap, rq=count.rework)
         product, unit = products.get(count.product), units.get(count.path)
         if product is None or unit is None:
             warn(f"counts of unknown product {count.product!r} or path {count.path!r}: no PRI")
-            return base
+            return base, None
         op = _operation(product.routing, count.operation, unit.equipment.id, plant)
         if op is None:
             warn(
                 f"counts of {product.id!r} on {count.path!r} name no unique operation "
                 f"({count.operation!r}): no PRI"
             )
-            return base
-        finished = product.value_added_cny > 0 and op.id == product.routing[-1].id
+            return base, None
+        finished = product.id in end_products and op.id == count_point(product).id
         good_finished = count.good if finished else 0
-        return replace(
+        pri_s = op.run_time_per_unit(unit.equipment)
+        quantities = replace(
             base,
-            planned_run_s=op.run_time_on(unit.equipment.id) * pq,
+            planned_run_s=pri_s * pq,
             finished_good=good_finished,
             value_added_cny=good_finished * product.value_added_cny,
         )
+        return quantities, CycleTime(product.id, op.id, unit.equipment.id, pri_s, pq)
 
     return resolve
+
+
+def count_point(product: Product) -> Operation:
+    """The routing step whose good units are the product's finished units: the one marked
+    ``count_point``, else the last."""
+    return next((op for op in product.routing if op.count_point), product.routing[-1])
+
+
+def _end_products(plant: Plant) -> set[str]:
+    """Products the plant delivers: those no other product consumes, and those with a value
+    added (a component also sold on its own)."""
+    consumed = {c.product for p in plant.products for op in p.routing for c in op.consumes}
+    return {p.id for p in plant.products if p.id not in consumed or p.value_added_cny > 0}
 
 
 def _operation(

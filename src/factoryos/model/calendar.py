@@ -7,7 +7,9 @@ YAML are local wall-clock times of the site; every period this module returns is
 
 from __future__ import annotations
 
+import calendar as stdlib_calendar
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,6 +25,7 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 
 
 def _parse_clock(value: object) -> dt.time:
+    """A local wall-clock time of the site; an offset would give it a second, conflicting zone."""
     if isinstance(value, int) and not isinstance(value, bool):
         # YAML 1.1 reads an unquoted 08:00 as a sexagesimal integer (480): undo that.
         hours, minutes = divmod(value, 60)
@@ -33,9 +36,16 @@ def _parse_clock(value: object) -> dt.time:
         if text == "24:00":
             return dt.time(0, 0)
         try:
-            return dt.time.fromisoformat(text)
+            clock = dt.time.fromisoformat(text)
         except ValueError:
             pass
+        else:
+            if clock.tzinfo is not None:
+                raise ValueError(
+                    f"clock time {value!r} has an offset: write the local time of the site "
+                    "('HH:MM'); the zone is site.timezone"
+                )
+            return clock
     raise ValueError(f"expected a clock time 'HH:MM', got {value!r}")
 
 
@@ -58,7 +68,8 @@ class Shift(_Frozen):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     start: dt.time
     end: dt.time
-    days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+    days: tuple[Weekday, ...] = Field(min_length=1)
+    """Weekdays the shift starts on; required, as a plant's working week is no safe guess."""
     breaks: tuple[Break, ...] = ()
 
     _clock = field_validator("start", "end", mode="before")(_parse_clock)
@@ -74,6 +85,16 @@ class Shift(_Frozen):
                 raise ValueError(
                     f"break {brk.start:%H:%M}-{brk.end:%H:%M} lies outside shift {self.name!r} "
                     f"({self.start:%H:%M}-{self.end:%H:%M})"
+                )
+        spans = sorted(
+            zip(self.break_spans_on(probe, zone), self.breaks, strict=True),
+            key=lambda pair: pair[0],
+        )
+        for (first_span, first), (second_span, second) in itertools.pairwise(spans):
+            if second_span[0] < first_span[1]:
+                raise ValueError(
+                    f"breaks {_span_text(first)} and {_span_text(second)} of shift "
+                    f"{self.name!r} overlap: merge them into one"
                 )
         return self
 
@@ -114,6 +135,62 @@ class Calendar(_Frozen):
         if both:
             raise ValueError(f"{both[0].isoformat()} is both a holiday and an extra workday")
         return self
+
+    @model_validator(mode="after")
+    def _shifts_do_not_overlap(self) -> Calendar:
+        """Two shifts at one time would count that time twice as planned operation time."""
+        # On a make-up workday every shift runs, so then any two shifts may meet.
+        every_day: tuple[Weekday, ...] = WEEKDAYS if self.extra_workdays else ()
+        for first, second in itertools.combinations(self.shifts, 2):
+            clash = _weekly_overlap(first, second, every_day)
+            if clash is not None:
+                day, minute = clash
+                raise ValueError(
+                    f"shifts {first.name!r} ({_span_text(first)}) and {second.name!r} "
+                    f"({_span_text(second)}) overlap on {day} at "
+                    f"{minute // 60:02d}:{minute % 60:02d}"
+                    + (" (a make-up workday runs every shift)" if every_day else "")
+                    + ": the time would count twice"
+                )
+        return self
+
+
+def _span_text(item: Shift | Break) -> str:
+    return f"{item.start:%H:%M}-{item.end:%H:%M}"
+
+
+_WEEK_MIN = 7 * 24 * 60
+
+
+def _week_minutes(shift: Shift, days: tuple[Weekday, ...]) -> list[tuple[int, int]]:
+    """The shift's [start, end) as minutes of a wall-clock week from Monday 00:00, wrapped."""
+    start = shift.start.hour * 60 + shift.start.minute
+    end = shift.end.hour * 60 + shift.end.minute
+    length = (end - start) % (24 * 60) or 24 * 60
+    out = []
+    for day in days or shift.days:
+        lo = WEEKDAYS.index(day) * 24 * 60 + start
+        hi = lo + length
+        out.append((lo, min(hi, _WEEK_MIN)))
+        if hi > _WEEK_MIN:  # Sunday night into Monday morning
+            out.append((0, hi - _WEEK_MIN))
+    return out
+
+
+def _weekly_overlap(
+    first: Shift, second: Shift, days: tuple[Weekday, ...]
+) -> tuple[Weekday, int] | None:
+    """The first weekday and minute of the day at which two shifts both run, if any."""
+    starts = [
+        max(a_lo, b_lo)
+        for a_lo, a_hi in _week_minutes(first, days)
+        for b_lo, b_hi in _week_minutes(second, days)
+        if max(a_lo, b_lo) < min(a_hi, b_hi)
+    ]
+    if not starts:
+        return None
+    day, minute = divmod(min(starts), 24 * 60)
+    return WEEKDAYS[day], minute
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,11 +283,115 @@ class WeeklyWindow(_Frozen):
     _clock = field_validator("start", mode="before")(_parse_clock)
 
 
+# -- periodic and usage-based maintenance (every N days, monthly, by operating hours or counts) --
+
+
+class EveryDaysWindow(_Frozen):
+    """A maintenance window every ``days`` days from the date ``first``, local time."""
+
+    days: int = Field(ge=1)
+    """Days from one window to the next."""
+    first: dt.date
+    """Date of the first window; the others follow every ``days`` days (before and after)."""
+    start: dt.time
+    """Local start time."""
+    duration_s: DurationS = Field(alias="duration", gt=0)
+    """Length of each window."""
+
+    _clock = field_validator("start", mode="before")(_parse_clock)
+
+    def dates(self, first_day: dt.date, last_day: dt.date) -> Iterator[dt.date]:
+        """Window dates from one period before ``first_day`` to ``last_day``."""
+        offset = (first_day - self.first).days // self.days - 1
+        day = self.first + dt.timedelta(days=offset * self.days)
+        while day <= last_day:
+            yield day
+            day += dt.timedelta(days=self.days)
+
+
+class MonthlyWindow(_Frozen):
+    """A maintenance window on one day of every month, local time (``day: last`` for the month's
+    last day; a day past a month's end falls on its last day)."""
+
+    day: int | Literal["last"] = "last"
+    """Day of the month, 1-31, or ``last``."""
+    start: dt.time
+    """Local start time."""
+    duration_s: DurationS = Field(alias="duration", gt=0)
+    """Length of each window."""
+
+    _clock = field_validator("start", mode="before")(_parse_clock)
+
+    @field_validator("day")
+    @classmethod
+    def _day_of_month(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 1 <= value <= 31:
+            raise ValueError(f"day of the month must be 1-31 or 'last', got {value}")
+        return value
+
+    def dates(self, first_day: dt.date, last_day: dt.date) -> Iterator[dt.date]:
+        """Window dates from the month before ``first_day`` to ``last_day``."""
+        year, month = (
+            (first_day.year - 1, 12)
+            if first_day.month == 1
+            else (
+                first_day.year,
+                first_day.month - 1,
+            )
+        )
+        while True:
+            last_of_month = stdlib_calendar.monthrange(year, month)[1]
+            day = last_of_month if self.day == "last" else min(int(self.day), last_of_month)
+            date = dt.date(year, month, day)
+            if date > last_day:
+                return
+            yield date
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+class UsageWindow(_Frozen):
+    """Maintenance after every ``hours`` of operating time or every ``counts`` units made by a
+    unit (whichever comes first): the twin stops the unit when it is due; the capacity check
+    counts its expected share of time; a plan cannot place it in advance."""
+
+    hours_s: DurationS | None = Field(default=None, alias="hours", gt=0)
+    """Operating time (setup and run) between two services of a unit."""
+    counts: int | None = Field(default=None, ge=1)
+    """Units made between two services of a unit."""
+    duration_s: DurationS = Field(alias="duration", gt=0)
+    """Length of each service."""
+
+    @model_validator(mode="after")
+    def _a_trigger(self) -> UsageWindow:
+        if self.hours_s is None and self.counts is None:
+            raise ValueError("give 'hours' or 'counts' (or both)")
+        return self
+
+
+def _periodic_spans(
+    form: EveryDaysWindow | MonthlyWindow, zone: ZoneInfo, start: dt.datetime, end: dt.datetime
+) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    length = dt.timedelta(seconds=form.duration_s)
+    for day in form.dates(start.astimezone(zone).date(), end.astimezone(zone).date()):
+        # add the duration in UTC: a 4 h window across a DST change still lasts 4 h
+        w_start = dt.datetime.combine(day, form.start, zone).astimezone(dt.UTC)
+        lo, hi = max(w_start, start), min(w_start + length, end)
+        if hi > lo:
+            yield lo.astimezone(dt.UTC), hi.astimezone(dt.UTC)
+
+
 class MaintenanceWindow(_Frozen):
-    """Planned downtime of some equipment: weekly, or once between two instants."""
+    """Planned downtime of some equipment: weekly, every N days, monthly, once between two
+    instants, or after a unit's operating hours or counts (``usage``)."""
 
     equipment: tuple[str, ...] = Field(min_length=1)
     weekly: WeeklyWindow | None = None
+    every: EveryDaysWindow | None = None
+    """A window every N days; give one form only."""
+    monthly: MonthlyWindow | None = None
+    """A window on one day of every month; give one form only."""
+    usage: UsageWindow | None = None
+    """A service after every so many operating hours or units of a unit; give one form only."""
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     reason: str = "planned maintenance"
@@ -218,8 +399,13 @@ class MaintenanceWindow(_Frozen):
     @model_validator(mode="after")
     def _one_form(self) -> MaintenanceWindow:
         once = self.start is not None or self.end is not None
-        if self.weekly is not None and once:
-            raise ValueError("give either 'weekly' or 'start'/'end', not both")
+        forms = [f for f in (self.weekly, self.every, self.monthly, self.usage) if f is not None]
+        if len(forms) > 1 or (forms and once):
+            raise ValueError(
+                "give one of 'weekly', 'every', 'monthly', 'usage' or 'start'/'end', not several"
+            )
+        if forms:
+            return self
         if self.weekly is None:
             if self.start is None or self.end is None:
                 raise ValueError("a one-off window needs both 'start' and 'end'")
@@ -232,7 +418,15 @@ class MaintenanceWindow(_Frozen):
     def spans(
         self, zone: ZoneInfo, start: dt.datetime, end: dt.datetime
     ) -> Iterator[tuple[dt.datetime, dt.datetime]]:
-        """The window's occurrences overlapping [start, end), clipped, in UTC."""
+        """The window's occurrences overlapping [start, end), clipped, in UTC (none for a
+        ``usage`` window: it depends on how the unit is used)."""
+        if self.usage is not None:
+            return
+        if self.every is not None or self.monthly is not None:
+            periodic = self.every if self.every is not None else self.monthly
+            assert periodic is not None
+            yield from _periodic_spans(periodic, zone, start, end)
+            return
         if self.weekly is None:
             assert self.start is not None and self.end is not None
             lo, hi = max(self.start, start), min(self.end, end)

@@ -112,11 +112,41 @@ def _check_equipment(plant: Plant) -> list[Finding]:
     return found
 
 
+def _check_line_binding(plant: Plant, p: int, o: int, eligible: set[str]) -> list[Finding]:
+    """A routing bound to a line needs, for each step, eligible equipment in that line."""
+    product = plant.products[p]
+    if product.line is None:
+        return []
+    lines = {line.id for _, line in plant.lines()}
+    if product.line not in lines:
+        if o > 0:
+            return []  # reported once, at the first step
+        return [Finding(("products", p, "line"), f"unknown line {product.line!r}")]
+    if eligible and not any(plant.line_of_equipment.get(e) == product.line for e in eligible):
+        step = product.routing[o].id
+        return [
+            Finding(
+                ("products", p, "line"),
+                f"step {step!r} has no eligible equipment in line {product.line!r}",
+            )
+        ]
+    return []
+
+
 def _check_routings(plant: Plant) -> list[Finding]:
     found = []
     skills = set(plant.skills)
     by_id = plant.equipment_by_id
     for p, product in enumerate(plant.products):
+        marked = [o for o, op in enumerate(product.routing) if op.count_point]
+        for o in marked[1:]:
+            found.append(
+                Finding(
+                    ("products", p, "routing", o, "count_point"),
+                    f"a second count point in the routing of {product.id!r} (the first is step "
+                    f"{product.routing[marked[0]].id!r}): a product is counted once",
+                )
+            )
         for o, op in enumerate(product.routing):
             base: Loc = ("products", p, "routing", o)
             if op.skill not in skills:
@@ -140,6 +170,7 @@ def _check_routings(plant: Plant) -> list[Finding]:
             )
             if not op.equipment and not eligible:
                 found.append(Finding((*base, "skill"), f"no equipment has skill {op.skill!r}"))
+            found += _check_line_binding(plant, p, o, eligible)
             for eq_id in op.run_time_on_s:
                 if eq_id not in eligible:
                     found.append(

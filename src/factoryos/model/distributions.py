@@ -74,8 +74,11 @@ class Gamma(_Distribution):
     spread (sums of k exponential phases, typical of minor stops and manual work)."""
 
     dist: Literal["gamma"]
+    """`gamma`."""
     shape: PositiveFloat
+    """Shape k (1: exponential; larger: less spread)."""
     mean_s: DurationS = Field(alias="mean", gt=0)
+    """Mean duration."""
 
     @property
     def scale_s(self) -> float:
@@ -91,7 +94,9 @@ class Empirical(_Distribution):
     equal probability (the empirical distribution function, no smoothing)."""
 
     dist: Literal["empirical"]
+    """`empirical`."""
     values_s: tuple[DurationS, ...] = Field(alias="values", min_length=1)
+    """Observed durations; each is drawn with equal probability."""
 
     @model_validator(mode="after")
     def _positive(self) -> Empirical:
@@ -131,7 +136,9 @@ class MinorStops(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     time_between: Distribution
+    """Running time between two minor stops of a unit."""
     duration: Distribution
+    """Length of one minor stop."""
 
     @property
     def time_share(self) -> float:
@@ -147,7 +154,9 @@ class PerformanceLoss(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     minor_stops: MinorStops | None = None
+    """Short stops while running; none: no minor stops."""
     speed_loss: float = Field(default=0.0, ge=0.0, lt=1.0)
+    """Share of the planned rate lost while running (0.05: 5 % slower)."""
 
     @property
     def time_factor(self) -> float:

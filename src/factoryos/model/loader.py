@@ -19,6 +19,12 @@ from factoryos.model.checks import Loc, check_plant, format_loc
 from factoryos.model.errors import Issue, PlantModelError
 from factoryos.model.plant import Plant
 
+# Fields a plant must state because any default would be a silent guess about the plant.
+NO_DEFAULT = {
+    "timezone": "give the site's IANA time zone, e.g. timezone: Asia/Shanghai",
+    "days": "give the weekdays the shift starts on, e.g. days: [mon, tue, wed, thu, fri]",
+}
+
 
 def load_plant(path: str | Path, overlay: Mapping[str, Any] | None = None) -> Plant:
     """Read, validate and cross-check a plant YAML file; ``overlay`` is deep-merged first."""
@@ -53,7 +59,7 @@ def validate_plant(data: Mapping[str, Any], filename: str = "<plant>") -> Plant:
     try:
         plant = Plant.model_validate(dict(data))
     except ValidationError as exc:
-        raise PlantModelError(_issues_of(exc, data, filename)) from exc
+        raise PlantModelError(issues_of(exc, data, filename)) from exc
     findings = check_plant(plant)
     if findings:
         raise PlantModelError(
@@ -62,7 +68,8 @@ def validate_plant(data: Mapping[str, Any], filename: str = "<plant>") -> Plant:
     return plant
 
 
-def _issues_of(exc: ValidationError, data: Mapping[str, Any], filename: str) -> list[Issue]:
+def issues_of(exc: ValidationError, data: Mapping[str, Any], filename: str) -> list[Issue]:
+    """The errors of a pydantic validation of ``data`` (a ruamel document) as issues with lines."""
     errors = exc.errors()
     locs = [_data_loc(data, err["loc"]) for err in errors]
     issues = []
@@ -74,6 +81,8 @@ def _issues_of(exc: ValidationError, data: Mapping[str, Any], filename: str) -> 
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown field"
+        elif err["type"] == "missing" and loc and loc[-1] in NO_DEFAULT:
+            message = f"required, there is no default: {NO_DEFAULT[str(loc[-1])]}"
         elif (
             err["type"] != "missing"
             and not isinstance(value, Mapping | list)
@@ -130,12 +139,14 @@ def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str,
     """``base`` with ``overlay`` merged in: mappings merge key by key, anything else replaces.
 
     Lists of mappings with ``id`` keys merge by id, so a scenario can change one line's equipment
-    without repeating the rest; other lists replace.
+    without repeating the rest; other lists replace. A distribution (a mapping with ``dist``)
+    replaces whole: its fields depend on its kind, so a fitted Weibull over a modelled
+    exponential must not keep the exponential's ``mean``.
     """
     merged: dict[str, Any] = dict(base)
     for key, value in overlay.items():
         old = merged.get(key)
-        if isinstance(old, Mapping) and isinstance(value, Mapping):
+        if isinstance(old, Mapping) and isinstance(value, Mapping) and "dist" not in value:
             merged[key] = deep_merge(old, value)
         elif isinstance(old, list) and _is_id_list(old) and _is_id_list(value):
             by_id = {item["id"]: item for item in old}

@@ -83,7 +83,9 @@ class Equipment(_Frozen):
     power_kw: dict[MachineState, PowerKW] = Field(default_factory=dict, alias="power")
     failure: FailureModel | None = None
     performance: PerformanceLoss | None = None
+    """Minor stops and speed loss while running (effectiveness below 100 %)."""
     operators: NonNegativeFloat = 0.0
+    axes: int | None = Field(default=None, ge=1)  # programmable axes (ISO 8373 robot: 3 or more)
     hourly_cost_cny: NonNegativeFloat = 0.0
     setup_matrix_s: dict[Identifier, dict[Identifier, DurationS]] = Field(
         default_factory=dict, alias="setup_matrix"
@@ -159,6 +161,8 @@ class Operation(_Frozen):
     consumes: tuple[Component, ...] = ()
     resumable: bool = False
     unattended: bool = False
+    count_point: bool = False
+    """This step's good units are the product's finished units (default: the last step)."""
 
     def run_time_on(self, equipment_id: str) -> float:
         """Run time on one equipment, seconds: per unit, or per cycle on batch equipment."""
@@ -178,6 +182,9 @@ class Product(_Frozen):
     passed on to the next step as soon as they are done (overlapping lots); ``None`` passes the
     whole lot when it is done. An order's ``lot_size`` column and the command line's
     ``--lot-size`` override ``lot_size`` (see ``factoryos.model.lots``).
+
+    ``line`` binds the whole routing to one line: its steps run only on that line's equipment
+    (a dedicated line for a product, though other lines have the skills too).
     """
 
     id: Identifier = Field(pattern=ID_PATTERN)
@@ -185,6 +192,8 @@ class Product(_Frozen):
     family: Identifier
     value_added_cny: NonNegativeFloat = 0.0
     routing: tuple[Operation, ...] = Field(min_length=1)
+    line: Identifier | None = None
+    """Id of the one line whose equipment runs this routing; none: any line with the skills."""
     lot_size: int = Field(default=10, ge=1)
     transfer_batch: int | None = Field(default=None, ge=1)
 
@@ -225,7 +234,8 @@ class Site(_Frozen):
 
     id: Identifier = Field(pattern=ID_PATTERN)
     name: str = ""
-    timezone: str = "UTC"
+    timezone: str
+    """IANA zone of the site (``Asia/Shanghai``); the YAML's clock times are local to it."""
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     cny_per_unit: PositiveFloat | None = None
 
@@ -326,11 +336,23 @@ class Plant(_Frozen):
     def maintenance_of(self, equipment_id: str) -> tuple[MaintenanceWindow, ...]:
         return tuple(w for w in self.maintenance if equipment_id in w.equipment)
 
-    def eligible_equipment(self, operation: Operation) -> tuple[Equipment, ...]:
-        """Equipment an operation may run on: the listed ones, else all with its skill."""
+    @cached_property
+    def line_of_equipment(self) -> dict[str, str]:
+        """Equipment id -> id of the line it stands in."""
+        return {e.id: line.id for _, line, e in self.equipment_items()}
+
+    def eligible_equipment(
+        self, operation: Operation, product: Product | None = None
+    ) -> tuple[Equipment, ...]:
+        """Equipment an operation may run on: the listed ones, else all with its skill; only
+        those of the product's ``line`` when the product's routing is bound to one."""
         if operation.equipment:
-            return tuple(self.equipment_by_id[e] for e in operation.equipment)
-        return tuple(e for _, _, e in self.equipment_items() if operation.skill in e.skills)
+            found = tuple(self.equipment_by_id[e] for e in operation.equipment)
+        else:
+            found = tuple(e for _, _, e in self.equipment_items() if operation.skill in e.skills)
+        if product is not None and product.line is not None:
+            return tuple(e for e in found if self.line_of_equipment[e.id] == product.line)
+        return found
 
     def is_in_subtree(self, path: str, node: str) -> bool:
         """Whether ``path`` is ``node`` or below it in the hierarchy."""

@@ -16,12 +16,15 @@ starved          NotExecuting, order but no material  ADOT
 blocked          NotExecuting, output full            ADOT
 off              NotAvailable (switched off)          ADOT
 maintenance      OutOfService / Maintenance           APMT (preventive maintenance)
+unknown          (no report: the source is dead)      unknown (a loss)
 ===============  ===================================  ==============================
 
 Planned operation time (POT) and planned downtime come from the calendar, never from the machine:
 only the part of a state interval that lies inside planned busy time (PBT) is counted, so every
 time element is bounded by PBT and APT <= PBT holds by construction. Time inside PBT for which no
-state is known yet is ``unknown``: it is a loss, not silently counted as anything else.
+state is known yet is ``unknown``: it is a loss, not silently counted as anything else. The live
+ingester enters ``unknown`` when a source dies (a Sparkplug NDEATH/DDEATH), so that a unit whose
+edge node is gone is never left "producing".
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class MachineState(StrEnum):
     BLOCKED = "blocked"
     OFF = "off"
     MAINTENANCE = "maintenance"
+    UNKNOWN = "unknown"
 
 
 class TimeElement(StrEnum):
@@ -64,6 +68,7 @@ TIME_ELEMENT_OF_STATE: dict[MachineState, TimeElement] = {
     MachineState.BLOCKED: TimeElement.ADOT,
     MachineState.OFF: TimeElement.ADOT,
     MachineState.MAINTENANCE: TimeElement.APMT,
+    MachineState.UNKNOWN: TimeElement.UNKNOWN,
 }
 
 FAILURE_STATES: frozenset[MachineState] = frozenset({MachineState.FAULT})

@@ -5,6 +5,7 @@
     factoryos.model.ScheduleError
     └── SchedulingError
         ├── InstanceFormatError   a benchmark/instance file does not parse (carries path and line)
+        │   └── OrderFileError    an orders CSV has problems (every one, each with its line)
         ├── NoSolutionError       the solver stopped without a feasible schedule (carries status)
         └── InvalidScheduleError  a schedule breaks a constraint (carries the violations)
 """
@@ -20,7 +21,13 @@ from factoryos.model.errors import ScheduleError
 if TYPE_CHECKING:
     from factoryos.schedule.validate import Violation
 
-__all__ = ["InstanceFormatError", "InvalidScheduleError", "NoSolutionError", "SchedulingError"]
+__all__ = [
+    "InstanceFormatError",
+    "InvalidScheduleError",
+    "NoSolutionError",
+    "OrderFileError",
+    "SchedulingError",
+]
 
 
 class SchedulingError(ScheduleError):
@@ -40,6 +47,17 @@ class InstanceFormatError(SchedulingError):
         super().__init__(where + message)
         self.path = path
         self.line = line
+
+
+class OrderFileError(InstanceFormatError):
+    """An orders CSV has problems: ``problems`` holds every (line, message), all found at once."""
+
+    def __init__(self, path: Path | str, problems: Sequence[tuple[int, str]]):
+        self.problems = tuple(problems)
+        text = "\n".join(f"{path}:{line}: {message}" for line, message in self.problems)
+        SchedulingError.__init__(self, f"{len(self.problems)} problem(s) in the orders:\n{text}")
+        self.path = path
+        self.line = self.problems[0][0]
 
 
 class NoSolutionError(SchedulingError):

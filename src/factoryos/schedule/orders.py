@@ -20,9 +20,10 @@ import csv
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from factoryos.model.calendar import merge_spans, shift_periods
 from factoryos.model.lots import LotSizeError, effective_lot_size, split_lots, transfer_size
@@ -30,12 +31,13 @@ from factoryos.model.plant import Operation as PlantOperation
 from factoryos.model.plant import Plant, WorkUnit
 from factoryos.model.states import MachineState
 from factoryos.schedule.clock import TimeAxis, WallClock, WorkingClock
-from factoryos.schedule.errors import InstanceFormatError, SchedulingError
+from factoryos.schedule.errors import InstanceFormatError, OrderFileError, SchedulingError
 from factoryos.schedule.problem import Alternative, EnergyPrices, Job, Operation, Problem
 
 __all__ = ["Order", "PlantProblem", "build_problem", "read_orders"]
 
 REQUIRED = ("order", "product", "quantity", "release", "due")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,62 +54,115 @@ class Order:
     """Units per lot for this order; None: ``--lot-size``, else the product's (model.lots)."""
 
 
-def _instant(text: str, *, path: Path | str, line: int, column: str) -> dt.datetime:
+def _instant(text: str, column: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text.strip())
     except ValueError as exc:
-        raise InstanceFormatError(
-            f"{column}: not an ISO 8601 time: {text!r}", path=path, line=line
-        ) from exc
+        raise ValueError(f"{column}: not an ISO 8601 time: {text!r}") from exc
     if value.tzinfo is None:
-        raise InstanceFormatError(
-            f"{column}: {text!r} has no time zone (write e.g. 2026-03-02T08:00+08:00)",
-            path=path,
-            line=line,
-        )
+        raise ValueError(f"{column}: {text!r} has no time zone (write e.g. 2026-03-02T08:00+08:00)")
     return value.astimezone(dt.UTC)
 
 
-def read_orders(path: Path | str) -> list[Order]:
+def _integer(row: dict[str, str], column: str, default: int, least: int) -> int:
+    text = (row.get(column) or "").strip()
+    if not text:
+        if default < least:
+            raise ValueError(f"{column}: missing")
+        return default
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise ValueError(f"{column}: not an integer: {text!r}") from exc
+    if value < least:
+        raise ValueError(f"{column}: must be >= {least}, got {value}")
+    return value
+
+
+def _order_of(
+    row: dict[str, str], products: Collection[str] | None, problems: list[str]
+) -> Order | None:
+    """The order of one CSV row, or None with every problem of the row added to ``problems``."""
+
+    def field(parse: Callable[[], _T]) -> _T | None:
+        try:
+            return parse()
+        except ValueError as exc:
+            problems.append(str(exc))
+            return None
+
+    order_id = (row.get("order") or "").strip()
+    product = (row.get("product") or "").strip()
+    if not order_id:
+        problems.append("order: missing")
+    if not product:
+        problems.append("product: missing")
+    elif products is not None and product not in products:
+        problems.append(
+            f"product: unknown product {product!r} (the plant makes {', '.join(sorted(products))})"
+        )
+    quantity = field(lambda: _integer(row, "quantity", 0, 1))
+    weight = field(lambda: _integer(row, "weight", 1, 0))
+    lot_text = (row.get("lot_size") or "").strip()
+    lot_size = field(lambda: _integer(row, "lot_size", 0, 1)) if lot_text else None
+    release_text = (row.get("release") or "").strip()
+    release = field(lambda: _instant(release_text, "release")) if release_text else None
+    if not release_text:
+        problems.append("release: missing")
+    due_text = (row.get("due") or "").strip()
+    due = field(lambda: _instant(due_text, "due")) if due_text else None
+    if release is not None and due is not None and due < release:
+        problems.append(f"due: {due_text} is before the release {release_text}")
+    if None in row:
+        problems.append(f"extra field(s) beyond the header: {row[None]}")  # type: ignore[index]
+    if problems or quantity is None or weight is None or release is None:
+        return None
+    return Order(order_id, product, quantity, release, due, weight, lot_size)
+
+
+def read_orders(path: Path | str, *, products: Collection[str] | None = None) -> list[Order]:
     """Read an orders CSV with columns order, product, quantity, release, due[, weight, lot_size].
 
-    ``lot_size`` (optional, per order) overrides the product's lot size for that order.
+    ``lot_size`` (optional, per order) overrides the product's lot size for that order. Every
+    problem of the file is reported at once, each as ``file:line: column: message``; with
+    ``products`` (the plant's product ids) an unknown product is one of them.
     """
     p = Path(path)
     orders: list[Order] = []
-    with p.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or ())]
-        if missing:
-            raise InstanceFormatError(f"missing column(s) {missing}", path=p, line=1)
-        for line, row in enumerate(reader, start=2):
-            try:
-                quantity = int(row["quantity"])
-                weight = int(row.get("weight") or 1)
-                lot_text = (row.get("lot_size") or "").strip()
-                lot_size = int(lot_text) if lot_text else None
-            except ValueError as exc:
-                raise InstanceFormatError(f"not an integer in {row}", path=p, line=line) from exc
-            if quantity < 1 or weight < 0 or (lot_size is not None and lot_size < 1):
+    problems: list[tuple[int, str]] = []
+    first_line: dict[str, int] = {}
+    try:
+        with p.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            missing = [c for c in REQUIRED if c not in (reader.fieldnames or ())]
+            if missing:
                 raise InstanceFormatError(
-                    f"quantity and lot_size must be >= 1, weight >= 0: {row}", path=p, line=line
+                    f"missing column(s) {missing}; expected "
+                    f"{', '.join(REQUIRED)}[, weight, lot_size]",
+                    path=p,
+                    line=1,
                 )
-            due_text = (row.get("due") or "").strip()
-            orders.append(
-                Order(
-                    order_id=row["order"].strip(),
-                    product=row["product"].strip(),
-                    quantity=quantity,
-                    release=_instant(row["release"], path=p, line=line, column="release"),
-                    due=_instant(due_text, path=p, line=line, column="due") if due_text else None,
-                    weight=weight,
-                    lot_size=lot_size,
-                )
-            )
-    ids = [o.order_id for o in orders]
-    dup = sorted({i for i in ids if ids.count(i) > 1})
-    if dup:
-        raise InstanceFormatError(f"duplicate order id(s) {dup}", path=p)
+            for row in reader:
+                line = reader.line_num  # the row's last physical line (quoted fields may wrap)
+                found: list[str] = []
+                order = _order_of(row, products, found)
+                problems.extend((line, message) for message in found)
+                if order is None:
+                    continue
+                if order.order_id in first_line:
+                    problems.append(
+                        (
+                            line,
+                            f"order: duplicate order id {order.order_id!r}, first on line "
+                            f"{first_line[order.order_id]}",
+                        )
+                    )
+                first_line.setdefault(order.order_id, line)
+                orders.append(order)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InstanceFormatError(f"cannot read the orders: {exc}", path=p) from exc
+    if problems:
+        raise OrderFileError(p, problems)
     return orders
 
 
@@ -163,7 +218,7 @@ def _expand(
             )
             for c in step.consumes
         ]
-        eligible = plant.eligible_equipment(step)
+        eligible = plant.eligible_equipment(step, plant.product_by_id[product_id])
         if not eligible:
             raise SchedulingError(f"{product_id}/{step.id}: no equipment has skill {step.skill!r}")
         alts: list[Alternative] = []

@@ -37,6 +37,7 @@ class RunSpec:
     rule: DispatchRule = DispatchRule.FIFO
     schedule: Schedule | None = None
     lot_size: int | None = None  # --lot-size: replaces the products' lot sizes
+    warmup_s: float = 0.0  # the first part of the horizon, left out of the figures
 
     def twin(
         self, replication: int, *, sink: EventSink | None = None, run_id: str | None = None
@@ -52,6 +53,7 @@ class RunSpec:
             rule=self.rule,
             schedule=self.schedule,
             lot_size=self.lot_size,
+            warmup_s=self.warmup_s,
             sink=sink,
             run_id=run_id,
         )

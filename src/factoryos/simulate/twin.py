@@ -63,6 +63,7 @@ from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.results import PoolStats, TwinResult, bottleneck_analysis
 from factoryos.simulate.streams import RandomStreams
 from factoryos.simulate.units import STATES, BatchKey, Pool, Unit
+from factoryos.simulate.warmup import end_warmup
 
 __all__ = ["DispatchRule", "EventSink", "Job", "PlantTwin"]
 
@@ -186,12 +187,14 @@ class PlantTwin:
         env: Environment | None = None,
         schedule: Schedule | None = None,
         lot_size: int | None = None,
+        warmup_s: float = 0.0,
     ) -> None:
         """``lot_size`` (``--lot-size``) replaces the products' lot sizes where an order gives
-        none. ``rule=SCHEDULE`` executes ``schedule``: each planned operation goes to its planned
-        equipment pool, and queues are served in planned start order (as early as possible, so
-        a disturbance shifts the plan right instead of stopping it); unplanned work queues by
-        its arrival time among them."""
+        none. The first ``warmup_s`` of the horizon are simulated but left out of the result
+        (:mod:`factoryos.simulate.warmup`). ``rule=SCHEDULE`` executes ``schedule``: each
+        planned operation goes to its planned equipment pool, and queues are served in planned
+        start order (as early as possible, so a disturbance shifts the plan right instead of
+        stopping it); unplanned work queues by its arrival time among them."""
         if start.tzinfo is None:
             raise SimulationError(f"start {start.isoformat()} needs a time zone")
         if (rule == DispatchRule.SCHEDULE) != (schedule is not None):
@@ -204,6 +207,10 @@ class PlantTwin:
         self.run_id = run_id or f"sim-{seed}-{replication}"
         self.env = env if env is not None else Environment()
         self.lot_size = lot_size
+        if not 0.0 <= warmup_s < horizon_s:
+            raise SimulationError(f"warm-up {warmup_s} s must be >= 0 and < the horizon")
+        self.warmup_s = float(warmup_s)
+        self._measured_from = 0.0  # orders released before the end of the warm-up are not counted
         self._plan: dict[tuple[str, str, str], tuple[str, float]] = {}
         if schedule is not None:
             for planned in schedule.operations:
@@ -252,7 +259,7 @@ class PlantTwin:
         self._eligible: dict[tuple[str, int], list[Pool]] = {}
         for product in plant.products:
             for i, op in enumerate(product.routing):
-                pools = [self.pools[e.id] for e in plant.eligible_equipment(op)]
+                pools = [self.pools[e.id] for e in plant.eligible_equipment(op, product)]
                 if not pools:
                     raise SimulationError(
                         f"operation {op.id!r} of product {product.id!r} has no equipment with "
@@ -266,6 +273,8 @@ class PlantTwin:
                 raise SimulationError(f"order {spec.order_id!r}: unknown product {spec.product!r}")
             if spec.release_s < self.horizon_s:
                 self.env.schedule_at(max(spec.release_s, 0.0), self._release_order, spec)
+        if self.warmup_s > 0:
+            self.env.schedule_at(self.warmup_s, lambda _: end_warmup(self), None)
         if sink is not None and energy_interval_s > 0:
             self._energy_interval_s = energy_interval_s
             self.env.schedule(energy_interval_s, self._read_meters)
@@ -303,6 +312,10 @@ class PlantTwin:
         end = self.start + dt.timedelta(seconds=self.horizon_s)
         for window in self.plant.maintenance:
             units = [u for e in window.equipment if e in self.pools for u in self.pools[e].units]
+            if window.usage is not None:  # due by operating hours or counts: the units watch
+                for unit in units:
+                    unit.watch_usage(window.usage, window.reason)
+                continue
             for lo, hi in window.spans(self.plant.zone, self.start, end):
                 on = (units, window.reason)
                 self.env.schedule_at(self._seconds(lo), self._set_maintenance, on)
@@ -540,7 +553,7 @@ class PlantTwin:
             if job.top:
                 self.scrapped[job.product.id] = self.scrapped.get(job.product.id, 0) + 1
                 self._count_wip(-1)
-            self._release_unit(job.order, job.product, job.top)
+            self._release_unit(job.order, job.product, job.top, lot=job.lot)
             return
         if draw < op.scrap_rate + op.rework_rate:
             self._emit_done(unit, job, rework=1)
@@ -774,8 +787,16 @@ class PlantTwin:
                 done = until
         return self.result()
 
+    def reset_flow_statistics(self, now: float) -> None:
+        """Start the order, lead-time and WIP statistics afresh at ``now`` (end of warm-up)."""
+        self._count_wip(0)
+        self._wip_area = 0.0
+        self._lead_time_sum_s = 0.0
+        self._measured_from = now
+
     def result(self) -> TwinResult:
         now = self.env.now
+        measured_s = now - self._measured_from
         self._flush_meters()
         self._count_wip(0)
         periods = {}
@@ -804,12 +825,13 @@ class PlantTwin:
                 )
             )
         finished_total = sum(self.finished.values())
-        orders_done = [o for o in self.orders if o.finished_s is not None]
+        orders = [o for o in self.orders if o.spec.release_s >= self._measured_from]
+        orders_done = [o for o in orders if o.finished_s is not None]
         return TwinResult(
-            horizon_s=now,
+            horizon_s=measured_s,
             finished=dict(self.finished),
             scrapped=dict(self.scrapped),
-            orders_released=len(self.orders),
+            orders_released=len(orders),
             orders_finished=len(orders_done),
             mean_unit_lead_time_s=self._lead_time_sum_s / finished_total if finished_total else 0,
             mean_order_lead_time_s=(
@@ -818,7 +840,7 @@ class PlantTwin:
                 if orders_done
                 else 0.0
             ),
-            mean_wip=self._wip_area / now if now else 0.0,
+            mean_wip=self._wip_area / measured_s if measured_s else 0.0,
             energy_kwh=sum(u.energy_kwh for u in self.units),
             pools=tuple(pool_stats),
             events_emitted=self.events_emitted,

@@ -1,7 +1,8 @@
 """Where events live: the storage protocol, the embedded DuckDB backend, event files.
 
 ``EventStore`` is the port (``protocol.py``); ``DuckDBStore`` the default backend, one file and no
-server; ``files`` reads and writes CSV/Parquet event logs in the canonical schema, with rejects.
+server; ``PostgresStore`` the server backend (several writers, partitions, migrations);
+``files`` reads and writes CSV/Parquet event logs in the canonical schema, with rejects.
 """
 
 from factoryos.store.arrow import EVENT_SCHEMA, events_to_table, table_to_events
@@ -14,6 +15,7 @@ from factoryos.store.files import (
     write_events,
     write_rejects,
 )
+from factoryos.store.postgres_store import PostgresStore
 from factoryos.store.protocol import AppendResult, EventStore
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "DuckDBStore",
     "EventStore",
     "ImportResult",
+    "PostgresStore",
     "ReadResult",
     "events_to_table",
     "import_events",

@@ -12,12 +12,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from factoryos.model.errors import StoreError
 from factoryos.model.events import (
     COLUMN_NAMES,
     EVENT_COLUMNS,
     Event,
+    EventKind,
     event_from_row,
     kind_of,
 )
@@ -98,6 +100,25 @@ def conform(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
 
 
+_KINDS = pa.array([k.value for k in EventKind])
+
+
+def appendable(events: Iterable[Event] | pa.Table) -> pa.Table:
+    """A batch to append as a canonical table; StoreError for an unknown kind or a stateless state.
+
+    Every backend checks a batch with this before writing anything, so a bad row rejects the
+    whole batch the same way everywhere.
+    """
+    table = conform(events) if isinstance(events, pa.Table) else events_to_table(events)
+    unknown = pc.filter(table["kind"], pc.invert(pc.is_in(table["kind"], value_set=_KINDS)))
+    if len(unknown):
+        raise StoreError(f"unknown event kind {unknown[0].as_py()!r} in appended table")
+    bad_state = pc.and_(pc.equal(table["kind"], "state"), pc.is_null(table["state"]))
+    if pc.any(bad_state).as_py():
+        raise StoreError("a state event without a state in appended table")
+    return table
+
+
 def table_to_events(table: pa.Table) -> list[Event]:
     """Typed events from a canonical table; raises EventError naming the bad row's field."""
     table = conform(table)
@@ -120,6 +141,7 @@ __all__ = [
     "EVENT_SCHEMA",
     "REQUIRED_COLUMNS",
     "TS_TYPE",
+    "appendable",
     "conform",
     "empty_table",
     "events_to_table",

@@ -22,7 +22,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from factoryos.model.aggregates import (
     AggregateQuery,
@@ -36,10 +35,9 @@ from factoryos.model.aggregates import (
 from factoryos.model.errors import StoreError
 from factoryos.model.events import COLUMN_NAMES, Event, EventKind
 from factoryos.store import duckdb_sql
-from factoryos.store.arrow import EVENT_SCHEMA, conform, events_to_table, utc_us
+from factoryos.store.arrow import EVENT_SCHEMA, appendable, utc_us
 from factoryos.store.protocol import AppendResult
 
-_KINDS = pa.array([k.value for k in EventKind])
 _OTHER_COLUMNS = [c for c in COLUMN_NAMES if c not in ("state", "reason")]
 
 
@@ -128,15 +126,9 @@ class DuckDBStore:
 
     def append(self, events: Iterable[Event] | pa.Table) -> AppendResult:
         """Store events; ids already stored (or repeated within the batch) count as duplicates."""
-        table = conform(events) if isinstance(events, pa.Table) else events_to_table(events)
+        table = appendable(events)
         if table.num_rows == 0:
             return AppendResult(0, 0)
-        unknown = pc.filter(table["kind"], pc.invert(pc.is_in(table["kind"], value_set=_KINDS)))
-        if len(unknown):
-            raise StoreError(f"unknown event kind {unknown[0].as_py()!r} in appended table")
-        bad_state = pc.and_(pc.equal(table["kind"], "state"), pc.is_null(table["state"]))
-        if pc.any(bad_state).as_py():
-            raise StoreError("a state event without a state in appended table")
         with self._guard("append") as con:
             con.register("_incoming", table)
             try:

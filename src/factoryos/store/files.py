@@ -106,21 +106,109 @@ def write_rejects(rejects: pa.Table, path: str | Path) -> None:
 
 
 def read_raw(path: str | Path) -> pa.Table:
-    """The file's table as stored; CSV columns are all read as text (empty field = null)."""
+    """The file's table as stored; CSV columns are all read as text (empty field = null).
+
+    Ragged CSV rows (too few or too many fields, a quote never closed) are left out: see
+    :func:`read_raw_rows`, which returns them too.
+    """
+    return read_raw_rows(path)[0]
+
+
+def read_raw_rows(path: str | Path) -> tuple[pa.Table, pa.Table]:
+    """The file's table as stored, and its ragged CSV rows as rejects (same columns, all null,
+    plus ``reject_reason`` naming the line); Parquet has no ragged rows."""
     try:
         if file_format(path) == "parquet":
-            return pq.read_table(str(path))
+            table = pq.read_table(str(path))
+            return table, _ragged_table(table.column_names, [])
         header = _csv_header(path)
+        with open(path, "rb") as handle:
+            table, ragged = _read_csv_text(handle.read(), header, first_line=1, has_header=True)
+        return table, _ragged_table(header, ragged)
+    except (OSError, pa.ArrowException) as exc:
+        raise StoreError(f"{path}: cannot read events: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class _Ragged:
+    line: int
+    reason: str
+    fields: list[str]
+
+
+def _read_csv_text(
+    data: bytes, header: list[str], *, first_line: int, has_header: bool
+) -> tuple[pa.Table, list[_Ragged]]:
+    """Parse CSV bytes whose first physical line is ``first_line``; split off ragged rows.
+
+    pyarrow hands a ragged row to a handler instead of failing the whole file. A quote that is
+    never closed swallows every line after it into one row: that row's first line is rejected and
+    the lines after it are parsed again, so one bad quote costs one line, not the rest of the file.
+    """
+    invalid: list[pa_csv.InvalidRow] = []
+
+    def skip(row: pa_csv.InvalidRow) -> str:
+        invalid.append(row)
+        return "skip"
+
+    def parse(use_threads: bool) -> pa.Table:
+        invalid.clear()
         return pa_csv.read_csv(
-            str(path),
+            pa.py_buffer(data),
+            # physical line numbers of ragged rows are only known to the one-thread reader
+            read_options=pa_csv.ReadOptions(
+                use_threads=use_threads,
+                column_names=None if has_header else header,
+            ),
+            parse_options=pa_csv.ParseOptions(invalid_row_handler=skip),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(header, pa.string()),
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=False,
+                null_values=[""],  # "nan", "NA", "null" are values to judge, not missing ones
             ),
         )
-    except (OSError, pa.ArrowException) as exc:
-        raise StoreError(f"{path}: cannot read events: {exc}") from exc
+
+    table = parse(use_threads=True)
+    if not invalid:
+        return table, []
+    table = parse(use_threads=False)  # rare: read again to learn the ragged rows' lines
+    tables, ragged = [table], []
+    for row in list(invalid):
+        # pyarrow's row number counts physical lines from 1, header included
+        line = first_line + (row.number or 1) - 1
+        first, sep, rest = row.text.partition("\n")
+        first = first.rstrip("\r")
+        fields = next(csv.reader([first]), [])
+        if sep:
+            reason = f"line {line}: a quote opened on this line is never closed: {first!r}"
+            more, more_ragged = _read_csv_text(
+                rest.encode("utf-8"), header, first_line=line + 1, has_header=False
+            )
+            tables.append(more)
+            ragged.extend(more_ragged)
+        elif row.actual_columns < row.expected_columns:
+            reason = (
+                f"line {line}: {row.actual_columns} field(s), the header has "
+                f"{row.expected_columns}: {first!r}"
+            )
+        else:
+            reason = (
+                f"line {line}: {row.actual_columns} fields, the header has only "
+                f"{row.expected_columns}: {first!r}"
+            )
+        ragged.append(_Ragged(line, reason, fields))
+    return pa.concat_tables(tables), sorted(ragged, key=lambda r: r.line)
+
+
+def _ragged_table(columns: list[str], ragged: list[_Ragged]) -> pa.Table:
+    """Ragged rows as rejects: what fits of their fields in the header's columns, and why."""
+    arrays = {
+        name: pa.array([r.fields[i] if i < len(r.fields) else None for r in ragged], pa.string())
+        for i, name in enumerate(columns)
+    }
+    arrays[REJECT_REASON] = pa.array([r.reason for r in ragged], pa.string())
+    return pa.table(arrays)
 
 
 def _csv_header(path: str | Path) -> list[str]:
@@ -133,8 +221,18 @@ def _csv_header(path: str | Path) -> list[str]:
 
 
 def read_events(path: str | Path, plant: Plant | None = None) -> ReadResult:
-    """Read and validate an event file; with ``plant``, paths must be its work units."""
-    return validate_table(read_raw(path), plant)
+    """Read and validate an event file; with ``plant``, paths must be its work units.
+
+    Ragged CSV rows are rejects too, each naming its line; the rest of the file is read.
+    """
+    table, ragged = read_raw_rows(path)
+    result = validate_table(table, plant)
+    if ragged.num_rows == 0:
+        return result
+    rejects = pa.concat_tables(
+        [result.rejects, ragged.cast(result.rejects.schema)], promote_options="permissive"
+    )
+    return ReadResult(result.events, rejects, result.read + ragged.num_rows)
 
 
 def validate_table(raw: pa.Table, plant: Plant | None = None) -> ReadResult:

@@ -1,0 +1,255 @@
+"""HTTP API benchmark: KPI queries under concurrent clients, and live latency stored -> browser.
+
+In one run, on loopback, against ``factoryos serve`` in its own process:
+
+  (a) KPIs of one line over one month by day (``GET /api/v1/sites/jiading/kpis?node=...&by=day``,
+      no ETag, so every request computes), ``--clients`` concurrent clients for ``--seconds``:
+      requests/s, p50 and p99 latency, on the embedded DuckDB store and on PostgreSQL (a fresh
+      database on 127.0.0.1:5432 holding the same events; skipped when no server answers);
+  (b) the same query in-process (``kpi_report`` on the DuckDB store, one caller): the peer that
+      shows what HTTP, JSON and concurrency add;
+  (c) live latency: the twin runs live (600x) and an SSE client measures, for each state change,
+      the time from the moment it was stored to the moment the client parsed it: p50 and p99.
+
+Goals: KPI p99 < 50 ms; live p99 < 2 s.
+
+    .venv/bin/python bench/api.py                       # 20 clients x 30 s per store
+    .venv/bin/python bench/api.py --clients 5 --seconds 5 --live-seconds 5    # a quick look
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from factoryos.app.kpis import kpi_report
+from factoryos.app.simulation import run_simulation
+from factoryos.kpi.report import GroupBy
+from factoryos.model import load_plant
+from factoryos.store.duckdb_store import DuckDBStore
+
+console = Console()
+ROOT = Path(__file__).resolve().parents[1]
+PLANT = ROOT / "examples" / "robot_factory.yaml"
+FACTORYOS = Path(sys.executable).with_name("factoryos")
+ZONE = ZoneInfo("Asia/Shanghai")
+MONTH = (dt.datetime(2026, 3, 1, tzinfo=ZONE), dt.datetime(2026, 4, 1, tzinfo=ZONE))
+LINE = "final_assembly/arm_assembly"
+QUERY = {"node": LINE, "from": "2026-03-01", "to": "2026-04-01", "by": "day"}
+PG = "postgresql://postgres@127.0.0.1:5432"
+PASSWORD = "bench-password"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _serve(db: str, cwd: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
+    """``factoryos serve`` in its own process, with a user that may read the site."""
+    users_db = "factoryos-users.duckdb" if db.startswith("postgresql") else db
+    for args in (
+        ["users", "add", "bench", "--password", PASSWORD],
+        ["users", "grant", "bench", "viewer", "jiading"],
+    ):
+        subprocess.run(
+            [FACTORYOS, *args, "--db", users_db], cwd=cwd, check=True, capture_output=True
+        )
+    cmd = [FACTORYOS, "serve", "--plant", str(PLANT), "--db", db, "--port", str(port), *extra]
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=1)
+            return proc
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"serve did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+
+
+def _token(port: int) -> str:
+    r = httpx.post(
+        f"http://127.0.0.1:{port}/api/v1/auth/token",
+        data={"username": "bench", "password": PASSWORD},
+    )
+    r.raise_for_status()
+    return str(r.json()["access_token"])
+
+
+async def _load(port: int, token: str, clients: int, seconds: float) -> list[float]:
+    url = f"http://127.0.0.1:{port}/api/v1/sites/jiading/kpis"
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(
+        headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=30
+    ) as client:
+
+        async def one() -> None:
+            while time.monotonic() < deadline:
+                t0 = time.perf_counter()
+                r = await client.get(url, params=QUERY)
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    raise RuntimeError(f"{r.status_code} {r.text[:200]}")
+
+        await asyncio.gather(*(one() for _ in range(clients)))
+    return latencies
+
+
+def _kpi_row(name: str, latencies: list[float], seconds: float) -> tuple[str, ...]:
+    return (
+        name,
+        f"{len(latencies) / seconds:,.1f}",
+        f"{1000 * statistics.median(latencies):.1f}",
+        f"{1000 * _percentile(latencies, 0.99):.1f}",
+        f"{len(latencies):,}",
+    )
+
+
+def _month_store(path: Path) -> DuckDBStore:
+    store = DuckDBStore(path)
+    plant = load_plant(PLANT)
+    run_simulation(plant, days=31, seed=1, start=MONTH[0], store=store)
+    return store
+
+
+def _postgres_copy(store: DuckDBStore) -> str | None:
+    try:
+        import psycopg
+
+        from factoryos.store.postgres_store import PostgresStore
+
+        name = f"bench_api_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(f"{PG}/test", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+    except Exception as exc:  # no server, or no rights: say so and go on with DuckDB
+        console.print(f"[yellow]PostgreSQL skipped:[/] {exc}")
+        return None
+    url = f"{PG}/{name}"
+    with PostgresStore(url, upgrade=True) as pg:
+        pg.append(store.events())
+    return url
+
+
+def _drop(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/test", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
+async def _live(port: int, token: str, seconds: float) -> list[float]:
+    lags: list[float] = []
+    url = f"http://127.0.0.1:{port}/api/v1/sites/jiading/live"
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + seconds
+    async with (
+        httpx.AsyncClient(timeout=None) as client,
+        client.stream("GET", url, headers=headers) as stream,
+    ):
+        kind = ""
+        async for line in stream.aiter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: ") and kind == "state":
+                lags.append(time.time() - json.loads(line[6:])["stored_at"])
+            if time.monotonic() > deadline:
+                break
+    return lags
+
+
+def main(
+    clients: Annotated[int, typer.Option(help="Concurrent clients.")] = 20,
+    seconds: Annotated[float, typer.Option(help="Load duration per store (s).")] = 30.0,
+    live_seconds: Annotated[float, typer.Option(help="Live latency sampling (s).")] = 20.0,
+    port: Annotated[int, typer.Option(help="First loopback port to use.")] = 8765,
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp_text:
+        tmp = Path(tmp_text)
+        t0 = time.perf_counter()
+        store = _month_store(tmp / "month.duckdb")
+        console.print(
+            f"a month of the robot plant: {store.count():,} events in "
+            f"{time.perf_counter() - t0:.1f} s"
+        )
+        plant = load_plant(PLANT)
+        node = f"{plant.root_path}/{LINE}"
+        direct = []
+        t_end = time.monotonic() + min(seconds, 10)
+        while time.monotonic() < t_end:
+            t1 = time.perf_counter()
+            kpi_report(store, plant, start=MONTH[0], end=MONTH[1], node=node, by=GroupBy.DAY)
+            direct.append(time.perf_counter() - t1)
+        pg_url = _postgres_copy(store)
+        store.close()
+        rows = [_kpi_row("in-process kpi_report, 1 caller (peer)", direct, min(seconds, 10))]
+        for name, db in (("HTTP, DuckDB", str(tmp / "month.duckdb")), ("HTTP, PostgreSQL", pg_url)):
+            if db is None:
+                continue
+            cwd = tmp / name.split()[-1]
+            cwd.mkdir()
+            proc = _serve(db, cwd, port)
+            try:
+                lat = asyncio.run(_load(port, _token(port), clients, seconds))
+            finally:
+                proc.terminate()
+                proc.wait(30)
+            rows.append(_kpi_row(f"{name}, {clients} clients", lat, seconds))
+            port += 1
+        if pg_url:
+            _drop(pg_url)
+        table = Table(title=f"KPIs of {LINE}, March 2026 by day")
+        for col in ("", "req/s", "p50 ms", "p99 ms", "requests"):
+            table.add_column(col, justify="right" if col else "left")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+
+        live_dir = tmp / "live"
+        live_dir.mkdir()
+        proc = _serve(
+            str(live_dir / "live.duckdb"),
+            live_dir,
+            port,
+            "--twin",
+            "--speed",
+            "600",
+            "--twin-at",
+            "2026-03-03T10:00+08:00",
+        )
+        try:
+            lags = asyncio.run(_live(port, _token(port), live_seconds))
+        finally:
+            proc.terminate()
+            proc.wait(30)
+        if lags:
+            console.print(
+                f"live stored -> SSE client: {len(lags)} state changes in {live_seconds:.0f} s, "
+                f"p50 {1000 * statistics.median(lags):.0f} ms, "
+                f"p99 {1000 * _percentile(lags, 0.99):.0f} ms (goal < 2000 ms)"
+            )
+        else:
+            console.print("[red]live: no state change arrived[/]")
+        console.print(f"cpu cores: {os.cpu_count()}")
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,51 @@
+"""The dashboard: plain HTML/JS shipped inside the package, and plotly.js from the plotly
+package itself (plants are often offline: no CDN, no external fonts)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from importlib import resources
+
+import plotly.offline
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.responses import HTMLResponse
+
+router = APIRouter(include_in_schema=False)
+
+ASSETS = {
+    "app.js": "text/javascript",
+    "i18n.js": "text/javascript",
+    "style.css": "text/css",
+}
+
+
+def _asset(name: str) -> bytes:
+    return resources.files("factoryos.api").joinpath("static", name).read_bytes()
+
+
+@functools.cache
+def _plotly() -> tuple[bytes, str]:
+    body = plotly.offline.get_plotlyjs().encode()
+    return body, '"' + hashlib.blake2b(body, digest_size=8).hexdigest() + '"'
+
+
+@router.get("/")
+def index() -> HTMLResponse:
+    return HTMLResponse(_asset("index.html"), headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/static/plotly.min.js")
+def plotly_js(request: Request) -> Response:
+    body, tag = _plotly()
+    headers = {"ETag": tag, "Cache-Control": "public, max-age=86400"}
+    if request.headers.get("If-None-Match") == tag:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(body, media_type="text/javascript", headers=headers)
+
+
+@router.get("/static/{name}")
+def asset(name: str) -> Response:
+    if name not in ASSETS:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no asset {name!r}")
+    return Response(_asset(name), media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,88 @@
+"""Sites, their plant hierarchy, the live state of every work unit, today's OEE per line."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from factoryos.api.caching import cached_json
+from factoryos.api.deps import PrincipalDep, ServiceDep, SiteDep
+from factoryos.app.live_view import line_oee_today, unit_states
+
+router = APIRouter(tags=["plant"])
+
+
+@router.get("/sites", summary="The sites the caller may read")
+def sites(principal: PrincipalDep, service: ServiceDep) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": s.id,
+            "name": s.plant.site.name,
+            "enterprise": s.plant.enterprise.name,
+            "timezone": s.plant.site.timezone,
+            "root": s.plant.root_path,
+            "twin": s.id in service.twins,
+        }
+        for s in service.sites.values()
+        if principal.can_read(s.id)
+    ]
+
+
+@router.get("/sites/{site}", summary="A site's plant: hierarchy down to the work units")
+def plant(ctx: SiteDep) -> dict[str, Any]:
+    p = ctx.site.plant
+    return {
+        "id": ctx.site.id,
+        "name": p.site.name,
+        "enterprise": p.enterprise.name,
+        "timezone": p.site.timezone,
+        "root": p.root_path,
+        "now": ctx.service.now(ctx.site.id).isoformat(),
+        "areas": [
+            {
+                "id": a.id,
+                "name": a.name,
+                "lines": [
+                    {
+                        "id": ln.id,
+                        "name": ln.name,
+                        "path": f"{p.root_path}/{a.id}/{ln.id}",
+                        "calendar": p.calendar_id_of(ln),
+                        "equipment": [
+                            {"id": e.id, "name": e.name, "kind": str(e.kind), "units": e.units}
+                            for e in ln.equipment
+                        ],
+                    }
+                    for ln in a.lines
+                ],
+            }
+            for a in p.areas
+        ],
+        "units": [u.path for u in p.work_units],
+        "shifts": sorted({s.name for c in p.calendars.values() for s in c.shifts}),
+    }
+
+
+@router.get("/sites/{site}/units", summary="Live state of every work unit (ETag)")
+def units(request: Request, ctx: SiteDep) -> Response:
+    service, site = ctx.service, ctx.site
+    now = service.now(site.id)
+
+    def compute() -> dict[str, Any]:
+        rows = unit_states(service.store, site.plant, now)
+        return {"now": now.isoformat(), "units": [dataclasses.asdict(r) for r in rows]}
+
+    return cached_json(request, service, compute, now.date())
+
+
+@router.get("/sites/{site}/lines/today", summary="Today's OEE and its factors per line (ETag)")
+def lines_today(request: Request, ctx: SiteDep) -> Response:
+    service, site = ctx.service, ctx.site
+    now = service.now(site.id)
+
+    def compute() -> dict[str, Any]:
+        return {"now": now.isoformat(), "lines": line_oee_today(service.store, site.plant, now)}
+
+    return cached_json(request, service, compute, now.replace(second=0, microsecond=0))

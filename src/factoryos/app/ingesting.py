@@ -1,0 +1,181 @@
+"""Live ingest use cases: check a mapping against a plant, run the ingester, replay dead letters.
+
+The ingester writes to the event store the settings name and keeps its dead letters and session
+beside it (``<db>.ingest.duckdb`` for a DuckDB file, memory for ``:memory:``). A batch commits
+in that order: events, then dead letters with the session; messages are acknowledged after both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from factoryos.app.settings import Settings
+from factoryos.app.stores import open_store
+from factoryos.ingest.mapping import IngestMapping, Kind, load_mapping, path_pattern
+from factoryos.ingest.mqtt import (
+    Broker,
+    Commit,
+    Committed,
+    IngestOptions,
+    MqttIngester,
+    Progress,
+)
+from factoryos.ingest.pipeline import Batch, Counts, Pipeline
+from factoryos.model import Plant, load_plant
+from factoryos.model.deadletter import DeadLetter
+from factoryos.store.deadletters import DeadLetterStore, DuckDBDeadLetterStore
+from factoryos.store.protocol import EventStore
+
+
+@dataclass(frozen=True)
+class RuleCoverage:
+    rule: str
+    kind: str
+    path: str
+    units: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MappingReport:
+    rules: list[RuleCoverage]
+    without_state: list[str]  # work units no state rule reaches
+    without_any: list[str]  # work units no rule reaches at all
+
+
+def check_mapping(mapping_path: str | Path, plant_path: str | Path) -> MappingReport:
+    """What each rule maps to in the plant, and which work units have no source."""
+    mapping = load_mapping(mapping_path)
+    plant = load_plant(plant_path)
+    paths = [u.path for u in plant.work_units]
+    rules = []
+    state_units: set[str] = set()
+    any_units: set[str] = set()
+    for rule in mapping.sources:
+        pattern = path_pattern(rule.path)
+        units = tuple(p for p in paths if pattern.fullmatch(p))
+        rules.append(RuleCoverage(rule.describe(), rule.kind.value, rule.path, units))
+        any_units.update(units)
+        if rule.kind is Kind.STATE:
+            state_units.update(units)
+    return MappingReport(
+        rules,
+        [p for p in paths if p not in state_units],
+        [p for p in paths if p not in any_units],
+    )
+
+
+def dead_letter_path(settings: Settings) -> str:
+    if settings.db == ":memory:":
+        return ":memory:"
+    return str(Path(settings.db).with_suffix("")) + ".ingest.duckdb"
+
+
+def open_dead_letters(settings: Settings) -> DeadLetterStore:
+    return DuckDBDeadLetterStore(dead_letter_path(settings))
+
+
+def _session(letters: DeadLetterStore) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name in ("sparkplug", "memory"):
+        doc = letters.session(name)
+        if doc is not None:
+            found[name] = json.loads(doc)
+    return found
+
+
+def make_commit(store: EventStore, letters: DeadLetterStore) -> Commit:
+    def commit(batch: Batch, session: dict[str, str]) -> Committed:
+        result = store.append(batch.events)
+        added = letters.commit(batch.letters, session)
+        return Committed(result.inserted, result.duplicates, added)
+
+    return commit
+
+
+def _units(plant: Plant | None) -> frozenset[str] | None:
+    return None if plant is None else frozenset(u.path for u in plant.work_units)
+
+
+def run_ingest(
+    settings: Settings,
+    mapping: IngestMapping,
+    plant: Plant | None,
+    broker_url: str,
+    stop: threading.Event,
+    *,
+    options: IngestOptions | None = None,
+    on_batch: Progress | None = None,
+) -> Counts:
+    """Ingest from the broker into the store until ``stop`` is set; the final counts."""
+    options = options or IngestOptions(host_id=mapping.host_id)
+    with _stores(settings) as (store, letters):
+        pipeline = Pipeline(mapping, _units(plant), _session(letters))
+        ingester = MqttIngester(
+            Broker.parse(broker_url), pipeline, make_commit(store, letters), options, on_batch
+        )
+        ingester.run(stop)
+        return pipeline.counts
+
+
+@contextmanager
+def _stores(settings: Settings) -> Iterator[tuple[EventStore, DeadLetterStore]]:
+    store = open_store(settings)
+    try:
+        letters = open_dead_letters(settings)
+        try:
+            yield store, letters
+        finally:
+            letters.close()
+    finally:
+        store.close()
+
+
+def list_dead_letters(settings: Settings, limit: int, replayed: bool = False) -> list[DeadLetter]:
+    letters = open_dead_letters(settings)
+    try:
+        return letters.letters(limit=limit, replayed=replayed)
+    finally:
+        letters.close()
+
+
+def dead_letter(settings: Settings, letter_id: str) -> DeadLetter | None:
+    letters = open_dead_letters(settings)
+    try:
+        return letters.letter(letter_id)
+    finally:
+        letters.close()
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    tried: int
+    stored: int
+    duplicates: int
+    still_dead: int
+
+
+def replay_dead_letters(
+    settings: Settings, mapping: IngestMapping, plant: Plant | None, limit: int = 1_000_000
+) -> ReplayResult:
+    """Put pending dead letters through ``mapping``; the ones that now make events are stored
+    (exactly once: their ids are the ones they would have had) and marked replayed."""
+    with _stores(settings) as (store, letters):
+        pending = letters.letters(limit=limit)
+        pipeline = Pipeline(mapping, _units(plant), _session(letters))
+        now_ms = time.time_ns() // 1_000_000
+        done = [d.letter_id for d in pending if pipeline.replay(d, now_ms)]
+        batch = pipeline.take()
+        result = store.append(batch.events)
+        letters.commit([], {"memory": pipeline.session()["memory"]})
+        letters.mark_replayed(done, dt.datetime.now(dt.UTC))
+        return ReplayResult(
+            len(pending), result.inserted, result.duplicates, len(pending) - len(done)
+        )

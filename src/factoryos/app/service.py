@@ -1,0 +1,198 @@
+"""The factoryos service: one process holding the plants, the store, accounts, jobs and live twins.
+
+``factoryos serve`` builds a :class:`Service` from :class:`ServiceSettings` and hands it to the
+HTTP layer (``factoryos.api.create_app``); nothing here knows about HTTP. Every plant is a site
+(its ``site.id``); all sites share one event store, told apart by their hierarchy paths.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from factoryos.app.accounts import Accounts
+from factoryos.app.hub import Hub, LiveMessage
+from factoryos.app.jobs import JobRunner
+from factoryos.app.live_twin import LiveTwin
+from factoryos.app.live_view import line_oee_today
+from factoryos.app.plans import PlanStore
+from factoryos.app.settings import DEFAULT_DB, Settings
+from factoryos.app.stores import open_store
+from factoryos.model import Event, Plant, StateChange, load_plant
+from factoryos.model.errors import ParameterError
+from factoryos.store.postgres_url import is_postgres_url
+from factoryos.store.protocol import EventStore
+from factoryos.store.users import DuckDBUserStore, UserStore
+
+__all__ = ["Service", "ServiceSettings", "Site"]
+
+USERS_BESIDE_SERVER = "factoryos-users.duckdb"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    """What ``factoryos serve`` was asked for."""
+
+    plants: tuple[Path, ...]
+    db: str = DEFAULT_DB
+    twin: bool = False
+    speed: float = 60.0
+    twin_days: float = 30.0
+    seed: int = 0
+    twin_at: dt.datetime | None = None  # the twin's "now" when it starts (default: wall clock)
+    orders: Path | None = None  # an order book to plan on the first site at start (a job)
+    plan_time_limit_s: float = 10.0
+    work_dir: Path | None = None  # plans and job outputs; default: a fresh temporary folder
+    users_db: str | None = None  # a DuckDB file for accounts; default: the event store's file
+    secure_cookies: bool = False  # set behind HTTPS
+    kpi_push_s: float = 1.0  # how often changed sites get fresh KPIs over the live stream
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    plant: Plant
+    plant_path: Path
+
+
+def _embedded_users_db(db: str) -> str:
+    """Accounts live in the embedded store's file; beside a PostgreSQL event store, in a local
+    DuckDB file (a PostgreSQL user store is not written yet)."""
+    return USERS_BESIDE_SERVER if is_postgres_url(db) else db
+
+
+class Service:
+    """Long-lived state of the server; :meth:`start` and :meth:`stop` bracket its life."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        *,
+        store: EventStore | None = None,
+        users: UserStore | None = None,
+    ) -> None:
+        if not settings.plants:
+            raise ParameterError("plant", [], "serve needs at least one plant model")
+        self.settings = settings
+        self.sites: dict[str, Site] = {}
+        for path in settings.plants:
+            plant = load_plant(path)
+            if plant.site.id in self.sites:
+                raise ParameterError("plant", str(path), f"site {plant.site.id!r} given twice")
+            self.sites[plant.site.id] = Site(plant.site.id, plant, Path(path))
+        self.store = store if store is not None else open_store(Settings(db=settings.db))
+        if users is None:
+            users = DuckDBUserStore(settings.users_db or _embedded_users_db(settings.db))
+        self.accounts = Accounts(users, frozenset(self.sites))
+        self.work_dir = settings.work_dir or Path(tempfile.mkdtemp(prefix="factoryos-serve-"))
+        self.plans = {
+            s.id: PlanStore(s.plant, s.plant_path, self.work_dir / s.id / "plans")
+            for s in self.sites.values()
+        }
+        self.jobs = JobRunner()
+        self.hub = Hub()
+        self.twins: dict[str, LiveTwin] = {}
+        self._dirty: set[str] = set()
+        self._dirty_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._pusher: threading.Thread | None = None
+
+    # -- life ------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.settings.twin:
+            for site in self.sites.values():
+                twin = LiveTwin(
+                    site.plant,
+                    self.store,
+                    speed=self.settings.speed,
+                    days=self.settings.twin_days,
+                    seed=self.settings.seed,
+                    now=self.settings.twin_at,
+                    on_stored=self.stored,
+                )
+                self.twins[site.id] = twin
+                twin.start()
+        if self.settings.orders is not None:
+            first = next(iter(self.sites))
+            plans = self.plans[first]
+            plan_id = plans.new(
+                self.settings.orders.read_text(encoding="utf-8"), "weighted_tardiness"
+            )
+            limit = self.settings.plan_time_limit_s
+            self.jobs.submit(
+                "schedule", first, lambda progress: plans.solve(plan_id, limit, progress)
+            )
+        self._pusher = threading.Thread(target=self._push_kpis, name="factoryos-kpi", daemon=True)
+        self._pusher.start()
+
+    def close_streams(self) -> None:
+        """Let live streams end (before the server drains its connections); :meth:`stop` ends
+        the rest."""
+        self._stop.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for twin in self.twins.values():
+            twin.stop()
+        if self._pusher is not None:
+            self._pusher.join(5.0)
+        self.jobs.shutdown()
+
+    # -- time ------------------------------------------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def now(self, site: str) -> dt.datetime:
+        """The site's clock: its live twin's when one runs, else the wall clock (UTC)."""
+        twin = self.twins.get(site)
+        return twin.now if twin is not None else dt.datetime.now(dt.UTC)
+
+    # -- live ------------------------------------------------------------------------------------
+
+    def site_of_path(self, path: str) -> str | None:
+        for site in self.sites.values():
+            if site.plant.is_in_subtree(path, site.plant.root_path):
+                return site.id
+        return None
+
+    def stored(self, events: Sequence[Event]) -> None:
+        """Tell live listeners about events just stored (state changes at once, KPIs soon)."""
+        touched: set[str] = set()
+        for event in events:
+            site = self.site_of_path(event.path)
+            if site is None:
+                continue
+            touched.add(site)
+            if isinstance(event, StateChange):
+                self.hub.publish(
+                    LiveMessage(
+                        site,
+                        "state",
+                        {
+                            "path": event.path,
+                            "state": event.state.value,
+                            "reason": event.reason,
+                            "since": event.ts.isoformat(),
+                        },
+                    )
+                )
+        with self._dirty_lock:
+            self._dirty |= touched
+
+    def _push_kpis(self) -> None:
+        while not self._stop.wait(self.settings.kpi_push_s):
+            with self._dirty_lock:
+                dirty, self._dirty = self._dirty, set()
+            for site_id in sorted(dirty):
+                if not self.hub.listening(site_id):
+                    continue
+                site = self.sites[site_id]
+                lines = line_oee_today(self.store, site.plant, self.now(site_id))
+                self.hub.publish(LiveMessage(site_id, "kpi", {"lines": lines}))

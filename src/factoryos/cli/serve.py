@@ -1,0 +1,115 @@
+"""``factoryos serve``: the HTTP API and the dashboard, with the plant's twin running live."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from factoryos.api import create_app
+from factoryos.app.service import Service, ServiceSettings
+from factoryos.app.settings import Settings
+from factoryos.cli.errors import reported_errors
+
+console = Console()
+
+
+class _Server(uvicorn.Server):
+    """Ends the live streams first on Ctrl-C, SIGTERM or ``--for``, so that they do not hold up
+    the graceful shutdown."""
+
+    def __init__(self, config: uvicorn.Config, service: Service) -> None:
+        super().__init__(config)
+        self.service = service
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.service.close_streams()
+        super().handle_exit(sig, frame)
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise typer.BadParameter(
+            f"expected an ISO time with offset, got {text!r}", param_hint="--twin-at"
+        )
+    return value
+
+
+def serve(
+    plant: Annotated[
+        list[Path], typer.Option(help="Plant model YAML; repeat for more sites.", exists=True)
+    ],
+    db: Annotated[
+        str | None, typer.Option(help="DuckDB store file (events, users); default $FACTORYOS_DB.")
+    ] = None,
+    twin: Annotated[bool, typer.Option(help="Run each plant's twin live in this process.")] = False,
+    speed: Annotated[float, typer.Option(help="Twin seconds per wall-clock second.", min=0.01)] = (
+        60.0
+    ),
+    days: Annotated[float, typer.Option(help="Simulated days the live twin runs at most.")] = 30.0,
+    seed: Annotated[int, typer.Option(help="The live twin's random seed.")] = 0,
+    twin_at: Annotated[
+        str | None,
+        typer.Option(
+            help="The twin's clock at start, an ISO time with offset (default: now); it begins "
+            "at that day's local midnight and catches up."
+        ),
+    ] = None,
+    orders: Annotated[
+        Path | None,
+        typer.Option(help="An order book CSV to plan on the first site at start.", exists=True),
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    for_: Annotated[
+        float | None, typer.Option("--for", help="Stop by itself after this many seconds.", min=0)
+    ] = None,
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Where plans and job files go (default: a temp folder).")
+    ] = None,
+) -> None:
+    """Serve the API (/api/v1, OpenAPI at /api/v1/docs) and the dashboard (/)."""
+    with reported_errors():
+        settings = ServiceSettings(
+            plants=tuple(plant),
+            db=Settings.from_env().with_db(db).db,
+            twin=twin,
+            speed=speed,
+            twin_days=days,
+            seed=seed,
+            twin_at=_instant(twin_at),
+            orders=orders,
+            work_dir=work_dir,
+        )
+        service = Service(settings)
+        app = create_app(settings, service=service)
+    if not service.accounts.users.users():
+        console.print(
+            "[yellow]no users yet:[/] add one with "
+            f"'factoryos users add NAME --db {settings.db}' and "
+            f"'factoryos users grant NAME admin {next(iter(service.sites))} --db {settings.db}'"
+        )
+    server = _Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5),
+        service,
+    )
+    if for_ is not None:
+        timer = threading.Timer(for_, server.handle_exit, (signal.SIGTERM, None))
+        timer.daemon = True
+        timer.start()
+    live = " with the live twin" if twin else ""
+    console.print(f"factoryos serving{live} at [bold]http://{host}:{port}/[/] (Ctrl-C stops)")
+    server.run()

@@ -1,0 +1,241 @@
+"""The Sparkplug B host application's session logic, without the network.
+
+Per edge node it keeps the birth's ``bdSeq``, the next expected ``seq`` and the aliases and
+datatypes the births declared; from each message it makes :class:`Reading` s of the metrics the
+mapping names. What breaks the session (data before a birth, a seq gap, an unknown alias) is
+rejected with its reason and asks for a rebirth (NCMD ``Node Control/Rebirth``); a death (NDEATH
+with the birth's bdSeq, or DDEATH) yields the work units that are now ``unknown``.
+
+The session is plain data (:meth:`SparkplugHost.snapshot` / :meth:`restore`), saved with every
+committed batch: after a crash the broker redelivers the unacknowledged messages, and they meet
+the session as it was when the last of the acknowledged ones was committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from factoryos.ingest.convert import Protocol, Reading, Resolver, Value
+from factoryos.ingest.mapping import Kind, fill_path
+from factoryos.ingest.sparkplug import (
+    BDSEQ_METRIC,
+    CodecError,
+    MessageType,
+    Payload,
+    Topic,
+    decode,
+    typed_value,
+)
+from factoryos.model.events import StateChange
+from factoryos.model.states import MachineState
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass
+class _Node:
+    bdseq: int | None = None
+    next_seq: int | None = None  # None: no valid session (never born, or broken until rebirth)
+    # alias -> (device or "", metric name, datatype); (device or "", name) -> datatype
+    aliases: dict[int, tuple[str, str, int]] = field(default_factory=dict)
+    types: dict[tuple[str, str], int] = field(default_factory=dict)
+    devices: set[str] = field(default_factory=set)
+
+
+@dataclass
+class HostResult:
+    """What one message made: readings to convert, rejections (reason, reading or None for the
+    whole message), the edge node to ask for a rebirth, and ``unknown`` state events."""
+
+    readings: list[Reading] = field(default_factory=list)
+    rejected: list[tuple[str, Reading | None]] = field(default_factory=list)
+    rebirth: tuple[str, str] | None = None
+    deaths: list[StateChange] = field(default_factory=list)
+    unmapped: int = 0
+
+
+class SparkplugHost:
+    """Sparkplug B sessions of every edge node seen, turned into readings."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+        self._mapped = resolver.sparkplug_metrics()
+        self._nodes: dict[tuple[str, str], _Node] = {}
+
+    # -- session persistence ----------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            f"{g}/{n}": {
+                "bdseq": s.bdseq,
+                "next_seq": s.next_seq,
+                "aliases": [[a, *v] for a, v in s.aliases.items()],
+                "types": [[d, m, t] for (d, m), t in s.types.items()],
+                "devices": sorted(s.devices),
+            }
+            for (g, n), s in self._nodes.items()
+        }
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        self._nodes = {}
+        for key, s in snapshot.items():
+            group, node = key.split("/", 1)
+            self._nodes[(group, node)] = _Node(
+                s["bdseq"],
+                s["next_seq"],
+                {a: (d, m, t) for a, d, m, t in s["aliases"]},
+                {(d, m): t for d, m, t in s["types"]},
+                set(s["devices"]),
+            )
+
+    # -- messages ---------------------------------------------------------------------------------
+    def handle(self, topic: Topic, data: bytes, received_ms: int) -> HostResult:
+        """One Sparkplug message (not STATE or a command: those carry nothing to store)."""
+        result = HostResult()
+        try:
+            payload, fields = decode(data)
+        except CodecError as exc:
+            result.rejected.append((str(exc), None))
+            return result
+        key = (topic.group, topic.node)
+        node = self._nodes.setdefault(key, _Node())
+        kind = topic.type
+        if kind is MessageType.NDEATH:
+            self._node_death(topic, node, payload, received_ms, result)
+            return result
+        if kind is MessageType.NBIRTH:  # a birth starts the session afresh
+            node = self._nodes[key] = _Node(bdseq=_bdseq(payload))
+        elif node.next_seq is None:
+            return self._broken(result, key, f"{kind.value} before the edge node's NBIRTH")
+        elif payload.seq != node.next_seq:
+            expected, node.next_seq = node.next_seq, None
+            return self._broken(result, key, f"seq gap: expected {expected}, got {payload.seq}")
+        if payload.seq is None or not 0 <= payload.seq <= 255:
+            node.next_seq = None
+            return self._broken(result, key, f"{kind.value} has no valid seq ({payload.seq})")
+        node.next_seq = (payload.seq + 1) % 256
+        device = topic.device or ""
+        if kind is MessageType.DBIRTH:
+            node.devices.add(device)
+        elif kind is MessageType.DDEATH:
+            node.devices.discard(device)
+            ts_ms = payload.timestamp_ms if payload.timestamp_ms is not None else received_ms
+            result.deaths = self._unknown(topic, [topic.device], ts_ms, f"DDEATH.{payload.seq}")
+            return result
+        elif kind is MessageType.DDATA and device not in node.devices:
+            return self._broken(result, key, f"DDATA before the DBIRTH of device {device!r}")
+        birth = kind in (MessageType.NBIRTH, MessageType.DBIRTH)
+        self._readings(topic, node, payload, fields, birth, result)
+        return result
+
+    def _readings(
+        self,
+        topic: Topic,
+        node: _Node,
+        payload: Payload,
+        fields: tuple[str | None, ...],
+        birth: bool,
+        result: HostResult,
+    ) -> None:
+        device = topic.device or ""
+        ids = {"group": topic.group, "node": topic.node}
+        if topic.device is not None:
+            ids["device"] = topic.device
+        source = f"{topic.group}/{topic.node}/{device}"
+        named: list[tuple[str, int, Value, int | None] | None] = []
+        for metric, field_name in zip(payload.metrics, fields, strict=True):
+            name = metric.name
+            datatype = metric.datatype
+            if birth:
+                if name is None or datatype is None:
+                    result.rejected.append(("a birth metric needs a name and a datatype", None))
+                    named.append(None)
+                    continue
+                node.types[(device, name)] = datatype
+                if metric.alias is not None:
+                    node.aliases[metric.alias] = (device, name, datatype)
+            elif name is None:
+                entry = node.aliases.get(metric.alias) if metric.alias is not None else None
+                if entry is None or entry[0] != device:
+                    result.rejected.append((f"unknown alias {metric.alias} on {topic}", None))
+                    result.rebirth = (topic.group, topic.node)
+                    named.append(None)
+                    continue
+                name, datatype = entry[1], datatype or entry[2]
+            elif datatype is None:
+                datatype = node.types.get((device, name))
+                if datatype is None:
+                    result.rejected.append((f"metric {name!r} was not in the birth", None))
+                    named.append(None)
+                    continue
+            try:
+                value = None if metric.is_null else typed_value(datatype, field_name, metric.value)
+            except CodecError as exc:
+                result.rejected.append((f"metric {name!r}: {exc}", None))
+                named.append(None)
+                continue
+            ts = metric.timestamp_ms if metric.timestamp_ms is not None else payload.timestamp_ms
+            named.append((name, datatype, value, ts))
+        context = {n[0]: n[2] for n in named if n is not None}
+        for index, item in enumerate(named):
+            if item is None:
+                continue
+            name, _, value, ts = item
+            if name not in self._mapped or value is None:
+                result.unmapped += 1
+                continue
+            ident = f"{payload.seq:03d}.{index:03d}"
+            reading = Reading(Protocol.SPARKPLUG, source, name, ts or 0, value, ids, ident, context)
+            if ts is None:
+                result.rejected.append((f"metric {name!r} has no timestamp", reading))
+            else:
+                result.readings.append(reading)
+
+    def _broken(self, result: HostResult, key: tuple[str, str], reason: str) -> HostResult:
+        result.rejected.append((f"{reason}; rebirth requested", None))
+        result.rebirth = key
+        return result
+
+    def _node_death(
+        self, topic: Topic, node: _Node, payload: Payload, received_ms: int, result: HostResult
+    ) -> None:
+        bdseq = _bdseq(payload)
+        if node.bdseq is not None and bdseq is not None and bdseq != node.bdseq:
+            result.unmapped += 1  # the will of an older session: this one is alive
+            return
+        devices: list[str | None] = [None, *sorted(node.devices)]
+        node.next_seq = None
+        node.devices.clear()
+        # The will was written at connect time: its timestamp is not the death, the arrival is.
+        result.deaths = self._unknown(topic, devices, received_ms, f"NDEATH.{bdseq}")
+
+    def _unknown(
+        self, topic: Topic, devices: list[str | None], ts_ms: int, ident: str
+    ) -> list[StateChange]:
+        ts = _EPOCH + dt.timedelta(milliseconds=ts_ms)
+        events = []
+        for device in devices:
+            ids = {"group": topic.group, "node": topic.node}
+            if device is not None:
+                ids["device"] = device
+            for rule in self.resolver.mapping.sources:
+                s = rule.sparkplug
+                if (
+                    rule.kind is Kind.STATE
+                    and s is not None
+                    and s.group in ("+", topic.group)
+                    and s.node in ("+", topic.node)
+                    and (s.device == device or (s.device == "+" and device is not None))
+                ):
+                    path = fill_path(rule.path, ids)
+                    reading = Reading(Protocol.SPARKPLUG, path, "death", ts_ms, None, ids, ident)
+                    events.append(StateChange(reading.event_id(), ts, path, MachineState.UNKNOWN))
+        return events
+
+
+def _bdseq(payload: Payload) -> int | None:
+    for metric in payload.metrics:
+        if metric.name == BDSEQ_METRIC and isinstance(metric.value, int):
+            return metric.value
+    return None

@@ -1,0 +1,242 @@
+"""The twin as a virtual plant: canonical events published as Sparkplug B edge nodes.
+
+One edge node per line (``<area>.<line>``) in the group named after the site, one device per
+work unit (``<equipment>`` or ``<equipment>.<n>``), so :func:`twin_mapping` maps them back to the
+units' paths. Each device is born with all its metrics null (a twin has no reading before it
+starts) and then sends one DDATA per event: ``state`` and ``reason``; ``good``, ``scrap``,
+``rework`` with ``product``, ``order``, ``operation``; ``energy_kwh`` (kWh since the previous
+reading). Metric timestamps are the events' times in milliseconds, Sparkplug's resolution. On
+close each device sends DDEATH and each node NDEATH; the node's will is its NDEATH too.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from factoryos.ingest.mapping import IngestMapping
+from factoryos.ingest.mqtt import Broker
+from factoryos.ingest.sparkplug import (
+    BDSEQ_METRIC,
+    NAMESPACE,
+    REBIRTH_METRIC,
+    DataType,
+    Metric,
+    Payload,
+    Value,
+    encode,
+)
+from factoryos.model.errors import IngestError
+from factoryos.model.events import EnergyReading, Event, ProductionCount, StateChange
+
+# device metric -> (alias within the device, datatype); aliases are unique per edge node, so a
+# device's are these plus 16 times its number on the node
+DEVICE_METRICS: dict[str, tuple[int, DataType]] = {
+    "state": (1, DataType.STRING),
+    "reason": (2, DataType.STRING),
+    "good": (3, DataType.INT64),
+    "scrap": (4, DataType.INT64),
+    "rework": (5, DataType.INT64),
+    "product": (6, DataType.STRING),
+    "order": (7, DataType.STRING),
+    "operation": (8, DataType.STRING),
+    "energy_kwh": (9, DataType.DOUBLE),
+}
+
+
+def twin_mapping(root_path: str, group: str, host_id: str = "factoryos") -> IngestMapping:
+    """The mapping that reads what :class:`TwinPublisher` publishes for a plant."""
+    source = {"group": group, "node": "+", "device": "+"}
+    path = f"{root_path}/{{node}}/{{device}}"
+    counts = [
+        {
+            "sparkplug": {**source, "metric": name},
+            "path": path,
+            "kind": "count",
+            "field": name,
+            "product_metric": "product",
+            "order_metric": "order",
+            "operation_metric": "operation",
+        }
+        for name in ("good", "scrap", "rework")
+    ]
+    return IngestMapping.model_validate(
+        {
+            "host_id": host_id,
+            "max_future_s": None,  # an accelerated twin runs ahead of the wall clock
+            "sources": [
+                {
+                    "sparkplug": {**source, "metric": "state"},
+                    "path": path,
+                    "kind": "state",
+                    "values": "factoryos",
+                },
+                *counts,
+                {"sparkplug": {**source, "metric": "energy_kwh"}, "path": path, "kind": "energy"},
+            ],
+        }
+    )
+
+
+@dataclass
+class _Node:
+    client: mqtt.Client
+    seq: int = 0
+    devices: dict[str, int] = field(default_factory=dict)  # device -> its alias offset
+
+    def next_seq(self) -> int:
+        seq = self.seq
+        self.seq = (seq + 1) % 256
+        return seq
+
+
+class TwinPublisher:
+    """Publishes events of one plant as Sparkplug B; one MQTT connection per edge node."""
+
+    def __init__(self, broker: Broker, root_path: str, group: str, *, qos: int = 1) -> None:
+        self.broker = broker
+        self.root = root_path.rstrip("/") + "/"
+        self.group = group
+        self.qos = qos
+        self.published = 0
+        self._bdseq = int(time.time()) % 256
+        self._nodes: dict[str, _Node] = {}
+
+    def _topic(self, kind: str, node: str, device: str | None = None) -> str:
+        tail = f"/{device}" if device is not None else ""
+        return f"{NAMESPACE}/{self.group}/{kind}/{node}{tail}"
+
+    def _death(self) -> bytes:
+        return encode(
+            Payload(None, None, (Metric(BDSEQ_METRIC, None, None, DataType.UINT64, self._bdseq),))
+        )
+
+    def _node(self, node_id: str) -> _Node:
+        node = self._nodes.get(node_id)
+        if node is not None:
+            return node
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"factoryos-twin-{self.group}-{node_id}",
+            protocol=mqtt.MQTTv311,
+        )
+        client.will_set(self._topic("NDEATH", node_id), self._death(), qos=1)
+        client.max_inflight_messages_set(1000)
+        client.max_queued_messages_set(0)
+        try:
+            client.connect(self.broker.host, self.broker.port)
+        except OSError as exc:
+            raise IngestError(f"cannot reach the broker {self.broker}: {exc}") from exc
+        client.loop_start()
+        node = self._nodes[node_id] = _Node(client)
+        now = _now_ms()
+        birth = Payload(
+            now,
+            node.next_seq(),
+            (
+                Metric(BDSEQ_METRIC, None, now, DataType.UINT64, self._bdseq),
+                Metric(REBIRTH_METRIC, None, now, DataType.BOOLEAN, False),
+            ),
+        )
+        self._send(node, self._topic("NBIRTH", node_id), birth)
+        return node
+
+    def _send(self, node: _Node, topic: str, payload: Payload) -> None:
+        info = node.client.publish(topic, encode(payload), qos=self.qos)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            raise IngestError(f"publishing on {topic} failed: {mqtt.error_string(info.rc)}")
+        self.published += 1
+
+    def publish(self, event: Event) -> bool:
+        """Publish one event; False for kinds a device does not report (orders, operations)."""
+        if not event.path.startswith(self.root):
+            return False
+        metrics = _metrics(event)
+        if metrics is None:
+            return False
+        area, line, *unit = event.path[len(self.root) :].split("/")
+        node_id, device = f"{area}.{line}", ".".join(unit)
+        node = self._node(node_id)
+        offset = node.devices.get(device)
+        if offset is None:
+            offset = node.devices[device] = 16 * (len(node.devices) + 1)
+            birth = tuple(
+                Metric(n, offset + a, None, t, None, True) for n, (a, t) in DEVICE_METRICS.items()
+            )
+            self._send(
+                node,
+                self._topic("DBIRTH", node_id, device),
+                Payload(_now_ms(), node.next_seq(), birth),
+            )
+        ts = int(event.ts.timestamp() * 1000)
+        data = tuple(
+            Metric(None, offset + DEVICE_METRICS[name][0], ts, DEVICE_METRICS[name][1], value)
+            for name, value in metrics
+        )
+        self._send(node, self._topic("DDATA", node_id, device), Payload(ts, node.next_seq(), data))
+        return True
+
+    def close(self, last_ms: int | None = None) -> None:
+        """Devices die (DDEATH at ``last_ms``), then nodes (NDEATH), then disconnect."""
+        for node_id, node in self._nodes.items():
+            for device in sorted(node.devices):
+                death = Payload(last_ms or _now_ms(), node.next_seq(), ())
+                self._send(node, self._topic("DDEATH", node_id, device), death)
+            node.client.publish(
+                self._topic("NDEATH", node_id), self._death(), qos=1
+            ).wait_for_publish(10)
+            node.client.disconnect()
+            node.client.loop_stop()
+        self._nodes.clear()
+
+
+def _metrics(event: Event) -> list[tuple[str, Value]] | None:
+    if isinstance(event, StateChange):
+        return [("state", event.state.value), ("reason", event.reason)]
+    if isinstance(event, ProductionCount):
+        counts: list[tuple[str, Value]] = [
+            (n, getattr(event, n)) for n in ("good", "scrap", "rework") if getattr(event, n)
+        ]
+        return [
+            *(counts or [("good", 0)]),
+            ("product", event.product),
+            ("order", event.order_id),
+            ("operation", event.operation),
+        ]
+    if isinstance(event, EnergyReading):
+        return [("energy_kwh", event.energy_kwh)]
+    return None
+
+
+def paced(speed: float | None, sink: Callable[[Event], object]) -> Callable[[Event], None]:
+    """``sink`` called no sooner than ``speed`` times real time after the first event (None: as
+    fast as possible); events come in time order from the twin."""
+    if speed is None:
+
+        def at_once(event: Event) -> None:
+            sink(event)
+
+        return at_once
+    origin: list[float] = []
+
+    def wait_then(event: Event) -> None:
+        t = event.ts.timestamp()
+        if not origin:
+            origin.extend((t, time.monotonic()))
+        delay = origin[1] + (t - origin[0]) / speed - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        sink(event)
+
+    return wait_then
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+__all__ = ["DEVICE_METRICS", "TwinPublisher", "paced", "twin_mapping"]

@@ -1,0 +1,193 @@
+"""The SQL of the PostgreSQL aggregates: state intervals cut by calendar tiles, summed server-side.
+
+Every query gets the work units and the tiles as array parameters, unnested into ``units(path,
+key)`` and ``tiles(key, idx, start_ts, end_ts, local_day, shift, kind, price)``; ``keys(key,
+starts)`` holds each key's sorted tile starts, so the tile of an instant is one binary search
+(``width_bucket``) and an equality join on (key, idx): no range join. Events at an instant no tile
+holds are not aggregated (the search finds the tile before, whose end is then checked).
+
+State intervals come from one ``lead`` window over the window's state events plus each unit's last
+state before the window (one backward step of the ``(path, ts)`` index per unit), carried in one
+microsecond before the window start so that it sorts first. Events of one unit at one instant are
+ordered by event id, as every backend does. An interval spreads over tiles ``i..j`` (those of its
+first and last microsecond).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from factoryos.model.aggregates import GroupKey
+from factoryos.model.states import FAILURE_STATES
+
+_FAILURES = ", ".join(f"'{s.value}'" for s in sorted(FAILURE_STATES))
+
+_INPUTS = """
+units AS (
+    SELECT path COLLATE "C" AS path, key
+    FROM unnest(%(u_path)s::text[], %(u_key)s::int[]) AS u(path, key)
+),
+tiles AS (
+    SELECT * FROM unnest(
+        %(t_key)s::int[], %(t_idx)s::int[], %(t_start)s::timestamptz[], %(t_end)s::timestamptz[],
+        %(t_day)s::date[], %(t_shift)s::text[], %(t_kind)s::text[], %(t_price)s::float8[]
+    ) AS t(key, idx, start_ts, end_ts, local_day, shift, kind, price)
+),
+keys AS (
+    SELECT key, array_agg(start_ts ORDER BY idx) AS starts FROM tiles GROUP BY key
+)"""
+
+
+def subtree(column: str) -> str:
+    """A condition on ``column`` for the subtree (parameters ``node``, ``lo``, ``hi``).
+
+    ``node/`` <= path < ``node0`` in C collation is exactly "below node" ('0' follows '/'), and a
+    btree on ``path`` serves it as a range scan; unlike LIKE, no character is a wildcard.
+    """
+    return f"({column} = %(node)s OR ({column} >= %(lo)s AND {column} < %(hi)s))"
+
+
+_INTERVALS = f"""
+ev AS (
+    SELECT s.path, u.key, s.ts AS t, 1 AS src, s.event_id, s.state, s.reason
+    FROM state_events s JOIN units u ON s.path = u.path
+    WHERE s.ts >= %(start)s AND s.ts < %(end)s AND {subtree("s.path")}
+    UNION ALL
+    SELECT u.path, u.key, %(start)s - interval '1 microsecond', 0, '', c.state, c.reason
+    FROM units u CROSS JOIN LATERAL (
+        SELECT s.state, s.reason FROM state_events s
+        WHERE s.path = u.path AND s.ts < %(start)s
+        ORDER BY s.ts DESC, s.event_id DESC LIMIT 1
+    ) c
+),
+iv AS MATERIALIZED (
+    SELECT path, key, greatest(t, %(start)s) AS s, coalesce(lead(t) OVER w, %(end)s) AS e, src,
+           state, reason, lag(state) OVER w AS prev_state
+    FROM ev
+    WINDOW w AS (PARTITION BY path ORDER BY t, event_id)
+)"""
+
+_PIECES = """
+spans AS (
+    SELECT iv.path, iv.key, iv.s, iv.e, iv.state, iv.reason,
+           greatest(width_bucket(iv.s, k.starts), 1) AS i,
+           width_bucket(iv.e - interval '1 microsecond', k.starts) AS j
+    FROM iv JOIN keys k ON k.key = iv.key
+    WHERE iv.e > iv.s
+),
+pieces AS (
+    SELECT sp.path, sp.key, t.idx AS tile, sp.state, sp.reason,
+           least(sp.e, t.end_ts) - greatest(sp.s, t.start_ts) AS d
+    FROM spans sp
+    CROSS JOIN LATERAL generate_series(sp.i, sp.j) AS g(k)
+    JOIN tiles t ON t.key = sp.key AND t.idx = g.k
+)"""
+
+_FAIL = f"""
+fail AS (
+    SELECT path, key, s AS t, 1 AS entries, interval '0' AS d
+    FROM iv
+    WHERE src = 1 AND state IN ({_FAILURES})
+      AND (prev_state IS NULL OR prev_state NOT IN ({_FAILURES}))
+    UNION ALL
+    SELECT path, key, s AS t, 0 AS entries, e - s AS d
+    FROM iv
+    WHERE state IN ({_FAILURES}) AND e > s
+)"""
+
+
+def subtree_params(node: str) -> dict[str, str]:
+    base = node.rstrip("/")
+    return {"node": base, "lo": base + "/", "hi": base + "0"}
+
+
+def _groups(group_by: Sequence[GroupKey], row: str, tile: str) -> str:
+    return ", ".join(
+        [
+            f"{row}.path AS g_path" if "path" in group_by else "NULL::text AS g_path",
+            f"{tile}.local_day AS g_day" if "local_day" in group_by else "NULL::date AS g_day",
+            f"{tile}.shift AS g_shift" if "shift" in group_by else "NULL::text AS g_shift",
+        ]
+    )
+
+
+def _with(*ctes: str) -> str:
+    return "WITH " + ",".join(ctes)
+
+
+def state_time_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
+    """Columns: g_path, g_day, g_shift, kind, state, reason, seconds."""
+    reason = "reason" if by_reason else "NULL::text"
+    path = "path" if "path" in group_by else "NULL::text"
+    return (
+        _with(_INPUTS, _INTERVALS, _PIECES)
+        + f"""
+SELECT {_groups(group_by, "a", "t")}, t.kind, a.state, a.reason,
+       extract(epoch FROM sum(a.d))::float8 AS seconds
+FROM (
+    SELECT {path} AS path, key, tile, state, {reason} AS reason, sum(d) AS d
+    FROM pieces
+    WHERE d > interval '0'
+    GROUP BY 1, 2, 3, 4, 5
+) a JOIN tiles t ON t.key = a.key AND t.idx = a.tile
+GROUP BY 1, 2, 3, 4, 5, 6
+ORDER BY 1, 2, 3, 4, 5, 6"""
+    )
+
+
+def failure_totals_sql(group_by: Sequence[GroupKey]) -> str:
+    """Columns: g_path, g_day, g_shift, failures, seconds (each by the tile of its start)."""
+    return (
+        _with(_INPUTS, _INTERVALS, _FAIL)
+        + f"""
+SELECT {_groups(group_by, "f", "p")}, sum(f.entries)::bigint AS failures,
+       extract(epoch FROM sum(f.d))::float8 AS seconds
+FROM fail f
+JOIN keys k ON k.key = f.key
+JOIN tiles p ON p.key = f.key AND p.idx = width_bucket(f.t, k.starts)
+WHERE f.t < p.end_ts
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3"""
+    )
+
+
+def _other_events(kind: str, columns: str) -> str:
+    return f"""
+SELECT o.path, u.key, o.ts AS t, {columns}
+FROM other_events o JOIN units u ON o.path = u.path
+WHERE o.kind = '{kind}' AND o.ts >= %(start)s AND o.ts < %(end)s AND {subtree("o.path")}"""
+
+
+_TILE_OF = """
+JOIN keys k ON k.key = c.key
+JOIN tiles p ON p.key = c.key AND p.idx = width_bucket(c.t, k.starts)
+WHERE c.t < p.end_ts"""
+
+
+def count_totals_sql(group_by: Sequence[GroupKey]) -> str:
+    """Columns: g_path, g_day, g_shift, path, product, operation, good, scrap, rework."""
+    inner = _other_events("count", "o.product, o.operation, o.good, o.scrap, o.rework")
+    return (
+        _with(_INPUTS)
+        + f"""
+SELECT {_groups(group_by, "c", "p")}, c.path, c.product, c.operation,
+       coalesce(sum(c.good), 0)::bigint, coalesce(sum(c.scrap), 0)::bigint,
+       coalesce(sum(c.rework), 0)::bigint
+FROM ({inner}) c {_TILE_OF}
+GROUP BY 1, 2, 3, 4, 5, 6
+ORDER BY 1, 2, 3, 4, 5, 6"""
+    )
+
+
+def energy_totals_sql(group_by: Sequence[GroupKey]) -> str:
+    """Columns: g_path, g_day, g_shift, energy_kwh, energy_cost_cny."""
+    inner = _other_events("energy", "o.energy_kwh")
+    return (
+        _with(_INPUTS)
+        + f"""
+SELECT {_groups(group_by, "c", "p")}, coalesce(sum(c.energy_kwh), 0.0)::float8,
+       coalesce(sum(c.energy_kwh * p.price), 0.0)::float8
+FROM ({inner}) c {_TILE_OF}
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3"""
+    )
