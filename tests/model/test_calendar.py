@@ -284,7 +284,7 @@ def test_one_off_window_and_its_clipping() -> None:
                 "weekly": {"day": "mon", "start": "08:00", "duration": "1 h"},
                 "start": "2026-01-01T00:00+08:00",
             },
-            "either 'weekly' or 'start'/'end'",
+            "one of 'weekly', 'every', 'monthly', 'usage' or 'start'/'end', not several",
         ),
         ({"equipment": ["x"], "start": "2026-01-01T00:00+08:00"}, "needs both 'start' and 'end'"),
         (

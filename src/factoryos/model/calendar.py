@@ -7,6 +7,7 @@ YAML are local wall-clock times of the site; every period this module returns is
 
 from __future__ import annotations
 
+import calendar as stdlib_calendar
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Iterator
@@ -282,11 +283,115 @@ class WeeklyWindow(_Frozen):
     _clock = field_validator("start", mode="before")(_parse_clock)
 
 
+# -- periodic and usage-based maintenance (every N days, monthly, by operating hours or counts) --
+
+
+class EveryDaysWindow(_Frozen):
+    """A maintenance window every ``days`` days from the date ``first``, local time."""
+
+    days: int = Field(ge=1)
+    """Days from one window to the next."""
+    first: dt.date
+    """Date of the first window; the others follow every ``days`` days (before and after)."""
+    start: dt.time
+    """Local start time."""
+    duration_s: DurationS = Field(alias="duration", gt=0)
+    """Length of each window."""
+
+    _clock = field_validator("start", mode="before")(_parse_clock)
+
+    def dates(self, first_day: dt.date, last_day: dt.date) -> Iterator[dt.date]:
+        """Window dates from one period before ``first_day`` to ``last_day``."""
+        offset = (first_day - self.first).days // self.days - 1
+        day = self.first + dt.timedelta(days=offset * self.days)
+        while day <= last_day:
+            yield day
+            day += dt.timedelta(days=self.days)
+
+
+class MonthlyWindow(_Frozen):
+    """A maintenance window on one day of every month, local time (``day: last`` for the month's
+    last day; a day past a month's end falls on its last day)."""
+
+    day: int | Literal["last"] = "last"
+    """Day of the month, 1-31, or ``last``."""
+    start: dt.time
+    """Local start time."""
+    duration_s: DurationS = Field(alias="duration", gt=0)
+    """Length of each window."""
+
+    _clock = field_validator("start", mode="before")(_parse_clock)
+
+    @field_validator("day")
+    @classmethod
+    def _day_of_month(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 1 <= value <= 31:
+            raise ValueError(f"day of the month must be 1-31 or 'last', got {value}")
+        return value
+
+    def dates(self, first_day: dt.date, last_day: dt.date) -> Iterator[dt.date]:
+        """Window dates from the month before ``first_day`` to ``last_day``."""
+        year, month = (
+            (first_day.year - 1, 12)
+            if first_day.month == 1
+            else (
+                first_day.year,
+                first_day.month - 1,
+            )
+        )
+        while True:
+            last_of_month = stdlib_calendar.monthrange(year, month)[1]
+            day = last_of_month if self.day == "last" else min(int(self.day), last_of_month)
+            date = dt.date(year, month, day)
+            if date > last_day:
+                return
+            yield date
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+class UsageWindow(_Frozen):
+    """Maintenance after every ``hours`` of operating time or every ``counts`` units made by a
+    unit (whichever comes first): the twin stops the unit when it is due; the capacity check
+    counts its expected share of time; a plan cannot place it in advance."""
+
+    hours_s: DurationS | None = Field(default=None, alias="hours", gt=0)
+    """Operating time (setup and run) between two services of a unit."""
+    counts: int | None = Field(default=None, ge=1)
+    """Units made between two services of a unit."""
+    duration_s: DurationS = Field(alias="duration", gt=0)
+    """Length of each service."""
+
+    @model_validator(mode="after")
+    def _a_trigger(self) -> UsageWindow:
+        if self.hours_s is None and self.counts is None:
+            raise ValueError("give 'hours' or 'counts' (or both)")
+        return self
+
+
+def _periodic_spans(
+    form: EveryDaysWindow | MonthlyWindow, zone: ZoneInfo, start: dt.datetime, end: dt.datetime
+) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    length = dt.timedelta(seconds=form.duration_s)
+    for day in form.dates(start.astimezone(zone).date(), end.astimezone(zone).date()):
+        # add the duration in UTC: a 4 h window across a DST change still lasts 4 h
+        w_start = dt.datetime.combine(day, form.start, zone).astimezone(dt.UTC)
+        lo, hi = max(w_start, start), min(w_start + length, end)
+        if hi > lo:
+            yield lo.astimezone(dt.UTC), hi.astimezone(dt.UTC)
+
+
 class MaintenanceWindow(_Frozen):
-    """Planned downtime of some equipment: weekly, or once between two instants."""
+    """Planned downtime of some equipment: weekly, every N days, monthly, once between two
+    instants, or after a unit's operating hours or counts (``usage``)."""
 
     equipment: tuple[str, ...] = Field(min_length=1)
     weekly: WeeklyWindow | None = None
+    every: EveryDaysWindow | None = None
+    """A window every N days; give one form only."""
+    monthly: MonthlyWindow | None = None
+    """A window on one day of every month; give one form only."""
+    usage: UsageWindow | None = None
+    """A service after every so many operating hours or units of a unit; give one form only."""
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     reason: str = "planned maintenance"
@@ -294,8 +399,13 @@ class MaintenanceWindow(_Frozen):
     @model_validator(mode="after")
     def _one_form(self) -> MaintenanceWindow:
         once = self.start is not None or self.end is not None
-        if self.weekly is not None and once:
-            raise ValueError("give either 'weekly' or 'start'/'end', not both")
+        forms = [f for f in (self.weekly, self.every, self.monthly, self.usage) if f is not None]
+        if len(forms) > 1 or (forms and once):
+            raise ValueError(
+                "give one of 'weekly', 'every', 'monthly', 'usage' or 'start'/'end', not several"
+            )
+        if forms:
+            return self
         if self.weekly is None:
             if self.start is None or self.end is None:
                 raise ValueError("a one-off window needs both 'start' and 'end'")
@@ -308,7 +418,15 @@ class MaintenanceWindow(_Frozen):
     def spans(
         self, zone: ZoneInfo, start: dt.datetime, end: dt.datetime
     ) -> Iterator[tuple[dt.datetime, dt.datetime]]:
-        """The window's occurrences overlapping [start, end), clipped, in UTC."""
+        """The window's occurrences overlapping [start, end), clipped, in UTC (none for a
+        ``usage`` window: it depends on how the unit is used)."""
+        if self.usage is not None:
+            return
+        if self.every is not None or self.monthly is not None:
+            periodic = self.every if self.every is not None else self.monthly
+            assert periodic is not None
+            yield from _periodic_spans(periodic, zone, start, end)
+            return
         if self.weekly is None:
             assert self.start is not None and self.end is not None
             lo, hi = max(self.start, start), min(self.end, end)
@@ -330,11 +448,25 @@ class MaintenanceWindow(_Frozen):
 
 
 class TariffBand(_Frozen):
-    """One time-of-use band: a price and the local hours it applies to."""
+    """One time-of-use band: a price and the local hours it applies to, on the weekdays in
+    ``days`` and in the months in ``months`` (every day of the year by default): a weekend
+    band, a summer peak."""
 
     name: str
     price_cny_per_kwh: float = Field(ge=0)
     hours: tuple[str, ...] = Field(min_length=1)
+    days: tuple[Weekday, ...] = WEEKDAYS
+    """Weekdays the band applies to."""
+    months: tuple[int, ...] = tuple(range(1, 13))
+    """Months (1-12) the band applies to: a seasonal band."""
+
+    @field_validator("months")
+    @classmethod
+    def _real_months(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [m for m in value if not 1 <= m <= 12]
+        if bad or not value:
+            raise ValueError(f"months are 1-12, got {list(value)}")
+        return value
 
     def ranges(self) -> list[tuple[int, int]]:
         """The band's hours as [start, end) minutes of the day."""
@@ -352,42 +484,82 @@ class TariffBand(_Frozen):
             out.append((lo, hi))
         return out
 
+    def applies(self, weekday: int, month: int) -> bool:
+        return WEEKDAYS[weekday] in self.days and month in self.months
+
 
 class Tariff(_Frozen):
-    """A time-of-use electricity tariff whose bands cover every minute of the day exactly once."""
+    """A time-of-use electricity tariff whose bands cover every minute of every day exactly once
+    (for each weekday and month when bands have ``days`` or ``months``)."""
 
     name: str
     bands: tuple[TariffBand, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _covers_day_once(self) -> Tariff:
-        minutes = [0] * (24 * 60)
-        for band in self.bands:
-            for lo, hi in band.ranges():
-                for m in range(lo, hi):
-                    minutes[m] += 1
-        gaps = [m for m, n in enumerate(minutes) if n == 0]
-        twice = [m for m, n in enumerate(minutes) if n > 1]
-        if gaps:
-            raise ValueError(f"bands leave {gaps[0] // 60:02d}:{gaps[0] % 60:02d} uncovered")
-        if twice:
-            raise ValueError(f"bands overlap at {twice[0] // 60:02d}:{twice[0] % 60:02d}")
+        for weekday, month in self._day_kinds():
+            minutes = [0] * (24 * 60)
+            for band in self.bands:
+                if band.applies(weekday, month):
+                    for lo, hi in band.ranges():
+                        for m in range(lo, hi):
+                            minutes[m] += 1
+            on = "" if not self.varies_by_day else f" on {WEEKDAYS[weekday]} in month {month}"
+            gaps = [m for m, n in enumerate(minutes) if n == 0]
+            twice = [m for m, n in enumerate(minutes) if n > 1]
+            if gaps:
+                raise ValueError(
+                    f"bands leave {gaps[0] // 60:02d}:{gaps[0] % 60:02d} uncovered{on}"
+                )
+            if twice:
+                raise ValueError(f"bands overlap at {twice[0] // 60:02d}:{twice[0] % 60:02d}{on}")
         return self
 
-    @cached_property
-    def price_by_minute(self) -> tuple[float, ...]:
-        """CNY per kWh for each minute of the local day (1,440 entries)."""
-        prices = [0.0] * (24 * 60)
-        for band in self.bands:
-            for lo, hi in band.ranges():
-                prices[lo:hi] = [band.price_cny_per_kwh] * (hi - lo)
-        return tuple(prices)
+    @property
+    def varies_by_day(self) -> bool:
+        """Whether some band is limited to some weekdays or months."""
+        return any(len(b.days) < 7 or len(b.months) < 12 for b in self.bands)
 
-    def price_at(self, local: dt.time) -> float:
-        """CNY per kWh at a local clock time."""
+    def _day_kinds(self) -> list[tuple[int, int]]:
+        if not self.varies_by_day:
+            return [(0, 1)]
+        return [(w, m) for w in range(7) for m in range(1, 13)]
+
+    @cached_property
+    def _prices(self) -> dict[tuple[int, int], tuple[float, ...]]:
+        out = {}
+        for weekday, month in self._day_kinds():
+            prices = [0.0] * (24 * 60)
+            for band in self.bands:
+                if band.applies(weekday, month):
+                    for lo, hi in band.ranges():
+                        prices[lo:hi] = [band.price_cny_per_kwh] * (hi - lo)
+            out[weekday, month] = tuple(prices)
+        return out
+
+    def prices_on(self, day: dt.date) -> tuple[float, ...]:
+        """Price per kWh (site currency) for each minute of a local day (1,440 entries)."""
+        if not self.varies_by_day:
+            return self._prices[0, 1]
+        return self._prices[day.weekday(), day.month]
+
+    @property
+    def price_by_minute(self) -> tuple[float, ...]:
+        """Price per kWh for each minute of the local day, for a tariff the same every day."""
+        if self.varies_by_day:
+            raise ValueError(
+                f"tariff {self.name!r} has weekday or seasonal bands: use prices_on(day)"
+            )
+        return self._prices[0, 1]
+
+    def price_at(self, local: dt.time | dt.datetime) -> float:
+        """Price per kWh at a local time; a tariff with weekday or seasonal bands needs the
+        local date-time."""
+        if isinstance(local, dt.datetime):
+            return self.prices_on(local.date())[local.hour * 60 + local.minute]
         return self.price_by_minute[local.hour * 60 + local.minute]
 
     def mean_price(self) -> float:
-        """Time-weighted mean price over a day, CNY per kWh."""
-        total = sum(b.price_cny_per_kwh * (hi - lo) for b in self.bands for lo, hi in b.ranges())
-        return total / (24 * 60)
+        """Time-weighted mean price over the day kinds (weekday x month), per kWh."""
+        days = list(self._prices.values())
+        return sum(sum(p) for p in days) / (len(days) * 24 * 60)

@@ -63,10 +63,11 @@ class PoolCapacity:
     run_load_s: float
     setup_load_s: float
     demand_units: float  # the sellable demand the load is for
+    service_load_s: float = 0.0  # maintenance due by operating hours or counts (usage windows)
 
     @property
     def load_s(self) -> float:
-        return self.run_load_s + self.setup_load_s
+        return self.run_load_s + self.setup_load_s + self.service_load_s
 
     @property
     def utilisation(self) -> float:
@@ -185,6 +186,7 @@ def rough_cut_capacity(
     skill_load: dict[str, float] = defaultdict(float)
     # (pool, product family, skill) -> batches; changeovers depend on the pool's family mix
     batches: dict[tuple[str, str, str], float] = defaultdict(float)
+    made: dict[str, float] = defaultdict(float)  # pool -> units run
     for product in plant.products:
         for op in product.routing:
             started = starts[product.id][op.id]
@@ -202,6 +204,11 @@ def rough_cut_capacity(
                 setup_load[eq.id] += n * op.setup_time_s
                 skill_load[op.skill] += load + n * op.setup_time_s
                 batches[(eq.id, product.family, op.skill)] += n
+                made[eq.id] += runs * share
+            if op.rework_at is not None:  # repairs at the rework station
+                repair = started * op.rework_rate * op.rework_time_s
+                run_load[op.rework_at] += repair
+                skill_load[op.skill] += repair
     for (eq_id, family, skill), n in batches.items():
         changeover = n * _expected_changeover_s(plant.equipment_by_id[eq_id], family, batches)
         setup_load[eq_id] += changeover
@@ -219,6 +226,9 @@ def rough_cut_capacity(
             run_load_s=run_load.get(eq.id, 0.0),
             setup_load_s=setup_load.get(eq.id, 0.0),
             demand_units=demand_units,
+            service_load_s=_service_load_s(
+                plant, eq, run_load.get(eq.id, 0.0) + setup_load.get(eq.id, 0.0), made[eq.id]
+            ),
         )
         for _, line, eq in plant.equipment_items()
     )
@@ -304,6 +314,22 @@ def _started_units(plant: Plant, demand: Mapping[str, float]) -> dict[str, dict[
 def _good_units(product: Product, started: Mapping[str, float]) -> float:
     last = product.routing[-1]
     return started[last.id] * (1.0 - last.scrap_rate)
+
+
+def _service_load_s(plant: Plant, equipment: Equipment, operating_s: float, made: float) -> float:
+    """Expected maintenance due by usage: a service per ``hours`` of operating time or per
+    ``counts`` units run, whichever comes first (the larger estimate)."""
+    total = 0.0
+    for window in plant.maintenance_of(equipment.id):
+        usage = window.usage
+        if usage is None:
+            continue
+        services = max(
+            operating_s / usage.hours_s if usage.hours_s else 0.0,
+            made / usage.counts if usage.counts else 0.0,
+        )
+        total += services * usage.duration_s
+    return total
 
 
 def _availability(equipment: Equipment) -> float:

@@ -151,7 +151,17 @@ def _count_units(plant: Plant, product: Product, quantity: int, total: dict[str,
 class Job:
     """One unit of a product walking its routing."""
 
-    __slots__ = ("kitted", "line", "lot", "op_index", "order", "product", "released_s", "top")
+    __slots__ = (
+        "in_rework",
+        "kitted",
+        "line",
+        "lot",
+        "op_index",
+        "order",
+        "product",
+        "released_s",
+        "top",
+    )
 
     def __init__(
         self, order: OrderRun, product: Product, released_s: float, top: bool, lot: int
@@ -164,6 +174,7 @@ class Job:
         self.top = top  # the order's own product (else a component)
         self.line: Line | None = None  # line whose input buffer holds it, or where it last ran
         self.kitted = -1  # index of the operation whose kit it holds
+        self.in_rework = False  # on its way to (or at) its step's rework station
 
     @property
     def operation(self) -> Operation:
@@ -319,6 +330,10 @@ class PlantTwin:
         end = self.start + dt.timedelta(seconds=self.horizon_s)
         for window in self.plant.maintenance:
             units = [u for e in window.equipment if e in self.pools for u in self.pools[e].units]
+            if window.usage is not None:  # due by operating hours or counts: the units watch
+                for unit in units:
+                    unit.watch_usage(window.usage, window.reason)
+                continue
             for lo, hi in window.spans(self.plant.zone, self.start, end):
                 on = (units, window.reason)
                 self.env.schedule_at(self._seconds(lo), self._set_maintenance, on)
@@ -386,6 +401,10 @@ class PlantTwin:
         return None
 
     def _choose_pool(self, job: Job) -> Pool:
+        if job.in_rework:
+            station = job.operation.rework_at
+            assert station is not None
+            return self.pools[station]
         pools = self._eligible[job.product.id, job.op_index]
         if self._plan:
             planned = self._plan.get((job.order.spec.order_id, job.product.id, job.operation.id))
@@ -535,10 +554,14 @@ class PlantTwin:
             setup = op.setup_time_s  # a new lot
         else:
             setup = 0.0
-        unit.last_family, unit.last_lot = family, lot
+        run = op.run_time_on(equipment.id)
+        if job.in_rework:  # a repair at the rework station: its own time, no setup
+            setup, run = 0.0, op.rework_time_s
+        else:
+            unit.last_family, unit.last_lot = family, lot
         for each, _ in load:
             self._emit_operation(EventKind.OPERATION_START, unit, each)
-        unit.start([each for each, _ in load], setup, op.run_time_on(equipment.id))
+        unit.start([each for each, _ in load], setup, run)
         for each, entering in load:
             if entering:
                 self._leave_input(each)
@@ -569,6 +592,11 @@ class PlantTwin:
     def operation_done(self, unit: Unit, job: Job) -> None:
         """Quality draw, count event, then the job moves on (or the unit blocks)."""
         op = job.operation
+        if job.in_rework:  # repaired at the rework station: back to the step
+            job.in_rework = False
+            self._emit_done(unit, job)
+            self._dispatch_or_wait(job)
+            return
         draw = unit.quality()
         if draw < op.scrap_rate:
             self._emit_done(unit, job, scrap=1)
@@ -579,7 +607,11 @@ class PlantTwin:
             return
         if draw < op.scrap_rate + op.rework_rate:
             self._emit_done(unit, job, rework=1)
-            self._enqueue(unit.pool, job, entering=False)  # rework loops back to the operation
+            if op.rework_at is not None:  # repaired elsewhere first, then the step again
+                job.in_rework = True
+                self._dispatch_or_wait(job)
+            else:
+                self._enqueue(unit.pool, job, entering=False)  # loops back to the operation
             return
         unit.pool.good_planned_s += op.run_time_per_unit(unit.pool.equipment)
         self._emit_done(unit, job, good=1)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from factoryos.model import Equipment, Line, MachineState, WorkUnit
+from factoryos.model.calendar import UsageWindow
 from factoryos.model.distributions import (
     Empirical,
     Exponential,
@@ -133,6 +134,7 @@ class Unit:
                 self._draw_tbms = sampler(stops.time_between, streams.generator(key, "stops"))
                 self._draw_stop = sampler(stops.duration, streams.generator(key, "stop_time"))
                 self.ttms_left_s = self._draw_tbms()
+        self.usage: list[tuple[UsageWindow, str, list[float]]] = []  # window, reason, [s, n]
         self.on_shift = False
         self.in_maintenance = False
         self.maintenance_reason = "planned maintenance"
@@ -231,6 +233,8 @@ class Unit:
 
     def _consume(self, elapsed: float) -> None:
         self.ttf_left_s -= elapsed
+        for _, _, used in self.usage:
+            used[0] += elapsed
         if self.setup_left_s > 0:
             self.setup_left_s -= elapsed
             if self.setup_left_s <= EPS:
@@ -247,6 +251,7 @@ class Unit:
             self.jobs = []
             for job in jobs:
                 self.twin.operation_done(self, job)  # may leave the unit holding blocked jobs
+            self._service_if_due(len(jobs))
         if self.ttf_left_s <= EPS:
             self._fail()
         elif self.jobs and self.ttms_left_s <= EPS:
@@ -263,6 +268,29 @@ class Unit:
         if self.available:
             self.twin.unit_free(self)
         self.refresh()
+
+    # -- maintenance by usage ----------------------------------------------------------------------
+    def watch_usage(self, window: UsageWindow, reason: str) -> None:
+        """Service the unit after every ``window.hours`` of operating time or ``counts`` units."""
+        self.usage.append((window, reason, [0.0, 0.0]))
+
+    def _service_if_due(self, made: int) -> None:
+        """After a finished job: start a due service (planned maintenance) at once."""
+        for window, reason, used in self.usage:
+            used[1] += made
+            hours_due = window.hours_s is not None and used[0] >= window.hours_s
+            counts_due = window.counts is not None and used[1] >= window.counts
+            if hours_due or counts_due:
+                used[0] = used[1] = 0.0
+                self.accrue()
+                self.maintenance_reason = reason
+                self.in_maintenance = True
+                self.pool.free.pop(self, None)
+                self.env.schedule(window.duration_s, self._service_done)
+                return
+
+    def _service_done(self, _: object) -> None:
+        self.set_maintenance(False)
 
     # -- minor stops (performance loss) ----------------------------------------------------------
     def _minor_stop(self) -> None:
