@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,6 +62,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def spawned() -> Iterator[list[Any]]:
+    """Objects with a ``kill()`` the test started; killed at the end whatever happened."""
+    started: list[Any] = []
+    yield started
+    for thing in started:
+        thing.kill()
 
 
 @pytest.fixture

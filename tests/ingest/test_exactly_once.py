@@ -58,6 +58,12 @@ class Ingester:
             cwd=ROOT,
         )
 
+    def kill(self) -> None:
+        """Leave no process behind when a test fails."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
     def wait_ingesting(self) -> None:
         """Until the current process has committed a batch (bounded)."""
         deadline = time.monotonic() + 60
@@ -104,8 +110,11 @@ class Ingester:
         return self.stored()[0]
 
 
-def test_sigkill_five_times_mid_stream(broker: PlantBroker, tmp_path: Path) -> None:
+def test_sigkill_five_times_mid_stream(
+    broker: PlantBroker, tmp_path: Path, spawned: list[Ingester]
+) -> None:
     ingester = Ingester(tmp_path, broker)
+    spawned.append(ingester)
     ingester.start()
     wait_online(broker.port, {"factoryos"})  # the first start makes the persistent session
     edge = EdgeNode(broker.port, messages=6000, every_s=0.004)
@@ -123,8 +132,11 @@ def test_sigkill_five_times_mid_stream(broker: PlantBroker, tmp_path: Path) -> N
     assert ingester.dead_letters() == 0
 
 
-def test_broker_restart_mid_stream(broker: PlantBroker, tmp_path: Path) -> None:
+def test_broker_restart_mid_stream(
+    broker: PlantBroker, tmp_path: Path, spawned: list[Ingester]
+) -> None:
     ingester = Ingester(tmp_path, broker)
+    spawned.append(ingester)
     ingester.start()
     wait_online(broker.port, {"factoryos"})
     edge = EdgeNode(broker.port, messages=1500, every_s=0.004)

@@ -18,7 +18,9 @@ from tests.pg import drop_schemas, fresh_schema_url, pg_unavailable
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_two_ingesters_one_postgres_one_killed(broker: PlantBroker, tmp_path: Path) -> None:
+def test_two_ingesters_one_postgres_one_killed(
+    broker: PlantBroker, tmp_path: Path, spawned: list[Ingester]
+) -> None:
     if (why := pg_unavailable()) is not None:
         pytest.skip(why)
     url = fresh_schema_url()
@@ -29,6 +31,7 @@ def test_two_ingesters_one_postgres_one_killed(broker: PlantBroker, tmp_path: Pa
             group: Ingester(tmp_path, broker, mapping(group, f"host-{group}"), url, group)
             for group in cells
         }
+        spawned.extend(ingesters.values())
         for ingester in ingesters.values():
             ingester.start()
         wait_online(broker.port, {f"host-{group}" for group in cells})

@@ -112,12 +112,14 @@ class SparkplugHost:
         elif node.next_seq is None:
             return self._broken(result, key, f"{kind.value} before the edge node's NBIRTH")
         elif payload.seq != node.next_seq:
-            repeated = payload.seq is not None and (node.next_seq - payload.seq) % 256 == 1
-            if redelivered or repeated:
-                # Sent again by the broker: with MQTT DUP, taken and committed before and its
-                # acknowledgement lost in a crash or a reconnect; or a second copy of the message
-                # just taken (a session holding two overlapping subscriptions gets one per
-                # subscription). Its events have the ids already taken; the session's seq stays.
+            behind = None if payload.seq is None else (node.next_seq - payload.seq) % 256
+            if redelivered or (behind is not None and 1 <= behind <= 128):
+                # A message seen before, not a gap: the broker's redelivery (MQTT DUP) after a
+                # crash or reconnect lost its acknowledgement; the edge node's own resend of an
+                # unacknowledged QoS 1 publish after it reconnected (the broker passes it on
+                # without DUP); or a second copy from overlapping subscriptions of one session.
+                # A seq up to half the ring behind is such a repeat; one ahead is a gap. Its
+                # events have the ids already taken; the session's seq stays.
                 birth = kind is MessageType.DBIRTH
                 if birth:
                     node.devices.add(topic.device or "")
