@@ -35,6 +35,7 @@ from rich.table import Table
 
 from factoryos.app.planning import plan_orders, write_schedule
 from factoryos.app.repairing import repair_plan
+from factoryos.model.loader import load_plant
 from factoryos.schedule import (
     Assignment,
     Objective,
@@ -201,7 +202,7 @@ def main(
             now = min(o.release for o in read_orders(rush_path))
             equipment, unit = p.machine_unit(bound.machines[0])
             with tempfile.TemporaryDirectory() as tmp:
-                write_schedule(outcome.schedule, Path(tmp))
+                write_schedule(outcome.schedule, Path(tmp), load_plant(plant_path))
                 rep = repair_plan(
                     plant_path,
                     orders_path,

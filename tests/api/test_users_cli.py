@@ -32,3 +32,15 @@ def test_add_grant_list_then_login(tmp_path: Path) -> None:
     principal = accounts.session(accounts.login("ada", "longenough"))
     assert principal is not None and principal.can_write("jiading", "schedules")
     assert not principal.can_read("pudong")
+
+
+def test_logout_ends_a_cached_session_at_once(tmp_path: Path) -> None:
+    accounts = open_accounts(str(tmp_path / "u.duckdb"))
+    accounts.add("ada", "longenough")
+    accounts.grant("ada", "viewer", "jiading")
+    token = accounts.login("ada", "longenough")
+    assert accounts.session(token) is not None
+    assert accounts.session(token) is not None  # from the cache
+    accounts.logout(token)
+    assert accounts.session(token) is None
+    assert accounts.session("forged") is None

@@ -12,29 +12,36 @@ from factoryos.ingest.sparkplug import BDSEQ_METRIC, DataType, Metric, Payload, 
 
 GROUP, NODE, DEVICE = "jiading", "machining.cnc_machining", "hmc.1"
 METRICS = [f"m{i}" for i in range(10)]
-MAPPING = "sources:\n" + "".join(
-    f"""  - sparkplug: {{group: {GROUP}, node: "+", device: "+", metric: {m}}}
-    path: "step_robotics/{{group}}/{{node}}/{{device}}"
+
+
+def mapping(group: str = GROUP, host_id: str = "factoryos") -> str:
+    """Ten sample rules for the devices of ``group`` (paths under the site "jiading")."""
+    return f"host_id: {host_id}\nsources:\n" + "".join(
+        f"""  - sparkplug: {{group: {group}, node: "+", device: "+", metric: {m}}}
+    path: "step_robotics/jiading/{{node}}/{{device}}"
     kind: sample
     sensor: {m}
 """
-    for m in METRICS
-)
+        for m in METRICS
+    )
 
 
-def _topic(kind: str, device: str | None = None) -> str:
-    return f"spBv1.0/{GROUP}/{kind}/{NODE}" + (f"/{device}" if device else "")
+MAPPING = mapping()
 
 
 class EdgeNode:
     """Publishes ``messages`` DDATA (QoS 1, persistent session) every ``every_s`` seconds."""
 
-    def __init__(self, port: int, messages: int, every_s: float) -> None:
+    def __init__(
+        self, port: int, messages: int, every_s: float, group: str = GROUP, device: str = DEVICE
+    ) -> None:
+        self.group = group
+        self.device = device
         self.messages = messages
         self.every_s = every_s
         self.seq = 0
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id="test-edge", clean_session=False
+            CallbackAPIVersion.VERSION2, client_id=f"test-edge-{group}", clean_session=False
         )
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
@@ -47,13 +54,14 @@ class EdgeNode:
         now = time.time_ns() // 1_000_000
         payload = Payload(now, self.seq, metrics)
         self.seq = (self.seq + 1) % 256
-        self.client.publish(_topic(kind, device), encode(payload), qos=1)
+        topic = f"spBv1.0/{self.group}/{kind}/{NODE}" + (f"/{device}" if device else "")
+        self.client.publish(topic, encode(payload), qos=1)
 
     def _run(self) -> None:
         self._send("NBIRTH", None, (Metric(BDSEQ_METRIC, None, None, DataType.UINT64, 0),))
         self._send(
             "DBIRTH",
-            DEVICE,
+            self.device,
             tuple(
                 Metric(m, i + 1, None, DataType.DOUBLE, None, True) for i, m in enumerate(METRICS)
             ),
@@ -63,7 +71,7 @@ class EdgeNode:
             metrics = tuple(
                 Metric(None, i + 1, ts, DataType.DOUBLE, float(n)) for i in range(len(METRICS))
             )
-            self._send("DDATA", DEVICE, metrics)
+            self._send("DDATA", self.device, metrics)
             time.sleep(self.every_s)
 
     def start(self) -> None:

@@ -1,5 +1,6 @@
 """An ingester in its own process, for the tests that kill it: python ingester_process.py
-MAPPING PLANT DB BROKER. Stops (draining and committing) on SIGTERM."""
+MAPPING PLANT DB BROKER [LETTERS]. Stops (draining and committing) on SIGTERM, even one that
+comes while it is still importing."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ import signal
 import sys
 import threading
 
-from factoryos.app.ingesting import run_ingest
-from factoryos.app.settings import Settings
-from factoryos.ingest.mapping import load_mapping
-from factoryos.ingest.mqtt import IngestOptions
-from factoryos.model import load_plant
+STOP = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: STOP.set())  # first: imports take seconds under load
+
+from factoryos.app.ingesting import run_ingest  # noqa: E402
+from factoryos.app.settings import Settings  # noqa: E402
+from factoryos.ingest.batching import IngestOptions  # noqa: E402
+from factoryos.ingest.mapping import load_mapping  # noqa: E402
+from factoryos.model import load_plant  # noqa: E402
 
 
 def main() -> None:
     mapping, plant, db, broker = sys.argv[1:5]
-    stop = threading.Event()
     said: list[bool] = []
 
     def first_batch(*_: object) -> None:
@@ -24,15 +27,15 @@ def main() -> None:
             said.append(True)
             print("ingesting", flush=True)  # the tests kill it only after this
 
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     counts = run_ingest(
         Settings(db=db),
         load_mapping(mapping),
         load_plant(plant),
         broker,
-        stop,
+        STOP,
         options=IngestOptions(batch_s=0.05),
         on_batch=first_batch,
+        letters_path=sys.argv[5] if len(sys.argv) > 5 else None,
     )
     print(counts.line(), flush=True)
 

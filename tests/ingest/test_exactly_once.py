@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.ingest.conftest import PlantBroker
+from tests.ingest.conftest import PlantBroker, wait_online
 from tests.ingest.edge import MAPPING, METRICS, EdgeNode
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,12 +22,21 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 class Ingester:
-    def __init__(self, tmp_path: Path, broker: PlantBroker) -> None:
-        self.mapping = tmp_path / "mapping.yaml"
-        self.mapping.write_text(MAPPING)
+    def __init__(
+        self,
+        tmp_path: Path,
+        broker: PlantBroker,
+        mapping: str = MAPPING,
+        db: str | None = None,
+        name: str = "ingester",
+    ) -> None:
+        self.mapping = tmp_path / f"{name}.yaml"
+        self.mapping.write_text(mapping)
         self.db = tmp_path / "plant.duckdb"
+        self.url = db or str(self.db)
+        self.letters = str(tmp_path / f"{name}.letters.duckdb")
         self.broker = broker
-        self.log_path = tmp_path / "ingester.log"
+        self.log_path = tmp_path / f"{name}.log"
         self.log = self.log_path.open("ab")
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -40,8 +49,9 @@ class Ingester:
                 str(Path(__file__).with_name("ingester_process.py")),
                 str(self.mapping),
                 str(ROOT / "examples" / "robot_factory.yaml"),
-                str(self.db),
+                self.url,
                 self.broker.url,
+                self.letters,
             ],
             stdout=self.log,
             stderr=self.log,
@@ -74,7 +84,7 @@ class Ingester:
         return int(row[0]), int(row[1])
 
     def dead_letters(self) -> int:
-        con = duckdb.connect(str(self.db.with_suffix("")) + ".ingest.duckdb", read_only=True)
+        con = duckdb.connect(self.letters, read_only=True)
         try:
             row = con.execute("SELECT count(*) FROM dead_letters").fetchone()
         finally:
@@ -97,7 +107,7 @@ class Ingester:
 def test_sigkill_five_times_mid_stream(broker: PlantBroker, tmp_path: Path) -> None:
     ingester = Ingester(tmp_path, broker)
     ingester.start()
-    time.sleep(6)  # the first start makes the persistent session (and imports take a while)
+    wait_online(broker.port, {"factoryos"})  # the first start makes the persistent session
     edge = EdgeNode(broker.port, messages=6000, every_s=0.004)
     edge.start()
     rng = random.Random(14)
@@ -116,7 +126,7 @@ def test_sigkill_five_times_mid_stream(broker: PlantBroker, tmp_path: Path) -> N
 def test_broker_restart_mid_stream(broker: PlantBroker, tmp_path: Path) -> None:
     ingester = Ingester(tmp_path, broker)
     ingester.start()
-    time.sleep(6)
+    wait_online(broker.port, {"factoryos"})
     edge = EdgeNode(broker.port, messages=1500, every_s=0.004)
     edge.start()
     time.sleep(2)

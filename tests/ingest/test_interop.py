@@ -13,8 +13,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from factoryos.app.ingesting import run_ingest
 from factoryos.app.settings import Settings
+from factoryos.ingest.batching import IngestOptions
 from factoryos.ingest.mapping import load_mapping_text
-from factoryos.ingest.mqtt import IngestOptions
 from factoryos.model import load_plant
 from factoryos.store.duckdb_store import DuckDBStore
 from tests.ingest.conftest import PlantBroker

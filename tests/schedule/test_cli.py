@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from pathlib import Path
@@ -65,6 +66,14 @@ def test_schedule_then_repair(tmp_path: Path) -> None:
         == (scrapped["order_id"], f"{scrapped['operation_id']}#remake")
     ]
     assert len(remakes) == 1 and dt.datetime.fromisoformat(remakes[0]["start"]) >= now
+    # the same outputs as 'schedule', and what moved and why
+    assert (out / "repaired.csv").is_file() and (out / "gantt.html").is_file()
+    with (out / "moves.csv").open() as fh:
+        moves = list(csv.DictReader(fh))
+    rush = [m for m in moves if m["order_id"] == "RUSH-0001"]
+    assert rush and all(m["reason"].startswith("new order (weight 10), due ") for m in rush)
+    assert any(m["reason"] == "remake of scrapped work" for m in moves)
+    assert "stopped" in result.output
 
 
 def test_scrap_of_an_unknown_step_is_a_clean_error(tmp_path: Path) -> None:

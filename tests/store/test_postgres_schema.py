@@ -73,8 +73,7 @@ def test_partitions_are_made_per_month_on_demand(schema: str) -> None:
     parts = sql(
         schema,
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'state_events' "
-        "ORDER BY 1",
+        "WHERE i.inhparent = 'state_events'::regclass ORDER BY 1",
     )
     # a batch makes every month it spans (February too: cheap, and the next batch needs none)
     assert [p for (p,) in parts] == [f"state_events_p2024{m:02d}" for m in (1, 2, 3)]

@@ -116,7 +116,9 @@ def _move_rows(pp: PlantProblem, moves: list[Move]) -> tuple[dict[str, str], ...
                 "shift_h": ""
                 if old_start is None
                 else f"{(new_start - old_start).total_seconds() / 3600:+.2f}",
-                "reason": mv.reason,
+                "reason": f"{mv.reason}, due {axis.end_at(job.due_date).isoformat()}"
+                if mv.reason.startswith("new order") and job.due_date is not None
+                else mv.reason,
             }
         )
     return tuple(rows)

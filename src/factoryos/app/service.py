@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factoryos.app.accounts import Accounts
+from factoryos.app.dead_letters_view import DeadLetters
 from factoryos.app.hub import Hub, LiveMessage
 from factoryos.app.jobs import JobRunner
 from factoryos.app.live_twin import LiveTwin
@@ -96,6 +97,7 @@ class Service:
             for s in self.sites.values()
         }
         self.jobs = JobRunner()
+        self.dead_letters = DeadLetters(settings.db)
         self.hub = Hub()
         self.twins: dict[str, LiveTwin] = {}
         self._dirty: set[str] = set()
@@ -164,6 +166,7 @@ class Service:
         if self._pusher is not None:
             self._pusher.join(5.0)
         self.jobs.shutdown()
+        self.dead_letters.close()
 
     # -- time ------------------------------------------------------------------------------------
 

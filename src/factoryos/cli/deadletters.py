@@ -19,6 +19,10 @@ console = Console()
 app = typer.Typer(help="Dead letters of the live ingester.", no_args_is_help=True)
 
 Db = Annotated[str, typer.Option(help="Event store the ingester wrote to (a DuckDB file).")]
+Letters = Annotated[
+    str | None,
+    typer.Option(help="Dead-letter file, if not the default beside the store (ingest --letters)."),
+]
 
 
 @app.command("list")
@@ -26,14 +30,15 @@ def list_(
     db: Db = "factoryos.duckdb",
     limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50,
     replayed: Annotated[bool, typer.Option(help="Show the replayed ones instead.")] = False,
+    letters: Letters = None,
 ) -> None:
     """Pending dead letters, oldest first."""
     with reported_errors():
-        letters = list_dead_letters(Settings.from_env().with_db(db), limit, replayed)
+        found = list_dead_letters(Settings.from_env().with_db(db), limit, replayed, letters)
     table = Table(title=f"dead letters ({'replayed' if replayed else 'pending'})")
     for column in ("id", "received (UTC)", "topic / node", "bytes", "reason"):
         table.add_column(column)
-    for d in letters:
+    for d in found:
         table.add_row(
             d.letter_id,
             d.received_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -48,10 +53,11 @@ def list_(
 def show(
     letter_id: Annotated[str, typer.Argument(help="Dead letter id (from list).")],
     db: Db = "factoryos.duckdb",
+    letters: Letters = None,
 ) -> None:
     """One dead letter with its raw payload (hex) and the decoded value, if any."""
     with reported_errors():
-        d = dead_letter(Settings.from_env().with_db(db), letter_id)
+        d = dead_letter(Settings.from_env().with_db(db), letter_id, letters)
     if d is None:
         console.print(f"[red]no dead letter {letter_id!r}[/]")
         raise typer.Exit(1)
@@ -73,12 +79,13 @@ def replay(
     mapping: Annotated[Path, typer.Option("--mapping", help="The (fixed) ingest mapping YAML.")],
     plant: Annotated[Path, typer.Option("--plant", help="Plant model YAML.")],
     db: Db = "factoryos.duckdb",
+    letters: Letters = None,
 ) -> None:
     """Put pending dead letters through the mapping again; the ones that now map are stored
     (exactly once) and marked replayed, the others stay."""
     with reported_errors():
         result = replay_dead_letters(
-            Settings.from_env().with_db(db), load_mapping(mapping), load_plant(plant)
+            Settings.from_env().with_db(db), load_mapping(mapping), load_plant(plant), path=letters
         )
     console.print(
         f"replayed {result.tried:,}: stored {result.stored:,}, already stored "

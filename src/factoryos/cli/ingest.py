@@ -1,4 +1,4 @@
-"""``factoryos ingest check|run``: live data from MQTT (Sparkplug B) into the event store."""
+"""``factoryos ingest check|run|browse``: live data (MQTT Sparkplug B and JSON, OPC UA) in."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from factoryos.app.ingesting import check_mapping, run_ingest
+from factoryos.app.ingesting import browse_server, check_mapping, run_ingest
 from factoryos.app.settings import Settings
 from factoryos.cli.errors import reported_errors
 from factoryos.ingest.mapping import load_mapping
@@ -21,7 +21,9 @@ from factoryos.ingest.pipeline import Batch, Counts, Pipeline
 from factoryos.model.loader import load_plant
 
 console = Console()
-app = typer.Typer(help="Live data: MQTT Sparkplug B into the event store.", no_args_is_help=True)
+app = typer.Typer(
+    help="Live data: MQTT Sparkplug B and JSON, OPC UA into the event store.", no_args_is_help=True
+)
 
 MappingArg = Annotated[Path, typer.Option("--mapping", help="Ingest mapping YAML.")]
 PlantOpt = Annotated[Path, typer.Option("--plant", help="Plant model YAML.")]
@@ -50,6 +52,31 @@ def check(
         console.print("Every work unit has a state source.")
     if any(not r.units for r in report.rules):
         raise typer.Exit(1)
+
+
+@app.command("browse")
+def browse(
+    url: Annotated[str, typer.Argument(help="OPC UA server, opc.tcp://HOST:PORT/...")],
+    limit: Annotated[int, typer.Option(help="Stop after this many variables.")] = 500,
+) -> None:
+    """List the variables of an OPC UA server and propose mapping rules for them."""
+    with reported_errors():
+        variables = browse_server(url, limit)
+    table = Table(title=f"{url}: {len(variables)} variable(s)")
+    for column in ("node id", "path", "type", "value"):
+        table.add_column(column)
+    for v in variables:
+        table.add_row(v.node_id, v.path, v.data_type, v.value)
+    console.print(table)
+    console.print("# a mapping to start from (fill in path, kind and its fields):")
+    console.print("sources:", markup=False, highlight=False)
+    for v in variables:
+        console.print(
+            f'  - opcua: {{node: "{v.node_id}"}}  # {v.path}\n    path: TODO\n    kind: sample'
+            f"\n    sensor: {v.path.rsplit('/', 1)[-1]}",
+            markup=False,
+            highlight=False,
+        )
 
 
 class _Panel:
@@ -98,6 +125,13 @@ def run(
     plant: PlantOpt,
     db: Annotated[str, typer.Option(help="Event store: a DuckDB file.")] = "factoryos.duckdb",
     broker: Annotated[str, typer.Option(help="MQTT broker URL.")] = "mqtt://127.0.0.1:1883",
+    opcua: Annotated[
+        str | None, typer.Option(help="Read the mapping's OPC UA nodes from this server instead.")
+    ] = None,
+    letters: Annotated[
+        str | None,
+        typer.Option(help="Dead letters and session file (default: beside the store)."),
+    ] = None,
     seconds: Annotated[
         float | None,
         typer.Option(help="Stop after this many seconds (default: run until stopped)."),
@@ -120,9 +154,10 @@ def run(
                 Settings.from_env().with_db(db),
                 rules,
                 model,
-                broker,
+                opcua or broker,
                 stop,
                 on_batch=lambda p, w, b, t: live.update(panel.update(p, w, b, t)),
+                letters_path=letters,
             )
     console.print(counts.line(), highlight=False)
     if not counts.reconciles():

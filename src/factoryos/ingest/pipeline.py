@@ -17,7 +17,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,6 +138,11 @@ class Pipeline:
         readings, rejected = json_readings(self.mapping, topic, data)
         self._take(Protocol.MQTT, topic, data, received_ms, HostResult(readings, rejected))
 
+    def opcua(self, reading: Reading, received_ms: int) -> None:
+        """One data change of a monitored OPC UA node."""
+        self._arrived(received_ms, None)
+        self._convert(reading, reading.metric, b"", received_ms)
+
     def _oversize(self, protocol: Protocol, topic: str, data: bytes, now_ms: int) -> bool:
         if len(data) <= MAX_PAYLOAD:
             return False
@@ -248,4 +252,4 @@ def _plain(value: object) -> object:
     return value.hex() if isinstance(value, bytes) else value
 
 
-__all__: Sequence[str] = ["Batch", "Counts", "Pipeline", "Rebirth"]
+__all__ = ["Batch", "Counts", "Pipeline", "Rebirth"]

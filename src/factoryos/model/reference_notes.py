@@ -171,17 +171,11 @@ NOTES: dict[str, str] = {
 
 # Examples of fields no example plant uses yet (an example plant's own value wins).
 EXAMPLES: dict[str, str] = {
-    "Site.currency": "EUR",
-    "Site.cny_per_unit": "7.8",
-    "Line.calendar": "around_the_clock",
-    "Equipment.category": "thermal",
     "Equipment.axes": "6",
-    "Equipment.batch_capacity": "48",
     "Fixed.dist": "fixed",
     "Fixed.value_s": "30 min",
     "MaintenanceWindow.start": "2026-03-02T08:00+08:00",
     "MaintenanceWindow.end": "2026-03-02T12:00+08:00",
-    "Product.lot_size": "50",
     "Product.line": "smt_lines",
     "Operation.rework_at": "repair_bench",
     "Operation.rework_time_s": "5 min",
@@ -189,6 +183,5 @@ EXAMPLES: dict[str, str] = {
     "TariffBand.months": "[7, 8]",
     "Product.transfer_batch": "10",
     "Operation.run_time_on_s": "{hmc: 40 min, five_axis_mc: 30 min}",
-    "Operation.unattended": "true",
     "Operation.count_point": "true",
 }

@@ -122,6 +122,19 @@ class _OpVars:
     """machine -> (presence literal or 1, interval on that machine)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Stretch:
+    """A resumable run's stretch indices on one unit, what its elements map them to, and the
+    element variables (start bounds, end bounds, time off before start and end)."""
+
+    ks: cp_model.IntVar
+    ke: cp_model.IntVar
+    begins: list[int]
+    closes: list[int]
+    before: list[int]
+    parts: tuple[cp_model.IntVar, ...]
+
+
 class CpSatJobShop:
     """Minimise the makespan of ``problem`` with CP-SAT.
 
@@ -185,9 +198,7 @@ class CpSatJobShop:
         self._durations: dict[OpRef, cp_model.IntVar] = {}
         # (op, machine) -> stretch indices of a resumable run's start and end, stretch begins
         self._elastic_sizes: dict[tuple[OpRef, int], cp_model.IntVar] = {}
-        self._stretch_vars: dict[
-            tuple[OpRef, int], tuple[cp_model.IntVar, cp_model.IntVar, list[int]]
-        ] = {}
+        self._stretch_vars: dict[tuple[OpRef, int], _Stretch] = {}
         self._devs: dict[OpRef, cp_model.IntVar] = {}
         self.makespan: cp_model.IntVar
         self._create_variables()
@@ -319,7 +330,7 @@ class CpSatJobShop:
         ):
             if present is not None:
                 ct.only_enforce_if(present)
-        self._stretch_vars[(ref, mach)] = (ks, ke, begins)
+        self._stretch_vars[(ref, mach)] = _Stretch(ks, ke, begins, closes, before, tuple(parts))
 
     def _add_constraints(self) -> None:
         p, m = self.problem, self.model
@@ -708,20 +719,31 @@ class CpSatJobShop:
                 self.model.add_hint(var, value)
 
     def _hint_stretches(self, solution: Solution) -> None:
-        """Hint the stretch indices (and lengths) of resumable runs over their units' time off;
-        on the machines a run does not take, the first stretch (any index satisfies them)."""
+        """Hint the stretch indices, their elements' values and the lengths of resumable runs
+        over their units' time off (a complete hint: CP-SAT failed to complete a partial one
+        in a 2 s decomposition step); on the machines a run does not take, the first stretch
+        (any index satisfies them)."""
         placed = {x.ref: x for x in solution.assignments}
-        for (ref, mach), (ks, ke, begins) in self._stretch_vars.items():
+        for (ref, mach), st in self._stretch_vars.items():
             run = placed.get(ref)
-            if run is None or run.machine != mach:
-                self.model.add_hint(ks, 0)
-                self.model.add_hint(ke, 0)
-                continue
-            self.model.add_hint(ks, max(0, bisect.bisect_right(begins, run.start) - 1))
-            self.model.add_hint(ke, max(0, bisect.bisect_left(begins, run.end) - 1))
+            on = run is not None and run.machine == mach
+            first = max(0, bisect.bisect_right(st.begins, run.start) - 1) if run and on else 0
+            last = max(0, bisect.bisect_left(st.begins, run.end) - 1) if run and on else 0
+            self.model.add_hint(st.ks, first)
+            self.model.add_hint(st.ke, last)
+            values = (
+                st.begins[first],
+                st.closes[first] - 1,
+                st.begins[last] + 1,
+                st.closes[last],
+                st.before[first],
+                st.before[last],
+            )
+            for var, value in zip(st.parts, values, strict=True):
+                self.model.add_hint(var, value)
             size = self._elastic_sizes.get((ref, mach))
-            if size is not None:
-                self.model.add_hint(size, run.end - run.start)
+            if size is not None and run is not None:
+                self.model.add_hint(size, run.end - run.start if on else size.proto.domain[0])
 
     def _hint_objective_terms(self, solution: Solution) -> None:
         """Hint what the objective adds (durations, lateness, energy, deviation): CP-SAT

@@ -81,8 +81,7 @@ def _reason(
     if a.ref in remakes:
         return "remake of scrapped work"
     if was is None:
-        due = "" if job.due_date is None else f", due at plan time {job.due_date}"
-        return f"new order (weight {job.weight}{due})"
+        return f"new order (weight {job.weight})"
     prefix = f"to {_unit(problem, a.machine)}: " if a.machine != was.machine else ""
     for m, lo, hi in down:
         if m == was.machine and was.start < hi and lo < was.end:

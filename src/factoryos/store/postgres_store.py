@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -76,6 +77,7 @@ o AS (
 )
 SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM o)
 """
+MAX_SEGMENT_PROBES = 20_000  # unit x raw segment pairs beyond which raw events are cheaper
 RETRIES = 5  # reconnect-and-replay attempts after a lost connection; backoff doubles from 0.2 s
 
 
@@ -219,6 +221,8 @@ class PostgresStore:
     def _insert(self, rows: list[tuple[Any, ...]]) -> int:
         conn = self._conn
         with conn.transaction(), conn.cursor() as cur:
+            # roll-up recomputation sorts and groups hours: keep it in memory, not on disk
+            cur.execute("SET LOCAL work_mem = '64MB'")
             names = sql.SQL(", ").join(
                 sql.Identifier(n) for n, _ in postgres_batch.staging_columns()
             )
@@ -319,44 +323,52 @@ class PostgresStore:
 
     # -- aggregates ------------------------------------------------------------------------
 
-    @property
-    def _sql(self) -> Any:
-        return postgres_rollup_sql if self.rollups else postgres_sql
+    def _aggregate(self, query: AggregateQuery, sql_of: str, what: str, **kw: bool) -> list[Any]:
+        """Rows of the aggregate ``sql_of`` (a function name of both SQL modules).
 
-    def _aggregate(self, query: AggregateQuery, text: str, what: str) -> list[tuple[Any, ...]]:
+        Roll-ups pay off while the raw segments stay few: each one is an index probe per unit.
+        A window with many units and many cut hours (a site over a year) reads raw events in one
+        pass instead; both give the same answer (``tests/store/test_postgres_rollups.py``).
+        """
         params = postgres_batch.query_params(query, rollups=self.rollups)
+        module: Any = postgres_sql
+        if self.rollups:
+            segments = Counter(params["s_key"])
+            probes = sum(segments[key] for key in params["u_key"])
+            if probes <= MAX_SEGMENT_PROBES:
+                module = postgres_rollup_sql
+        text = getattr(module, sql_of)(query.group_by, **kw)
         return self._run(what, lambda c: c.execute(text, params).fetchall())
 
     def state_time(self, query: AggregateQuery, *, by_reason: bool = False) -> list[StateTime]:
         """Seconds in each state, clipped to the query window and cut by its periods."""
-        text = self._sql.state_time_sql(query.group_by, by_reason=by_reason)
+        rows = self._aggregate(query, "state_time_sql", "state_time", by_reason=by_reason)
         return [
             StateTime(GroupValues(p, d, s), PeriodKind(kind), state, reason, float(seconds))
-            for p, d, s, kind, state, reason, seconds in self._aggregate(query, text, "state_time")
+            for p, d, s, kind, state, reason, seconds in rows
         ]
 
     def failure_totals(self, query: AggregateQuery) -> list[FailureTotal]:
         """Entries into a failure state and seconds in failure states, by the period of each."""
-        text = self._sql.failure_totals_sql(query.group_by)
         return [
             FailureTotal(GroupValues(p, d, s), int(n), float(seconds))
-            for p, d, s, n, seconds in self._aggregate(query, text, "failure_totals")
+            for p, d, s, n, seconds in self._aggregate(
+                query, "failure_totals_sql", "failure_totals"
+            )
         ]
 
     def count_totals(self, query: AggregateQuery) -> list[CountTotal]:
-        text = self._sql.count_totals_sql(query.group_by)
         return [
             CountTotal(GroupValues(p, d, s), path, product, op, int(good), int(scrap), int(rework))
             for p, d, s, path, product, op, good, scrap, rework in self._aggregate(
-                query, text, "count_totals"
+                query, "count_totals_sql", "count_totals"
             )
         ]
 
     def energy_totals(self, query: AggregateQuery) -> list[EnergyTotal]:
-        text = self._sql.energy_totals_sql(query.group_by)
         return [
             EnergyTotal(GroupValues(p, d, s), float(kwh), float(cost))
-            for p, d, s, kwh, cost in self._aggregate(query, text, "energy_totals")
+            for p, d, s, kwh, cost in self._aggregate(query, "energy_totals_sql", "energy_totals")
         ]
 
     # -- retention (PostgreSQL only: DuckDB has no partitions) -----------------------------
