@@ -6,8 +6,11 @@ In one run, on loopback, against ``factoryos serve`` in its own process:
       no ETag, so every request computes), ``--clients`` concurrent clients for ``--seconds``:
       requests/s, p50 and p99 latency, on the embedded DuckDB store and on PostgreSQL (a fresh
       database on 127.0.0.1:5432 holding the same events; skipped when no server answers);
-  (b) the same query in-process (``kpi_report`` on the DuckDB store, one caller): the peer that
-      shows what HTTP, JSON and concurrency add;
+  (b) the same query in-process (``kpi_report`` on the DuckDB store, one caller, computed every
+      time): the peer. Over HTTP the store does not change during the run, so after the first
+      request every answer comes from the response cache (keyed by the request and the store's
+      event count; identical concurrent requests are computed once): (a) against (b) is what the
+      cache and the HTTP stack give and cost;
   (c) live latency: the twin runs live (600x) and an SSE client measures, for each state change,
       the time from the moment it was stored to the moment the client parsed it: p50 and p99.
 
@@ -84,6 +87,15 @@ def _serve(db: str, cwd: Path, port: int, *extra: str) -> subprocess.Popen[bytes
     raise RuntimeError(f"serve did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(15)
+
+
 def _token(port: int) -> str:
     r = httpx.post(
         f"http://127.0.0.1:{port}/api/v1/auth/token",
@@ -99,7 +111,7 @@ async def _load(port: int, token: str, clients: int, seconds: float) -> list[flo
     deadline = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=clients)
     async with httpx.AsyncClient(
-        headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=30
+        headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=120
     ) as client:
 
         async def one() -> None:
@@ -201,21 +213,27 @@ def main(
         pg_url = _postgres_copy(store)
         store.close()
         rows = [_kpi_row("in-process kpi_report, 1 caller (peer)", direct, min(seconds, 10))]
-        for name, db in (("HTTP, DuckDB", str(tmp / "month.duckdb")), ("HTTP, PostgreSQL", pg_url)):
-            if db is None:
-                continue
-            cwd = tmp / name.split()[-1]
-            cwd.mkdir()
-            proc = _serve(db, cwd, port)
-            try:
-                lat = asyncio.run(_load(port, _token(port), clients, seconds))
-            finally:
-                proc.terminate()
-                proc.wait(30)
-            rows.append(_kpi_row(f"{name}, {clients} clients", lat, seconds))
-            port += 1
-        if pg_url:
-            _drop(pg_url)
+        try:
+            for name, db in (
+                ("HTTP, DuckDB", str(tmp / "month.duckdb")),
+                ("HTTP, PostgreSQL", pg_url),
+            ):
+                if db is None:
+                    continue
+                cwd = tmp / name.split()[-1]
+                cwd.mkdir()
+                proc = _serve(db, cwd, port)
+                try:
+                    lat = asyncio.run(_load(port, _token(port), clients, seconds))
+                    rows.append(_kpi_row(f"{name}, {clients} clients", lat, seconds))
+                except Exception as exc:  # a store too slow for the timeout: say so, go on
+                    rows.append((f"{name}, {clients} clients", "failed", repr(exc)[:40], "", ""))
+                finally:
+                    _stop(proc)
+                port += 1
+        finally:
+            if pg_url:
+                _drop(pg_url)
         table = Table(title=f"KPIs of {LINE}, March 2026 by day")
         for col in ("", "req/s", "p50 ms", "p99 ms", "requests"):
             table.add_column(col, justify="right" if col else "left")
@@ -238,8 +256,7 @@ def main(
         try:
             lags = asyncio.run(_live(port, _token(port), live_seconds))
         finally:
-            proc.terminate()
-            proc.wait(30)
+            _stop(proc)
         if lags:
             console.print(
                 f"live stored -> SSE client: {len(lags)} state changes in {live_seconds:.0f} s, "

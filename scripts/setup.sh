@@ -8,3 +8,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
+# pysparkplug (an independent Sparkplug B implementation, for the interoperability test) pins
+# paho-mqtt < 2 for its client; only its payload classes are used, so install it without deps.
+.venv/bin/python -m pip install --quiet --no-deps 'pysparkplug==0.6.1'
+# A CJK font for zh-CN PDF reports (factoryos assess --pdf --lang zh-CN); Debian's package, when
+# none is installed and apt is at hand (root, as on CI and the developers' machines).
+if ! fc-list :lang=zh 2>/dev/null | grep -q . && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk) \
+    >/dev/null 2>&1 || echo "setup: could not install fonts-noto-cjk; zh-CN PDFs will be refused"
+fi

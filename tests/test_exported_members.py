@@ -7,7 +7,7 @@ from types import ModuleType
 
 import pytest
 
-PACKAGES = ["model", "store", "kpi", "simulate", "schedule"]
+PACKAGES = ["model", "store", "kpi", "simulate", "schedule", "assess"]
 
 
 def _package(name: str) -> ModuleType:

@@ -1,8 +1,9 @@
 """Property-based fuzzing of the whole OpenAPI with schemathesis: no answer is a server error.
 
 Reads run as a site admin; writes as a viewer (they get through validation to the role check,
-so that fuzzing does not queue solver or twin jobs). Examples per operation are bounded so the
-test stays at a few seconds per route."""
+so that fuzzing does not queue solver or twin jobs); logout is left out (it would end the shared
+session). Examples per operation are bounded so the test stays at a few seconds per route.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.api.conftest import ROOT, auth
 schema = schemathesis.openapi.from_path(ROOT / "docs" / "openapi.json")
 
 
-@schema.exclude(path_regex=r"/live$").parametrize()
+@schema.exclude(path_regex=r"/live$|/auth/logout$").parametrize()
 @settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors(case: Any, client: TestClient, tokens: dict[str, str]) -> None:
     user = "ada" if case.method.upper() == "GET" else "vic"

@@ -38,7 +38,7 @@ def test_kpis_are_the_cli_json(
         )
     )
     got = r.json()
-    assert got["schema"] == "factoryos.kpi/1"
+    assert got["schema"] == "factoryos.kpi/2"
     assert [g["group"]["local_day"] for g in got["groups"]] == ["2026-03-02", "2026-03-03"]
     assert got == expected
     assert 0 < got["total"]["kpis"]["oee_index"] <= 1
@@ -93,7 +93,17 @@ def test_unknown_grouping_is_422(client: TestClient, tokens: dict[str, str]) -> 
 def test_losses_and_pareto(client: TestClient, tokens: dict[str, str]) -> None:
     r = client.get("/api/v1/sites/jiading/losses", params=WINDOW, headers=auth(tokens, "vic"))
     doc = r.json()
-    assert set(doc["losses_s"]) >= {"breakdown", "setup_adjustment"} or doc["losses_s"]
+    assert set(doc["losses_s"]) == {
+        "breakdowns_s",
+        "setup_and_adjustment_s",
+        "idling_and_minor_stops_s",
+        "reduced_speed_s",
+        "defects_and_rework_s",
+        "fully_productive_s",
+    }
+    assert doc["losses_s"]["breakdowns_s"] == pytest.approx(
+        sum(p["seconds"] for p in doc["downtime_pareto"] if p["state"] == "fault")
+    )
     shares = [p["share"] for p in doc["downtime_pareto"]]
     assert shares == sorted(shares, reverse=True)
     assert doc["downtime_pareto"][-1]["cumulative_share"] == pytest.approx(1.0)
@@ -155,3 +165,28 @@ def test_units_state_and_counts(
     doc = client.get("/api/v1/sites/jiading/units", headers=auth(tokens, "vic")).json()
     plant = service.sites["jiading"].plant
     assert [u["path"] for u in doc["units"]] == [u.path for u in plant.work_units]
+    # the service clock is the wall clock (no twin): the stored March days are long past
+    assert all(u["good_today"] == 0 for u in doc["units"])
+    known = [u for u in doc["units"] if u["state"] is not None]
+    assert all(dt.datetime.fromisoformat(u["since"]).tzinfo is not None for u in known)
+
+
+def test_line_oee_today_equals_each_line_report(service: Service) -> None:
+    from factoryos.app.live_view import line_oee_today
+
+    plant = service.sites["jiading"].plant
+    now = (DAY0 + dt.timedelta(days=1, hours=12)).astimezone(dt.UTC)
+    lines = line_oee_today(service.store, plant, now)
+    assert len(lines) == len(list(plant.lines()))
+    for line in lines:
+        report = kpi_report(
+            service.store,
+            plant,
+            start=(DAY0 + dt.timedelta(days=1)).astimezone(dt.UTC),
+            end=now,
+            node=line["path"],
+        )
+        expected = report.total.kpis
+        assert line["oee"] == pytest.approx(expected["oee_index"])
+        assert line["availability"] == pytest.approx(expected["availability"])
+    assert any(line["oee"] for line in lines)

@@ -81,7 +81,8 @@ def test_own_site_answers_hold_no_other_site_rows(
         r = _call(client, method, path, required, "jiading", auth(tokens, "ada"))
         if r is None:
             continue
-        assert r.status_code in (200, 404), (path, r.status_code, r.text)  # 404: no such plan/job
+        # 404: no such plan or job; 409: dead letters are not shown by a server of two sites
+        assert r.status_code in (200, 404, 409), (path, r.status_code, r.text)
         assert "pudong" not in r.text, path
     sites = client.get("/api/v1/sites", headers=auth(tokens, "ada")).json()
     assert [s["id"] for s in sites] == ["jiading"]

@@ -70,3 +70,31 @@ def test_a_baseline_window_without_events_is_an_error(
             baseline=(before, before + dt.timedelta(days=7)),
             current=(START, START + dt.timedelta(days=7)),
         )
+
+
+def test_plan_adherence_from_operation_starts(mini_store: DuckDBStore, mini_plant: Plant) -> None:
+    # three operations the twin started, planned at their actual start (2) and 2 h early (1)
+    from factoryos.model.events import EventKind
+    from factoryos.model.schedule import Schedule, ScheduledOperation
+
+    first: dict[tuple[str, str, str], dict[str, object]] = {}
+    for row in mini_store.events(kinds=[EventKind.OPERATION_START]).to_pylist():
+        first.setdefault((row["order_id"], row["operation"], row["path"]), row)
+    starts = list(first.values())[:3]
+    operations = []
+    for i, row in enumerate(starts):
+        unit = mini_plant.work_unit_by_path[row["path"]]
+        planned = row["ts"] - dt.timedelta(hours=2 if i == 2 else 0)
+        operations.append(
+            ScheduledOperation(
+                row["order_id"], row["product"], row["operation"], unit.equipment.id, unit.unit,
+                planned, planned + dt.timedelta(minutes=10),
+            )
+        )  # fmt: skip
+    plan = Schedule(tuple(operations), "feasible", 0.0, 0.0, 0.0)
+    result = assess_plant(mini_store, mini_plant, plan=plan)
+    probe = result.measurements["aps_adherence"]
+    assert probe.share == pytest.approx(2 / 3)
+    assert probe.detail.startswith("2 of 3 planned operations")
+    scored = {r.requirement.id: r for r in result.assessment.requirements}
+    assert scored["planning_scheduling.L3.1"].score == 0.5  # 67 % -> partly met

@@ -54,3 +54,10 @@ def test_a_malformed_document_names_the_field(signed: str) -> None:
 def test_the_documented_schema_is_the_code_schema() -> None:
     on_disk = json.loads((DOCS / "kpi-exchange.schema.json").read_text(encoding="utf-8"))
     assert on_disk == json_schema()
+
+
+def test_the_documented_example_verifies() -> None:
+    text = (DOCS / "kpi-exchange.example.json").read_text(encoding="utf-8")
+    doc = read_document(text, "kpi-exchange.example.json")
+    assert doc.factory.district == "Jiading"
+    assert doc.gains is not None and len(doc.gains) == 5

@@ -73,3 +73,31 @@ def broker(tmp_path: Path) -> Iterator[PlantBroker]:
         yield b
     finally:
         b.stop()
+
+
+def wait_online(port: int, host_ids: set[str], timeout_s: float = 60.0) -> None:
+    """Until each host application published its retained STATE online (it has subscribed)."""
+    import json
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    online: set[str] = set()
+
+    def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        if json.loads(message.payload).get("online"):
+            online.add(message.topic.rsplit("/", 1)[1])
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"wait-online-{time.time_ns()}")
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.subscribe("spBv1.0/STATE/+", qos=1)
+    client.loop_start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while not host_ids <= online:
+            assert time.monotonic() < deadline, f"not online: {host_ids - online}"
+            time.sleep(0.05)
+    finally:
+        client.disconnect()
+        client.loop_stop()

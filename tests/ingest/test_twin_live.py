@@ -15,7 +15,7 @@ from factoryos.app.ingesting import run_ingest
 from factoryos.app.kpis import kpi_report
 from factoryos.app.publishing import mapping_for_twin, publish_simulation
 from factoryos.app.settings import Settings
-from factoryos.ingest.mqtt import IngestOptions
+from factoryos.ingest.batching import IngestOptions
 from factoryos.ingest.pipeline import Counts
 from factoryos.kpi.report import GroupBy
 from factoryos.model import Event, load_plant
@@ -71,7 +71,9 @@ def test_kpis_of_ingested_twin_equal_the_twins(broker: PlantBroker, tmp_path: Pa
     )
     device_events = [e for e in own if isinstance(e, StateChange | ProductionCount | EnergyReading)]
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and stored[0] < len(device_events):
+    # every device event, and an `unknown` state per device from its DDEATH at the end
+    expected = len(device_events) + len({e.path for e in device_events})
+    while time.monotonic() < deadline and stored[0] < expected:
         time.sleep(0.2)
     stop.set()
     ingester.join(30)

@@ -85,3 +85,54 @@ def test_usage_maintenance_adds_its_expected_service_time_to_the_capacity_check(
     # 80 parts for 40 widgets, a 1 h service every 20: 4 h
     assert cnc.service_load_s == pytest.approx(4 * 3600.0)
     assert cnc.load_s == pytest.approx(base.pools[0].load_s + 4 * 3600.0)
+
+
+def test_a_tariff_with_weekend_and_summer_bands() -> None:
+    from factoryos.model import Tariff
+
+    tariff = Tariff.model_validate(
+        {
+            "name": "seasonal",
+            "bands": [
+                {
+                    "name": "weekday",
+                    "price_cny_per_kwh": 0.6,
+                    "hours": ["00:00-24:00"],
+                    "days": ["mon", "tue", "wed", "thu", "fri"],
+                    "months": [1, 2, 3, 4, 5, 6, 9, 10, 11, 12],
+                },
+                {
+                    "name": "summer_peak",
+                    "price_cny_per_kwh": 1.2,
+                    "hours": ["10:00-18:00"],
+                    "days": ["mon", "tue", "wed", "thu", "fri"],
+                    "months": [7, 8],
+                },
+                {
+                    "name": "summer_rest",
+                    "price_cny_per_kwh": 0.6,
+                    "hours": ["00:00-10:00", "18:00-24:00"],
+                    "days": ["mon", "tue", "wed", "thu", "fri"],
+                    "months": [7, 8],
+                },
+                {
+                    "name": "weekend",
+                    "price_cny_per_kwh": 0.3,
+                    "hours": ["00:00-24:00"],
+                    "days": ["sat", "sun"],
+                },
+            ],
+        }
+    )
+    zone = ZoneInfo("Asia/Shanghai")
+    assert tariff.price_at(dt.datetime(2026, 7, 15, 12, 0, tzinfo=zone)) == 1.2  # a summer Wed
+    assert tariff.price_at(dt.datetime(2026, 3, 18, 12, 0, tzinfo=zone)) == 0.6
+    assert tariff.price_at(dt.datetime(2026, 7, 18, 12, 0, tzinfo=zone)) == 0.3  # a Saturday
+    with pytest.raises(ValueError, match="weekday or seasonal bands"):
+        tariff.price_at(dt.time(12, 0))
+    gap = {
+        "name": "g",
+        "bands": [{"name": "w", "price_cny_per_kwh": 1, "hours": ["00:00-24:00"], "days": ["mon"]}],
+    }
+    with pytest.raises(ValueError, match="uncovered on tue in month 1"):
+        Tariff.model_validate(gap)

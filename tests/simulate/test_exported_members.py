@@ -14,5 +14,5 @@ def test_all_names_resolve_and_are_sorted() -> None:
 def test_no_public_name_is_left_out() -> None:
     public = {n for n in vars(simulate) if not n.startswith("_")}
     modules = {"core", "demand", "errors", "line", "replicate", "results", "rt", "stats"}
-    modules |= {"streams", "twin", "units", "warmup"}
+    modules |= {"plan_follow", "streams", "twin", "units", "warmup"}
     assert public - modules == set(simulate.__all__)

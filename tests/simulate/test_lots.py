@@ -11,10 +11,11 @@ from factoryos.model import (
     EventKind,
     MachineState,
     OperationEvent,
+    ProductionCount,
     StateChange,
     load_plant_text,
 )
-from factoryos.simulate.demand import ProductionOrder
+from factoryos.simulate.demand import ProductionOrder, steady_demand
 from factoryos.simulate.results import TwinResult
 from factoryos.simulate.twin import PlantTwin
 
@@ -77,6 +78,20 @@ def _starts(events: list[OperationEvent], op: str) -> list[float]:
     ]
 
 
+def _events_of(text: str, quantity: int, *, seed: int = 0) -> tuple[TwinResult, list[Event]]:
+    """A day of the plant ``text`` making one order of ``quantity`` released at the start."""
+    events: list[Event] = []
+    result = PlantTwin(
+        load_plant_text(text),
+        [ProductionOrder("o1", "p", quantity, 0.0, 86400.0)],
+        start=START,
+        horizon_s=86400.0,
+        seed=seed,
+        sink=events.append,
+    ).run()
+    return result, events
+
+
 def test_one_setup_per_lot_and_whole_lot_transfer_into_full_oven_loads() -> None:
     events = _run(lot=4)
     # two lots of 4, each a 10 min setup (the first unit's start event) + 4 x 1 min;
@@ -134,14 +149,7 @@ def test_minor_stops_and_speed_loss_make_effectiveness_below_one() -> None:
     )
     text = PLANT.replace("LOT", "100").replace("TRANSFER", "")
     text = text.replace("{id: mill, kind: cnc, skills: [mill]}", performance)
-    events: list[Event] = []
-    result = PlantTwin(
-        load_plant_text(text),
-        [ProductionOrder("o1", "p", 100, 0.0, 86400.0)],
-        start=START,
-        horizon_s=86400.0,
-        sink=events.append,
-    ).run()
+    result, events = _events_of(text, 100)
     mill = next(p for p in result.pools if p.equipment == "mill")
     producing = mill.time_in_state_s[MachineState.PRODUCING]
     stopped = mill.time_in_state_s[MachineState.MINOR_STOP]
@@ -180,13 +188,7 @@ def test_a_warm_up_is_simulated_and_left_out_of_the_figures() -> None:
 def test_a_scrapped_unit_is_replaced_inside_its_lot_so_the_lot_still_moves_on() -> None:
     text = PLANT.replace("LOT", "4").replace("TRANSFER", "")
     text = text.replace("setup_time: 10 min}", "setup_time: 10 min, scrap_rate: 0.5}")
-    result = PlantTwin(
-        load_plant_text(text),
-        [ProductionOrder("o1", "p", 8, 0.0, 86400.0)],
-        start=START,
-        horizon_s=86400.0,
-        seed=3,
-    ).run()
+    result, _ = _events_of(text, 8, seed=3)
     # half the milled units are scrapped; every replacement joins its lot, none is stranded
     assert result.finished == {"p": 8}
     assert result.orders_finished == 1
@@ -199,14 +201,7 @@ def test_maintenance_by_counts_stops_the_unit_after_every_n_units() -> None:
         "maintenance:\n  - {equipment: [mill], usage: {counts: 4, duration: 30 min}, "
         "reason: nozzle change}\nproducts:",
     )
-    events: list[Event] = []
-    PlantTwin(
-        load_plant_text(text),
-        [ProductionOrder("o1", "p", 8, 0.0, 86400.0)],
-        start=START,
-        horizon_s=86400.0,
-        sink=events.append,
-    ).run()
+    _, events = _events_of(text, 8)
     services = [
         ((e.ts - START).total_seconds() / 60, e.reason)
         for e in events
@@ -214,3 +209,46 @@ def test_maintenance_by_counts_stops_the_unit_after_every_n_units() -> None:
     ]
     # setup 10 + 4 x 1 min: the first service at 14; 4 more after it: at 14 + 30 + 4 = 48
     assert services == [(14.0, "nozzle change"), (48.0, "nozzle change")]
+
+
+def test_rework_at_another_station_repairs_there_then_repeats_the_step() -> None:
+    text = PLANT.replace("LOT", "4").replace("TRANSFER", "")
+    text = text.replace("skills: [mill, bake]", "skills: [mill, bake, repair]")
+    text = text.replace(
+        "          - {id: oven",
+        "          - {id: repair_bench, kind: assembly_station, skills: [repair]}\n"
+        "          - {id: oven",
+    )
+    text = text.replace(
+        "setup_time: 10 min}",
+        "setup_time: 10 min, rework_rate: 0.5, rework_at: repair_bench, rework_time: 5 min}",
+    )
+    result, events = _events_of(text, 8, seed=5)
+    assert result.finished == {"p": 8}
+    repairs = [
+        e
+        for e in events
+        if isinstance(e, OperationEvent)
+        and e.kind == EventKind.OPERATION_END
+        and e.path.endswith("repair_bench")
+    ]
+    reworked = sum(e.rework for e in events if isinstance(e, ProductionCount))
+    assert reworked > 0
+    assert len(repairs) == reworked  # every reworked unit was repaired at the bench
+    bench = next(p for p in result.pools if p.equipment == "repair_bench")
+    assert bench.time_in_state_s[MachineState.PRODUCING] == pytest.approx(reworked * 300)
+
+
+def test_more_demand_above_capacity_never_gives_fewer_finished_units() -> None:
+    """The issue's compare symptom as an invariant: below capacity more demand gives more
+    units; above it, output stays at capacity (scrap replacements included)."""
+    text = PLANT.replace("LOT", "10").replace("TRANSFER", "")
+    text = text.replace("setup_time: 10 min}", "setup_time: 10 min, scrap_rate: 0.1}")
+    plant = load_plant_text(text)
+    finished = []
+    for per_year in (30_000, 60_000, 240_000):  # the oven: 4 units per 30 min, ~70,000 a year
+        orders = steady_demand(plant, per_year, 7 * 86400.0)
+        result = PlantTwin(plant, orders, start=START, horizon_s=7 * 86400.0, seed=2).run()
+        finished.append(sum(result.finished.values()))
+    assert finished[1] > finished[0]
+    assert finished[2] >= 0.97 * finished[1]

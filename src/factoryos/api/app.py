@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from factoryos import __version__
 from factoryos.api import errors
+from factoryos.api.caching import ResponseCache
 from factoryos.api.routers import auth, dashboard, jobs, kpis, live, schedules, sites
 from factoryos.app.service import Service, ServiceSettings
 
@@ -43,6 +44,7 @@ def create_app(settings: ServiceSettings, *, service: Service | None = None) -> 
         redoc_url=None,
     )
     app.state.service = svc
+    app.state.responses = ResponseCache()
     errors.install(app)
     for router in (auth, sites, kpis, schedules, jobs, live):
         app.include_router(router.router, prefix=API_PREFIX)

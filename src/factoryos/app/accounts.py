@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -23,6 +25,8 @@ from factoryos.store.users import ALL_SITES, DuckDBUserStore, UserStore
 __all__ = ["Accounts", "Principal", "Role", "open_accounts"]
 
 SESSION_TTL = dt.timedelta(hours=12)
+SESSION_CACHE_S = 5.0
+SESSION_CACHE_SIZE = 10_000
 
 
 class Role(StrEnum):
@@ -77,6 +81,8 @@ class Accounts:
         self.users = users
         self.sites = sites
         self._hasher = PasswordHasher()
+        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._cache_lock = threading.Lock()
 
     def add(self, name: str, password: str) -> None:
         if not name or not name.isprintable() or len(name) > 64:
@@ -121,11 +127,29 @@ class Accounts:
         return token
 
     def session(self, token: str, now: dt.datetime | None = None) -> Principal | None:
-        name = self.users.session_user(_digest(token), now or dt.datetime.now(dt.UTC))
-        return None if name is None else self.principal(name)
+        """The principal of a live session. Answers are kept ``SESSION_CACHE_S`` (every request
+        asks; the store need not): a grant or revocation shows within that time, a logout at
+        once."""
+        digest = _digest(token)
+        if now is None:
+            with self._cache_lock:
+                hit = self._cache.get(digest)
+            if hit is not None and hit[0] > time.monotonic():
+                return hit[1]
+        name = self.users.session_user(digest, now or dt.datetime.now(dt.UTC))
+        principal = None if name is None else self.principal(name)
+        if principal is not None and now is None:
+            with self._cache_lock:
+                if len(self._cache) > SESSION_CACHE_SIZE:
+                    self._cache.clear()
+                self._cache[digest] = (time.monotonic() + SESSION_CACHE_S, principal)
+        return principal
 
     def logout(self, token: str) -> None:
-        self.users.drop_session(_digest(token))
+        digest = _digest(token)
+        with self._cache_lock:
+            self._cache.pop(digest, None)
+        self.users.drop_session(digest)
 
 
 def open_accounts(db: str, sites: frozenset[str] | None = None) -> Accounts:

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from factoryos.app.kpis import kpi_report
 from factoryos.assess.answers import load_answers
 from factoryos.assess.density import Density, robot_density
-from factoryos.assess.evidence import Measurement, combine, platform_scores
+from factoryos.assess.evidence import Measurement, combine, plan_adherence, platform_scores
 from factoryos.assess.gains import DayFigures, Gain, measure_gains
 from factoryos.assess.maturity import ManufacturingType, MaturityModel, load_model
 from factoryos.assess.scoring import Assessment, assess
@@ -24,6 +24,7 @@ from factoryos.kpi.report import GroupBy, KpiReport
 from factoryos.model.errors import AssessmentError
 from factoryos.model.events import EventKind
 from factoryos.model.plant import Plant
+from factoryos.model.schedule import Schedule
 from factoryos.model.states import TIME_ELEMENT_OF_STATE, TimeElement
 from factoryos.store.protocol import EventStore
 
@@ -51,14 +52,16 @@ def assess_plant(
     baseline: Window | None = None,
     current: Window | None = None,
     kind: ManufacturingType = ManufacturingType.DISCRETE,
+    plan: Schedule | None = None,
 ) -> PlantAssessment:
     """Assess ``plant``: evidence over ``window`` (default: all stored events), the answers file,
-    gains when both periods are given, robot density from the plant model."""
+    gains when both periods are given, robot density from the plant model; ``plan`` (an APS
+    schedule) is compared with the operations the store saw start."""
     model: MaturityModel = load_model() if weights is None else load_model().with_weights(weights)
     claimed = load_answers(answers, model) if answers is not None else None
     if claimed is not None:
         kind = claimed.kind
-    measurements = measure_probes(store, plant, window)
+    measurements = measure_probes(store, plant, window, plan)
     scores = combine(platform_scores(model, measurements), claimed.scores if claimed else {})
     gains = None
     days: dict[str, list[DayFigures]] = {}
@@ -119,7 +122,7 @@ _FAULT_STATES = [s.value for s, e in TIME_ELEMENT_OF_STATE.items() if e is TimeE
 
 
 def measure_probes(
-    store: EventStore, plant: Plant, window: Window | None = None
+    store: EventStore, plant: Plant, window: Window | None = None, plan: Schedule | None = None
 ) -> dict[str, Measurement]:
     """Every probe of ``factoryos.assess.evidence`` measured on the store and the plant."""
     start, end = window or (None, None)
@@ -170,6 +173,8 @@ def measure_probes(
     ]
     by_id = {m.probe: m for m in out}
     by_id["kpi_by_shift"] = _shifts_with_oee(store, plant, window)
+    if plan is not None:
+        by_id["aps_adherence"] = _plan_adherence(store, plant, window, plan)
     metered = by_id["energy_metered"]
     value_added = any(p.value_added_cny > 0 for p in plant.products)
     by_id["energy_per_output"] = Measurement(
@@ -180,6 +185,24 @@ def measure_probes(
         else "no product carries a value added",
     )
     return by_id
+
+
+def _plan_adherence(
+    store: EventStore, plant: Plant, window: Window | None, plan: Schedule
+) -> Measurement:
+    """The plan's operations (in the window) against the operation starts the store holds."""
+    start, end = window or (None, None)
+    path_of = {(u.equipment.id, u.unit): u.path for u in plant.work_units}
+    planned = {
+        (op.order_id, op.operation_id, path_of.get((op.equipment_id, op.unit_index), "?")): op.start
+        for op in plan.operations
+        if (start is None or op.start >= start) and (end is None or op.start < end)
+    }
+    table = store.events(start, end, kinds=[EventKind.OPERATION_START])
+    started: dict[tuple[str, str, str], dt.datetime] = {}
+    for row in table.select(["order_id", "operation", "path", "ts"]).to_pylist():
+        started.setdefault((row["order_id"], row["operation"], row["path"]), row["ts"])
+    return plan_adherence(planned, started)
 
 
 def _share(probe: str, part: int, whole: int, what: str) -> Measurement:

@@ -8,6 +8,7 @@ intervals beside the programme's reported averages.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from pathlib import Path
 
 import matplotlib
@@ -56,8 +57,22 @@ SOURCE = {
 }
 
 
+def label(labels: Mapping[str, tuple[str, str]], key: str, lang: str) -> str:
+    """The English or Chinese text of ``key`` (zh for any ``zh*`` language)."""
+    return labels[key][1 if lang.startswith("zh") else 0]
+
+
 def _t(key: str, lang: str) -> str:
-    return L[key][1 if lang.startswith("zh") else 0]
+    return label(L, key, lang)
+
+
+def html_page(title: str, lang: str, body: str) -> str:
+    """A whole offline HTML page around ``body`` (the first chart in it carries plotly.js)."""
+    return f"""<!DOCTYPE html><html lang="{html.escape(lang)}"><head><meta charset="utf-8">
+<title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{border:1px solid #ccc;padding:3px 6px;
+font-size:13px}}table{{border-collapse:collapse}}</style></head><body>
+{body}</body></html>"""
 
 
 def _radar(result: PlantAssessment, lang: str) -> tuple[list[str], dict[int, list[float]]]:
@@ -120,17 +135,18 @@ def write_html(result: PlantAssessment, path: Path, lang: str = "en") -> None:
     density = "n/a" if d.per_10k is None else f"{d.per_10k:.0f}"
     refs = ", ".join(f"{r.name.in_(lang)} {r.per_10k:.0f}" for r in REFERENCES)
     plant_name = result.plant.enterprise.name or result.plant.enterprise.id
-    doc = f"""<!DOCTYPE html><html lang="{html.escape(lang)}"><head><meta charset="utf-8">
-<title>{_t("title", lang)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{border:1px solid #ccc;padding:3px 6px;
-font-size:13px}}table{{border-collapse:collapse}}</style></head><body>
+    doc = html_page(
+        _t("title", lang),
+        lang,
+        f"""
 <h1>{_t("title", lang)}: {html.escape(plant_name)}</h1>
 <p>{_t("level", lang)} <b>{a.level} {level_name}</b>; {_t("total", lang)} {a.total:.3f};
 {" / ".join(f"L{lv.level} {lv.score:.2f}" for lv in a.levels)}</p>
 <p>{_t("density", lang)}: {d.robots} / {d.employees} = <b>{density}</b> ({refs})</p>
 {"".join(parts)}
 <h2>{_t("requirements", lang)}</h2><table><tr><th>id</th><th></th><th>{_t("score", lang)}</th>
-<th>{_t("source", lang)}</th><th>{_t("detail", lang)}</th></tr>{rows}</table></body></html>"""
+<th>{_t("source", lang)}</th><th>{_t("detail", lang)}</th></tr>{rows}</table>""",
+    )
     path.write_text(doc, encoding="utf-8")
 
 
@@ -224,7 +240,8 @@ def _charts_page(result: PlantAssessment, lang: str) -> Figure:
     d = result.density
     labels = [_t("this_plant", lang), *(r.name.in_(lang) for r in REFERENCES)]
     values = [d.per_10k or 0.0, *(r.per_10k for r in REFERENCES)]
-    right.bar(range(len(values)), values, color=["#54a24b", "#bab0ac", "#bab0ac", "#bab0ac"])
+    bars = right.bar(range(len(values)), values, color=["#54a24b", "#bab0ac", "#bab0ac", "#bab0ac"])
+    right.bar_label(bars, fmt="%.0f", fontsize=7)
     right.set_xticks(range(len(values)), labels, fontsize=7, rotation=20)
     right.set_title(_t("density", lang), fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.93))

@@ -32,7 +32,14 @@ from factoryos.reliability.lifetimes import (
 )
 from factoryos.store.protocol import EventStore
 
-__all__ = ["FailureFit", "PoolFit", "UnitFit", "fit_failures", "fit_histories"]
+__all__ = [
+    "FailureFit",
+    "PoolFit",
+    "UnitFit",
+    "fit_failures",
+    "fit_histories",
+    "stored_window",
+]
 
 Progress = Callable[[float], None]
 
@@ -81,6 +88,17 @@ class FailureFit:
     unknown_paths: tuple[str, ...]  # state events of paths the plant model does not have
     pools: tuple[PoolFit, ...]
     min_failures: int
+
+
+def stored_window(
+    store: EventStore, start: dt.datetime | None, end: dt.datetime | None, purpose: str
+) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end), each defaulting to the store's first event and just after its last one;
+    ReliabilityError naming ``purpose`` when the store is empty."""
+    span = store.time_range()
+    if span is None:
+        raise ReliabilityError(f"the event store is empty: {purpose}")
+    return start or span[0], end or span[1] + dt.timedelta(microseconds=1)
 
 
 def _histories(table: pa.Table, start: dt.datetime) -> list[UnitHistory]:

@@ -7,6 +7,7 @@ in that order: events, then dead letters with the session; messages are acknowle
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import threading
@@ -19,19 +20,15 @@ from typing import Any
 
 from factoryos.app.settings import Settings
 from factoryos.app.stores import open_store
+from factoryos.ingest.batching import Commit, Committed, IngestOptions, Progress
 from factoryos.ingest.mapping import IngestMapping, Kind, load_mapping, path_pattern
-from factoryos.ingest.mqtt import (
-    Broker,
-    Commit,
-    Committed,
-    IngestOptions,
-    MqttIngester,
-    Progress,
-)
+from factoryos.ingest.mqtt import Broker, MqttIngester
+from factoryos.ingest.opcua import BrowsedVariable, OpcUaIngester, browse
 from factoryos.ingest.pipeline import Batch, Counts, Pipeline
 from factoryos.model import Plant, load_plant
 from factoryos.model.deadletter import DeadLetter
 from factoryos.store.deadletters import DeadLetterStore, DuckDBDeadLetterStore
+from factoryos.store.postgres_url import is_postgres_url
 from factoryos.store.protocol import EventStore
 
 
@@ -73,13 +70,18 @@ def check_mapping(mapping_path: str | Path, plant_path: str | Path) -> MappingRe
 
 
 def dead_letter_path(settings: Settings) -> str:
+    """Beside a DuckDB store ``<db>.ingest.duckdb``; for a server, ``ingest-<database>.duckdb``
+    in the working directory (each ingester of a scaled-out plant keeps its own session)."""
     if settings.db == ":memory:":
         return ":memory:"
+    if is_postgres_url(settings.db):
+        database = settings.db.rsplit("/", 1)[-1].split("?", 1)[0] or "postgres"
+        return f"ingest-{database}.duckdb"
     return str(Path(settings.db).with_suffix("")) + ".ingest.duckdb"
 
 
-def open_dead_letters(settings: Settings) -> DeadLetterStore:
-    return DuckDBDeadLetterStore(dead_letter_path(settings))
+def open_dead_letters(settings: Settings, path: str | None = None) -> DeadLetterStore:
+    return DuckDBDeadLetterStore(path or dead_letter_path(settings))
 
 
 def _session(letters: DeadLetterStore) -> dict[str, Any]:
@@ -113,23 +115,30 @@ def run_ingest(
     *,
     options: IngestOptions | None = None,
     on_batch: Progress | None = None,
+    letters_path: str | None = None,
 ) -> Counts:
-    """Ingest from the broker into the store until ``stop`` is set; the final counts."""
-    options = options or IngestOptions(host_id=mapping.host_id)
-    with _stores(settings) as (store, letters):
+    """Ingest from the broker (``mqtt://``) or OPC UA server (``opc.tcp://``) into the store
+    until ``stop`` is set; the final counts. Dead
+    letters and the session go to ``letters_path`` (default :func:`dead_letter_path`)."""
+    # The host id (and so the MQTT client id and its persistent session) is the mapping's.
+    options = dataclasses.replace(options or IngestOptions(), host_id=mapping.host_id)
+    with _stores(settings, letters_path) as (store, letters):
         pipeline = Pipeline(mapping, _units(plant), _session(letters))
-        ingester = MqttIngester(
-            Broker.parse(broker_url), pipeline, make_commit(store, letters), options, on_batch
-        )
-        ingester.run(stop)
+        commit = make_commit(store, letters)
+        if broker_url.startswith("opc.tcp://"):
+            OpcUaIngester(broker_url, pipeline, commit, options, on_batch).run(stop)
+        else:
+            MqttIngester(Broker.parse(broker_url), pipeline, commit, options, on_batch).run(stop)
         return pipeline.counts
 
 
 @contextmanager
-def _stores(settings: Settings) -> Iterator[tuple[EventStore, DeadLetterStore]]:
+def _stores(
+    settings: Settings, letters_path: str | None = None
+) -> Iterator[tuple[EventStore, DeadLetterStore]]:
     store = open_store(settings)
     try:
-        letters = open_dead_letters(settings)
+        letters = DuckDBDeadLetterStore(letters_path or dead_letter_path(settings))
         try:
             yield store, letters
         finally:
@@ -138,16 +147,18 @@ def _stores(settings: Settings) -> Iterator[tuple[EventStore, DeadLetterStore]]:
         store.close()
 
 
-def list_dead_letters(settings: Settings, limit: int, replayed: bool = False) -> list[DeadLetter]:
-    letters = open_dead_letters(settings)
+def list_dead_letters(
+    settings: Settings, limit: int, replayed: bool = False, path: str | None = None
+) -> list[DeadLetter]:
+    letters = open_dead_letters(settings, path)
     try:
         return letters.letters(limit=limit, replayed=replayed)
     finally:
         letters.close()
 
 
-def dead_letter(settings: Settings, letter_id: str) -> DeadLetter | None:
-    letters = open_dead_letters(settings)
+def dead_letter(settings: Settings, letter_id: str, path: str | None = None) -> DeadLetter | None:
+    letters = open_dead_letters(settings, path)
     try:
         return letters.letter(letter_id)
     finally:
@@ -163,11 +174,15 @@ class ReplayResult:
 
 
 def replay_dead_letters(
-    settings: Settings, mapping: IngestMapping, plant: Plant | None, limit: int = 1_000_000
+    settings: Settings,
+    mapping: IngestMapping,
+    plant: Plant | None,
+    limit: int = 1_000_000,
+    path: str | None = None,
 ) -> ReplayResult:
     """Put pending dead letters through ``mapping``; the ones that now make events are stored
     (exactly once: their ids are the ones they would have had) and marked replayed."""
-    with _stores(settings) as (store, letters):
+    with _stores(settings, path) as (store, letters):
         pending = letters.letters(limit=limit)
         pipeline = Pipeline(mapping, _units(plant), _session(letters))
         now_ms = time.time_ns() // 1_000_000
@@ -179,3 +194,8 @@ def replay_dead_letters(
         return ReplayResult(
             len(pending), result.inserted, result.duplicates, len(pending) - len(done)
         )
+
+
+def browse_server(url: str, limit: int = 500) -> list[BrowsedVariable]:
+    """The variables of an OPC UA server, to write a mapping from."""
+    return browse(url, limit)

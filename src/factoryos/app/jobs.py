@@ -41,7 +41,7 @@ class JobRunner:
     """Runs :data:`Work` in the background; jobs are kept (in memory) for reading."""
 
     def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="factoryos-job")
+        self._pool: ThreadPoolExecutor | None = None  # made on the first job, again after shutdown
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._ids = itertools.count(1)
@@ -51,7 +51,9 @@ class JobRunner:
         job = Job(job_id, kind, site, "queued", 0.0, dt.datetime.now(dt.UTC))
         with self._lock:
             self._jobs[job_id] = job
-        self._pool.submit(self._run, job_id, work)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="factoryos-job")
+            self._pool.submit(self._run, job_id, work)
         return job
 
     def _set(self, job_id: str, **changes: Any) -> None:
@@ -93,4 +95,8 @@ class JobRunner:
         return self.get(job_id)
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Drop queued jobs; a running one ends by itself (solvers have time limits)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -11,6 +11,8 @@ from typing import Any
 import pyarrow as pa
 
 from factoryos.app.kpis import kpi_report
+from factoryos.kpi.elements import GroupInputs
+from factoryos.kpi.report import GroupBy, kpis
 from factoryos.model import EventKind, Plant
 from factoryos.store.protocol import EventStore
 
@@ -88,23 +90,30 @@ def unit_states(store: EventStore, plant: Plant, now: dt.datetime) -> list[UnitS
 
 
 def line_oee_today(store: EventStore, plant: Plant, now: dt.datetime) -> list[dict[str, Any]]:
-    """Each line's OEE and its factors from local midnight to ``now`` (None before any PBT)."""
+    """Each line's OEE and its factors from local midnight to ``now`` (None before any PBT).
+
+    One store query by work unit for the whole site; a line's KPIs come from the sum of its
+    units' inputs, exactly as the KPI engine makes a group's figures from summed inputs."""
     start = local_midnight(now, plant)
     end = now.replace(microsecond=0)
+    by_unit: dict[str, GroupInputs] = {}
+    if end > start:
+        rep = kpi_report(store, plant, start=start, end=end, by=GroupBy.EQUIPMENT)
+        by_unit = {g.group.path or "": g.inputs for g in rep.groups}
+    rate = plant.cost_rates.labour_cny_per_h
     out = []
     for area, line in plant.lines():
         path = f"{plant.root_path}/{area.id}/{line.id}"
-        kpis: dict[str, float | None] = {}
-        if end > start:
-            kpis = kpi_report(store, plant, start=start, end=end, node=path).total.kpis
+        mine = [i for p, i in by_unit.items() if plant.is_in_subtree(p, path)]
+        figures = kpis(sum(mine, GroupInputs()), rate) if mine else {}
         out.append(
             {
                 "path": path,
                 "line": line.id,
-                "oee": _finite(kpis.get("oee_index")),
-                "availability": _finite(kpis.get("availability")),
-                "effectiveness": _finite(kpis.get("effectiveness")),
-                "quality_ratio": _finite(kpis.get("quality_ratio")),
+                "oee": _finite(figures.get("oee_index")),
+                "availability": _finite(figures.get("availability")),
+                "effectiveness": _finite(figures.get("effectiveness")),
+                "quality_ratio": _finite(figures.get("quality_ratio")),
             }
         )
     return out

@@ -82,7 +82,7 @@ class PlanStore:
         orders = folder / "orders.csv"
         orders.write_text(orders_csv, encoding="utf-8")
         try:
-            read_orders(orders)
+            read_orders(orders, products=self.plant.product_by_id)
         except FactoryosError as exc:
             raise ParameterError("orders_csv", orders_csv[:80], str(exc)) from None
         meta = {"id": plan_id, "objective": objective, "parent": None, "status": "queued"}

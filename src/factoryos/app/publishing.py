@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from ruamel.yaml import YAML
 
 from factoryos.app.simulation import DAY_S, default_start, run_id
 from factoryos.ingest.mapping import IngestMapping
@@ -28,6 +31,14 @@ class PublishOutcome:
 def mapping_for_twin(plant: Plant) -> IngestMapping:
     """The ingest mapping that reads the virtual plant of ``plant`` back."""
     return twin_mapping(plant.root_path, plant.site.id)
+
+
+def write_twin_mapping(plant: Plant, path: Path) -> None:
+    """Write :func:`mapping_for_twin` as a YAML mapping file."""
+    document = mapping_for_twin(plant).model_dump(mode="json", exclude_defaults=True)
+    document["max_future_s"] = None  # excluded above as a non-default None: say it
+    with path.open("w", encoding="utf-8") as out:
+        YAML(typ="safe", pure=True).dump(document, out)
 
 
 def publish_simulation(

@@ -79,7 +79,7 @@ def report(store: EventStore, plant: Plant, window: Window, by: GroupBy) -> KpiR
 
 
 def kpis_json(store: EventStore, plant: Plant, window: Window, by: GroupBy) -> dict[str, Any]:
-    """The ``factoryos.kpi/1`` document (docs/kpi-json.md), as ``factoryos kpi --json``."""
+    """The ``factoryos.kpi/2`` document (docs/kpi-json.md), as ``factoryos kpi --json``."""
     return report_to_json(report(store, plant, window, by))
 
 

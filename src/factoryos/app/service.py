@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from factoryos.app.accounts import Accounts
+from factoryos.app.dead_letters_view import DeadLetters
 from factoryos.app.hub import Hub, LiveMessage
 from factoryos.app.jobs import JobRunner
 from factoryos.app.live_twin import LiveTwin
@@ -31,6 +33,7 @@ from factoryos.store.users import DuckDBUserStore, UserStore
 __all__ = ["Service", "ServiceSettings", "Site"]
 
 USERS_BESIDE_SERVER = "factoryos-users.duckdb"
+VERSION_TTL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +97,37 @@ class Service:
             for s in self.sites.values()
         }
         self.jobs = JobRunner()
+        self.dead_letters = DeadLetters(settings.db)
         self.hub = Hub()
         self.twins: dict[str, LiveTwin] = {}
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
+        self._version: tuple[float, int] = (0.0, 0)  # (monotonic time read, event count)
+        self._version_lock = threading.Lock()
         self._stop = threading.Event()
+        self._life_lock = threading.Lock()
+        self._starts = 0
         self._pusher: threading.Thread | None = None
 
     # -- life ------------------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start the twins and the KPI pusher; nested starts (several applications over one
+        service, as tests make) only count, and the last :meth:`stop` stops."""
+        with self._life_lock:
+            self._starts += 1
+            if self._starts == 1:
+                self._stop.clear()
+                self._start()
+
+    def stop(self) -> None:
+        with self._life_lock:
+            self._starts -= 1
+            if self._starts <= 0:
+                self._starts = 0
+                self._halt()
+
+    def _start(self) -> None:
         if self.settings.twin:
             for site in self.sites.values():
                 twin = LiveTwin(
@@ -135,13 +159,14 @@ class Service:
         the rest."""
         self._stop.set()
 
-    def stop(self) -> None:
+    def _halt(self) -> None:
         self._stop.set()
         for twin in self.twins.values():
             twin.stop()
         if self._pusher is not None:
             self._pusher.join(5.0)
         self.jobs.shutdown()
+        self.dead_letters.close()
 
     # -- time ------------------------------------------------------------------------------------
 
@@ -153,6 +178,17 @@ class Service:
         """The site's clock: its live twin's when one runs, else the wall clock (UTC)."""
         twin = self.twins.get(site)
         return twin.now if twin is not None else dt.datetime.now(dt.UTC)
+
+    def data_version(self) -> int:
+        """The store's event count, read at most every ``VERSION_TTL_S`` (the store is
+        append-only and idempotent: the same count is the same data). Events this process
+        stores refresh it at once; another writer's within ``VERSION_TTL_S``."""
+        with self._version_lock:
+            read_at, count = self._version
+            if time.monotonic() - read_at > VERSION_TTL_S:
+                count = self.store.count()
+                self._version = (time.monotonic(), count)
+            return count
 
     # -- live ------------------------------------------------------------------------------------
 
@@ -185,6 +221,8 @@ class Service:
                 )
         with self._dirty_lock:
             self._dirty |= touched
+        with self._version_lock:
+            self._version = (0.0, 0)  # read the count afresh on the next request
 
     def _push_kpis(self) -> None:
         while not self._stop.wait(self.settings.kpi_push_s):

@@ -125,12 +125,15 @@ def _spec(
     return RunSpec(plant, tuple(orders), first, horizon, seed, rule, schedule, lot_size, warmup)
 
 
-def read_orders_file(path: str | Path, start: dt.datetime) -> list[ProductionOrder]:
+def read_orders_file(
+    path: str | Path, start: dt.datetime, plant: Plant | None = None
+) -> list[ProductionOrder]:
     """An order book CSV (order, product, quantity, release, due[, weight, lot_size]; the
     scheduler's format) as twin orders, times counted from ``start``; no due date means 14
-    days."""
+    days. With ``plant``, an unknown product is reported with its file and line."""
     orders = []
-    for o in read_orders(path):
+    products = plant.product_by_id if plant is not None else None
+    for o in read_orders(path, products=products):
         release_s = max((o.release - start).total_seconds(), 0.0)
         due_s = (o.due - start).total_seconds() if o.due else release_s + 14 * DAY_S
         orders.append(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from factoryos.app.settings import Settings
 from factoryos.model.errors import StoreError
 from factoryos.store.duckdb_store import DuckDBStore
+from factoryos.store.postgres_retention import RetentionPlan
 from factoryos.store.postgres_store import PostgresStore
 from factoryos.store.postgres_url import is_postgres_url, redact
 from factoryos.store.protocol import EventStore
@@ -46,3 +48,21 @@ def upgrade_store(settings: Settings) -> tuple[str, list[str]]:
         return shown(settings.db), []  # the embedded file creates its tables as it opens
     with PostgresStore(settings.db, upgrade=True) as store:
         return store.url.shown, list(store.applied)
+
+
+def retention(
+    settings: Settings, *, node: str | None, raw_days: int | None, apply: bool
+) -> RetentionPlan:
+    """Set a plant's policy if given, then show (or, with ``apply``, carry out) the expiry."""
+    if not is_postgres_url(settings.db):
+        raise StoreError(
+            f"{shown(settings.db)}: retention needs the PostgreSQL store (it drops monthly "
+            "partitions; the embedded DuckDB file has none)"
+        )
+    if (node is None) != (raw_days is None):
+        raise StoreError("--node and --raw-days go together: the plant and its days of raw events")
+    now = dt.datetime.now(dt.UTC)
+    with PostgresStore(settings.db) as store:
+        if node is not None and raw_days is not None:
+            store.set_retention(node, raw_days)
+        return store.apply_retention(now) if apply else store.retention_plan(now)

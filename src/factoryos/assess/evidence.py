@@ -8,6 +8,7 @@ evidence takes precedence over the self-assessment; the report keeps both.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -32,7 +33,12 @@ PROBES: dict[str, Text] = {
     "routing_model": Text(
         "有工艺路线与标准工时的产品占比", "Share of products with routing and times"
     ),
+    "aps_adherence": Text(
+        "按APS计划准时开工的工序占比", "Share of APS-planned operations started as planned"
+    ),
 }
+PLAN_TOLERANCE = dt.timedelta(hours=1)
+"""An operation follows its plan when it starts on the planned unit within this of the plan."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +48,28 @@ class Measurement:
     probe: str
     share: float | None
     detail: str
+
+
+def plan_adherence(
+    planned: Mapping[tuple[str, str, str], dt.datetime],
+    started: Mapping[tuple[str, str, str], dt.datetime],
+    tolerance: dt.timedelta = PLAN_TOLERANCE,
+) -> Measurement:
+    """How closely a plan was followed: planned operations, keyed (order, operation, unit path),
+    whose first recorded start on that unit lies within ``tolerance`` of the planned start."""
+    if not planned:
+        return Measurement("aps_adherence", None, "the plan has no operation in the window")
+    on_time = sum(
+        1
+        for key, start in planned.items()
+        if key in started and abs(started[key] - start) <= tolerance
+    )
+    return Measurement(
+        "aps_adherence",
+        on_time / len(planned),
+        f"{on_time} of {len(planned)} planned operations started on their unit within "
+        f"{tolerance.total_seconds() / 3600:g} h of the plan",
+    )
 
 
 def score_of_share(share: float, thresholds: tuple[Threshold, ...]) -> float:

@@ -16,6 +16,7 @@ from factoryos.app.assess import PlantAssessment, assess_plant
 from factoryos.app.assess_export import export_document
 from factoryos.app.assess_report import write_html, write_pdf
 from factoryos.app.settings import Settings
+from factoryos.app.simulation import read_schedule_file
 from factoryos.app.stores import open_store
 from factoryos.assess.density import REFERENCES
 from factoryos.assess.maturity import ManufacturingType, load_model
@@ -46,9 +47,14 @@ def assess(
     plant_arg: Annotated[
         Path | None, typer.Argument(metavar="[PLANT]", help="With 'export': the plant YAML.")
     ] = None,
-    db: Annotated[Path, typer.Option(help="DuckDB event store file.")] = Path("factoryos.duckdb"),
+    db: Annotated[
+        str, typer.Option(help="Event store: a DuckDB file or a postgresql:// URL.")
+    ] = "factoryos.duckdb",
     answers: Annotated[Path | None, typer.Option(help="Self-assessment answers YAML.")] = None,
     weights: Annotated[Path | None, typer.Option(help="Programme's own weights YAML.")] = None,
+    plan: Annotated[
+        Path | None, typer.Option(help="APS plan (schedule.json) to compare with execution.")
+    ] = None,
     kind: Annotated[
         ManufacturingType, typer.Option(help="Sub-domain set when no answers file says.")
     ] = ManufacturingType.DISCRETE,
@@ -76,13 +82,11 @@ def assess(
         if exporting and (key is None or out is None):
             raise FactoryosError("assess export needs --key (Ed25519 PEM) and --out (JSON file)")
         model = load_plant(plant_path)
-        if not db.exists():
-            raise FactoryosError(f"no event store at {str(db)!r}: import or simulate first")
         base = parse_window(baseline, model.zone, "--baseline")
         cur = parse_window(current, model.zone, "--current")
         if (base is None) != (cur is None):
             raise FactoryosError("gains need both --baseline and --current")
-        store = open_store(Settings.from_env().with_db(db))
+        store = open_store(Settings.from_env().with_db(db), must_exist=True)
         try:
             result = assess_plant(
                 store,
@@ -92,6 +96,7 @@ def assess(
                 baseline=base,
                 current=cur,
                 kind=kind,
+                plan=read_schedule_file(plan) if plan else None,
             )
         finally:
             store.close()

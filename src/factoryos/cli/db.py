@@ -6,8 +6,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from factoryos.app.settings import Settings
+from factoryos.app.stores import retention as run_retention
 from factoryos.app.stores import upgrade_store
 from factoryos.cli.errors import reported_errors
 
@@ -31,3 +33,47 @@ def upgrade(db: Db = None) -> None:
         console.print(f"{where}: schema up to date", highlight=False)
     for line in applied:
         console.print(f"{where}: applied migration {line}", highlight=False)
+
+
+@app.command("retention")
+def retention(
+    db: Db = None,
+    node: Annotated[
+        str | None, typer.Option(help="Plant (hierarchy node) whose policy to set.")
+    ] = None,
+    raw_days: Annotated[
+        int | None, typer.Option(help="Days of raw events to keep under --node.")
+    ] = None,
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Drop the expired months (default: only show).")
+    ] = False,
+) -> None:
+    """Show the retention policies and which months of raw events expire; --apply drops them.
+
+    Raw events go by whole monthly partitions; the hourly roll-ups stay, for years of KPIs.
+    """
+    with reported_errors():
+        plan = run_retention(
+            Settings.from_env().with_db(db), node=node, raw_days=raw_days, apply=apply
+        )
+    for policy in plan.policies:
+        console.print(
+            f"policy: {policy.node or '(all)'} keeps {policy.raw_days} days of raw events"
+        )
+    if not plan.policies:
+        console.print(
+            "no retention policy: raw events are kept for ever (set one with --node --raw-days)"
+        )
+    table = Table(title="raw events by month")
+    for column in ("month", "events", "status"):
+        table.add_column(column, justify="right" if column == "events" else "left")
+    verb = "dropped" if apply else "expires"
+    for part in plan.partitions:
+        table.add_row(
+            part.month.strftime("%Y-%m"), f"{part.rows:,}", verb if part.expired else "kept"
+        )
+    console.print(table)
+    console.print(
+        f"{len(plan.expiring)} month(s) {'dropped' if apply else 'to drop with --apply'}; "
+        f"roll-ups kept for {plan.rollup_hours:,} hour(s)"
+    )

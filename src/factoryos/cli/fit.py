@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -11,21 +12,33 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from factoryos.app.fit import FailureFit, fit_failures
+from factoryos.app.fit import FailureFit, fit_failures, stored_window
 from factoryos.app.fit_figure import write_fit_figure
 from factoryos.app.fit_overlay import overlay_text
 from factoryos.app.settings import Settings
 from factoryos.app.stores import open_store
 from factoryos.cli.errors import reported_errors
 from factoryos.cli.timeargs import parse_instant
-from factoryos.model.errors import ReliabilityError
 from factoryos.model.loader import load_plant
 from factoryos.reliability.fitting import FittedModel
 from factoryos.reliability.lifetimes import MaintenancePolicy
 
 console = Console()
 HOUR_S = 3600.0
-_MICROSECOND = dt.timedelta(microseconds=1)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[float], None]]:
+    """A Rich bar for long work; yields a callback that hears the fraction done."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=1.0)
+        yield lambda done: progress.update(task, completed=done)
 
 
 def fit(
@@ -68,19 +81,13 @@ def fit(
         model = load_plant(plant)
         store = open_store(Settings.from_env().with_db(db), must_exist=True)
         try:
-            span = store.time_range()
-            if span is None:
-                raise ReliabilityError("the event store is empty: nothing to fit")
-            start = parse_instant(from_, model.zone, "--from") or span[0]
-            end = parse_instant(to, model.zone, "--to") or span[1] + _MICROSECOND
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
-                task = progress.add_task("fitting failure models", total=1.0)
+            start, end = stored_window(
+                store,
+                parse_instant(from_, model.zone, "--from"),
+                parse_instant(to, model.zone, "--to"),
+                "nothing to fit",
+            )
+            with progress_bar("fitting failure models") as tick:
                 result = fit_failures(
                     store,
                     model,
@@ -88,7 +95,7 @@ def fit(
                     end,
                     policy=maintenance,
                     min_failures=min_failures,
-                    on_progress=lambda done: progress.update(task, completed=done),
+                    on_progress=tick,
                 )
         finally:
             store.close()

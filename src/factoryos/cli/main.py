@@ -4,7 +4,23 @@ from __future__ import annotations
 
 import typer
 
-from factoryos.cli import assess, db, events, fit, kpi, schedule, serve, simulate, users, validate
+from factoryos.cli import (
+    assess,
+    db,
+    deadletters,
+    events,
+    fit,
+    ingest,
+    kpi,
+    program,
+    risk,
+    robustness,
+    schedule,
+    serve,
+    simulate,
+    users,
+    validate,
+)
 
 app = typer.Typer(
     name="factoryos",
@@ -27,6 +43,11 @@ app.command("assess")(assess.assess)
 app.command("serve")(serve.serve)
 app.add_typer(users.app, name="users")
 app.command("fit")(fit.fit)
+app.add_typer(ingest.app, name="ingest")
+app.add_typer(deadletters.app, name="deadletters")
+app.add_typer(program.app, name="program")
+app.add_typer(risk.app, name="risk")
+app.command("robustness")(robustness.robustness)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import signal
 import threading
 from pathlib import Path
 from types import FrameType
@@ -28,6 +27,11 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, service: Service) -> None:
         super().__init__(config)
         self.service = service
+
+    def stop_by_itself(self) -> None:
+        """``--for`` ran out: a normal end (exit code 0), not a signal."""
+        self.service.close_streams()
+        self.should_exit = True
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.service.close_streams()
@@ -107,7 +111,7 @@ def serve(
         service,
     )
     if for_ is not None:
-        timer = threading.Timer(for_, server.handle_exit, (signal.SIGTERM, None))
+        timer = threading.Timer(for_, server.stop_by_itself)
         timer.daemon = True
         timer.start()
     live = " with the live twin" if twin else ""

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from factoryos.app.kpis import kpi_report
+from factoryos.app.publishing import publish_simulation, write_twin_mapping
 from factoryos.app.settings import Settings
 from factoryos.app.simulation import (
     ScenarioComparison,
@@ -167,13 +168,24 @@ def simulate(
     ] = None,
     lot_size: LotSize = None,
     warmup: Warmup = 0.0,
+    publish: Annotated[
+        str | None,
+        typer.Option(help="Publish the events live as Sparkplug B to this broker (mqtt://...)."),
+    ] = None,
+    speed: Annotated[
+        float | None, typer.Option(help="With --publish: simulated seconds per real second.")
+    ] = None,
 ) -> None:
     """Run the digital twin of PLANT; print throughput, OEE, lead time, WIP, energy with 95 % CIs
-    and the bottleneck; optionally store the events for ``factoryos kpi``."""
+    and the bottleneck; optionally store the events for ``factoryos kpi``, or publish them live
+    as a virtual plant (``--publish``)."""
+    if publish is not None:
+        publish_live(plant, publish, days=days, seed=seed, speed=speed, demand=demand)
+        return
     with reported_errors():
         model = load_plant_and_scenario(plant, scenario)
         first_day = _start(start, default_start(model))
-        book = read_orders_file(orders, first_day) if orders is not None else None
+        book = read_orders_file(orders, first_day, model) if orders is not None else None
         plan = read_schedule_file(schedule) if schedule is not None else None
         settings = Settings.from_env()
         target = db or settings.db_from_env
@@ -201,6 +213,24 @@ def simulate(
     print_outcome(outcome, f"{plant.name}: {days:g} days, {replications} replication(s)")
     if target is not None:
         console.print(f"{outcome.events_stored:,} events stored in {shown(target)}")
+
+
+def publish_live(
+    plant: Path, broker: str, *, days: float, seed: int, speed: float | None, demand: float
+) -> None:
+    """The twin as a virtual plant: its events as Sparkplug B edge nodes, one per line."""
+    with reported_errors():
+        model = load_plant_and_scenario(plant, None)
+        pace = "as fast as possible" if speed is None else f"{speed:g}x real time"
+        console.print(f"publishing {days:g} days of {plant.name} to {broker}, {pace}")
+        mapping = Path(f"{plant.stem}.ingest.yaml")
+        write_twin_mapping(model, mapping)
+        console.print(f"its ingest mapping: {mapping} (factoryos ingest run --mapping {mapping})")
+        with console.status("publishing"):
+            outcome = publish_simulation(
+                model, broker, days=days, seed=seed, speed=speed, demand_per_year=demand
+            )
+    console.print(f"{outcome.events:,} events, {outcome.published:,} MQTT messages published")
 
 
 def print_comparison(result: ScenarioComparison, title: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from rich.table import Table
 from factoryos.app.accounts import Role, open_accounts
 from factoryos.app.settings import Settings
 from factoryos.cli.errors import reported_errors
+from factoryos.model.loader import load_plant
 
 console = Console()
 app = typer.Typer(help="Users and their roles per site.", no_args_is_help=True)
@@ -42,10 +44,15 @@ def grant(
     role: Annotated[str, typer.Argument(help=f"One of {', '.join(r.value for r in Role)}.")],
     site: Annotated[str, typer.Argument(help="A site id, or '*' for program_officer.")],
     db: Db = None,
+    plant: Annotated[
+        list[Path] | None,
+        typer.Option(help="Plant model(s) served: the site must be one of theirs.", exists=True),
+    ] = None,
 ) -> None:
     """Grant a role on a site."""
     with reported_errors():
-        open_accounts(_db(db)).grant(name, role, site)
+        sites = frozenset(load_plant(p).site.id for p in plant) if plant else None
+        open_accounts(_db(db), sites).grant(name, role, site)
     console.print(f"granted {role} on {site!r} to {name!r}")
 
 

@@ -90,8 +90,11 @@ class SparkplugHost:
             )
 
     # -- messages ---------------------------------------------------------------------------------
-    def handle(self, topic: Topic, data: bytes, received_ms: int) -> HostResult:
-        """One Sparkplug message (not STATE or a command: those carry nothing to store)."""
+    def handle(
+        self, topic: Topic, data: bytes, received_ms: int, redelivered: bool = False
+    ) -> HostResult:
+        """One Sparkplug message (not STATE or a command: those carry nothing to store);
+        ``redelivered``: the broker sent it before (MQTT DUP flag)."""
         result = HostResult()
         try:
             payload, fields = decode(data)
@@ -109,6 +112,13 @@ class SparkplugHost:
         elif node.next_seq is None:
             return self._broken(result, key, f"{kind.value} before the edge node's NBIRTH")
         elif payload.seq != node.next_seq:
+            if redelivered and kind is not MessageType.DBIRTH:
+                # Sent again by the broker (MQTT DUP): taken and committed before, its
+                # acknowledgement lost in a crash or a reconnect. Its events have the ids
+                # already stored; the session stays where it is.
+                if kind is not MessageType.DDEATH:
+                    self._readings(topic, node, payload, fields, False, result)
+                return result
             expected, node.next_seq = node.next_seq, None
             return self._broken(result, key, f"seq gap: expected {expected}, got {payload.seq}")
         if payload.seq is None or not 0 <= payload.seq <= 255:

@@ -14,11 +14,9 @@ As the Sparkplug Primary Host Application it publishes ``spBv1.0/STATE/<host_id>
 from __future__ import annotations
 
 import json
-import queue
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +25,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from factoryos.ingest.pipeline import Batch, Pipeline, Rebirth
+from factoryos.ingest.batching import BatchLoop, Commit, IngestOptions, Progress, now_ms
+from factoryos.ingest.pipeline import Pipeline, Rebirth
 from factoryos.ingest.sparkplug import NAMESPACE, REBIRTH_METRIC, DataType, Metric, Payload, encode
 from factoryos.model.errors import IngestError
 
@@ -47,30 +46,6 @@ class Broker:
         return cls(parts.hostname, parts.port or 1883)
 
 
-@dataclass(frozen=True)
-class IngestOptions:
-    host_id: str = "factoryos"
-    batch_events: int = 20_000
-    batch_s: float = 0.2
-    session_expiry_s: int = 7 * 86400
-
-
-@dataclass(frozen=True)
-class Committed:
-    """What a commit stored: new events, events already there, new dead letters."""
-
-    inserted: int
-    duplicates: int
-    letters: int
-
-
-Commit = Callable[[Batch, dict[str, str]], Committed]
-"""Stores a batch (events, then dead letters with the session documents) in that order."""
-
-Progress = Callable[[Pipeline, int, list[float]], None]
-"""Hears the pipeline, the messages waiting and the publish-to-commit latencies of a batch."""
-
-
 def state_topic(host_id: str) -> str:
     return f"{NAMESPACE}/STATE/{host_id}"
 
@@ -83,15 +58,13 @@ class MqttIngester:
         broker: Broker,
         pipeline: Pipeline,
         commit: Commit,
-        options: IngestOptions = IngestOptions(),
+        options: IngestOptions,
         on_batch: Progress | None = None,
     ) -> None:
         self.broker = broker
         self.pipeline = pipeline
-        self.commit = commit
         self.options = options
-        self.on_batch = on_batch
-        self._inbox: queue.SimpleQueue[tuple[str, bytes, int, int, int]] = queue.SimpleQueue()
+        self._loop = BatchLoop(pipeline, commit, options, on_batch, self._acknowledge)
         self._generation = 0
         self._connected = threading.Event()
         self._last_rebirth: dict[Rebirth, float] = {}
@@ -116,19 +89,31 @@ class MqttIngester:
         if reason.is_failure:
             return
         self._generation += 1
-        filters = {f"{NAMESPACE}/+/#"} if self._sparkplug() else set()
+        # Only the groups the mapping names (all of them for a "+"): ingesters that split a plant
+        # by Sparkplug group do not see each other's messages.
+        groups = {r.sparkplug.group for r in self.pipeline.mapping.sources if r.sparkplug}
+        filters = {f"{NAMESPACE}/{'+' if '+' in groups else g}/#" for g in groups}
         filters |= {r.mqtt.topic_filter for r in self.pipeline.mapping.sources if r.mqtt}
         client.subscribe([(f, 1) for f in sorted(filters)])
         client.publish(state_topic(self.options.host_id), _state(True), qos=1, retain=True)
         self._connected.set()
 
-    def _sparkplug(self) -> bool:
-        return any(r.sparkplug is not None for r in self.pipeline.mapping.sources)
-
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        self._inbox.put(
-            (message.topic, bytes(message.payload), message.mid, message.qos, self._generation)
-        )
+        topic, payload, dup = message.topic, bytes(message.payload), bool(message.dup)
+        token = (message.mid, message.qos, self._generation)
+        if topic.startswith(NAMESPACE + "/"):
+
+            def take(pipeline: Pipeline, now: int) -> None:
+                rebirth = pipeline.sparkplug(topic, payload, now, token, dup)
+                if rebirth is not None:
+                    self._ask_rebirth(rebirth)
+
+        else:
+
+            def take(pipeline: Pipeline, now: int) -> None:
+                pipeline.mqtt_json(topic, payload, now, token)
+
+        self._loop.inbox.put(take)
 
     def run(self, stop: threading.Event, connect_timeout_s: float = 10.0) -> None:
         """Connect, ingest until ``stop`` is set, then commit what arrived and disconnect."""
@@ -144,66 +129,29 @@ class MqttIngester:
         try:
             if not self._connected.wait(connect_timeout_s):
                 raise IngestError(f"the broker {self.broker} did not accept the connection")
-            self._loop(stop)
+            self._loop.run(stop)
         finally:
             self.client.publish(state_topic(self.options.host_id), _state(False), 1, True)
             self.client.disconnect()
             self.client.loop_stop()
 
-    def _loop(self, stop: threading.Event) -> None:
-        pipeline = self.pipeline
-        limit, span_ms = self.options.batch_events, self.options.batch_s * 1000
-        while True:
-            stopping = stop.is_set()
-            try:
-                topic, payload, mid, qos, generation = self._inbox.get(timeout=0.05)
-            except queue.Empty:
-                batch = pipeline.batch
-                if batch.tokens and (stopping or _now_ms() - (batch.first_ms or 0) >= span_ms):
-                    self._commit()
-                if stopping:
-                    return
-                continue
-            now = _now_ms()
-            rebirth = pipeline.sparkplug(topic, payload, now, (mid, qos, generation))
-            if rebirth is not None:
-                self._ask_rebirth(rebirth)
-            batch = pipeline.batch
-            if (
-                len(batch.events) + len(batch.letters) >= limit
-                or now - (batch.first_ms or now) >= span_ms
-            ):
-                self._commit()
-
-    def _commit(self) -> None:
-        pipeline = self.pipeline
-        batch = pipeline.take()
-        done = self.commit(batch, pipeline.session())
-        pipeline.committed(batch, done.inserted, done.duplicates, done.letters)
-        now = _now_ms()
-        for mid, qos, generation in batch.tokens:
+    def _acknowledge(self, tokens: list[Any]) -> None:
+        for mid, qos, generation in tokens:
             # A message taken before a reconnect was sent again under the new connection; that
             # copy is acknowledged when its own batch commits.
             if qos > 0 and generation == self._generation:
                 self.client.ack(mid, qos)
-        if self.on_batch is not None:
-            latencies = [(now - t) / 1000 for t in batch.publish_ms]
-            self.on_batch(pipeline, self._inbox.qsize(), latencies)
 
     def _ask_rebirth(self, rebirth: Rebirth) -> None:
         now = time.monotonic()
         if now - self._last_rebirth.get(rebirth, -REBIRTH_EVERY_S) < REBIRTH_EVERY_S:
             return
         self._last_rebirth[rebirth] = now
-        ms = _now_ms()
+        ms = now_ms()
         payload = Payload(ms, None, (Metric(REBIRTH_METRIC, None, ms, DataType.BOOLEAN, True),))
         topic = f"{NAMESPACE}/{rebirth.group}/NCMD/{rebirth.node}"
         self.client.publish(topic, encode(payload), qos=0)
 
 
 def _state(online: bool) -> bytes:
-    return json.dumps({"online": online, "timestamp": _now_ms()}).encode()
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
+    return json.dumps({"online": online, "timestamp": now_ms()}).encode()

@@ -17,16 +17,19 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from factoryos.ingest.convert import Baseline, Converter, Protocol, Reading, Rejected, Resolver
 from factoryos.ingest.host import HostResult, SparkplugHost
 from factoryos.ingest.mapping import IngestMapping
+from factoryos.ingest.mqtt_json import json_readings
 from factoryos.ingest.sparkplug import CodecError, MessageType, Topic
 from factoryos.model.deadletter import DeadLetter
 from factoryos.model.events import Event
+
+MAX_PAYLOAD = 256 * 1024
+"""Bytes; a device reading is tens to hundreds of bytes, so anything this big is a fault."""
 
 
 @dataclass
@@ -110,7 +113,7 @@ class Pipeline:
 
     # -- messages ---------------------------------------------------------------------------------
     def sparkplug(
-        self, topic_text: str, data: bytes, received_ms: int, token: Any
+        self, topic_text: str, data: bytes, received_ms: int, token: Any, dup: bool = False
     ) -> Rebirth | None:
         """One message from the Sparkplug namespace; a rebirth to request, or None."""
         self._arrived(received_ms, token)
@@ -121,14 +124,43 @@ class Pipeline:
             return None
         if topic.type in (MessageType.STATE, MessageType.NCMD, MessageType.DCMD):
             return None  # host state and commands: nothing to store
-        result = self.host.handle(topic, data, received_ms)
+        if self._oversize(Protocol.SPARKPLUG, topic_text, data, received_ms):
+            return None
+        result = self.host.handle(topic, data, received_ms, dup)
         self._take(Protocol.SPARKPLUG, topic_text, data, received_ms, result)
         return None if result.rebirth is None else Rebirth(*result.rebirth)
+
+    def mqtt_json(self, topic: str, data: bytes, received_ms: int, token: Any) -> None:
+        """One JSON message on a topic a rule names."""
+        self._arrived(received_ms, token)
+        if self._oversize(Protocol.MQTT, topic, data, received_ms):
+            return
+        readings, rejected = json_readings(self.mapping, topic, data)
+        self._take(Protocol.MQTT, topic, data, received_ms, HostResult(readings, rejected))
+
+    def opcua(self, reading: Reading, received_ms: int) -> None:
+        """One data change of a monitored OPC UA node."""
+        self._arrived(received_ms, None)
+        self._convert(reading, reading.metric, b"", received_ms)
+
+    def _oversize(self, protocol: Protocol, topic: str, data: bytes, now_ms: int) -> bool:
+        if len(data) <= MAX_PAYLOAD:
+            return False
+        reason = f"payload of {len(data):,} bytes is over {MAX_PAYLOAD:,}"
+        self._letter(protocol, topic, data, now_ms, reason, None)
+        return True
 
     def replay(self, letter: DeadLetter, now_ms: int) -> bool:
         """Put a dead letter's reading through the current mapping; whether it left the letters."""
         if letter.reading is None:
-            return False
+            if letter.protocol != Protocol.MQTT.value:
+                return False  # a Sparkplug message needs its session; it stays
+            before = len(self.batch.letters)
+            readings, rejected = json_readings(self.mapping, letter.topic, letter.payload)
+            self._take(
+                Protocol.MQTT, letter.topic, letter.payload, now_ms, HostResult(readings, rejected)
+            )
+            return len(self.batch.letters) == before
         reading = reading_from_json(letter.reading)
         before = len(self.batch.letters)
         self._convert(reading, letter.topic, letter.payload, now_ms)
@@ -220,4 +252,4 @@ def _plain(value: object) -> object:
     return value.hex() if isinstance(value, bytes) else value
 
 
-__all__: Sequence[str] = ["Batch", "Counts", "Pipeline", "Rebirth"]
+__all__ = ["Batch", "Counts", "Pipeline", "Rebirth"]

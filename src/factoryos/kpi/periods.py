@@ -85,7 +85,6 @@ def tile_calendar(
     cuts.update(_local_boundaries(tariff, plant, start, end))
     points = sorted(c for c in cuts if start <= c <= end)
 
-    price_at = tariff.price_by_minute
     busy_starts = [b[0] for b in busy]
     span_starts = [s[0] for s in spans]
     down_starts = [d[0] for d in down]
@@ -104,7 +103,7 @@ def tile_calendar(
                 if in_busy
                 else PeriodKind.BREAK
             )
-        price = price_at[local.hour * 60 + local.minute]
+        price = tariff.price_at(local)  # the local date-time: weekday and seasonal bands
         tile = PlannedPeriod(key, a, b, day, shift, kind, price)
         last = tiles[-1] if tiles else None
         if last is not None and (last.local_day, last.shift, last.kind, last.price_cny_per_kwh) == (

@@ -448,11 +448,25 @@ class MaintenanceWindow(_Frozen):
 
 
 class TariffBand(_Frozen):
-    """One time-of-use band: a price and the local hours it applies to."""
+    """One time-of-use band: a price and the local hours it applies to, on the weekdays in
+    ``days`` and in the months in ``months`` (every day of the year by default): a weekend
+    band, a summer peak."""
 
     name: str
     price_cny_per_kwh: float = Field(ge=0)
     hours: tuple[str, ...] = Field(min_length=1)
+    days: tuple[Weekday, ...] = WEEKDAYS
+    """Weekdays the band applies to."""
+    months: tuple[int, ...] = tuple(range(1, 13))
+    """Months (1-12) the band applies to: a seasonal band."""
+
+    @field_validator("months")
+    @classmethod
+    def _real_months(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        bad = [m for m in value if not 1 <= m <= 12]
+        if bad or not value:
+            raise ValueError(f"months are 1-12, got {list(value)}")
+        return value
 
     def ranges(self) -> list[tuple[int, int]]:
         """The band's hours as [start, end) minutes of the day."""
@@ -470,42 +484,82 @@ class TariffBand(_Frozen):
             out.append((lo, hi))
         return out
 
+    def applies(self, weekday: int, month: int) -> bool:
+        return WEEKDAYS[weekday] in self.days and month in self.months
+
 
 class Tariff(_Frozen):
-    """A time-of-use electricity tariff whose bands cover every minute of the day exactly once."""
+    """A time-of-use electricity tariff whose bands cover every minute of every day exactly once
+    (for each weekday and month when bands have ``days`` or ``months``)."""
 
     name: str
     bands: tuple[TariffBand, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _covers_day_once(self) -> Tariff:
-        minutes = [0] * (24 * 60)
-        for band in self.bands:
-            for lo, hi in band.ranges():
-                for m in range(lo, hi):
-                    minutes[m] += 1
-        gaps = [m for m, n in enumerate(minutes) if n == 0]
-        twice = [m for m, n in enumerate(minutes) if n > 1]
-        if gaps:
-            raise ValueError(f"bands leave {gaps[0] // 60:02d}:{gaps[0] % 60:02d} uncovered")
-        if twice:
-            raise ValueError(f"bands overlap at {twice[0] // 60:02d}:{twice[0] % 60:02d}")
+        for weekday, month in self._day_kinds():
+            minutes = [0] * (24 * 60)
+            for band in self.bands:
+                if band.applies(weekday, month):
+                    for lo, hi in band.ranges():
+                        for m in range(lo, hi):
+                            minutes[m] += 1
+            on = "" if not self.varies_by_day else f" on {WEEKDAYS[weekday]} in month {month}"
+            gaps = [m for m, n in enumerate(minutes) if n == 0]
+            twice = [m for m, n in enumerate(minutes) if n > 1]
+            if gaps:
+                raise ValueError(
+                    f"bands leave {gaps[0] // 60:02d}:{gaps[0] % 60:02d} uncovered{on}"
+                )
+            if twice:
+                raise ValueError(f"bands overlap at {twice[0] // 60:02d}:{twice[0] % 60:02d}{on}")
         return self
 
-    @cached_property
-    def price_by_minute(self) -> tuple[float, ...]:
-        """CNY per kWh for each minute of the local day (1,440 entries)."""
-        prices = [0.0] * (24 * 60)
-        for band in self.bands:
-            for lo, hi in band.ranges():
-                prices[lo:hi] = [band.price_cny_per_kwh] * (hi - lo)
-        return tuple(prices)
+    @property
+    def varies_by_day(self) -> bool:
+        """Whether some band is limited to some weekdays or months."""
+        return any(len(b.days) < 7 or len(b.months) < 12 for b in self.bands)
 
-    def price_at(self, local: dt.time) -> float:
-        """CNY per kWh at a local clock time."""
+    def _day_kinds(self) -> list[tuple[int, int]]:
+        if not self.varies_by_day:
+            return [(0, 1)]
+        return [(w, m) for w in range(7) for m in range(1, 13)]
+
+    @cached_property
+    def _prices(self) -> dict[tuple[int, int], tuple[float, ...]]:
+        out = {}
+        for weekday, month in self._day_kinds():
+            prices = [0.0] * (24 * 60)
+            for band in self.bands:
+                if band.applies(weekday, month):
+                    for lo, hi in band.ranges():
+                        prices[lo:hi] = [band.price_cny_per_kwh] * (hi - lo)
+            out[weekday, month] = tuple(prices)
+        return out
+
+    def prices_on(self, day: dt.date) -> tuple[float, ...]:
+        """Price per kWh (site currency) for each minute of a local day (1,440 entries)."""
+        if not self.varies_by_day:
+            return self._prices[0, 1]
+        return self._prices[day.weekday(), day.month]
+
+    @property
+    def price_by_minute(self) -> tuple[float, ...]:
+        """Price per kWh for each minute of the local day, for a tariff the same every day."""
+        if self.varies_by_day:
+            raise ValueError(
+                f"tariff {self.name!r} has weekday or seasonal bands: use prices_on(day)"
+            )
+        return self._prices[0, 1]
+
+    def price_at(self, local: dt.time | dt.datetime) -> float:
+        """Price per kWh at a local time; a tariff with weekday or seasonal bands needs the
+        local date-time."""
+        if isinstance(local, dt.datetime):
+            return self.prices_on(local.date())[local.hour * 60 + local.minute]
         return self.price_by_minute[local.hour * 60 + local.minute]
 
     def mean_price(self) -> float:
-        """Time-weighted mean price over a day, CNY per kWh."""
-        total = sum(b.price_cny_per_kwh * (hi - lo) for b in self.bands for lo, hi in b.ranges())
-        return total / (24 * 60)
+        """Time-weighted mean price over the day kinds (weekday x month), per kWh."""
+        days = list(self._prices.values())
+        return sum(sum(p) for p in days) / (len(days) * 24 * 60)

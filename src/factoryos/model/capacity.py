@@ -205,6 +205,10 @@ def rough_cut_capacity(
                 skill_load[op.skill] += load + n * op.setup_time_s
                 batches[(eq.id, product.family, op.skill)] += n
                 made[eq.id] += runs * share
+            if op.rework_at is not None:  # repairs at the rework station
+                repair = started * op.rework_rate * op.rework_time_s
+                run_load[op.rework_at] += repair
+                skill_load[op.skill] += repair
     for (eq_id, family, skill), n in batches.items():
         changeover = n * _expected_changeover_s(plant.equipment_by_id[eq_id], family, batches)
         setup_load[eq_id] += changeover

@@ -171,6 +171,8 @@ def _check_routings(plant: Plant) -> list[Finding]:
             if not op.equipment and not eligible:
                 found.append(Finding((*base, "skill"), f"no equipment has skill {op.skill!r}"))
             found += _check_line_binding(plant, p, o, eligible)
+            if op.rework_at is not None and op.rework_at not in by_id:
+                found.append(Finding((*base, "rework_at"), f"unknown equipment {op.rework_at!r}"))
             for eq_id in op.run_time_on_s:
                 if eq_id not in eligible:
                     found.append(

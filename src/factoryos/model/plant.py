@@ -161,8 +161,19 @@ class Operation(_Frozen):
     consumes: tuple[Component, ...] = ()
     resumable: bool = False
     unattended: bool = False
+    rework_at: Identifier | None = None
+    """Id of the equipment (a repair station) where reworked units are repaired before they
+    repeat this step; none: rework repeats the step at once on the same equipment."""
+    rework_time_s: DurationS = Field(default=0.0, alias="rework_time")
+    """Repair time per reworked unit at ``rework_at``."""
     count_point: bool = False
     """This step's good units are the product's finished units (default: the last step)."""
+
+    @model_validator(mode="after")
+    def _rework_station_needs_a_time(self) -> Operation:
+        if self.rework_at is not None and not self.rework_time_s > 0:
+            raise ValueError(f"rework_at {self.rework_at!r} needs a rework_time > 0")
+        return self
 
     def run_time_on(self, equipment_id: str) -> float:
         """Run time on one equipment, seconds: per unit, or per cycle on batch equipment."""

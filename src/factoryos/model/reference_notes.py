@@ -31,6 +31,20 @@ Conventions:
 """
 
 NOTES: dict[str, str] = {
+    # performance losses and further distributions
+    "Equipment.performance": "What makes a running unit slower than planned (ISO 22400 "
+    "performance losses): minor stops and speed loss; none means it runs at its planned rate.",
+    "PerformanceLoss.minor_stops": "Short stops while running (a jam, a feeder splice): time "
+    "between them in running time and their duration, each a distribution.",
+    "PerformanceLoss.speed_loss": "Share of the planned rate lost while running (0.05: a 60 s "
+    "cycle takes 63.2 s).",
+    "MinorStops.time_between": "Running time between two minor stops (a distribution).",
+    "MinorStops.duration": "Length of one minor stop (a distribution).",
+    "Gamma.dist": "Names the distribution: `gamma`.",
+    "Gamma.shape": "Shape k: 1 is exponential, larger k less spread.",
+    "Gamma.mean_s": "Mean duration (scale = mean / k).",
+    "Empirical.dist": "Names the distribution: `empirical`.",
+    "Empirical.values_s": "Observed durations; a draw picks one with equal probability.",
     # Plant (the top level of the file)
     "Plant.enterprise": "The company (ISA-95 enterprise): the first part of every path.",
     "Plant.site": "The plant (ISA-95 site): its id, time zone and currency.",
@@ -157,20 +171,17 @@ NOTES: dict[str, str] = {
 
 # Examples of fields no example plant uses yet (an example plant's own value wins).
 EXAMPLES: dict[str, str] = {
-    "Site.currency": "EUR",
-    "Site.cny_per_unit": "7.8",
-    "Line.calendar": "around_the_clock",
-    "Equipment.category": "thermal",
     "Equipment.axes": "6",
-    "Equipment.batch_capacity": "48",
     "Fixed.dist": "fixed",
     "Fixed.value_s": "30 min",
     "MaintenanceWindow.start": "2026-03-02T08:00+08:00",
     "MaintenanceWindow.end": "2026-03-02T12:00+08:00",
-    "Product.lot_size": "50",
     "Product.line": "smt_lines",
+    "Operation.rework_at": "repair_bench",
+    "Operation.rework_time_s": "5 min",
+    "TariffBand.days": "[sat, sun]",
+    "TariffBand.months": "[7, 8]",
     "Product.transfer_batch": "10",
     "Operation.run_time_on_s": "{hmc: 40 min, five_axis_mc: 30 min}",
-    "Operation.unattended": "true",
     "Operation.count_point": "true",
 }

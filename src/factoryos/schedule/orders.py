@@ -354,7 +354,7 @@ def build_problem(
     energy = EnergyPrices(
         slot=slot,
         prices=tuple(
-            plant.tariff.price_at(axis.start_at(k * slot).astimezone(plant.zone).time())
+            plant.tariff.price_at(axis.start_at(k * slot).astimezone(plant.zone))
             for k in range(slots)
         ),
         power_kw=tuple(u.equipment.power_in(MachineState.PRODUCING) for u in units),

@@ -60,6 +60,7 @@ from factoryos.model.errors import SimulationError
 from factoryos.model.schedule import Schedule
 from factoryos.simulate.core import Environment
 from factoryos.simulate.demand import ProductionOrder
+from factoryos.simulate.plan_follow import PlanFollower
 from factoryos.simulate.results import PoolStats, TwinResult, bottleneck_analysis
 from factoryos.simulate.streams import RandomStreams
 from factoryos.simulate.units import STATES, BatchKey, Pool, Unit
@@ -86,6 +87,7 @@ class DispatchRule(StrEnum):
     SPT = "spt"  # shortest processing time of the operation on this pool
     CR = "cr"  # smallest critical ratio: time to due date / remaining planned work
     SCHEDULE = "schedule"  # follow a given Schedule: its pool and its start-time order
+    PLAN = "plan"  # execute a Schedule as planned: its unit, not before its start (plan_follow)
 
 
 class OrderRun:
@@ -149,7 +151,17 @@ def _count_units(plant: Plant, product: Product, quantity: int, total: dict[str,
 class Job:
     """One unit of a product walking its routing."""
 
-    __slots__ = ("kitted", "line", "lot", "op_index", "order", "product", "released_s", "top")
+    __slots__ = (
+        "in_rework",
+        "kitted",
+        "line",
+        "lot",
+        "op_index",
+        "order",
+        "product",
+        "released_s",
+        "top",
+    )
 
     def __init__(
         self, order: OrderRun, product: Product, released_s: float, top: bool, lot: int
@@ -162,6 +174,7 @@ class Job:
         self.top = top  # the order's own product (else a component)
         self.line: Line | None = None  # line whose input buffer holds it, or where it last ran
         self.kitted = -1  # index of the operation whose kit it holds
+        self.in_rework = False  # on its way to (or at) its step's rework station
 
     @property
     def operation(self) -> Operation:
@@ -197,8 +210,8 @@ class PlantTwin:
         stopping it); unplanned work queues by its arrival time among them."""
         if start.tzinfo is None:
             raise SimulationError(f"start {start.isoformat()} needs a time zone")
-        if (rule == DispatchRule.SCHEDULE) != (schedule is not None):
-            raise SimulationError("rule 'schedule' and a schedule go together")
+        if (rule in (DispatchRule.SCHEDULE, DispatchRule.PLAN)) != (schedule is not None):
+            raise SimulationError("rules 'schedule' and 'plan' and a schedule go together")
         self.plant = plant
         self.start = start.astimezone(dt.UTC)
         self.horizon_s = float(horizon_s)
@@ -220,6 +233,11 @@ class PlantTwin:
                 key = (planned.order_id, planned.product, op_id)
                 at = (planned.start - self.start).total_seconds()
                 self._plan[key] = (planned.equipment_id, at)
+        self._follower = (
+            PlanFollower(self, schedule)
+            if schedule is not None and self.rule is DispatchRule.PLAN
+            else None
+        )
         self._ts_at = -1.0
         self._ts_value = self.start
         self._queue_seq = itertools.count()
@@ -383,6 +401,10 @@ class PlantTwin:
         return None
 
     def _choose_pool(self, job: Job) -> Pool:
+        if job.in_rework:
+            station = job.operation.rework_at
+            assert station is not None
+            return self.pools[station]
         pools = self._eligible[job.product.id, job.op_index]
         if self._plan:
             planned = self._plan.get((job.order.spec.order_id, job.product.id, job.operation.id))
@@ -421,6 +443,9 @@ class PlantTwin:
         self._serve(pool)
 
     def _serve(self, pool: Pool) -> None:
+        if self._follower is not None:
+            self._follower.serve(pool)
+            return
         while pool.free and pool.queued:
             unit = next(iter(pool.free))
             if not self._take_next(unit):
@@ -459,6 +484,8 @@ class PlantTwin:
 
     def _take_next(self, unit: Unit) -> bool:
         """Give ``unit`` its next job; False when its pool has none for it."""
+        if self._follower is not None:
+            return self._follower.take_next(unit)
         pool = unit.pool
         key = unit.batch
         if key is None or key not in pool.batches:
@@ -472,16 +499,30 @@ class PlantTwin:
             pool.owner.setdefault(key, unit)
             if not self._owned(pool, key):
                 pool.owner[key] = unit
+        self.start_batch(unit, key)
+        return True
+
+    def start_batch(
+        self, unit: Unit, key: BatchKey, may_join: Callable[[BatchKey], bool] | None = None
+    ) -> None:
+        """Start ``unit`` on batch ``key``; a batch equipment fills up with other lots of the
+        same step (those ``may_join`` allows)."""
+        pool = unit.pool
         capacity = pool.equipment.batch_capacity
         load = self._take_jobs(pool, key, capacity)
-        if len(load) < capacity:  # a batch equipment fills up with other lots of the same step
-            same_step = [b for b in pool.batches if b[1:3] == key[1:3] and not self._owned(pool, b)]
+        if len(load) < capacity:
+            same_step = [
+                b
+                for b in pool.batches
+                if b[1:3] == key[1:3]
+                and not self._owned(pool, b)
+                and (may_join is None or may_join(b))
+            ]
             for other in same_step:
                 load += self._take_jobs(pool, other, capacity - len(load))
                 if len(load) == capacity:
                     break
         self._start(unit, load)
-        return True
 
     def _take_jobs(self, pool: Pool, key: BatchKey, most: int) -> list[tuple[Job, bool]]:
         """Up to ``most`` queued jobs of batch ``key``, in queue order."""
@@ -513,10 +554,14 @@ class PlantTwin:
             setup = op.setup_time_s  # a new lot
         else:
             setup = 0.0
-        unit.last_family, unit.last_lot = family, lot
+        run = op.run_time_on(equipment.id)
+        if job.in_rework:  # a repair at the rework station: its own time, no setup
+            setup, run = 0.0, op.rework_time_s
+        else:
+            unit.last_family, unit.last_lot = family, lot
         for each, _ in load:
             self._emit_operation(EventKind.OPERATION_START, unit, each)
-        unit.start([each for each, _ in load], setup, op.run_time_on(equipment.id))
+        unit.start([each for each, _ in load], setup, run)
         for each, entering in load:
             if entering:
                 self._leave_input(each)
@@ -547,6 +592,11 @@ class PlantTwin:
     def operation_done(self, unit: Unit, job: Job) -> None:
         """Quality draw, count event, then the job moves on (or the unit blocks)."""
         op = job.operation
+        if job.in_rework:  # repaired at the rework station: back to the step
+            job.in_rework = False
+            self._emit_done(unit, job)
+            self._dispatch_or_wait(job)
+            return
         draw = unit.quality()
         if draw < op.scrap_rate:
             self._emit_done(unit, job, scrap=1)
@@ -557,7 +607,11 @@ class PlantTwin:
             return
         if draw < op.scrap_rate + op.rework_rate:
             self._emit_done(unit, job, rework=1)
-            self._enqueue(unit.pool, job, entering=False)  # rework loops back to the operation
+            if op.rework_at is not None:  # repaired elsewhere first, then the step again
+                job.in_rework = True
+                self._dispatch_or_wait(job)
+            else:
+                self._enqueue(unit.pool, job, entering=False)  # loops back to the operation
             return
         unit.pool.good_planned_s += op.run_time_per_unit(unit.pool.equipment)
         self._emit_done(unit, job, good=1)

@@ -107,10 +107,10 @@ class DuckDBDeadLetterStore:
 
     def session(self, name: str) -> str | None:
         with self._lock:
-            row = self._con.execute(
+            rows = self._con.execute(
                 "SELECT doc FROM ingest_session WHERE name = ?", [name]
-            ).fetchone()
-        return None if row is None else str(row[0])
+            ).fetchall()
+        return str(rows[0][0]) if rows else None
 
     def letters(self, *, limit: int = 100, replayed: bool = False) -> list[DeadLetter]:
         where = "replayed_at IS NOT NULL" if replayed else "replayed_at IS NULL"
@@ -124,12 +124,14 @@ class DuckDBDeadLetterStore:
 
     def letter(self, letter_id: str) -> DeadLetter | None:
         with self._lock:
-            row = self._con.execute(
+            rows = self._con.execute(
                 f"SELECT {_COLUMNS} FROM dead_letters WHERE letter_id = ?", [letter_id]
-            ).fetchone()
-        return None if row is None else _letter(row)
+            ).fetchall()
+        return _letter(rows[0]) if rows else None
 
     def mark_replayed(self, letter_ids: Sequence[str], at: dt.datetime) -> None:
+        if not letter_ids:
+            return
         with self._lock:
             self._con.executemany(
                 "UPDATE dead_letters SET replayed_at = ? WHERE letter_id = ?",
@@ -166,8 +168,8 @@ def _table(letters: Sequence[DeadLetter]) -> pa.Table:
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row is not None else 0
+    [(value,)] = con.execute(sql).fetchall()
+    return int(value)
 
 
 def _letter(row: tuple[object, ...]) -> DeadLetter:

@@ -14,6 +14,7 @@ statements (``factoryos.store.duckdb_sql``).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -102,6 +103,16 @@ class DuckDBStore:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET TimeZone = 'UTC'")
             self._con.execute(_ddl())
+        except duckdb.IOException as exc:
+            if "Conflicting lock" not in str(exc):
+                raise StoreError(f"cannot open DuckDB store {self.path!r}: {exc}") from exc
+            # DuckDB allows one writing process per file: say so, and what to do instead.
+            holder = re.search(r"\(PID (\d+)\)", str(exc))
+            who = f" (the other writer is pid {holder.group(1)})" if holder else ""
+            raise StoreError(
+                f"cannot open DuckDB store {self.path!r}: the file is open for writing by another "
+                f"process; use PostgreSQL for several writers{who}"
+            ) from exc
         except duckdb.Error as exc:
             raise StoreError(f"cannot open DuckDB store {self.path!r}: {exc}") from exc
 

@@ -122,8 +122,7 @@ def read_raw_rows(path: str | Path) -> tuple[pa.Table, pa.Table]:
             table = pq.read_table(str(path))
             return table, _ragged_table(table.column_names, [])
         header = _csv_header(path)
-        with open(path, "rb") as handle:
-            table, ragged = _read_csv_text(handle.read(), header, first_line=1, has_header=True)
+        table, ragged = _read_csv_text(str(path), header, first_line=1, has_header=True)
         return table, _ragged_table(header, ragged)
     except (OSError, pa.ArrowException) as exc:
         raise StoreError(f"{path}: cannot read events: {exc}") from exc
@@ -137,9 +136,10 @@ class _Ragged:
 
 
 def _read_csv_text(
-    data: bytes, header: list[str], *, first_line: int, has_header: bool
+    source: str | bytes, header: list[str], *, first_line: int, has_header: bool
 ) -> tuple[pa.Table, list[_Ragged]]:
-    """Parse CSV bytes whose first physical line is ``first_line``; split off ragged rows.
+    """Parse a CSV file (path) or text (bytes) whose first physical line is ``first_line``; split
+    off ragged rows.
 
     pyarrow hands a ragged row to a handler instead of failing the whole file. A quote that is
     never closed swallows every line after it into one row: that row's first line is rejected and
@@ -154,7 +154,7 @@ def _read_csv_text(
     def parse(use_threads: bool) -> pa.Table:
         invalid.clear()
         return pa_csv.read_csv(
-            pa.py_buffer(data),
+            pa.py_buffer(source) if isinstance(source, bytes) else source,
             # physical line numbers of ragged rows are only known to the one-thread reader
             read_options=pa_csv.ReadOptions(
                 use_threads=use_threads,

@@ -28,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from factoryos.model.errors import StoreError
+from factoryos.store.postgres_rollups import BACKFILL, ROLLUP_DDL
 
 EVENT_TABLES = ("state_events", "other_events")
 _MIGRATION_LOCK = 0x66_6F_73_01  # advisory lock keys: "fos" + purpose
@@ -75,6 +76,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX other_events_path_ts ON other_events (path, ts)",
             "CREATE INDEX state_events_ts ON state_events USING brin (ts)",
             "CREATE INDEX other_events_ts ON other_events USING brin (ts)",
+        ),
+    ),
+)
+MIGRATIONS += (
+    Migration(2, "hourly roll-ups of states, failures, counts and energy", ROLLUP_DDL + BACKFILL),
+    Migration(
+        3,
+        "retention policies (raw event days per plant)",
+        (
+            """CREATE TABLE retention (
+                node text COLLATE "C" PRIMARY KEY,
+                raw_days integer NOT NULL CHECK (raw_days > 0)
+            )""",
         ),
     ),
 )

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from factoryos.model.aggregates import GroupKey
 from factoryos.model.states import FAILURE_STATES
 
-_FAILURES = ", ".join(f"'{s.value}'" for s in sorted(FAILURE_STATES))
+FAILURES = "(" + ", ".join(f"'{s.value}'" for s in sorted(FAILURE_STATES)) + ")"
 
-_INPUTS = """
+INPUTS = """
 units AS (
     SELECT path COLLATE "C" AS path, key
     FROM unnest(%(u_path)s::text[], %(u_key)s::int[]) AS u(path, key)
@@ -67,7 +67,7 @@ iv AS MATERIALIZED (
     WINDOW w AS (PARTITION BY path ORDER BY t, event_id)
 )"""
 
-_PIECES = """
+PIECES = """
 spans AS (
     SELECT iv.path, iv.key, iv.s, iv.e, iv.state, iv.reason,
            greatest(width_bucket(iv.s, k.starts), 1) AS i,
@@ -87,12 +87,12 @@ _FAIL = f"""
 fail AS (
     SELECT path, key, s AS t, 1 AS entries, interval '0' AS d
     FROM iv
-    WHERE src = 1 AND state IN ({_FAILURES})
-      AND (prev_state IS NULL OR prev_state NOT IN ({_FAILURES}))
+    WHERE src = 1 AND state IN {FAILURES}
+      AND (prev_state IS NULL OR prev_state NOT IN {FAILURES})
     UNION ALL
     SELECT path, key, s AS t, 0 AS entries, e - s AS d
     FROM iv
-    WHERE state IN ({_FAILURES}) AND e > s
+    WHERE state IN {FAILURES} AND e > s
 )"""
 
 
@@ -101,7 +101,7 @@ def subtree_params(node: str) -> dict[str, str]:
     return {"node": base, "lo": base + "/", "hi": base + "0"}
 
 
-def _groups(group_by: Sequence[GroupKey], row: str, tile: str) -> str:
+def groups(group_by: Sequence[GroupKey], row: str, tile: str) -> str:
     return ", ".join(
         [
             f"{row}.path AS g_path" if "path" in group_by else "NULL::text AS g_path",
@@ -111,7 +111,7 @@ def _groups(group_by: Sequence[GroupKey], row: str, tile: str) -> str:
     )
 
 
-def _with(*ctes: str) -> str:
+def with_(*ctes: str) -> str:
     return "WITH " + ",".join(ctes)
 
 
@@ -120,9 +120,9 @@ def state_time_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
     reason = "reason" if by_reason else "NULL::text"
     path = "path" if "path" in group_by else "NULL::text"
     return (
-        _with(_INPUTS, _INTERVALS, _PIECES)
+        with_(INPUTS, _INTERVALS, PIECES)
         + f"""
-SELECT {_groups(group_by, "a", "t")}, t.kind, a.state, a.reason,
+SELECT {groups(group_by, "a", "t")}, t.kind, a.state, a.reason,
        extract(epoch FROM sum(a.d))::float8 AS seconds
 FROM (
     SELECT {path} AS path, key, tile, state, {reason} AS reason, sum(d) AS d
@@ -138,9 +138,9 @@ ORDER BY 1, 2, 3, 4, 5, 6"""
 def failure_totals_sql(group_by: Sequence[GroupKey]) -> str:
     """Columns: g_path, g_day, g_shift, failures, seconds (each by the tile of its start)."""
     return (
-        _with(_INPUTS, _INTERVALS, _FAIL)
+        with_(INPUTS, _INTERVALS, _FAIL)
         + f"""
-SELECT {_groups(group_by, "f", "p")}, sum(f.entries)::bigint AS failures,
+SELECT {groups(group_by, "f", "p")}, sum(f.entries)::bigint AS failures,
        extract(epoch FROM sum(f.d))::float8 AS seconds
 FROM fail f
 JOIN keys k ON k.key = f.key
@@ -168,9 +168,9 @@ def count_totals_sql(group_by: Sequence[GroupKey]) -> str:
     """Columns: g_path, g_day, g_shift, path, product, operation, good, scrap, rework."""
     inner = _other_events("count", "o.product, o.operation, o.good, o.scrap, o.rework")
     return (
-        _with(_INPUTS)
+        with_(INPUTS)
         + f"""
-SELECT {_groups(group_by, "c", "p")}, c.path, c.product, c.operation,
+SELECT {groups(group_by, "c", "p")}, c.path, c.product, c.operation,
        coalesce(sum(c.good), 0)::bigint, coalesce(sum(c.scrap), 0)::bigint,
        coalesce(sum(c.rework), 0)::bigint
 FROM ({inner}) c {_TILE_OF}
@@ -183,9 +183,9 @@ def energy_totals_sql(group_by: Sequence[GroupKey]) -> str:
     """Columns: g_path, g_day, g_shift, energy_kwh, energy_cost_cny."""
     inner = _other_events("energy", "o.energy_kwh")
     return (
-        _with(_INPUTS)
+        with_(INPUTS)
         + f"""
-SELECT {_groups(group_by, "c", "p")}, coalesce(sum(c.energy_kwh), 0.0)::float8,
+SELECT {groups(group_by, "c", "p")}, coalesce(sum(c.energy_kwh), 0.0)::float8,
        coalesce(sum(c.energy_kwh * p.price), 0.0)::float8
 FROM ({inner}) c {_TILE_OF}
 GROUP BY 1, 2, 3

@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
 from psycopg import sql
 
 from factoryos.model.aggregates import (
@@ -34,8 +34,15 @@ from factoryos.model.aggregates import (
     StateTime,
 )
 from factoryos.model.errors import StoreError
-from factoryos.model.events import COLUMN_NAMES, EVENT_COLUMNS, Event, EventKind
-from factoryos.store import postgres_schema, postgres_sql
+from factoryos.model.events import COLUMN_NAMES, Event, EventKind
+from factoryos.store import (
+    postgres_batch,
+    postgres_retention,
+    postgres_rollup_sql,
+    postgres_rollups,
+    postgres_schema,
+    postgres_sql,
+)
 from factoryos.store.arrow import EVENT_SCHEMA, appendable
 from factoryos.store.postgres_url import PostgresUrl, one_line
 from factoryos.store.protocol import AppendResult
@@ -44,12 +51,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _OTHER = [c for c in COLUMN_NAMES if c not in ("state", "reason")]
-_STAGING_TYPES = {
-    "string": "text",
-    "timestamp": "bigint",  # microseconds since the epoch: no datetime objects on the way in
-    "int64": "bigint",
-    "float64": "float8",
-}
 _EPOCH = "timestamptz '1970-01-01 00:00:00+00'"
 _TS = f"{_EPOCH} + ts_us * interval '1 microsecond'"
 _INSERT = f"""
@@ -57,6 +58,7 @@ WITH new AS (
     INSERT INTO event_ids (event_id) SELECT event_id FROM _incoming
     ON CONFLICT DO NOTHING RETURNING event_id
 ),
+marked AS (INSERT INTO _new (event_id) SELECT event_id FROM new),
 s AS (
     INSERT INTO state_events (event_id, ts, path, state, reason)
     SELECT b.event_id, {_TS}, b.path, b.state, b.reason
@@ -75,6 +77,7 @@ o AS (
 )
 SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM o)
 """
+MAX_SEGMENT_PROBES = 20_000  # unit x raw segment pairs beyond which raw events are cheaper
 RETRIES = 5  # reconnect-and-replay attempts after a lost connection; backoff doubles from 0.2 s
 
 
@@ -83,10 +86,13 @@ class PostgresStore:
 
     ``url`` is a ``postgresql://`` URL (``?schema=NAME`` picks the schema). ``upgrade=True``
     applies pending migrations instead of refusing an older schema (``factoryos db upgrade``).
+    ``rollups=False`` makes the aggregates read raw events only (the roll-ups are maintained all
+    the same): the reference the roll-up answers are tested against.
     """
 
-    def __init__(self, url: str, *, upgrade: bool = False) -> None:
+    def __init__(self, url: str, *, upgrade: bool = False, rollups: bool = True) -> None:
         self.url = PostgresUrl.parse(url)
+        self.rollups = rollups
         self._upgrade = upgrade
         self._months: set[dt.date] = set()
         self.applied: list[str] = []  # migrations applied when opened with upgrade=True
@@ -118,13 +124,15 @@ class PostgresStore:
                 self._upgrade = False  # once: a reconnect only checks
             else:
                 postgres_schema.prepare(conn, self.url.shown)
+            for statement in postgres_rollups.WORK_TABLES:
+                conn.execute(statement)
             conn.execute(
                 sql.SQL(
                     "CREATE TEMP TABLE IF NOT EXISTS _incoming ({}) ON COMMIT DELETE ROWS"
                 ).format(
                     sql.SQL(", ").join(
-                        sql.SQL(f"{name} {_STAGING_TYPES[kind]}")
-                        for name, kind in _staging_columns()
+                        sql.SQL(f"{name} {postgres_batch.STAGING_TYPES[kind]}")
+                        for name, kind in postgres_batch.staging_columns()
                     )
                 )
             )
@@ -150,9 +158,9 @@ class PostgresStore:
         table = appendable(events)
         if table.num_rows == 0:
             return AppendResult(0, 0)
-        batch = _first_of_each_id(table)
-        rows = _copy_rows(batch)
-        months = _months_of(batch)
+        batch = postgres_batch.first_of_each_id(table)
+        rows = postgres_batch.copy_rows(batch)
+        months = postgres_batch.months_of(batch)
         delay = 0.2
         for attempt in range(RETRIES + 1):
             try:
@@ -199,17 +207,48 @@ class PostgresStore:
         if not months <= self._months:
             postgres_schema.create_partitions(conn, months)
             self._months |= months
+        try:
+            return self._insert(rows)
+        except psycopg.errors.CheckViolation as exc:
+            if "no partition" not in str(exc):
+                raise
+            # another process expired a month this batch needs: make it again, once
+            self._months = postgres_schema.existing_months(conn)
+            postgres_schema.create_partitions(conn, months)
+            self._months |= months
+            return self._insert(rows)
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> int:
+        conn = self._conn
         with conn.transaction(), conn.cursor() as cur:
-            names = sql.SQL(", ").join(sql.Identifier(n) for n, _ in _staging_columns())
+            # roll-up recomputation sorts and groups hours: keep it in memory, not on disk
+            cur.execute("SET LOCAL work_mem = '64MB'")
+            names = sql.SQL(", ").join(
+                sql.Identifier(n) for n, _ in postgres_batch.staging_columns()
+            )
             with cur.copy(
                 sql.SQL("COPY _incoming ({}) FROM STDIN (FORMAT BINARY)").format(names)
             ) as copy:
-                copy.set_types([_STAGING_TYPES[kind] for _, kind in _staging_columns()])
+                copy.set_types(
+                    [
+                        postgres_batch.STAGING_TYPES[kind]
+                        for _, kind in postgres_batch.staging_columns()
+                    ]
+                )
                 for row in rows:
                     copy.write_row(row)
+            cur.execute(postgres_rollups.LOCK_UNITS)
             cur.execute(_INSERT)
             result = cur.fetchone()
-        return int(result[0]) if result else 0
+            inserted = int(result[0]) if result else 0
+            if inserted:
+                for statement in postgres_rollups.POINT_ROLLUPS:
+                    cur.execute(statement)
+                cur.execute(postgres_rollups.STATE_RANGES)
+                if cur.rowcount:  # the batch brought new state events
+                    for statement in postgres_rollups.STATE_ROLLUPS:
+                        cur.execute(statement)
+        return inserted
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -284,106 +323,69 @@ class PostgresStore:
 
     # -- aggregates ------------------------------------------------------------------------
 
-    def _aggregate(self, query: AggregateQuery, text: str, what: str) -> list[tuple[Any, ...]]:
-        params = _query_params(query)
+    def _aggregate(self, query: AggregateQuery, sql_of: str, what: str, **kw: bool) -> list[Any]:
+        """Rows of the aggregate ``sql_of`` (a function name of both SQL modules).
+
+        Roll-ups pay off while the raw segments stay few: each one is an index probe per unit.
+        A window with many units and many cut hours (a site over a year) reads raw events in one
+        pass instead; both give the same answer (``tests/store/test_postgres_rollups.py``).
+        """
+        params = postgres_batch.query_params(query, rollups=self.rollups)
+        module: Any = postgres_sql
+        if self.rollups:
+            segments = Counter(params["s_key"])
+            probes = sum(segments[key] for key in params["u_key"])
+            if probes <= MAX_SEGMENT_PROBES:
+                module = postgres_rollup_sql
+        text = getattr(module, sql_of)(query.group_by, **kw)
         return self._run(what, lambda c: c.execute(text, params).fetchall())
 
     def state_time(self, query: AggregateQuery, *, by_reason: bool = False) -> list[StateTime]:
         """Seconds in each state, clipped to the query window and cut by its periods."""
-        text = postgres_sql.state_time_sql(query.group_by, by_reason=by_reason)
+        rows = self._aggregate(query, "state_time_sql", "state_time", by_reason=by_reason)
         return [
             StateTime(GroupValues(p, d, s), PeriodKind(kind), state, reason, float(seconds))
-            for p, d, s, kind, state, reason, seconds in self._aggregate(query, text, "state_time")
+            for p, d, s, kind, state, reason, seconds in rows
         ]
 
     def failure_totals(self, query: AggregateQuery) -> list[FailureTotal]:
         """Entries into a failure state and seconds in failure states, by the period of each."""
-        text = postgres_sql.failure_totals_sql(query.group_by)
         return [
             FailureTotal(GroupValues(p, d, s), int(n), float(seconds))
-            for p, d, s, n, seconds in self._aggregate(query, text, "failure_totals")
+            for p, d, s, n, seconds in self._aggregate(
+                query, "failure_totals_sql", "failure_totals"
+            )
         ]
 
     def count_totals(self, query: AggregateQuery) -> list[CountTotal]:
-        text = postgres_sql.count_totals_sql(query.group_by)
         return [
             CountTotal(GroupValues(p, d, s), path, product, op, int(good), int(scrap), int(rework))
             for p, d, s, path, product, op, good, scrap, rework in self._aggregate(
-                query, text, "count_totals"
+                query, "count_totals_sql", "count_totals"
             )
         ]
 
     def energy_totals(self, query: AggregateQuery) -> list[EnergyTotal]:
-        text = postgres_sql.energy_totals_sql(query.group_by)
         return [
             EnergyTotal(GroupValues(p, d, s), float(kwh), float(cost))
-            for p, d, s, kwh, cost in self._aggregate(query, text, "energy_totals")
+            for p, d, s, kwh, cost in self._aggregate(query, "energy_totals_sql", "energy_totals")
         ]
+
+    # -- retention (PostgreSQL only: DuckDB has no partitions) -----------------------------
+
+    def set_retention(self, node: str, raw_days: int) -> None:
+        """Keep ``raw_days`` days of raw events under ``node`` (a plant)."""
+        self._run("setting retention", lambda c: postgres_retention.set_policy(c, node, raw_days))
+
+    def retention_plan(self, now: dt.datetime) -> postgres_retention.RetentionPlan:
+        """The policies, the month partitions, and which of them expire at ``now``."""
+        return self._run("retention plan", lambda c: postgres_retention.plan(c, now))
+
+    def apply_retention(self, now: dt.datetime) -> postgres_retention.RetentionPlan:
+        """Drop the month partitions expired at ``now``; roll-ups stay."""
+        done = self._run("retention", lambda c: postgres_retention.apply(c, now))
+        self._months -= {p.month for p in done.expiring}
+        return done
 
     def close(self) -> None:
         self._conn.close()
-
-
-def _staging_columns() -> list[tuple[str, str]]:
-    return [("ts_us" if c.name == "ts" else c.name, c.type) for c in EVENT_COLUMNS]
-
-
-def _first_of_each_id(table: pa.Table) -> pa.Table:
-    """The first row of every event id, in time order (later copies are duplicates)."""
-    numbered = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
-    first = numbered.group_by("event_id", use_threads=False).aggregate([("_row", "min")])
-    keep = pc.sort_indices(first["_row_min"])
-    rows = pc.take(first["_row_min"], keep)
-    batch = table.take(rows)
-    return batch.take(pc.sort_indices(batch["ts"]))
-
-
-def _copy_rows(batch: pa.Table) -> list[tuple[Any, ...]]:
-    columns = [
-        batch[name].cast(pa.int64()).to_pylist() if name == "ts" else batch[name].to_pylist()
-        for name in COLUMN_NAMES
-    ]
-    return list(zip(*columns, strict=True))
-
-
-def _months_of(batch: pa.Table) -> set[dt.date]:
-    lo_hi = pc.min_max(batch["ts"].cast(pa.int64()))
-    months = {postgres_schema.month_of(lo_hi["min"].as_py())}
-    last = postgres_schema.month_of(lo_hi["max"].as_py())
-    month = min(months)
-    while month < last:  # every month between: the batch's rows may fall in any of them
-        month = postgres_schema.next_month(month)
-        months.add(month)
-    return months
-
-
-def _query_params(query: AggregateQuery) -> dict[str, Any]:
-    """The query's units and tiles as arrays; calendar keys travel as small integers."""
-    keys = {p.key for p in query.periods} | set(query.calendar_key_of_path.values())
-    key_ids = {key: n for n, key in enumerate(sorted(keys))}
-    prefix = query.node.rstrip("/") + "/"
-    units = [
-        (path, key_ids[key])
-        for path, key in sorted(query.calendar_key_of_path.items())
-        if path == query.node.rstrip("/") or path.startswith(prefix)
-    ]
-    periods = sorted(query.periods, key=lambda p: (p.key, p.start))
-    idx: list[int] = []
-    for n, period in enumerate(periods):
-        same = n > 0 and periods[n - 1].key == period.key
-        idx.append(idx[-1] + 1 if same else 1)
-    return {
-        "start": query.start,
-        "end": query.end,
-        **postgres_sql.subtree_params(query.node),
-        "u_path": [p for p, _ in units],
-        "u_key": [k for _, k in units],
-        "t_key": [key_ids[p.key] for p in periods],
-        "t_idx": idx,
-        "t_start": [p.start for p in periods],
-        "t_end": [p.end for p in periods],
-        "t_day": [p.local_day for p in periods],
-        "t_shift": [p.shift for p in periods],
-        "t_kind": [PeriodKind(p.kind).value for p in periods],
-        "t_price": [p.price_cny_per_kwh for p in periods],
-    }

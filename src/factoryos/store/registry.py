@@ -77,7 +77,7 @@ class Registry:
                 self._db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS rejected "
-                "(source VARCHAR, reason VARCHAR, at TIMESTAMPTZ)"
+                "(source VARCHAR, reason VARCHAR, rejected_at TIMESTAMPTZ)"
             )
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the registry {str(path)!r}: {exc}") from exc
@@ -115,22 +115,22 @@ class Registry:
         """Every row of ``factories``, ``scores``, ``days`` or ``rejected``."""
         if name not in SCHEMAS and name != "rejected":
             raise StoreError(f"the registry has no table {name!r}")
-        order = "factory_id" if name in SCHEMAS else "at"
+        order = "factory_id" if name in SCHEMAS else "rejected_at"
         extra = (
             ", period, day" if name == "days" else ", level, sub_domain" if name == "scores" else ""
         )
-        return self._db.execute(f"SELECT * FROM {name} ORDER BY {order}{extra}").to_arrow_table()
+        return self._db.sql(f"SELECT * FROM {name} ORDER BY {order}{extra}").to_arrow_table()
 
     def public_key(self, factory_id: str) -> str | None:
         """The key the factory's earlier submissions were signed with, if any."""
-        row = self._db.execute(
+        rows = self._db.execute(
             "SELECT public_key FROM factories WHERE factory_id = ?", [factory_id]
-        ).fetchone()
-        return None if row is None else row[0]
+        ).fetchall()
+        return rows[0][0] if rows else None
 
     def count(self) -> int:
-        row = self._db.execute("SELECT count(*) FROM factories").fetchone()
-        return int(row[0]) if row else 0
+        [(count,)] = self._db.execute("SELECT count(*) FROM factories").fetchall()
+        return int(count)
 
     def close(self) -> None:
         self._db.close()

@@ -1,16 +1,18 @@
-"""Twin runs and scenario comparisons as background jobs, and every job's progress."""
+"""Twin runs and scenario comparisons as background jobs, every job's progress, and the
+ingester's dead letters."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi import Path as PathParam
 
 from factoryos.api.deps import EngineerDep, SiteDep
 from factoryos.api.schemas import ComparisonRequest, JobOut, TwinRunRequest
 from factoryos.app.experiments import check_scenario, compare_job, twin_run_job
+from factoryos.model.errors import FactoryosError
 
 router = APIRouter(tags=["jobs"])
 
@@ -49,6 +51,20 @@ def comparison(ctx: EngineerDep, body: ComparisonRequest) -> JobOut:
         ),
     )
     return JobOut.of(job)
+
+
+@router.get("/sites/{site}/dead-letters", summary="What the ingester could not store")
+def dead_letters(
+    ctx: SiteDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    replayed: Annotated[bool, Query(description="Replayed ones instead of pending")] = False,
+) -> dict[str, Any]:
+    if len(ctx.service.sites) > 1:
+        raise FactoryosError(
+            "dead letters are kept per ingester, not per site: a server of several sites does "
+            "not show them"
+        )
+    return ctx.service.dead_letters.page(limit=limit, replayed=replayed)
 
 
 @router.get("/sites/{site}/jobs", summary="The site's background jobs")

@@ -1,4 +1,4 @@
-"""KPIs (``factoryos.kpi/1``), losses and downtime Pareto, energy, drill-down to time elements
+"""KPIs (``factoryos.kpi/2``), losses and downtime Pareto, energy, drill-down to time elements
 and to the events behind them, and the stored events themselves (paged)."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _window(ctx: SiteDep, node: str | None, start: str | None, end: str | None) 
     return Window.parse(ctx.site.plant, node, start, end)
 
 
-@router.get("/sites/{site}/kpis", summary="ISO 22400 KPIs as factoryos.kpi/1 (ETag)")
+@router.get("/sites/{site}/kpis", summary="ISO 22400 KPIs as factoryos.kpi/2 (ETag)")
 def kpis(
     request: Request,
     ctx: SiteDep,

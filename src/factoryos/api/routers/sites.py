@@ -40,6 +40,7 @@ def plant(ctx: SiteDep) -> dict[str, Any]:
         "timezone": p.site.timezone,
         "root": p.root_path,
         "now": ctx.service.now(ctx.site.id).isoformat(),
+        "twin": _twin(ctx),
         "areas": [
             {
                 "id": a.id,
@@ -65,14 +66,29 @@ def plant(ctx: SiteDep) -> dict[str, Any]:
     }
 
 
+def _twin(ctx: SiteDep) -> dict[str, Any] | None:
+    twin = ctx.service.twins.get(ctx.site.id)
+    if twin is None:
+        return None
+    return {
+        "running": twin.running,
+        "speed": twin.speed,
+        "started_at": twin.start_at.isoformat(),
+        "events_stored": twin.stored,
+        "error": None if twin.error is None else f"{type(twin.error).__name__}: {twin.error}",
+    }
+
+
 @router.get("/sites/{site}/units", summary="Live state of every work unit (ETag)")
 def units(request: Request, ctx: SiteDep) -> Response:
     service, site = ctx.service, ctx.site
     now = service.now(site.id)
 
     def compute() -> dict[str, Any]:
-        rows = unit_states(service.store, site.plant, now)
-        return {"now": now.isoformat(), "units": [dataclasses.asdict(r) for r in rows]}
+        rows = [dataclasses.asdict(r) for r in unit_states(service.store, site.plant, now)]
+        for row in rows:
+            row["since"] = row["since"].isoformat() if row["since"] else None
+        return {"now": now.isoformat(), "units": rows}
 
     return cached_json(request, service, compute, now.date())
 

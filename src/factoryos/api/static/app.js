@@ -138,6 +138,7 @@ function show(view) {
   if (view === "line") showLine();
   if (view === "plan") showPlans();
   if (view === "energy") showEnergy();
+  if (view === "dead") showDead();
 }
 
 function windowParams() {
@@ -166,7 +167,9 @@ async function showLine() {
   Plotly.react("line-losses", [{ type: "bar", x: lk.map(t), y: lk.map((x) => losses.losses_s[x] / 3600) }],
     { title: t("losses"), margin: { t: 40, b: 90 } }, { displaylogo: false });
   const par = losses.downtime_pareto;
-  Plotly.react("line-pareto", [
+  Plotly.purge("line-pareto");
+  $("line-pareto").innerHTML = par.length ? "" : `<p class="empty">${t("pareto")}: ${t("no_downtime")}</p>`;
+  if (par.length) Plotly.react("line-pareto", [
     { type: "bar", name: "h", x: par.map((r) => r.reason || t(r.state)), y: par.map((r) => r.seconds / 3600) },
     { type: "scatter", name: "%", yaxis: "y2", x: par.map((r) => r.reason || t(r.state)), y: par.map((r) => r.cumulative_share) }],
     { title: t("pareto"), yaxis2: { overlaying: "y", side: "right", tickformat: ".0%", range: [0, 1.05] },
@@ -217,6 +220,20 @@ async function showEnergy() {
     { type: "scatter", mode: "lines", line: { shape: "hv" }, name: t("price"), yaxis: "y2", x, y: e.hours.map((h) => h.price_cny_per_kwh) }],
     { xaxis: { type: "date" }, yaxis: { title: t("load") }, yaxis2: { title: t("price"), overlaying: "y", side: "right" },
       margin: { t: 20, b: 60 }, legend: { orientation: "h", y: -0.25 } }, { displaylogo: false });
+}
+
+const esc = (text) => String(text ?? "").replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+async function showDead() {
+  try {
+    const d = await api(`/sites/${S.site}/dead-letters`);
+    $("dead-info").textContent = `${d.count} ${t("pending")}`;
+    $("dead-table").innerHTML = `<tr><th>${t("received")}</th><th>${t("topic")}</th><th>${t("reason")}</th></tr>` +
+      d.items.map((x) => `<tr><td>${plantTime(x.received_at)}</td><td>${esc(x.topic)}</td><td>${esc(x.reason)}</td></tr>`).join("");
+  } catch (err) {
+    $("dead-info").textContent = String(err.message).replace(/^\d+ /, "");
+    $("dead-table").innerHTML = "";
+  }
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -1,0 +1,283 @@
+"""Event store benchmark: PostgreSQL (server mode) against a bare COPY and the DuckDB backend.
+
+In one run, on the same generated state/count/energy events of ``--units`` work units (25 lines)
+over the year 2026, appended in time order in batches of ``--batch``:
+
+  (a) append throughput: ``PostgresStore`` (staging COPY, ids once, partitions, roll-ups) vs a
+      bare binary ``COPY`` of the same rows into an unindexed table (the physical limit proxy,
+      same client path: Arrow -> rows -> psycopg binary COPY) vs ``DuckDBStore``;
+      goals: PostgreSQL within 2x of the bare COPY and >= 100,000 events/s;
+  (b) KPI inputs of one line over one month by day (the four aggregate queries ``kpi_report``
+      makes), on ``--queries`` random (line, month) pairs: p50 and p99 on PostgreSQL with
+      roll-ups, on PostgreSQL from raw events only, on DuckDB; goal p99 < 50 ms with roll-ups;
+  (c) the site's KPI inputs by day for the whole year: PostgreSQL vs DuckDB (ratio).
+
+The calendar is the reference robot plant's (two shifts with breaks, Shanghai time-of-use bands),
+so a weekday has 7 hours cut by a tile boundary that roll-ups cannot serve whole.
+
+    .venv/bin/python bench/store.py                      # 10 M events (long: minutes)
+    .venv/bin/python bench/store.py --events 1000000     # 1 M events
+    .venv/bin/python bench/store.py --events 100000 --queries 20   # a quick look
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import psycopg
+import pyarrow as pa
+import typer
+from psycopg import sql
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from factoryos.kpi.periods import calendar_key_of_path, planned_periods
+from factoryos.model.aggregates import AggregateQuery
+from factoryos.model.loader import load_plant
+from factoryos.store.arrow import EVENT_SCHEMA
+from factoryos.store.duckdb_store import DuckDBStore
+from factoryos.store.postgres_batch import STAGING_TYPES, copy_rows, staging_columns
+from factoryos.store.postgres_store import PostgresStore
+
+ROOT = Path(__file__).resolve().parents[1]
+YEAR0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+YEAR1 = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
+LINES = 25
+STATES = np.array(["producing", "idle", "fault", "setup", "producing", "blocked", "starved"])
+console = Console()
+
+
+def unit_path(n: int, units: int) -> str:
+    per_line = max(units // LINES, 1)
+    return f"bench/site/area/line{n // per_line:02d}/cell/{n % per_line:02d}"
+
+
+def generate(events: int, units: int, seed: int) -> pa.Table:
+    """``events`` canonical events, 60 % states, 20 % counts, 20 % energy, sorted by time."""
+    rng = np.random.default_rng(seed)
+    span = int((YEAR1 - YEAR0).total_seconds())
+    ts = np.sort(rng.integers(0, span, events)) * 1_000_000 + int(YEAR0.timestamp() * 1_000_000)
+    unit = rng.integers(0, units, events)
+    paths = np.array([unit_path(n, units) for n in range(units)], dtype=object)[unit]
+    draw = rng.random(events)
+    kind = np.where(draw < 0.6, "state", np.where(draw < 0.8, "count", "energy")).astype(object)
+    is_state, is_count, is_energy = kind == "state", kind == "count", kind == "energy"
+    state = STATES[rng.integers(0, len(STATES), events)].astype(object)
+    state[~is_state] = None
+    reason = np.where(state == "fault", "jam", None).astype(object)
+    product = np.where(is_count, "robot", None).astype(object)
+    good = np.where(is_count, rng.integers(0, 4, events), 0)
+    scrap = np.where(is_count, (rng.random(events) < 0.05).astype(np.int64), 0)
+    kwh = np.where(is_energy, rng.random(events) * 2.0, np.nan)
+    ids = np.char.add("b", np.arange(events).astype(str)).astype(object)
+    columns: dict[str, Any] = {
+        "event_id": ids,
+        "ts": pa.array(ts, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
+        "kind": kind,
+        "path": paths,
+        "state": state,
+        "reason": reason,
+        "product": product,
+        "good": pa.array(good, mask=~is_count),
+        "scrap": pa.array(scrap, mask=~is_count),
+        "rework": pa.array(np.zeros(events, np.int64), mask=~is_count),
+        "energy_kwh": pa.array(kwh, mask=~is_energy),
+    }
+    arrays = [
+        pa.array(columns[f.name], f.type) if f.name in columns else pa.nulls(events, f.type)
+        for f in EVENT_SCHEMA
+    ]
+    return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
+
+
+def timed_appends(label: str, batches: list[pa.Table], append: Callable[[pa.Table], Any]) -> float:
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(label, total=len(batches))
+        began = time.perf_counter()
+        for batch in batches:
+            append(batch)
+            progress.advance(task)
+        return time.perf_counter() - began
+
+
+def bare_copy(conn: psycopg.Connection[Any], batch: pa.Table) -> None:
+    columns = staging_columns()
+    with conn.transaction(), conn.cursor() as cur:
+        names = sql.SQL(", ").join(sql.Identifier(n) for n, _ in columns)
+        copy_sql = sql.SQL("COPY bare ({}) FROM STDIN (FORMAT BINARY)").format(names)
+        with cur.copy(copy_sql) as copy:
+            copy.set_types([STAGING_TYPES[kind] for _, kind in columns])
+            for row in copy_rows(batch):
+                copy.write_row(row)
+
+
+def month_queries(units: int, count: int, seed: int) -> list[AggregateQuery]:
+    """``count`` random (line, calendar month) queries by day, on the robot plant's calendar."""
+    plant = load_plant(ROOT / "examples" / "robot_factory.yaml")
+    key = next(iter(calendar_key_of_path(plant).values()))
+    keys = {unit_path(n, units): key for n in range(units)}
+    rng = random.Random(seed)
+    periods_of: dict[int, tuple[Any, ...]] = {}
+    queries = []
+    for _ in range(count):
+        month = rng.randint(1, 12)
+        line = rng.randrange(LINES)
+        start = dt.datetime(2026, month, 1, tzinfo=dt.UTC)
+        end = dt.datetime(2026 + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
+        if month not in periods_of:
+            periods_of[month] = tuple(p for p in planned_periods(plant, start, end) if p.key == key)
+        node = f"bench/site/area/line{line:02d}"
+        queries.append(AggregateQuery(start, end, node, periods_of[month], keys, ("local_day",)))
+    return queries
+
+
+def site_year_query(units: int) -> AggregateQuery:
+    plant = load_plant(ROOT / "examples" / "robot_factory.yaml")
+    key = next(iter(calendar_key_of_path(plant).values()))
+    keys = {unit_path(n, units): key for n in range(units)}
+    periods = tuple(p for p in planned_periods(plant, YEAR0, YEAR1) if p.key == key)
+    return AggregateQuery(YEAR0, YEAR1, "bench/site", periods, keys, ("local_day",))
+
+
+def kpi_inputs(store: Any, query: AggregateQuery) -> tuple[Any, ...]:
+    """The four aggregate queries ``kpi_report`` makes for one report."""
+    return (
+        store.state_time(query, by_reason=True),
+        store.count_totals(query),
+        store.energy_totals(query),
+        store.failure_totals(query),
+    )
+
+
+def latencies(store: Any, queries: list[AggregateQuery]) -> list[float]:
+    out = []
+    for query in queries:
+        began = time.perf_counter()
+        kpi_inputs(store, query)
+        out.append((time.perf_counter() - began) * 1000)
+    return out
+
+
+def p(values: list[float], q: float) -> float:
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+        if len(values) > 1
+        else values[0]
+    )
+
+
+def main(
+    events: Annotated[int, typer.Option(help="Events to generate.")] = 10_000_000,
+    units: Annotated[int, typer.Option(help="Work units (in 25 lines).")] = 500,
+    batch: Annotated[int, typer.Option(help="Events per append.")] = 100_000,
+    queries: Annotated[int, typer.Option(help="Random line-month KPI queries.")] = 200,
+    url: Annotated[str, typer.Option(help="PostgreSQL server.")] = (
+        "postgresql://postgres@127.0.0.1:5432/test"
+    ),
+    seed: int = 1,
+) -> None:
+    """Append throughput and KPI query latency: PostgresStore vs bare COPY vs DuckDBStore."""
+    began = time.perf_counter()
+    table = generate(events, units, seed)
+    console.print(
+        f"generated {events:,} events of {units} units over 2026 "
+        f"in {time.perf_counter() - began:.1f} s"
+    )
+    batches = [table.slice(lo, batch) for lo in range(0, events, batch)]
+    schema = f"bench_store_{uuid.uuid4().hex[:8]}"
+    scoped = f"{url}{'&' if '?' in url else '?'}schema={schema}"
+    admin = psycopg.connect(url, autocommit=True)
+    try:
+        with PostgresStore(scoped) as pg, tempfile.TemporaryDirectory() as tmp:
+            t_pg = timed_appends("PostgresStore", batches, pg.append)
+            admin.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            admin.execute(
+                sql.SQL("CREATE TABLE bare ({})").format(
+                    sql.SQL(", ").join(
+                        sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(STAGING_TYPES[k]))
+                        for n, k in staging_columns()
+                    )
+                )
+            )
+            t_copy = timed_appends("bare COPY", batches, lambda b: bare_copy(admin, b))
+            duck = DuckDBStore(Path(tmp) / "bench.duckdb")
+            t_duck = timed_appends("DuckDBStore", batches, duck.append)
+            assert pg.count() == duck.count() == events
+
+            rate = {
+                name: events / t for name, t in (("pg", t_pg), ("copy", t_copy), ("duck", t_duck))
+            }
+            append = Table(title=f"append {events:,} events in batches of {batch:,}")
+            for column in ("store", "seconds", "events/s", "vs bare COPY"):
+                append.add_column(column, justify="right")
+            for name, label, t in (
+                ("pg", "PostgresStore", t_pg),
+                ("copy", "bare binary COPY (unindexed)", t_copy),
+                ("duck", "DuckDBStore", t_duck),
+            ):
+                append.add_row(label, f"{t:.1f}", f"{rate[name]:,.0f}", f"{t / t_copy:.2f}x")
+            console.print(append)
+
+            month = month_queries(units, queries, seed)
+            kpi_inputs(pg, month[0])  # warm both stores' caches once
+            kpi_inputs(duck, month[0])
+            got = {"pg": latencies(pg, month)}
+            pg.rollups = False
+            got["pg raw"] = latencies(pg, month)
+            pg.rollups = True
+            got["duck"] = latencies(duck, month)
+            lat = Table(
+                title=f"KPI inputs, one line x one month by day, {queries} random months (ms)"
+            )
+            for column in ("store", "p50", "p99", "max"):
+                lat.add_column(column, justify="right")
+            for name, label in (
+                ("pg", "PostgreSQL, roll-ups"),
+                ("pg raw", "PostgreSQL, raw events"),
+                ("duck", "DuckDB"),
+            ):
+                values = got[name]
+                lat.add_row(
+                    label, f"{p(values, 50):.1f}", f"{p(values, 99):.1f}", f"{max(values):.1f}"
+                )
+            console.print(lat)
+
+            year = site_year_query(units)
+            times = {}
+            for name, store in (("pg", pg), ("duck", duck)):
+                t0 = time.perf_counter()
+                answer = kpi_inputs(store, year)
+                times[name] = time.perf_counter() - t0
+                console.print(
+                    f"site by day for the year on {name}: {times[name]:.2f} s, "
+                    f"{len(answer[0]):,} state rows"
+                )
+            console.print(
+                f"site year by day: PostgreSQL {times['pg']:.2f} s, DuckDB {times['duck']:.2f} s, "
+                f"PostgreSQL/DuckDB = {times['pg'] / times['duck']:.2f}"
+            )
+            goals = [
+                ("PostgreSQL append within 2x of bare COPY", t_pg / t_copy <= 2),
+                ("PostgreSQL append >= 100,000 events/s", rate["pg"] >= 100_000),
+                ("p99 < 50 ms with roll-ups", p(got["pg"], 99) < 50),
+            ]
+            for goal, met in goals:
+                console.print(f"goal {goal}: {'met' if met else 'NOT met'}")
+            duck.close()
+    finally:
+        admin.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        admin.close()
+
+
+if __name__ == "__main__":
+    typer.run(main)

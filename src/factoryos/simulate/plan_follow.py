@@ -1,0 +1,109 @@
+"""Executing a plan as planned: the twin's ``plan`` dispatch mode.
+
+The ``schedule`` rule only borrows a plan's pools and start order and otherwise dispatches as
+early as it can, so a plan of another plant's order book finished far ahead of itself. Here each
+planned operation runs on its **planned work unit** and starts **no earlier than planned**; a
+unit never helps out with work planned on a sibling. Late upstream work delays what follows, a
+failure holds the unit's queue, and a unit free before its next planned start waits for it (a
+wake-up is scheduled then). Among its own operations that are due, a unit takes the one planned
+earliest, so an operation whose input is late does not stall a later one that is ready. Work the
+plan does not know (orders outside it) may run on any unit of its pool, as soon as it is queued.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from factoryos.model.schedule import Schedule
+from factoryos.simulate.units import BatchKey, Pool, Unit
+
+if TYPE_CHECKING:
+    from factoryos.simulate.twin import PlantTwin
+
+__all__ = ["PlanFollower"]
+
+Planned = tuple[str, int, float]
+"""(equipment id, unit index, start in twin seconds)."""
+
+
+class PlanFollower:
+    """Chooses, for a free unit, the batch the plan gives it now (see the module doc)."""
+
+    def __init__(self, twin: PlantTwin, schedule: Schedule) -> None:
+        self.twin = twin
+        self._planned: dict[tuple[str, str, str], Planned] = {}
+        for op in schedule.operations:
+            # a component's step may carry its path in the order ("castings_sr6.painting")
+            step = op.operation_id.rsplit(".", 1)[-1]
+            at = (op.start - twin.start).total_seconds()
+            self._planned[(op.order_id, op.product, step)] = (op.equipment_id, op.unit_index, at)
+        self._index = {u.path: u.unit for u in twin.plant.work_units}
+        self._wakeups: set[tuple[str, float]] = set()
+
+    def _plan_of(self, key: BatchKey) -> Planned | None:
+        order_id, product, op_index, _ = key
+        step = self.twin.plant.product_by_id[product].routing[op_index].id
+        return self._planned.get((order_id, product, step))
+
+    def _mine(self, pool: Pool, unit: Unit, key: BatchKey) -> float | None:
+        """When ``unit`` may start batch ``key`` (None: not its work)."""
+        planned = self._plan_of(key)
+        if planned is None:
+            return float("-inf")  # unplanned work: anyone, now
+        equipment, index, at = planned
+        if equipment != pool.equipment.id or index != self._index[unit.path]:
+            return None
+        return at
+
+    def _next_batch(self, pool: Pool, unit: Unit) -> BatchKey | None:
+        now = self.twin.env.now
+        best: tuple[float, BatchKey] | None = None
+        later: float | None = None
+        for key in pool.batches:
+            owner = pool.owner.get(key)
+            if owner is not None and owner is not unit and owner.batch == key:
+                continue
+            at = self._mine(pool, unit, key)
+            if at is None:
+                continue
+            if at <= now:
+                if best is None or at < best[0]:
+                    best = (at, key)
+            elif later is None or at < later:
+                later = at
+        if best is None and later is not None:
+            self._wake_at(pool, later)
+        return None if best is None else best[1]
+
+    def _wake_at(self, pool: Pool, at: float) -> None:
+        mark = (pool.equipment.id, at)
+        if mark not in self._wakeups:
+            self._wakeups.add(mark)
+            self.twin.env.schedule_at(at, self._wake, (pool, mark))
+
+    def _wake(self, arg: tuple[Pool, tuple[str, float]]) -> None:
+        pool, mark = arg
+        self._wakeups.discard(mark)
+        self.serve(pool)
+
+    def take_next(self, unit: Unit) -> bool:
+        """Start ``unit`` on its own running batch or its next due one; False if none."""
+        pool = unit.pool
+        key = unit.batch if unit.batch in pool.batches else self._next_batch(pool, unit)
+        if key is None:
+            unit.batch = None
+            return False
+        unit.batch = key
+        pool.owner[key] = unit
+        self.twin.start_batch(unit, key, may_join=lambda b: self._due(pool, unit, b))
+        return True
+
+    def _due(self, pool: Pool, unit: Unit, key: BatchKey) -> bool:
+        at = self._mine(pool, unit, key)
+        return at is not None and at <= self.twin.env.now
+
+    def serve(self, pool: Pool) -> None:
+        """Every free unit of ``pool`` takes what the plan gives it now."""
+        for unit in list(pool.free):
+            if unit in pool.free and pool.queued:
+                self.take_next(unit)

@@ -1,0 +1,251 @@
+"""The aggregates read from roll-ups for whole hours and from raw events for the rest.
+
+An hour is *rolled* for a calendar key when it lies inside the window and inside one tile of the
+key: all of it then goes to that tile, and the hour's roll-up rows are its answer. The rest of
+the window (its ragged ends, hours a tile boundary cuts, such as a break from 10:00 to 10:10) are
+the key's raw *segments*, aggregated from events exactly as ``postgres_sql`` does, each segment
+with the state carried into it. State roll-ups exist only for closed intervals, so per unit the
+rolled hours stop at its *tail*, the hour of its last state event before the window end; from
+there on the unit is read raw. The carried-in state of a segment that starts on an hour comes
+from the roll-up of the hour before (its ``last`` row), not from a search of the events.
+
+Failures: entries and the seconds of failure intervals beginning in rolled hours come from
+``fail_hours``; a failure interval beginning in a raw segment is measured to the unit's next
+event, wherever it is (a look-ahead past the segment end), clipped to the window, as the raw
+definition does; so is a failure carried into the window. Intervals beginning in rolled hours
+end by the tail, inside the window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from factoryos.model.aggregates import AggregateQuery, GroupKey, PlannedPeriod
+from factoryos.store.postgres_sql import FAILURES, INPUTS, PIECES, groups, subtree, with_
+
+HOUR = dt.timedelta(hours=1)
+
+_ROLL_INPUTS = """
+hours AS (
+    SELECT * FROM unnest(%(h_key)s::int[], %(h_hour)s::timestamptz[], %(h_tile)s::int[])
+        AS h(key, hour, tile)
+),
+segs AS (
+    SELECT * FROM unnest(%(s_key)s::int[], %(s_a)s::timestamptz[], %(s_b)s::timestamptz[])
+        AS g(key, a, b)
+)"""
+
+_SEGMENTS = f"""
+ut AS MATERIALIZED (
+    SELECT u.path, u.key,
+           least(greatest(date_trunc('hour', l.ts), %(start)s), %(end)s) AS tail
+    FROM units u LEFT JOIN LATERAL (
+        SELECT s.ts FROM state_events s WHERE s.path = u.path AND s.ts < %(end)s
+        ORDER BY s.ts DESC LIMIT 1
+    ) l ON true
+),
+useg AS MATERIALIZED (
+    SELECT row_number() OVER () AS seg, x.* FROM (
+        SELECT u.path, u.key, g.a, least(g.b, u.tail) AS b
+        FROM ut u JOIN segs g ON g.key = u.key WHERE g.a < u.tail
+        UNION ALL
+        SELECT path, key, tail, %(end)s FROM ut WHERE tail < %(end)s
+    ) x
+),
+ev AS (
+    SELECT g.seg, g.path, g.key, g.a, g.b, s.ts AS t, 1 AS src, s.event_id, s.state, s.reason
+    FROM useg g JOIN state_events s ON s.path = g.path AND s.ts >= g.a AND s.ts < g.b
+    WHERE s.ts >= %(start)s AND s.ts < %(end)s AND {subtree("s.path")}
+    UNION ALL
+    SELECT g.seg, g.path, g.key, g.a, g.b, g.a - interval '1 microsecond', 0, '',
+           c.state, c.reason
+    FROM useg g JOIN state_hours c
+      ON c.path = g.path AND c.hour = g.a - interval '1 hour' AND c.last
+    WHERE g.a > %(start)s
+    UNION ALL
+    SELECT g.seg, g.path, g.key, g.a, g.b, g.a - interval '1 microsecond', 0, '',
+           c.state, c.reason
+    FROM useg g CROSS JOIN LATERAL (
+        SELECT s.state, s.reason FROM state_events s
+        WHERE s.path = g.path AND s.ts < g.a
+        ORDER BY s.ts DESC, s.event_id DESC LIMIT 1
+    ) c
+    WHERE g.a = %(start)s
+),
+iv AS MATERIALIZED (
+    SELECT seg, path, key, a, b, greatest(t, a) AS s, coalesce(lead(t) OVER w, b) AS e, src,
+           state, reason, lag(state) OVER w AS prev_state, lead(t) OVER w IS NULL AS last_in_seg
+    FROM ev
+    WINDOW w AS (PARTITION BY seg ORDER BY t, event_id)
+)"""
+
+
+def state_time_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
+    """Columns: g_path, g_day, g_shift, kind, state, reason, seconds."""
+    reason = "reason" if by_reason else "NULL::text"
+    path = "path" if "path" in group_by else "NULL::text"
+    return (
+        with_(INPUTS, _ROLL_INPUTS, _SEGMENTS, PIECES)
+        + f""",
+rolled AS (
+    SELECT r.path, u.key, h.tile, r.state, r.reason, r.us * interval '1 microsecond' AS d
+    FROM ut u
+    JOIN hours h ON h.key = u.key AND h.hour < u.tail
+    JOIN state_hours r ON r.path = u.path AND r.hour = h.hour
+)
+SELECT {groups(group_by, "a", "t")}, t.kind, a.state, a.reason,
+       extract(epoch FROM sum(a.d))::float8 AS seconds
+FROM (
+    SELECT {path} AS path, key, tile, state, {reason} AS reason, sum(d) AS d
+    FROM (SELECT path, key, tile, state, reason, d FROM pieces UNION ALL
+          SELECT path, key, tile, state, reason, d FROM rolled) x
+    WHERE d > interval '0'
+    GROUP BY 1, 2, 3, 4, 5
+) a JOIN tiles t ON t.key = a.key AND t.idx = a.tile
+GROUP BY 1, 2, 3, 4, 5, 6
+ORDER BY 1, 2, 3, 4, 5, 6"""
+    )
+
+
+def failure_totals_sql(group_by: Sequence[GroupKey]) -> str:
+    """Columns: g_path, g_day, g_shift, failures, seconds (each by the tile of its start)."""
+    return (
+        with_(INPUTS, _ROLL_INPUTS, _SEGMENTS)
+        + f""",
+fail AS (
+    SELECT path, key, s AS t, 1 AS entries, interval '0' AS d
+    FROM iv
+    WHERE src = 1 AND state IN {FAILURES}
+      AND (prev_state IS NULL OR prev_state NOT IN {FAILURES})
+    UNION ALL
+    SELECT iv.path, iv.key, iv.s, 0,
+           least(CASE WHEN iv.last_in_seg THEN coalesce(nx.ts, %(end)s) ELSE iv.e END, %(end)s)
+           - iv.s
+    FROM iv LEFT JOIN LATERAL (
+        SELECT s.ts FROM state_events s WHERE s.path = iv.path AND s.ts >= iv.b
+        ORDER BY s.ts LIMIT 1
+    ) nx ON iv.last_in_seg
+    WHERE iv.state IN {FAILURES} AND iv.e > iv.s AND iv.src = 1
+    UNION ALL
+    SELECT u.path, u.key, %(start)s, 0, least(coalesce(n.ts, %(end)s), %(end)s) - %(start)s
+    FROM units u
+    CROSS JOIN LATERAL (
+        SELECT s.state FROM state_events s WHERE s.path = u.path AND s.ts < %(start)s
+        ORDER BY s.ts DESC, s.event_id DESC LIMIT 1
+    ) c
+    LEFT JOIN LATERAL (
+        SELECT s.ts FROM state_events s WHERE s.path = u.path AND s.ts >= %(start)s
+        ORDER BY s.ts LIMIT 1
+    ) n ON true
+    WHERE c.state IN {FAILURES} AND coalesce(n.ts, %(end)s) > %(start)s
+    UNION ALL
+    SELECT r.path, u.key, h.hour, r.entries, r.us * interval '1 microsecond'
+    FROM ut u
+    JOIN hours h ON h.key = u.key AND h.hour < u.tail
+    JOIN fail_hours r ON r.path = u.path AND r.hour = h.hour
+)
+SELECT {groups(group_by, "f", "p")}, sum(f.entries)::bigint AS failures,
+       extract(epoch FROM sum(f.d))::float8 AS seconds
+FROM fail f
+JOIN keys k ON k.key = f.key
+JOIN tiles p ON p.key = f.key AND p.idx = width_bucket(f.t, k.starts)
+WHERE f.t < p.end_ts
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3"""
+    )
+
+
+def _point_events(kind: str, columns: str, rolled_table: str, rolled_columns: str) -> str:
+    """Point events of ``kind`` in raw segments plus the rolled hours, each with its tile."""
+    return f"""
+SELECT o.path, u.key, p.idx AS tile, {columns}
+FROM units u
+JOIN segs g ON g.key = u.key
+JOIN other_events o ON o.path = u.path AND o.ts >= g.a AND o.ts < g.b
+JOIN keys k ON k.key = u.key
+JOIN tiles p ON p.key = u.key AND p.idx = width_bucket(o.ts, k.starts)
+WHERE o.kind = '{kind}' AND o.ts < p.end_ts AND o.ts >= %(start)s AND o.ts < %(end)s
+  AND {subtree("o.path")}
+UNION ALL
+SELECT r.path, u.key, h.tile, {rolled_columns}
+FROM units u
+JOIN hours h ON h.key = u.key
+JOIN {rolled_table} r ON r.path = u.path AND r.hour = h.hour"""
+
+
+def count_totals_sql(group_by: Sequence[GroupKey]) -> str:
+    """Columns: g_path, g_day, g_shift, path, product, operation, good, scrap, rework."""
+    cols = "product, operation, good, scrap, rework"
+    inner = _point_events("count", "o." + cols.replace(", ", ", o."), "count_hours", cols)
+    return (
+        with_(INPUTS, _ROLL_INPUTS)
+        + f"""
+SELECT {groups(group_by, "c", "p")}, c.path, c.product, c.operation,
+       coalesce(sum(c.good), 0)::bigint, coalesce(sum(c.scrap), 0)::bigint,
+       coalesce(sum(c.rework), 0)::bigint
+FROM ({inner}) c JOIN tiles p ON p.key = c.key AND p.idx = c.tile
+GROUP BY 1, 2, 3, 4, 5, 6
+ORDER BY 1, 2, 3, 4, 5, 6"""
+    )
+
+
+def energy_totals_sql(group_by: Sequence[GroupKey]) -> str:
+    """Columns: g_path, g_day, g_shift, energy_kwh, energy_cost_cny."""
+    inner = _point_events("energy", "o.energy_kwh AS kwh", "energy_hours", "kwh")
+    return (
+        with_(INPUTS, _ROLL_INPUTS)
+        + f"""
+SELECT {groups(group_by, "c", "p")}, coalesce(sum(c.kwh), 0.0)::float8,
+       coalesce(sum(c.kwh * p.price), 0.0)::float8
+FROM ({inner}) c JOIN tiles p ON p.key = c.key AND p.idx = c.tile
+WHERE c.kwh IS NOT NULL
+GROUP BY 1, 2, 3
+ORDER BY 1, 2, 3"""
+    )
+
+
+def rollup_params(query: AggregateQuery, key_ids: dict[str, int]) -> dict[str, Any]:
+    """The rolled hours (key, hour, tile idx) and the raw segments (key, a, b) of each key."""
+    by_key: dict[str, list[PlannedPeriod]] = defaultdict(list)
+    for period in query.periods:
+        by_key[period.key].append(period)
+    h_key: list[int] = []
+    h_hour: list[dt.datetime] = []
+    h_tile: list[int] = []
+    s_key: list[int] = []
+    s_a: list[dt.datetime] = []
+    s_b: list[dt.datetime] = []
+    for key in sorted(set(query.calendar_key_of_path.values())):
+        hours = []
+        for idx, tile in enumerate(sorted(by_key.get(key, []), key=lambda p: p.start), start=1):
+            hour = _ceil_hour(max(tile.start, query.start))
+            while hour + HOUR <= min(tile.end, query.end):
+                hours.append(hour)
+                h_key.append(key_ids[key])
+                h_hour.append(hour)
+                h_tile.append(idx)
+                hour += HOUR
+        cursor = query.start
+        for hour in [*hours, query.end]:
+            if hour > cursor:
+                s_key.append(key_ids[key])
+                s_a.append(cursor)
+                s_b.append(hour)
+            cursor = hour + HOUR
+    return {
+        "h_key": h_key,
+        "h_hour": h_hour,
+        "h_tile": h_tile,
+        "s_key": s_key,
+        "s_a": s_a,
+        "s_b": s_b,
+    }
+
+
+def _ceil_hour(instant: dt.datetime) -> dt.datetime:
+    utc = instant.astimezone(dt.UTC)
+    floor = utc.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == utc else floor + HOUR

@@ -1,0 +1,107 @@
+"""Retention: raw events expire by whole months per the plant's policy; roll-ups stay."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from factoryos.cli.main import app
+from factoryos.model.events import Event, ProductionCount, StateChange
+from factoryos.model.states import MachineState
+from factoryos.store.postgres_store import PostgresStore
+from tests.pg import PG_URL, drop_schemas, new_schema, pg_unavailable, url_with_schema
+
+pytestmark = pytest.mark.skipif(bool(pg_unavailable()), reason=pg_unavailable() or "")
+runner = CliRunner(env={"COLUMNS": "200", "FACTORYOS_DB": ""})
+UNIT = "e/s/a/l/m"
+NOW = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def schema() -> Iterator[str]:
+    yield new_schema()
+    drop_schemas()
+
+
+def events() -> list[Event]:
+    old = [dt.datetime(2024, 1, 10, tzinfo=dt.UTC), dt.datetime(2024, 2, 10, tzinfo=dt.UTC)]
+    recent = [NOW - dt.timedelta(hours=3), NOW - dt.timedelta(hours=1)]
+    out: list[Event] = []
+    for n, ts in enumerate([*old, *recent]):
+        out.append(
+            StateChange(f"s{n}", ts, UNIT, MachineState.PRODUCING if n % 2 else MachineState.FAULT)
+        )
+        out.append(ProductionCount(f"c{n}", ts + dt.timedelta(minutes=5), UNIT, "p", 2))
+    return out
+
+
+def rollups(schema: str) -> dict[str, list[tuple[object, ...]]]:
+    with psycopg.connect(PG_URL) as conn:
+        conn.execute(f"SET search_path TO {schema}")  # type: ignore[arg-type]
+        return {
+            t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)  # type: ignore[arg-type]
+            for t in ("state_hours", "fail_hours", "count_hours", "energy_hours")
+        }
+
+
+def months(schema: str) -> list[str]:
+    with psycopg.connect(PG_URL) as conn:
+        rows = conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
+            "WHERE n.nspname = %s AND p.relname = 'state_events' ORDER BY 1",
+            (schema,),
+        ).fetchall()
+    return [str(r[0]).rsplit("_p", 1)[1] for r in rows]
+
+
+def test_retention_shows_then_drops_whole_months_and_keeps_rollups(schema: str) -> None:
+    url = url_with_schema(schema)
+    with PostgresStore(url) as store:
+        store.append(events())
+    before = rollups(schema)
+    assert before["state_hours"] and before["count_hours"]
+    all_months = months(schema)
+    assert all_months[:2] == ["202401", "202402"]
+
+    shown = runner.invoke(
+        app, ["db", "retention", "--db", url, "--node", "e/s", "--raw-days", "90"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "e/s keeps 90 days of raw events" in shown.output
+    assert "2024-01" in shown.output and "expires" in shown.output
+    assert months(schema) == all_months  # showing drops nothing
+    with PostgresStore(url) as store:
+        assert store.count() == 8
+
+    applied = runner.invoke(app, ["db", "retention", "--db", url, "--apply"])
+    assert applied.exit_code == 0, applied.output
+    assert "dropped" in applied.output
+    assert "202401" not in months(schema) and "202402" not in months(schema)
+    with PostgresStore(url) as store:
+        assert store.count() == 4  # the recent events
+        assert rollups(schema) == before  # never touched
+        # an old id replayed is still known (the id registry outlives its partition)
+        assert store.append(events()[:2]).inserted == 0
+
+
+def test_a_writer_recreates_a_month_another_process_expired(schema: str) -> None:
+    url = url_with_schema(schema)
+    with PostgresStore(url) as writer, PostgresStore(url) as admin:
+        writer.append(events()[:2])  # January 2024: the writer now knows that partition
+        admin.set_retention("e/s", 30)
+        assert [p.month.month for p in admin.apply_retention(NOW).expiring] == [1]
+        late = StateChange("late", dt.datetime(2024, 1, 20, tzinfo=dt.UTC), UNIT, MachineState.IDLE)
+        assert writer.append([late]).inserted == 1
+        assert writer.count() == 1
+
+
+def test_retention_needs_postgres(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["db", "retention", "--db", str(tmp_path / "x.duckdb")])
+    assert result.exit_code == 1
+    assert "retention needs the PostgreSQL store" in result.output
