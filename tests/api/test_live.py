@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from factoryos.app.hub import Hub, LiveMessage
 from factoryos.app.live_twin import LiveTwin
+from factoryos.app.queries import Window, kpis_json
+from factoryos.kpi.report import GroupBy
 from factoryos.model import Event, StateChange, load_plant
 from factoryos.store.duckdb_store import DuckDBStore
 from tests.api.conftest import PLANT_A, SHANGHAI
@@ -58,3 +60,25 @@ def test_hub_delivers_only_the_subscribed_sites() -> None:
     assert [m.site for m in got_a] == ["a"]
     assert [(m.site, m.kind) for m in got_ab] == [("a", "state"), ("b", "state"), ("a", "kpi")]
     assert hub.listening("b") and not hub.listening("c")
+
+
+def test_kpis_of_a_window_past_the_twins_clock_stop_at_the_clock() -> None:
+    plant = load_plant(PLANT_A)
+    store = DuckDBStore(":memory:")
+    at = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
+    twin = LiveTwin(plant, store, speed=60.0, days=1, now=at)
+    twin.start()
+    time.sleep(0.5)
+    twin.stop()
+    day = Window.parse(plant, None, "2026-03-02", "2026-03-03")
+    cut = day.until(twin.now)
+    assert cut.start == day.start and cut.end == twin.now
+    assert day.until(dt.datetime(2026, 3, 4, tzinfo=SHANGHAI)) == day  # a past day stays whole
+    full = kpis_json(store, plant, day, GroupBy.TOTAL)["total"]["time_elements_s"]
+    now = kpis_json(store, plant, cut, GroupBy.TOTAL)["total"]["time_elements_s"]
+    elapsed_s = (twin.now - at.replace(hour=0)).total_seconds()
+    units = len(plant.work_units)
+    # the last states do not run on to midnight: no more time than has passed, far less than
+    # the uncut day credits to the afternoon shift that has not happened
+    assert 0 < now["apt"] <= elapsed_s * units
+    assert now["pbt"] < full["pbt"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from factoryos.cli.main import app
+from tests.example_plants import EXAMPLE_PLANTS
 
 from .conftest import TINY_PLANT
 
@@ -129,3 +130,12 @@ def test_simulate_takes_a_warm_up_and_a_lot_size(tmp_path: Path) -> None:
     bad = runner.invoke(app, [*args, "--lot-size", "0"])
     assert bad.exit_code != 0
     assert "--lot-size" in bad.output
+
+
+def test_an_order_book_that_starts_before_the_run_is_taken_as_late_work() -> None:
+    electronics = next(p for p in EXAMPLE_PLANTS if p.name == "electronics")
+    args = ["simulate", str(electronics.plant), "--orders", str(electronics.orders)]
+    # 2026-03-28 is after some orders are due; the run crosses the DST change of 03-29
+    result = runner.invoke(app, [*args, "--start", "2026-03-28", "--days", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Finished units" in result.output

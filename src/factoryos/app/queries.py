@@ -61,6 +61,14 @@ class Window:
             raise ParameterError("to", end, f"the window ends before or when it starts ({start})")
         return cls(path, lo, hi)
 
+    def until(self, now: dt.datetime) -> Window:
+        """The window cut at the site's clock when ``now`` falls inside it: a unit's last state
+        would otherwise run on into hours that have not happened yet (a shift still to come
+        showing availability, the current one a performance as if its end were reached)."""
+        if (self.start is None or self.start < now) and (self.end is None or now < self.end):
+            return Window(self.node, self.start, now)
+        return self
+
 
 def resolve_node(plant: Plant, node: str | None) -> str:
     """A node as a full hierarchy path; a path relative to the site is accepted."""

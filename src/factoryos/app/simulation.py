@@ -130,12 +130,15 @@ def read_orders_file(
 ) -> list[ProductionOrder]:
     """An order book CSV (order, product, quantity, release, due[, weight, lot_size]; the
     scheduler's format) as twin orders, times counted from ``start``; no due date means 14
-    days. With ``plant``, an unknown product is reported with its file and line."""
+    days. An order released before ``start`` is released at it, and one due before it is due
+    at once (already late). With ``plant``, an unknown product is reported with its file and
+    line."""
     orders = []
     products = plant.product_by_id if plant is not None else None
     for o in read_orders(path, products=products):
         release_s = max((o.release - start).total_seconds(), 0.0)
         due_s = (o.due - start).total_seconds() if o.due else release_s + 14 * DAY_S
+        due_s = max(due_s, release_s)
         orders.append(
             ProductionOrder(o.order_id, o.product, o.quantity, release_s, due_s, o.lot_size)
         )

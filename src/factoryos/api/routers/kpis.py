@@ -47,7 +47,8 @@ Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip")]
 
 
 def _window(ctx: SiteDep, node: str | None, start: str | None, end: str | None) -> Window:
-    return Window.parse(ctx.site.plant, node, start, end)
+    window = Window.parse(ctx.site.plant, node, start, end)
+    return window.until(ctx.service.now(ctx.site.id))
 
 
 @router.get("/sites/{site}/kpis", summary="ISO 22400 KPIs as factoryos.kpi/2 (ETag)")
