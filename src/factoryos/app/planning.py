@@ -249,6 +249,16 @@ class PlanOutcome:
     rule_solution: Solution | None = None
 
 
+def load_problem(
+    plant_path: Path, orders_path: Path, lot_size: int | None = None
+) -> tuple[Plant, PlantProblem]:
+    """The plant and its order book as one planning problem (orders checked against the plant's
+    products; ``lot_size`` for orders without their own)."""
+    plant = load_plant(plant_path)
+    orders = read_orders(orders_path, products=plant.product_by_id)
+    return plant, build_problem(plant, orders, name=orders_path.stem, lot_size=lot_size)
+
+
 def plan_orders(
     plant_path: Path,
     orders_path: Path,
@@ -264,13 +274,7 @@ def plan_orders(
     ``lot_size`` (``--lot-size``) applies to the orders without a ``lot_size`` of their own."""
     stages = parse_objective(objective)
     obj = stages[0]
-    plant = load_plant(plant_path)
-    pp = build_problem(
-        plant,
-        read_orders(orders_path, products=plant.product_by_id),
-        name=orders_path.stem,
-        lot_size=lot_size,
-    )
+    _, pp = load_problem(plant_path, orders_path, lot_size)
     problem = pp.problem
     t0 = time.perf_counter()
     rules = ("EDD", "FIFO", "MWKR", "MOPNR") if problem.num_operations > 1000 else tuple(RULES)

@@ -13,8 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from factoryos.app.planning import parse_objective, write_schedule
-from factoryos.model.loader import load_plant
+from factoryos.app.planning import load_problem, parse_objective, write_schedule
 from factoryos.model.plant import Plant
 from factoryos.model.schedule import Schedule
 from factoryos.schedule import (
@@ -148,13 +147,7 @@ def repair_plan(
     if len(stages) > 1:
         raise SchedulingError(f"repair takes one objective, not the order {objective!r}")
     obj = stages[0]
-    plant = load_plant(plant_path)
-    pp = build_problem(
-        plant,
-        read_orders(orders_path, products=plant.product_by_id),
-        name=orders_path.stem,
-        lot_size=lot_size,
-    )
+    plant, pp = load_problem(plant_path, orders_path, lot_size)
     refs = {
         (job.name, op.name): (j, o)
         for j, job in enumerate(pp.problem.jobs)
