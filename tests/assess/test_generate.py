@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,18 @@ def test_city_is_reproducible_and_follows_the_plan() -> None:
 
 
 @pytest.mark.slow  # starts a one-CPU Ray instance on this machine (~25 s)
+def _same(a: object, b: object) -> bool:
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return type(a) is type(b) and _same(dataclasses.asdict(a), dataclasses.asdict(b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
+
+
 def test_local_and_ray_give_the_same_factories(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray", reason="Ray is a dev dependency (pip install -e '.[dev]')")
     specs = city(2, seed=7)
@@ -31,8 +45,10 @@ def test_local_and_ray_give_the_same_factories(tmp_path: Path) -> None:
         ray.shutdown()
     assert local.keys() == remote.keys() == {0, 1}
     for i in local:
-        assert local[i].assessment.total == remote[i].assessment.total
-        assert local[i].days == remote[i].days
+        assert _same(local[i].assessment.total, remote[i].assessment.total)
+        # equal up to float summation order: Ray's workers run with another hash seed, so sums
+        # over sets may add in another order (seen: a difference in the last digit)
+        assert _same(local[i].days, remote[i].days)
         assert local[i].density == remote[i].density
 
 
