@@ -24,7 +24,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from factoryos.model.aggregates import AggregateQuery, GroupKey, PlannedPeriod
-from factoryos.store.postgres_sql import FAILURES, INPUTS, PIECES, groups, subtree, with_
+from factoryos.store.postgres_sql import (
+    FAILURES,
+    INPUTS,
+    PIECES,
+    groups,
+    state_time_select,
+    subtree,
+    with_,
+)
 
 HOUR = dt.timedelta(hours=1)
 
@@ -85,28 +93,21 @@ iv AS MATERIALIZED (
 
 def state_time_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
     """Columns: g_path, g_day, g_shift, kind, state, reason, seconds."""
-    reason = "reason" if by_reason else "NULL::text"
-    path = "path" if "path" in group_by else "NULL::text"
     return (
         with_(INPUTS, _ROLL_INPUTS, _SEGMENTS, PIECES)
-        + f""",
+        + """,
 rolled AS (
     SELECT r.path, u.key, h.tile, r.state, r.reason, r.us * interval '1 microsecond' AS d
     FROM ut u
     JOIN hours h ON h.key = u.key AND h.hour < u.tail
     JOIN state_hours r ON r.path = u.path AND r.hour = h.hour
-)
-SELECT {groups(group_by, "a", "t")}, t.kind, a.state, a.reason,
-       extract(epoch FROM sum(a.d))::float8 AS seconds
-FROM (
-    SELECT {path} AS path, key, tile, state, {reason} AS reason, sum(d) AS d
-    FROM (SELECT path, key, tile, state, reason, d FROM pieces UNION ALL
-          SELECT path, key, tile, state, reason, d FROM rolled) x
-    WHERE d > interval '0'
-    GROUP BY 1, 2, 3, 4, 5
-) a JOIN tiles t ON t.key = a.key AND t.idx = a.tile
-GROUP BY 1, 2, 3, 4, 5, 6
-ORDER BY 1, 2, 3, 4, 5, 6"""
+)"""
+        + state_time_select(
+            group_by,
+            by_reason=by_reason,
+            pieces="(SELECT path, key, tile, state, reason, d FROM pieces UNION ALL\n"
+            "          SELECT path, key, tile, state, reason, d FROM rolled) x",
+        )
     )
 
 

@@ -115,23 +115,28 @@ def with_(*ctes: str) -> str:
     return "WITH " + ",".join(ctes)
 
 
-def state_time_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
-    """Columns: g_path, g_day, g_shift, kind, state, reason, seconds."""
+def state_time_select(group_by: Sequence[GroupKey], *, by_reason: bool, pieces: str) -> str:
+    """The final SELECT of the state-time query over ``pieces`` (a relation with path, key,
+    tile, state, reason, d): raw pieces here, raw plus rolled hours in the roll-up variant."""
     reason = "reason" if by_reason else "NULL::text"
     path = "path" if "path" in group_by else "NULL::text"
-    return (
-        with_(INPUTS, _INTERVALS, PIECES)
-        + f"""
+    return f"""
 SELECT {groups(group_by, "a", "t")}, t.kind, a.state, a.reason,
        extract(epoch FROM sum(a.d))::float8 AS seconds
 FROM (
     SELECT {path} AS path, key, tile, state, {reason} AS reason, sum(d) AS d
-    FROM pieces
+    FROM {pieces}
     WHERE d > interval '0'
     GROUP BY 1, 2, 3, 4, 5
 ) a JOIN tiles t ON t.key = a.key AND t.idx = a.tile
 GROUP BY 1, 2, 3, 4, 5, 6
 ORDER BY 1, 2, 3, 4, 5, 6"""
+
+
+def state_time_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
+    """Columns: g_path, g_day, g_shift, kind, state, reason, seconds."""
+    return with_(INPUTS, _INTERVALS, PIECES) + state_time_select(
+        group_by, by_reason=by_reason, pieces="pieces"
     )
 
 
