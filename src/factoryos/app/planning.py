@@ -250,11 +250,12 @@ class PlanOutcome:
 
 
 def load_problem(
-    plant_path: Path, orders_path: Path, lot_size: int | None = None
+    plant_path: Path, orders_path: Path, lot_size: int | None = None, plant: Plant | None = None
 ) -> tuple[Plant, PlantProblem]:
     """The plant and its order book as one planning problem (orders checked against the plant's
-    products; ``lot_size`` for orders without their own)."""
-    plant = load_plant(plant_path)
+    products; ``lot_size`` for orders without their own); ``plant``: already loaded from
+    ``plant_path`` (a service re-plans often)."""
+    plant = plant if plant is not None else load_plant(plant_path)
     orders = read_orders(orders_path, products=plant.product_by_id)
     return plant, build_problem(plant, orders, name=orders_path.stem, lot_size=lot_size)
 

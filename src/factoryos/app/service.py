@@ -19,6 +19,7 @@ from factoryos.app.accounts import Accounts
 from factoryos.app.dead_letters_view import DeadLetters
 from factoryos.app.hub import Hub, LiveMessage
 from factoryos.app.jobs import JobRunner
+from factoryos.app.live_loop import LiveLoop, LoopPolicy, LoopSettings, LoopSite
 from factoryos.app.live_twin import LiveTwin
 from factoryos.app.live_view import line_oee_today
 from factoryos.app.plans import PlanStore
@@ -32,6 +33,7 @@ from factoryos.store.users import DuckDBUserStore, UserStore
 
 __all__ = ["Service", "ServiceSettings", "Site"]
 
+LOOP_OFF = LoopSettings()
 USERS_BESIDE_SERVER = "factoryos-users.duckdb"
 VERSION_TTL_S = 0.5
 
@@ -53,6 +55,7 @@ class ServiceSettings:
     users_db: str | None = None  # a DuckDB file for accounts; default: the event store's file
     secure_cookies: bool = False  # set behind HTTPS
     kpi_push_s: float = 1.0  # how often changed sites get fresh KPIs over the live stream
+    loop: LoopSettings = LOOP_OFF  # the live loop (repair, check, dispatch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,10 @@ class Service:
         self.dead_letters = DeadLetters(settings.db)
         self.hub = Hub()
         self.twins: dict[str, LiveTwin] = {}
+        self.loop: LiveLoop | None = None
+        if settings.loop.policy is not LoopPolicy.OFF:
+            sites = {s.id: LoopSite(s.plant, self.plans[s.id]) for s in self.sites.values()}
+            self.loop = LiveLoop(settings.loop, sites, self.now, self.hub)
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
         self._version: tuple[float, int] = (0.0, 0)  # (monotonic time read, event count)
@@ -128,6 +135,8 @@ class Service:
                 self._halt()
 
     def _start(self) -> None:
+        if self.loop is not None:
+            self.loop.start()
         if self.settings.twin:
             for site in self.sites.values():
                 twin = LiveTwin(
@@ -163,6 +172,8 @@ class Service:
         self._stop.set()
         for twin in self.twins.values():
             twin.stop()
+        if self.loop is not None:
+            self.loop.stop()
         if self._pusher is not None:
             self._pusher.join(5.0)
         self.jobs.shutdown()
@@ -200,12 +211,12 @@ class Service:
 
     def stored(self, events: Sequence[Event]) -> None:
         """Tell live listeners about events just stored (state changes at once, KPIs soon)."""
-        touched: set[str] = set()
+        touched: dict[str, list[Event]] = {}
         for event in events:
             site = self.site_of_path(event.path)
             if site is None:
                 continue
-            touched.add(site)
+            touched.setdefault(site, []).append(event)
             if isinstance(event, StateChange):
                 self.hub.publish(
                     LiveMessage(
@@ -219,8 +230,11 @@ class Service:
                         },
                     )
                 )
+        if self.loop is not None:
+            for site, of_site in touched.items():
+                self.loop.observe(site, of_site)
         with self._dirty_lock:
-            self._dirty |= touched
+            self._dirty |= touched.keys()
         with self._version_lock:
             self._version = (0.0, 0)  # read the count afresh on the next request
 

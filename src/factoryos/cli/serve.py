@@ -13,6 +13,7 @@ import uvicorn
 from rich.console import Console
 
 from factoryos.api import create_app
+from factoryos.app.live_loop import LoopPolicy, LoopSettings
 from factoryos.app.service import Service, ServiceSettings
 from factoryos.app.settings import Settings
 from factoryos.cli.errors import reported_errors
@@ -84,6 +85,23 @@ def serve(
     work_dir: Annotated[
         Path | None, typer.Option(help="Where plans and job files go (default: a temp folder).")
     ] = None,
+    loop: Annotated[
+        LoopPolicy,
+        typer.Option(
+            help="The live loop: a breakdown, scrap or rush order repairs the plan, the twin "
+            "checks it, and it is published at once (auto) or when a planner approves it."
+        ),
+    ] = LoopPolicy.OFF,
+    loop_broker: Annotated[
+        str | None,
+        typer.Option(help="mqtt://HOST[:PORT] where the loop publishes the cells' dispatch lists."),
+    ] = None,
+    loop_topic: Annotated[
+        str, typer.Option(help="Topic prefix: PREFIX/<site>/dispatch/<unit path>.")
+    ] = "factoryos",
+    loop_replications: Annotated[
+        int, typer.Option(help="Twin replications checking each repair.", min=2)
+    ] = 8,
 ) -> None:
     """Serve the API (/api/v1, OpenAPI at /api/v1/docs) and the dashboard (/)."""
     with reported_errors():
@@ -97,6 +115,7 @@ def serve(
             twin_at=_instant(twin_at),
             orders=orders,
             work_dir=work_dir,
+            loop=LoopSettings(loop, loop_broker, loop_topic, replications=loop_replications),
         )
         service = Service(settings)
         app = create_app(settings, service=service)
@@ -115,5 +134,6 @@ def serve(
         timer.daemon = True
         timer.start()
     live = " with the live twin" if twin else ""
+    live += f" and the live loop ({loop.value})" if loop is not LoopPolicy.OFF else ""
     console.print(f"factoryos serving{live} at [bold]http://{host}:{port}/[/] (Ctrl-C stops)")
     server.run()

@@ -14,8 +14,10 @@ idle (none).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,7 +38,7 @@ from factoryos.simulate.streams import RandomStreams
 if TYPE_CHECKING:
     from factoryos.simulate.twin import Job, PlantTwin
 
-__all__ = ["STATES", "WAITING", "BatchKey", "Pool", "Unit", "sampler"]
+__all__ = ["STATES", "WAITING", "BatchKey", "Outage", "Pool", "Unit", "sampler"]
 
 STATES: tuple[MachineState, ...] = tuple(MachineState)
 INDEX = {state: i for i, state in enumerate(STATES)}
@@ -65,6 +67,16 @@ def sampler(
         values = dist.values_s
         return lambda: values[int(gen.integers(len(values)))]
     return lambda: dist.value_s
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """Work unit ``unit_index`` of ``equipment_id`` is down from ``start`` to ``end``."""
+
+    equipment_id: str
+    unit_index: int
+    start: dt.datetime
+    end: dt.datetime
 
 
 class Pool:
@@ -139,6 +151,7 @@ class Unit:
         self.in_maintenance = False
         self.maintenance_reason = "planned maintenance"
         self.failed = False
+        self.outages = 0  # outages under way (see begin_outage): down like a failure
         self.jobs: list[Job] = []  # the units of product in work: one, or a batch equipment's load
         self.holding: list[Job] = []  # finished jobs waiting for room downstream (blocked)
         self.setup_left_s = 0.0
@@ -164,7 +177,7 @@ class Unit:
     # -- availability ----------------------------------------------------------------------------
     @property
     def available(self) -> bool:
-        return self.on_shift and not self.in_maintenance and not self.failed
+        return self.on_shift and not self.in_maintenance and not self.failed and not self.outages
 
     @property
     def unattended_running(self) -> bool:
@@ -176,6 +189,7 @@ class Unit:
             and self.setup_left_s == 0.0  # a setup needs people
             and not self.in_maintenance
             and not self.failed
+            and not self.outages
         )
 
     def set_on_shift(self, on: bool) -> None:
@@ -317,9 +331,24 @@ class Unit:
         self.ttf_left_s = self._draw_tbf()
         self._availability_changed()
 
+    # -- outages: a failure known from outside the model (injected live, or assumed by a check) ---
+    def begin_outage(self, duration_s: float) -> None:
+        """Down (state ``fault``) from now for ``duration_s``, on top of the modelled failures:
+        a random failure or repair under way does not end it early."""
+        self.accrue()
+        self.outages += 1
+        self.failures += 1
+        self.env.schedule(max(duration_s, EPS), self._outage_over)
+        self._availability_changed()
+
+    def _outage_over(self, _: object) -> None:
+        self.accrue()
+        self.outages -= 1
+        self._availability_changed()
+
     # -- accounting ------------------------------------------------------------------------------
     def _current_state(self) -> MachineState:
-        if self.failed:
+        if self.failed or self.outages:
             return MachineState.FAULT
         if self.in_maintenance:
             return MachineState.MAINTENANCE
