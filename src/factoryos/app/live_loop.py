@@ -54,7 +54,7 @@ class LoopSettings:
     policy: LoopPolicy = LoopPolicy.OFF
     broker: str | None = None  # mqtt://HOST:PORT for the cells' dispatch lists (None: no MQTT)
     topic_prefix: str = "factoryos"
-    time_limit_s: float = 5.0
+    time_limit_s: float = 3.0  # the repair's (<= 5 s): room for the check within 15 s
     replications: int = 8
     check_processes: int = 2  # twin check workers (processes, kept warm)
     scrap_threshold: int = 1

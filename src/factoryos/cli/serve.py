@@ -102,8 +102,13 @@ def serve(
     loop_replications: Annotated[
         int, typer.Option(help="Twin replications checking each repair.", min=2)
     ] = 8,
+    loop_time_limit: Annotated[
+        float, typer.Option(help="Seconds the loop's repair may search.", min=0.1, max=5.0)
+    ] = 3.0,
 ) -> None:
     """Serve the API (/api/v1, OpenAPI at /api/v1/docs) and the dashboard (/)."""
+    if loop_broker is not None and loop is LoopPolicy.OFF:
+        raise typer.BadParameter("needs --loop auto or approval", param_hint="--loop-broker")
     with reported_errors():
         settings = ServiceSettings(
             plants=tuple(plant),
@@ -115,7 +120,13 @@ def serve(
             twin_at=_instant(twin_at),
             orders=orders,
             work_dir=work_dir,
-            loop=LoopSettings(loop, loop_broker, loop_topic, replications=loop_replications),
+            loop=LoopSettings(
+                loop,
+                loop_broker,
+                loop_topic,
+                time_limit_s=loop_time_limit,
+                replications=loop_replications,
+            ),
         )
         service = Service(settings)
         app = create_app(settings, service=service)
