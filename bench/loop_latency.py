@@ -60,14 +60,14 @@ class Cells:
 
 
 def _unit_in_use(loop: LiveLoop, site: str, now: dt.datetime, used: set[str]) -> str:
-    """A work unit with planned work starting in the next 8 hours, not broken down before in
+    """A work unit with planned work starting within the hour (hit by a 2 h outage), not broken down before in
     this run (its outage may outlast the loop's assumed repair time: no new fault event)."""
     busy = sorted(
         path
         for path, ops in loop.dispatch(site).items()
         if ops
         and path not in used
-        and dt.datetime.fromisoformat(ops[0]["start"]) < now + dt.timedelta(hours=8)
+        and dt.datetime.fromisoformat(ops[0]["start"]) < now + dt.timedelta(hours=1)
     )
     return busy[len(used) * 7 % len(busy)]
 

@@ -120,14 +120,27 @@ class LoopParams:
     lookahead: dt.timedelta = dt.timedelta(days=3)  # check the orders due within
 
 
-def _checked(parent: Path, now: dt.datetime, lookahead: dt.timedelta) -> set[str]:
-    """The orders the check simulates: open at ``now`` in the plan before the repair and due
-    before ``now + lookahead``. Orders done before ``now`` are the same in both plans (the past
-    is frozen) and orders due later are re-planned again before they matter; leaving them out
-    keeps the check within seconds on a four-week book."""
+def _checked(
+    parent: Path, now: dt.datetime, lookahead: dt.timedelta, downs: list[DownSpan]
+) -> set[str]:
+    """The orders the check simulates: those the plan before the repair had on a broken unit
+    during its downtime, and those open at ``now`` and due before ``now + lookahead``. Orders
+    done before ``now`` are the same in both plans (the past is frozen) and orders due later
+    are re-planned again before they matter; leaving them out keeps the check within seconds
+    on a four-week book."""
     doc = json.loads((parent / "schedule.json").read_text(encoding="utf-8"))
-    open_ids = {
-        o["order_id"] for o in doc["operations"] if dt.datetime.fromisoformat(o["end"]) > now
+    ends = {
+        (o["order_id"], o["operation_id"]): dt.datetime.fromisoformat(o["end"])
+        for o in doc["operations"]
+    }
+    open_ids = {order for (order, _), end in ends.items() if end > now}
+    hit = {
+        o["order_id"]
+        for o in doc["operations"]
+        for d in downs
+        if (o["equipment_id"], int(o["unit_index"])) == (d.equipment, d.unit)
+        and dt.datetime.fromisoformat(o["start"]) < d.end
+        and ends[(o["order_id"], o["operation_id"])] > max(d.start, now)
     }
     with (parent / "orders.csv").open(newline="", encoding="utf-8") as fh:
         return {
@@ -136,7 +149,7 @@ def _checked(parent: Path, now: dt.datetime, lookahead: dt.timedelta) -> set[str
             if r["order"] in open_ids
             and (r.get("due") or "").strip()
             and dt.datetime.fromisoformat(r["due"].strip()) < now + lookahead
-        }
+        } | hit
 
 
 def _cut(folder: Path, keep: set[str], out: Path) -> tuple[Path, Path]:
@@ -222,7 +235,7 @@ def repair_and_check(
     rush = [t.rush_csv for t in proposal.triggers if t.rush_csv]
     scrap = [t.scrap for t in proposal.triggers if t.scrap is not None]
     outages = [Outage(d.equipment, d.unit, d.start, d.end) for d in downs]
-    keep = _checked(parent, proposal.now, params.lookahead) | {order for order, _ in scrap}
+    keep = _checked(parent, proposal.now, params.lookahead, downs) | {o for o, _ in scrap}
 
     def check(folder: Path, orders: set[str], out: Path) -> PlanRobustness | None:
         if not orders:
