@@ -60,8 +60,9 @@ class Cells:
 
 
 def _unit_in_use(loop: LiveLoop, site: str, now: dt.datetime, used: set[str]) -> str:
-    """A work unit with planned work starting within the hour (hit by a 2 h outage), not broken down before in
-    this run (its outage may outlast the loop's assumed repair time: no new fault event)."""
+    """A work unit with planned work starting within the hour (hit by a 2 h outage), not broken
+    down before in this run (its outage may outlast the loop's assumed repair time: no new
+    fault event)."""
     busy = sorted(
         path
         for path, ops in loop.dispatch(site).items()
