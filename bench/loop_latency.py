@@ -185,7 +185,9 @@ def measure(args: argparse.Namespace) -> None:
                 p50, p99 = statistics.median(xs), pct(xs, 0.99)
                 print(f"{name:<26} p50 {p50:5.1f} s  p99 {p99:5.1f} s  max {max(xs):5.1f} s")
         print(f"moved operations per repair: median {statistics.median(moved):.0f}")
-        print(f"goal p99 < 15 s: {'met' if pct(cell_s or loop_s, 0.99) < 15 else 'NOT met'}")
+        p99 = pct(cell_s or loop_s, 0.99)
+        verdict = "met" if p99 < 15 else "NOT met"
+        print(f"goal p99 < 15 s (the issue's; no peer named): {verdict}, p99/goal {p99 / 15:.2f}")
 
 
 if __name__ == "__main__":
