@@ -51,18 +51,22 @@ def is_opcua(url: str) -> bool:
 
 
 def twin_units(plant: Plant) -> list[TwinUnit]:
-    """The plant's work units with the (product, operation) pairs each may count: those whose
-    operation its equipment is eligible for (the pairs the twin can make counts of)."""
+    """The plant's work units with the counters the twin can move: per operation the unit's
+    equipment is eligible for, good, and scrap and rework when the operation has their rate."""
     root = plant.root_path.rstrip("/") + "/"
     units = []
     for unit in plant.work_units:
-        pairs = tuple(
-            (product.id, op.id)
-            for product in plant.products
-            for op in product.routing
-            if any(e.id == unit.equipment.id for e in plant.eligible_equipment(op, product))
-        )
-        units.append(TwinUnit(unit.path.removeprefix(root), pairs))
+        counters = []
+        for product in plant.products:
+            for op in product.routing:
+                if all(e.id != unit.equipment.id for e in plant.eligible_equipment(op, product)):
+                    continue
+                counters.append((product.id, op.id, "good"))
+                if op.scrap_rate > 0:
+                    counters.append((product.id, op.id, "scrap"))
+                if op.rework_rate > 0:
+                    counters.append((product.id, op.id, "rework"))
+        units.append(TwinUnit(unit.path.removeprefix(root), tuple(counters)))
     return units
 
 
@@ -103,15 +107,16 @@ def publish_simulation(
     fmt: Format = Format.SPARKPLUG,
     prefix: str = "factoryos",
     on_ready: Callable[[], None] | None = None,
-    before_close: Callable[[], None] | None = None,
+    before_close: Callable[[int], None] | None = None,
 ) -> PublishOutcome:
     """Run the twin on ``plant`` and publish each event as it happens, ``speed`` times faster
     than real time (None: as fast as possible); the twin's own events also go to ``store``.
 
     ``url`` is a broker (``mqtt://``, publishing in ``fmt``; JSON topics start with ``prefix``)
     or an OPC UA endpoint to serve (``opc.tcp://``). ``on_ready`` is called once the publisher
-    is up and before the twin runs (OPC UA clients subscribe then); ``before_close`` after the
-    twin ran and before the publisher closes (an OPC UA server keeps serving meanwhile)."""
+    is up and before the twin runs (OPC UA clients subscribe then); ``before_close`` with the
+    number published so far, after the twin ran and before the publisher closes (an OPC UA
+    server keeps serving meanwhile)."""
     start = start or default_start(plant)
     horizon = days * DAY_S
     orders = tuple(steady_demand(plant, demand_per_year, horizon))
@@ -154,7 +159,7 @@ def publish_simulation(
         if before_close is not None:
             if isinstance(publisher, OpcUaTwinServer):
                 publisher.flush()  # the last millisecond's values, served while waiting
-            before_close()
+            before_close(publisher.published)
     finally:
         close()
     if store is not None:

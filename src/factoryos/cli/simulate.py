@@ -267,7 +267,7 @@ def publish_live(
             f"--plant {plant} {run})"
         )
 
-        def hold() -> None:
+        def hold(_published: int) -> None:
             console.print(f"the run is over; serving its last values for {out.hold_s:g} s")
             time.sleep(out.hold_s)
 

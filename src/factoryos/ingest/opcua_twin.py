@@ -3,9 +3,10 @@
 The address space mirrors the plant below its site: ``Objects/<site>/<area>/<line>/<equipment>
 [/<n>]`` holds, per work unit, ``State`` (a String, one of factoryos' nine states), ``EnergyKWh``
 (a Double, the unit's meter: kWh consumed since the server started) and, for each product and
-operation the unit can run, ``Counts/<product>/<operation>/{Good,Scrap,Rework}`` (Int64 counters,
-cumulative). Node ids are strings, ``ns=2;s=<area>/<line>/<unit>/State``, so a mapping can be
-written once (:func:`opcua_twin_mapping`).
+operation the unit can run, ``Counts/<product>/<operation>/Good`` (and ``Scrap``, ``Rework`` when
+the operation has a scrap or rework rate): Int64 counters, cumulative. Node ids are strings,
+``ns=2;s=<area>/<line>/<unit>/State``, so a mapping can be written once
+(:func:`opcua_twin_mapping`). Before the twin runs a unit's state is ``unknown``.
 
 Cumulative counters and meters are what make the path exact through OPC UA: a subscription may
 coalesce changes, but the difference between two readings of a counter is all that happened in
@@ -42,14 +43,18 @@ INITIAL_STATE = "unknown"  # before the twin runs, nothing is known of a unit
 @dataclass(frozen=True)
 class TwinUnit:
     """A work unit on the server: its path below the plant's root (``area/line/equipment/n``)
-    and the (product, operation) pairs it may count."""
+    and the counters it has: (product, operation, field) with field good, scrap or rework."""
 
     rel: str
-    counts: tuple[tuple[str, str], ...]
+    counters: tuple[tuple[str, str, str], ...]
 
 
 def node_id(rel: str, *names: str) -> str:
     return f"ns={NS};s={'/'.join((rel, *names))}"
+
+
+def counter_id(rel: str, product: str, operation: str, field: str) -> str:
+    return node_id(rel, "Counts", product, operation, FIELDS[field])
 
 
 def opcua_twin_mapping(
@@ -76,19 +81,18 @@ def opcua_twin_mapping(
                 "cumulative": True,
             }
         )
-        for product, operation in unit.counts:
-            for field, name in FIELDS.items():
-                sources.append(
-                    {
-                        "opcua": {"node": node_id(unit.rel, "Counts", product, operation, name)},
-                        "path": path,
-                        "kind": "count",
-                        "field": field,
-                        "product": product,
-                        "operation": operation,
-                        "cumulative": True,
-                    }
-                )
+        for product, operation, field in unit.counters:
+            sources.append(
+                {
+                    "opcua": {"node": counter_id(unit.rel, product, operation, field)},
+                    "path": path,
+                    "kind": "count",
+                    "field": field,
+                    "product": product,
+                    "operation": operation,
+                    "cumulative": True,
+                }
+            )
     return IngestMapping.model_validate(
         {"host_id": host_id, "max_future_s": None, "sources": sources}
     )
@@ -101,8 +105,8 @@ _Scalar = str | int | float
 class _Variable:
     node: Node
     variant: ua.VariantType
-    value: str | int | float
-    written: str | int | float  # what the server holds
+    value: _Scalar
+    written: _Scalar  # what the server holds
 
 
 class OpcUaTwinServer:
@@ -195,10 +199,9 @@ class OpcUaTwinServer:
         for unit in self.units:
             await variable(unit.rel, "State", INITIAL_STATE, ua.VariantType.String)
             await variable(unit.rel, "EnergyKWh", 0.0, ua.VariantType.Double)
-            for product, operation in unit.counts:
-                for name in FIELDS.values():
-                    rel = f"{unit.rel}/Counts/{product}/{operation}"
-                    await variable(rel, name, 0, ua.VariantType.Int64)
+            for product, operation, field in unit.counters:
+                rel = f"{unit.rel}/Counts/{product}/{operation}"
+                await variable(rel, FIELDS[field], 0, ua.VariantType.Int64)
         self._server = server
 
     def close(self) -> None:
@@ -268,13 +271,19 @@ def _changes(rel: str, event: Event) -> list[tuple[str, str | int | float, bool]
     if isinstance(event, ProductionCount):
         if event.operation is None:
             raise IngestError(f"a count without its operation cannot be served: {event}")
-        counts = f"Counts/{event.product}/{event.operation}"
         return [
-            (node_id(rel, counts, name), getattr(event, field), True)
-            for field, name in FIELDS.items()
+            (counter_id(rel, event.product, event.operation, field), getattr(event, field), True)
+            for field in FIELDS
             if getattr(event, field)
         ]
     return []
 
 
-__all__ = ["NAMESPACE_URI", "OpcUaTwinServer", "TwinUnit", "node_id", "opcua_twin_mapping"]
+__all__ = [
+    "NAMESPACE_URI",
+    "OpcUaTwinServer",
+    "TwinUnit",
+    "counter_id",
+    "node_id",
+    "opcua_twin_mapping",
+]
