@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
 import threading
 import urllib.parse
 from collections.abc import Sequence
@@ -139,11 +140,22 @@ class OpcUaTwinServer:
     # -- life -------------------------------------------------------------------------------------
     def start(self, timeout_s: float = 30.0) -> None:
         """Build the address space and listen; raises when the server cannot."""
+        self._probe()
         self._thread.start()
         if not self._ready.wait(timeout_s):
             raise IngestError(f"the OPC UA server at {self.url} did not start in {timeout_s:g} s")
         if self._failure is not None:
             raise IngestError(f"cannot serve OPC UA at {self.url}: {self._failure}")
+
+    def _probe(self) -> None:
+        """Fail at once on an address in use, not after building the address space."""
+        parts = urllib.parse.urlsplit(self.url)
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((parts.hostname or "", parts.port or 0))
+            except OSError as exc:
+                raise IngestError(f"cannot serve OPC UA at {self.url}: {exc.strerror}") from exc
 
     def _serve(self) -> None:
         try:
@@ -159,6 +171,8 @@ class OpcUaTwinServer:
         await server.init()
         server.set_endpoint(self.url)
         server.set_server_name(f"factoryos twin of {self.site}")
+        # a virtual plant on the loopback: no certificates, so say so instead of being warned
+        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
         idx = await server.register_namespace(NAMESPACE_URI)
         if idx != NS:
             raise IngestError(f"namespace {NAMESPACE_URI} got index {idx}, not {NS}")
