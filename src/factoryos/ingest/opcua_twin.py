@@ -199,9 +199,7 @@ class OpcUaTwinServer:
 
         before = self.start_ts - dt.timedelta(milliseconds=1)
 
-        async def variable(
-            rel: str, name: str, value: str | int | float, vt: ua.VariantType
-        ) -> None:
+        async def variable(rel: str, name: str, value: _Scalar, vt: ua.VariantType) -> None:
             parent = await folder(rel)
             nid = node_id(rel, name)
             node = await parent.add_variable(
@@ -244,7 +242,11 @@ class OpcUaTwinServer:
             var = self._vars.get(nid)
             if var is None:
                 raise IngestError(f"the OPC UA twin has no variable {nid} for event {event}")
-            var.value = var.value + value if add else value  # type: ignore[operator]
+            if add:  # a counter or meter: numbers both
+                assert not isinstance(var.value, str) and not isinstance(value, str)
+                var.value += value
+            else:
+                var.value = value
             self._pending[nid] = var
         return True
 
@@ -276,7 +278,7 @@ def _value(value: _Scalar, vt: ua.VariantType, ts: dt.datetime) -> ua.DataValue:
     return ua.DataValue(ua.Variant(value, vt), SourceTimestamp=stamp, ServerTimestamp=stamp)
 
 
-def _changes(rel: str, event: Event) -> list[tuple[str, str | int | float, bool]]:
+def _changes(rel: str, event: Event) -> list[tuple[str, _Scalar, bool]]:
     """(variable, value, whether it adds to the variable) of one event."""
     if isinstance(event, StateChange):
         return [(node_id(rel, "State"), event.state.value, False)]
