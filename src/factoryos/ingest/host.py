@@ -37,6 +37,7 @@ from factoryos.ingest.sparkplug import (
     decode,
     typed_value,
 )
+from factoryos.ingest.sparkplug_values import COMPOUND, flatten
 from factoryos.model.events import StateChange
 from factoryos.model.states import MachineState
 
@@ -331,14 +332,21 @@ class SparkplugHost:
                     result.rejected.append((f"metric {name!r} was not in the birth", None))
                     named.append(None)
                     continue
+            ts = metric.timestamp_ms if metric.timestamp_ms is not None else payload.timestamp_ms
             try:
-                value = None if metric.is_null else typed_value(datatype, field_name, metric.value)
+                if metric.is_null:
+                    named.append((name, datatype, None, ts))
+                elif datatype in COMPOUND:  # a template, DataSet or array: several values
+                    flat = flatten(name, datatype, field_name, metric.value)
+                    result.unmapped += not flat  # a template definition declares, gives none
+                    named += [(n, d, v, ts) for n, d, v in flat]
+                else:
+                    named.append(
+                        (name, datatype, typed_value(datatype, field_name, metric.value), ts)
+                    )
             except CodecError as exc:
                 result.rejected.append((f"metric {name!r}: {exc}", None))
                 named.append(None)
-                continue
-            ts = metric.timestamp_ms if metric.timestamp_ms is not None else payload.timestamp_ms
-            named.append((name, datatype, value, ts))
         context = {n[0]: n[2] for n in named if n is not None}
         for index, item in enumerate(named):
             if item is None:
