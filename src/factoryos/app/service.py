@@ -206,6 +206,11 @@ class Service:
         twin = self.twins.get(site)
         return twin.now if twin is not None else dt.datetime.now(dt.UTC)
 
+    def hearing_others(self, timeout_s: float) -> bool:
+        """Whether events other processes store reach this service (it listens to the store's
+        notices), waiting up to ``timeout_s`` for the listener to connect."""
+        return self._watch is not None and self._watch.listening.wait(timeout_s)
+
     # -- live ------------------------------------------------------------------------------------
 
     def site_of_path(self, path: str) -> str | None:

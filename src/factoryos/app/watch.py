@@ -64,9 +64,9 @@ class StoreWatch:
             try:
                 if notices is None:
                     notices = StoredNotices(self._url)
-                    self.listening.set()
                     # what was stored while no one listened is unknown
                     self._changes.record(None)
+                    self.listening.set()
                 found = notices.wait(WAIT_S)
                 if found:
                     self._heard(
