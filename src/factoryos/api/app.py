@@ -44,7 +44,7 @@ def create_app(settings: ServiceSettings, *, service: Service | None = None) -> 
         redoc_url=None,
     )
     app.state.service = svc
-    app.state.responses = ResponseCache()
+    app.state.responses = ResponseCache(svc.changes)
     errors.install(app)
     for router in (auth, sites, kpis, schedules, jobs, live):
         app.include_router(router.router, prefix=API_PREFIX)

@@ -1,4 +1,5 @@
-"""``factoryos serve``: the HTTP API and the dashboard, with the plant's twin running live."""
+"""``factoryos serve``: the HTTP API and the dashboard, with the plant's twin running live or
+the live ingester storing a broker's data in the same process."""
 
 from __future__ import annotations
 
@@ -76,6 +77,16 @@ def serve(
         Path | None,
         typer.Option(help="An order book CSV to plan on the first site at start.", exists=True),
     ] = None,
+    ingest: Annotated[
+        Path | None,
+        typer.Option(
+            help="An ingest mapping: store the broker's live data in this process (first plant).",
+            exists=True,
+        ),
+    ] = None,
+    broker: Annotated[
+        str, typer.Option(help="The ingester's source: mqtt://HOST:PORT or opc.tcp://...")
+    ] = "mqtt://127.0.0.1:1883",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     for_: Annotated[
@@ -97,6 +108,8 @@ def serve(
             twin_at=_instant(twin_at),
             orders=orders,
             work_dir=work_dir,
+            ingest=ingest,
+            broker=broker,
         )
         service = Service(settings)
         app = create_app(settings, service=service)
@@ -115,5 +128,7 @@ def serve(
         timer.daemon = True
         timer.start()
     live = " with the live twin" if twin else ""
+    if ingest is not None:
+        live += f" ingesting {broker}"
     console.print(f"factoryos serving{live} at [bold]http://{host}:{port}/[/] (Ctrl-C stops)")
     server.run()

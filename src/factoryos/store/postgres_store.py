@@ -37,6 +37,7 @@ from factoryos.model.errors import StoreError
 from factoryos.model.events import COLUMN_NAMES, Event, EventKind
 from factoryos.store import (
     postgres_batch,
+    postgres_notices,
     postgres_retention,
     postgres_rollup_sql,
     postgres_rollups,
@@ -248,6 +249,8 @@ class PostgresStore:
                 if cur.rowcount:  # the batch brought new state events
                     for statement in postgres_rollups.STATE_ROLLUPS:
                         cur.execute(statement)
+                # live views in other processes (factoryos serve) hear of it at commit
+                cur.execute(postgres_notices.NOTIFY_STORED)
         return inserted
 
     # -- reading ---------------------------------------------------------------------------
