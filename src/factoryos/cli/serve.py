@@ -38,6 +38,13 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+def _site_file(text: str) -> tuple[str, Path]:
+    site, sep, file = text.partition("=")
+    if not sep or not site or not file:
+        raise typer.BadParameter(f"expected SITE=FILE, got {text!r}", param_hint="--answers")
+    return site, Path(file)
+
+
 def _instant(text: str | None) -> dt.datetime | None:
     if text is None:
         return None
@@ -84,6 +91,14 @@ def serve(
     work_dir: Annotated[
         Path | None, typer.Option(help="Where plans and job files go (default: a temp folder).")
     ] = None,
+    registry: Annotated[
+        Path | None,
+        typer.Option(help="A programme registry (factoryos program ...) for the /program view."),
+    ] = None,
+    answers: Annotated[
+        list[str] | None,
+        typer.Option(help="SITE=FILE: a site's self-assessment answers; repeat per site."),
+    ] = None,
 ) -> None:
     """Serve the API (/api/v1, OpenAPI at /api/v1/docs) and the dashboard (/)."""
     with reported_errors():
@@ -97,6 +112,8 @@ def serve(
             twin_at=_instant(twin_at),
             orders=orders,
             work_dir=work_dir,
+            registry=registry,
+            answers=tuple(_site_file(a) for a in answers or ()),
         )
         service = Service(settings)
         app = create_app(settings, service=service)
