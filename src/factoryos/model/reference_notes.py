@@ -185,4 +185,9 @@ EXAMPLES: dict[str, str] = {
     "Product.transfer_batch": "10",
     "Operation.run_time_on_s": "{hmc: 40 min, five_axis_mc: 30 min}",
     "Operation.count_point": "true",
+    "UniformShare.dist": "uniform",
+    "UniformShare.low": "0.02",
+    "UniformShare.high": "0.08",
+    "EmpiricalShare.dist": "empirical",
+    "EmpiricalShare.values": "[0.03, 0.05, 0.12]",
 }
