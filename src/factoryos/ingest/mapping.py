@@ -214,6 +214,10 @@ class IngestMapping(_Strict):
 
     host_id: str = "factoryos"
     max_future_s: float | None = Field(default=300.0, gt=0)
+    # Sparkplug 3.0 "Reorder Timeout": how long a message that came before its turn waits for
+    # the missing ones before the gap asks for a rebirth (0: at once). Longer than an edge
+    # node's MQTT reconnect delay, so that the resends after a broker restart are waited for.
+    reorder_timeout_s: float = Field(default=5.0, ge=0, le=600)
     sources: list[Rule] = Field(min_length=1)
 
 
