@@ -69,3 +69,16 @@ def test_publish_opcua_on_a_port_in_use(tmp_path: Path, monkeypatch: pytest.Monk
         result = runner.invoke(app, ["simulate", PLANT, "--days", "0.01", "--publish", url])
     assert result.exit_code == 1, result.output
     assert f"cannot serve OPC UA at {url}" in result.output
+
+
+def test_publish_options_of_another_mode_are_refused() -> None:
+    """--format without an MQTT broker, --hold without an OPC UA server: an error, not ignored."""
+    for extra in (
+        ["--format", "json"],
+        ["--publish", "opc.tcp://127.0.0.1:4840", "--format", "json"],
+        ["--publish", "mqtt://127.0.0.1:1", "--hold", "3"],
+        ["--publish", "mqtt://127.0.0.1:1", "--topic-prefix", "x"],  # a Sparkplug B namespace
+    ):
+        result = runner.invoke(app, ["simulate", PLANT, *extra])
+        assert result.exit_code == 2, (extra, result.output)
+        assert "not for this mode" in result.output, result.output

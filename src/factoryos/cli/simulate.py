@@ -203,8 +203,11 @@ def simulate(
     """Run the digital twin of PLANT; print throughput, OEE, lead time, WIP, energy with 95 % CIs
     and the bottleneck; optionally store the events for ``factoryos kpi``, or publish them live
     as a virtual plant (``--publish``)."""
-    if publish is not None:
-        out = Publishing(publish, publish_format, topic_prefix, hold)
+    out = Publishing(publish, publish_format, topic_prefix, hold)
+    unused = out.unused_options()
+    if unused:
+        raise typer.BadParameter(unused, param_hint="--publish")
+    if out.url is not None:
         publish_live(plant, out, days=days, seed=seed, speed=speed, demand=demand)
         return
     with reported_errors():
@@ -242,10 +245,26 @@ def simulate(
 
 @dataclass(frozen=True)
 class Publishing:
-    url: str
+    url: str | None
     fmt: Format
     prefix: str
     hold_s: float
+
+    def unused_options(self) -> str | None:
+        """Options given for another mode than --publish's (silently ignored otherwise)."""
+        mqtt = self.url is not None and not is_opcua(self.url)
+        given = {
+            "--format": self.fmt is not Format.SPARKPLUG and not mqtt,
+            "--topic-prefix": self.prefix != "factoryos" and not (mqtt and self.fmt is Format.JSON),
+            "--hold": self.hold_s != 10.0 and not (self.url is not None and is_opcua(self.url)),
+        }
+        wrong = [name for name, bad in given.items() if bad]
+        if not wrong:
+            return None
+        return (
+            f"not for this mode: {', '.join(wrong)} (--format and --topic-prefix are for "
+            "--publish mqtt://, --hold for --publish opc.tcp://)"
+        )
 
 
 def publish_live(
@@ -253,6 +272,7 @@ def publish_live(
 ) -> None:
     """The twin as a virtual plant: Sparkplug B edge nodes (one per line), JSON topics, or an
     OPC UA server with a node per work unit."""
+    assert out.url is not None
     with reported_errors():
         model = load_plant_and_scenario(plant, None)
         pace = "as fast as possible" if speed is None else f"{speed:g}x real time"

@@ -171,8 +171,9 @@ class OpcUaTwinServer:
         await server.init()
         server.set_endpoint(self.url)
         server.set_server_name(f"factoryos twin of {self.site}")
-        # a virtual plant on the loopback: no certificates, so say so instead of being warned
+        # a virtual plant: no certificates and anonymous clients only, said rather than warned of
         server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        server.set_identity_tokens([ua.AnonymousIdentityToken])
         idx = await server.register_namespace(NAMESPACE_URI)
         if idx != NS:
             raise IngestError(f"namespace {NAMESPACE_URI} got index {idx}, not {NS}")
