@@ -15,6 +15,7 @@ from factoryos import __version__
 from factoryos.api import errors
 from factoryos.api.caching import ResponseCache
 from factoryos.api.routers import auth, dashboard, jobs, kpis, live, schedules, sites
+from factoryos.api.timing import ServerTiming
 from factoryos.app.service import Service, ServiceSettings
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -46,6 +47,7 @@ def create_app(settings: ServiceSettings, *, service: Service | None = None) -> 
     app.state.service = svc
     app.state.responses = ResponseCache(svc.changes)
     errors.install(app)
+    app.add_middleware(ServerTiming)
     for router in (auth, sites, kpis, schedules, jobs, live):
         app.include_router(router.router, prefix=API_PREFIX)
     app.include_router(dashboard.router)
