@@ -24,6 +24,7 @@ from factoryos.app.live_ingest import LiveIngest
 from factoryos.app.live_twin import LiveTwin
 from factoryos.app.live_view import line_oee_today
 from factoryos.app.plans import PlanStore
+from factoryos.app.program_serving import ProgramRegistry
 from factoryos.app.settings import DEFAULT_DB, Settings
 from factoryos.app.stores import open_store
 from factoryos.app.watch import StoreWatch
@@ -60,6 +61,8 @@ class ServiceSettings:
     kpi_push_s: float = 1.0  # how often changed sites get fresh KPIs over the live stream
     ingest: Path | None = None  # a mapping: ingest live data into the store in this process
     broker: str = "mqtt://127.0.0.1:1883"  # the ingester's source (mqtt:// or opc.tcp://)
+    registry: Path | None = None  # a programme registry (DuckDB) for the programme officer
+    answers: tuple[tuple[str, Path], ...] = ()  # (site id, self-assessment answers YAML)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,18 @@ def _embedded_users_db(db: str) -> str:
     """Accounts live in the embedded store's file; beside a PostgreSQL event store, in a local
     DuckDB file (a PostgreSQL user store is not written yet)."""
     return USERS_BESIDE_SERVER if is_postgres_url(db) else db
+
+
+def _answers_of(pairs: Sequence[tuple[str, Path]], sites: dict[str, Site]) -> dict[str, Path]:
+    """Each site's self-assessment answers file, checked to exist (read at each assessment)."""
+    out = {}
+    for site, path in pairs:
+        if site not in sites:
+            raise ParameterError("answers", site, f"unknown site; known: {sorted(sites)}")
+        if not Path(path).is_file():
+            raise ParameterError("answers", str(path), "no such answers file")
+        out[site] = Path(path)
+    return out
 
 
 class Service:
@@ -94,6 +109,8 @@ class Service:
             if plant.site.id in self.sites:
                 raise ParameterError("plant", str(path), f"site {plant.site.id!r} given twice")
             self.sites[plant.site.id] = Site(plant.site.id, plant, Path(path))
+        self.program = ProgramRegistry(settings.registry) if settings.registry else None
+        self.answers = _answers_of(settings.answers, self.sites)
         self.store = store if store is not None else open_store(Settings(db=settings.db))
         if users is None:
             users = DuckDBUserStore(settings.users_db or _embedded_users_db(settings.db))

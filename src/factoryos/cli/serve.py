@@ -39,6 +39,13 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+def _site_file(text: str) -> tuple[str, Path]:
+    site, sep, file = text.partition("=")
+    if not sep or not site or not file:
+        raise typer.BadParameter(f"expected SITE=FILE, got {text!r}", param_hint="--answers")
+    return site, Path(file)
+
+
 def _instant(text: str | None) -> dt.datetime | None:
     if text is None:
         return None
@@ -95,6 +102,14 @@ def serve(
     work_dir: Annotated[
         Path | None, typer.Option(help="Where plans and job files go (default: a temp folder).")
     ] = None,
+    registry: Annotated[
+        Path | None,
+        typer.Option(help="A programme registry (factoryos program ...) for the /program view."),
+    ] = None,
+    answers: Annotated[
+        list[str] | None,
+        typer.Option(help="SITE=FILE: a site's self-assessment answers; repeat per site."),
+    ] = None,
 ) -> None:
     """Serve the API (/api/v1, OpenAPI at /api/v1/docs) and the dashboard (/)."""
     with reported_errors():
@@ -110,6 +125,8 @@ def serve(
             work_dir=work_dir,
             ingest=ingest,
             broker=broker,
+            registry=registry,
+            answers=tuple(_site_file(a) for a in answers or ()),
         )
         service = Service(settings)
         app = create_app(settings, service=service)

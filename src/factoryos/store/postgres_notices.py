@@ -25,11 +25,12 @@ __all__ = ["CHANNEL", "NOTIFY_STORED", "StoredNotice", "StoredNotices"]
 
 CHANNEL = "factoryos_stored"
 
-# Run in the append's transaction after the insert: ``_new`` holds the ids stored by this batch.
+# Run in the append's transaction after the insert: ``_incoming`` then holds only the events this
+# batch stored (the duplicates were deleted from it).
 NOTIFY_STORED = f"""
 SELECT pg_notify('{CHANNEL}', json_build_object(
     'schema', current_schema(), 'lo', min(b.ts_us), 'hi', max(b.ts_us), 'n', count(*))::text)
-FROM _incoming b JOIN _new n ON n.event_id = b.event_id
+FROM _incoming b
 """
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
