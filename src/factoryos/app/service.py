@@ -220,7 +220,7 @@ class Service:
 
     def now(self, site: str) -> dt.datetime:
         """The site's clock: its live twin's when one runs; for the site the in-process ingester
-        feeds, the newest event time it stored (once it stored one); else the wall clock (UTC)."""
+        feeds, the newest event time of the last batch it stored; else the wall clock (UTC)."""
         twin = self.twins.get(site)
         if twin is not None:
             return twin.now
