@@ -25,6 +25,7 @@ from factoryos.api.routers import (
     schedules,
     sites,
 )
+from factoryos.api.timing import ServerTiming
 from factoryos.app.service import Service, ServiceSettings
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -56,6 +57,7 @@ def create_app(settings: ServiceSettings, *, service: Service | None = None) -> 
     app.state.service = svc
     app.state.responses = ResponseCache(svc.changes)
     errors.install(app)
+    app.add_middleware(ServerTiming)
     for router in (auth, sites, kpis, schedules, jobs, live, loop, program):
         app.include_router(router.router, prefix=API_PREFIX)
     app.include_router(dashboard.router)

@@ -9,6 +9,7 @@ run``), the server hears of their events through the store. Each committed batch
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -47,6 +48,10 @@ class LiveIngest:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="factoryos-ingest", daemon=True)
         self.counts: Counts | None = None
+        # the newest event time of the last batch: the site's clock (a virtual or replayed plant
+        # runs on its own time; a real one's is the wall clock less the transport's delay). Of
+        # the last batch, not of all: Sparkplug births carry the wall clock, a replay's data not.
+        self.latest: dt.datetime | None = None
         self.error: BaseException | None = None
 
     @property
@@ -63,6 +68,7 @@ class LiveIngest:
 
     def _batch(self, _: Pipeline, __: int, batch: Batch, ___: int) -> None:
         if batch.events:
+            self.latest = max(e.ts for e in batch.events)
             self._on_stored(batch.events)
 
     def _run(self) -> None:

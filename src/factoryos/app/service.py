@@ -230,9 +230,15 @@ class Service:
         return self._stop.is_set()
 
     def now(self, site: str) -> dt.datetime:
-        """The site's clock: its live twin's when one runs, else the wall clock (UTC)."""
+        """The site's clock: its live twin's when one runs; for the site the in-process ingester
+        feeds, the newest event time of the last batch it stored; else the wall clock (UTC)."""
         twin = self.twins.get(site)
-        return twin.now if twin is not None else dt.datetime.now(dt.UTC)
+        if twin is not None:
+            return twin.now
+        ingester = self.ingester
+        if ingester is not None and ingester.latest is not None and site == next(iter(self.sites)):
+            return ingester.latest.astimezone(dt.UTC)
+        return dt.datetime.now(dt.UTC)
 
     def hearing_others(self, timeout_s: float) -> bool:
         """Whether events other processes store reach this service (it listens to the store's

@@ -4,6 +4,7 @@ the live ingester storing a broker's data in the same process."""
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import threading
 from pathlib import Path
 from types import FrameType
@@ -26,9 +27,17 @@ class _Server(uvicorn.Server):
     """Ends the live streams first on Ctrl-C, SIGTERM or ``--for``, so that they do not hold up
     the graceful shutdown."""
 
-    def __init__(self, config: uvicorn.Config, service: Service) -> None:
+    def __init__(self, config: uvicorn.Config, service: Service, for_s: float | None) -> None:
         super().__init__(config)
         self.service = service
+        self.for_s = for_s
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.for_s is not None:  # ``--for`` counts serving time, not a slow start
+            timer = threading.Timer(self.for_s, self.stop_by_itself)
+            timer.daemon = True
+            timer.start()
 
     def stop_by_itself(self) -> None:
         """``--for`` ran out: a normal end (exit code 0), not a signal."""
@@ -98,7 +107,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     for_: Annotated[
-        float | None, typer.Option("--for", help="Stop by itself after this many seconds.", min=0)
+        float | None,
+        typer.Option("--for", help="Stop by itself after serving this many seconds.", min=0),
     ] = None,
     work_dir: Annotated[
         Path | None, typer.Option(help="Where plans and job files go (default: a temp folder).")
@@ -169,11 +179,8 @@ def serve(
     server = _Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5),
         service,
+        for_,
     )
-    if for_ is not None:
-        timer = threading.Timer(for_, server.stop_by_itself)
-        timer.daemon = True
-        timer.start()
     live = " with the live twin" if twin else ""
     if ingest is not None:
         live += f" ingesting {broker}"

@@ -208,7 +208,7 @@ def simulate(
     if unused:
         raise typer.BadParameter(unused, param_hint="--publish")
     if out.url is not None:
-        publish_live(plant, out, days=days, seed=seed, speed=speed, demand=demand)
+        publish_live(plant, out, days=days, seed=seed, speed=speed, demand=demand, start=start)
         return
     with reported_errors():
         model = load_plant_and_scenario(plant, scenario)
@@ -268,7 +268,14 @@ class Publishing:
 
 
 def publish_live(
-    plant: Path, out: Publishing, *, days: float, seed: int, speed: float | None, demand: float
+    plant: Path,
+    out: Publishing,
+    *,
+    days: float,
+    seed: int,
+    speed: float | None,
+    demand: float,
+    start: str | None = None,
 ) -> None:
     """The twin as a virtual plant: Sparkplug B edge nodes (one per line), JSON topics, or an
     OPC UA server with a node per work unit."""
@@ -299,6 +306,7 @@ def publish_live(
                 seed=seed,
                 speed=speed,
                 demand_per_year=demand,
+                start=_start(start, default_start(model)),
                 fmt=out.fmt,
                 prefix=out.prefix,
                 before_close=hold if is_opcua(out.url) else None,

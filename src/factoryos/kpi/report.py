@@ -40,6 +40,7 @@ from factoryos.model.aggregates import (
     GroupKey,
     GroupValues,
     PeriodKind,
+    PlannedPeriod,
     StateTime,
 )
 from factoryos.model.errors import FactoryosError
@@ -63,9 +64,17 @@ STORE_KEYS: dict[GroupBy, tuple[GroupKey, ...]] = {
 
 
 def build_query(
-    plant: Plant, start: dt.datetime, end: dt.datetime, node: str | None, by: GroupBy
+    plant: Plant,
+    start: dt.datetime,
+    end: dt.datetime,
+    node: str | None,
+    by: GroupBy,
+    periods: tuple[PlannedPeriod, ...] | None = None,
 ) -> AggregateQuery:
-    """The aggregate query for a KPI report over [start, end) of ``node`` (default: the site)."""
+    """The aggregate query for a KPI report over [start, end) of ``node`` (default: the site).
+
+    ``periods``: the plant's :func:`planned_periods` over the window, when the caller kept them
+    from an earlier query of the same window."""
     if start.tzinfo is None or end.tzinfo is None:
         raise FactoryosError("the KPI window needs timezone-aware start and end")
     if end <= start:
@@ -77,7 +86,7 @@ def build_query(
         start=start,
         end=end,
         node=node,
-        periods=planned_periods(plant, start, end),
+        periods=planned_periods(plant, start, end) if periods is None else periods,
         calendar_key_of_path=calendar_key_of_path(plant),
         group_by=STORE_KEYS[by],
     )
