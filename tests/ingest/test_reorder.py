@@ -21,6 +21,7 @@ from factoryos.ingest.batching import IngestOptions
 from factoryos.ingest.host import MAX_AHEAD
 from factoryos.ingest.mapping import load_mapping_text
 from factoryos.ingest.pipeline import Counts, Pipeline, Rebirth
+from factoryos.ingest.sparkplug import DataType, Metric, Payload, encode
 from factoryos.model import load_plant
 from factoryos.store.deadletters import DuckDBDeadLetterStore
 from factoryos.store.duckdb_store import DuckDBStore
@@ -128,7 +129,35 @@ def test_a_crash_while_messages_are_held_loses_nothing_and_stores_once(tmp_path:
     assert again.letters.count() == 0
 
 
+def _sent_at(seq: int, value: float) -> bytes:
+    """A DDATA whose payload says it was sent ``value`` ms after NOW_MS (as an edge node stamps)."""
+    ts = NOW_MS + int(value)
+    metrics = tuple(Metric(None, 1 + i, ts, DataType.DOUBLE, value) for i in range(len(METRICS)))
+    return encode(Payload(ts, seq % 256, metrics))
+
+
+def test_a_message_sent_a_whole_ring_ahead_of_resends_waits_for_its_turn(tmp_path: Path) -> None:
+    """Seen after a broker restart: the edge node's client sent a new message (seq 52) while
+    193 older ones still waited for their resend. By seq alone 52 is 63 behind 115 (a repeat);
+    its newer payload timestamp says it is ahead, so it waits, and nothing is a gap."""
+    rig = Rig(tmp_path)
+    _born(rig)
+    for n in range(2, 115):
+        rig.send(DDATA, _sent_at(n, n), n)
+    early = 115 + 193  # seq 52 of the next round
+    rig.send(DDATA, _sent_at(early, early), "early")
+    for n in range(115, early):
+        rig.send(DDATA, _sent_at(n, n), n)
+    rig.send(DDATA, _sent_at(early + 1, early + 1), early + 1)
+    assert rig.pipeline.expire(NOW_MS + 10 * TIMEOUT_MS) == []
+    rig.commit()
+    assert rig.letters.count() == 0
+    assert rig.values() == [float(n) for n in range(2, early + 2)]
+    assert rig.acked[-3:] == [early - 1, "early", early + 1]  # acknowledged once taken
+
+
 def test_a_gap_wider_than_the_seq_ring_allows_is_declared_at_once(tmp_path: Path) -> None:
+    """Without a newer timestamp to tell (here all payloads carry the same), the seq decides."""
     rig = Rig(tmp_path)
     _born(rig)
     held = MAX_AHEAD - 1
