@@ -117,6 +117,7 @@ def _is_state(document: dict[str, Any], online: bool, after_ms: int) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # starts the ingester process twice (seconds of imports each under load)
 def test_primary_host_state_is_retained_with_a_will(
     broker: PlantBroker, tmp_path: Path, spawned: list[Ingester]
 ) -> None:
