@@ -22,12 +22,11 @@ in it: they were not acknowledged, so they come again.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from factoryos.ingest.convert import Protocol, Reading, Resolver, Value
-from factoryos.ingest.mapping import Kind, fill_path
+from factoryos.ingest.deaths import unknown_states
 from factoryos.ingest.sparkplug import (
     BDSEQ_METRIC,
     CodecError,
@@ -39,12 +38,11 @@ from factoryos.ingest.sparkplug import (
 )
 from factoryos.ingest.sparkplug_values import COMPOUND, flatten
 from factoryos.model.events import StateChange
-from factoryos.model.states import MachineState
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MAX_AHEAD = 100
-"""Messages a held one may be ahead of the expected seq. Past half the ring (128) a later seq
-reads as an earlier one, so a gap that spans this many is declared at once."""
+"""For payloads without timestamps: how far ahead of the expected seq a held message may be.
+Past half the ring (128) a later seq reads as an earlier one, so such a gap is declared at once.
+With timestamps the payload's time tells a later message from an earlier one instead."""
 
 
 @dataclass
@@ -70,7 +68,8 @@ class _Node:
     devices: set[str] = field(default_factory=set)
     broken: str | None = None  # why the session ended before a rebirth (None: never born)
     held: dict[int, list[_Held]] = field(default_factory=dict)  # seq -> messages ahead of turn
-    held_since_ms: int | None = None  # when the oldest gap still open was seen
+    held_since_ms: int | None = None  # since when the stream waits for next_seq
+    last_ts: int | None = None  # newest payload timestamp of the messages taken in turn
 
 
 @dataclass
@@ -117,6 +116,7 @@ class SparkplugHost:
                 "types": [[d, m, t] for (d, m), t in s.types.items()],
                 "devices": sorted(s.devices),
                 "broken": s.broken,
+                "last_ts": s.last_ts,
             }
             for (g, n), s in self._nodes.items()
         }
@@ -133,6 +133,7 @@ class SparkplugHost:
                 {(d, m): t for d, m, t in s["types"]},
                 set(s["devices"]),
                 s.get("broken"),
+                last_ts=s.get("last_ts"),
             )
 
     def held(self) -> int:
@@ -167,21 +168,25 @@ class SparkplugHost:
             and kind is not MessageType.NDEATH
             and kind is not MessageType.NBIRTH
             and payload.seq is not None
-            and 1 <= (payload.seq - node.next_seq) % 256 < 128
+            and payload.seq != node.next_seq
+            and _early(node, payload)[0]
         ):
             held = _Held(topic, data, payload, fields, received_ms, redelivered, tag)
             node.held.setdefault(payload.seq, []).append(held)
             if node.held_since_ms is None:
                 node.held_since_ms = received_ms
                 self._waiting.add(key)
-            if (payload.seq - node.next_seq) % 256 >= MAX_AHEAD:
+            ahead = (payload.seq - node.next_seq) % 256
+            if not _early(node, payload)[1] and ahead >= MAX_AHEAD:
                 out += self._flush(key, node, f"{MAX_AHEAD} later messages came first", True)
             return out
+        before = node.next_seq
         result = self._handle(topic, payload, fields, received_ms, redelivered)
         out.append(Handled(topic, data, received_ms, tag, result))
         node = self._nodes[key]  # a birth made a new one
         if node.held:
-            out += self._release(key, node, received_ms)
+            moved = node.next_seq is not None and node.next_seq != before
+            out += self._release(key, node, received_ms, moved)
         return out
 
     def expire(self, now_ms: int) -> list[Handled]:
@@ -195,11 +200,19 @@ class SparkplugHost:
                 out += self._flush(key, node, why, rebirth=True)
         return out
 
-    def _release(self, key: tuple[str, str], node: _Node, now_ms: int) -> list[Handled]:
-        """Held messages that are now in turn, in seq order; the timer restarts for the rest."""
+    def _release(
+        self, key: tuple[str, str], node: _Node, now_ms: int, moved: bool
+    ) -> list[Handled]:
+        """Held messages that are now in turn, in seq order. While the stream moves (``moved``:
+        the message before was taken in turn) the rest are early, not behind a gap: the timer
+        starts again, as when a gap is filled."""
         out = []
         while node.next_seq is not None and node.next_seq in node.held:
-            for h in node.held.pop(node.next_seq):  # a second copy of a seq is then a repeat
+            seq = node.next_seq
+            for h in node.held.pop(seq):  # a second copy of a seq is then a repeat
+                if node.next_seq not in (None, seq) and _early(node, h.payload)[0]:
+                    node.held.setdefault(seq, []).append(h)  # a whole ring ahead: later
+                    continue
                 result = self._handle(h.topic, h.payload, h.fields, h.received_ms, h.redelivered)
                 out.append(Handled(h.topic, h.data, h.received_ms, h.tag, result))
         if not node.held:
@@ -207,8 +220,8 @@ class SparkplugHost:
             self._waiting.discard(key)
         elif node.next_seq is None:
             out += self._flush(key, node, f"the session ended: {node.broken}", rebirth=False)
-        elif out:
-            node.held_since_ms = now_ms  # the next gap's wait starts now
+        elif out or moved:
+            node.held_since_ms = now_ms
         return out
 
     def _flush(self, key: tuple[str, str], node: _Node, why: str, rebirth: bool) -> list[Handled]:
@@ -256,14 +269,15 @@ class SparkplugHost:
                 why = f"{kind.value} before the edge node's NBIRTH"
             return self._broken(result, key, why)
         elif payload.seq != node.next_seq:
-            behind = None if payload.seq is None else (node.next_seq - payload.seq) % 256
-            if redelivered or (behind is not None and 1 <= behind <= 128):
+            early, by_time = (False, False) if payload.seq is None else _early(node, payload)
+            if (payload.seq is not None and not early) or (redelivered and not by_time):
                 # A message seen before, not a gap: the broker's redelivery (MQTT DUP) after a
                 # crash or reconnect lost its acknowledgement; the edge node's own resend of an
                 # unacknowledged QoS 1 publish after it reconnected (the broker passes it on
                 # without DUP); or a second copy from overlapping subscriptions of one session.
-                # A seq up to half the ring behind is such a repeat; one ahead is a gap (or held,
-                # with a reorder timeout). Its events have the ids already taken; the seq stays.
+                # Its payload is no newer than the last taken in turn (or, without timestamps,
+                # its seq is up to half the ring behind); a later one is a gap (or held, with a
+                # reorder timeout). Its events have the ids already taken; the seq stays.
                 birth = kind is MessageType.DBIRTH
                 if birth:
                     node.devices.add(topic.device or "")
@@ -278,13 +292,17 @@ class SparkplugHost:
             node.broken = "a message without a valid seq"
             return self._broken(result, key, f"{kind.value} has no valid seq ({payload.seq})")
         node.next_seq = (payload.seq + 1) % 256
+        if payload.timestamp_ms is not None and (node.last_ts or 0) < payload.timestamp_ms:
+            node.last_ts = payload.timestamp_ms
         device = topic.device or ""
         if kind is MessageType.DBIRTH:
             node.devices.add(device)
         elif kind is MessageType.DDEATH:
             node.devices.discard(device)
             ts_ms = payload.timestamp_ms if payload.timestamp_ms is not None else received_ms
-            result.deaths = self._unknown(topic, [topic.device], ts_ms, f"DDEATH.{payload.seq}")
+            result.deaths = unknown_states(
+                self.resolver.mapping, topic, [topic.device], ts_ms, f"DDEATH.{payload.seq}"
+            )
             return result
         elif kind is MessageType.DDATA and device not in node.devices:
             return self._broken(result, key, f"DDATA before the DBIRTH of device {device!r}")
@@ -382,30 +400,22 @@ class SparkplugHost:
         node.broken = "the edge node's NDEATH"
         node.devices.clear()
         # The will was written at connect time: its timestamp is not the death, the arrival is.
-        result.deaths = self._unknown(topic, devices, received_ms, f"NDEATH.{bdseq}")
+        result.deaths = unknown_states(
+            self.resolver.mapping, topic, devices, received_ms, f"NDEATH.{bdseq}"
+        )
 
-    def _unknown(
-        self, topic: Topic, devices: list[str | None], ts_ms: int, ident: str
-    ) -> list[StateChange]:
-        ts = _EPOCH + dt.timedelta(milliseconds=ts_ms)
-        events = []
-        for device in devices:
-            ids = {"group": topic.group, "node": topic.node}
-            if device is not None:
-                ids["device"] = device
-            for rule in self.resolver.mapping.sources:
-                s = rule.sparkplug
-                if (
-                    rule.kind is Kind.STATE
-                    and s is not None
-                    and s.group in ("+", topic.group)
-                    and s.node in ("+", topic.node)
-                    and (s.device == device or (s.device == "+" and device is not None))
-                ):
-                    path = fill_path(rule.path, ids)
-                    reading = Reading(Protocol.SPARKPLUG, path, "death", ts_ms, None, ids, ident)
-                    events.append(StateChange(reading.event_id(), ts, path, MachineState.UNKNOWN))
-        return events
+
+def _early(node: _Node, payload: Payload) -> tuple[bool, bool]:
+    """Whether a message out of turn was sent after those taken in turn (hold it) rather than
+    before (a repeat), and whether its timestamp told. A reconnecting MQTT client can send a
+    new message ahead of hundreds of older resends, more than half the seq ring, so the payload
+    timestamp decides when it differs from the newest taken; else the seq, within half the ring."""
+    assert payload.seq is not None and node.next_seq is not None
+    ahead = (payload.seq - node.next_seq) % 256
+    ts, last = payload.timestamp_ms, node.last_ts
+    if ts is not None and last is not None and ts != last:
+        return ts > last, True
+    return ahead < 128, False
 
 
 def _bdseq(payload: Payload) -> int | None:

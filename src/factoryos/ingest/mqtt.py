@@ -70,6 +70,9 @@ class MqttIngester:
         self._generation = 0
         self._connected = threading.Event()
         self._last_rebirth: dict[Rebirth, float] = {}
+        self._state_topic = state_topic(options.host_id)
+        self._state_ms = now_ms()  # the timestamp of this connection's will and birth
+        self._stopping = False
         self.client = self._client()
 
     def _client(self) -> mqtt.Client:
@@ -79,11 +82,17 @@ class MqttIngester:
             protocol=mqtt.MQTTv5,
             manual_ack=True,
         )
-        client.will_set(state_topic(self.options.host_id), _state(False), qos=1, retain=True)
+        client.on_pre_connect = self._on_pre_connect
         client.on_connect = self._on_connect
         client.on_message = self._on_message
         client.reconnect_delay_set(1, 5)
         return client
+
+    def _on_pre_connect(self, client: mqtt.Client, _u: Any) -> None:
+        # Sparkplug 3.0 (host-topic-phid-death-payload-connect): the will's timestamp is the
+        # time of the CONNECT it travels in, and the birth after it repeats that timestamp.
+        self._state_ms = now_ms()
+        client.will_set(self._state_topic, _state(False, self._state_ms), qos=1, retain=True)
 
     def _on_connect(
         self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None
@@ -96,13 +105,24 @@ class MqttIngester:
         groups = {r.sparkplug.group for r in self.pipeline.mapping.sources if r.sparkplug}
         filters = {f"{NAMESPACE}/{'+' if '+' in groups else g}/#" for g in groups}
         filters |= {r.mqtt.topic_filter for r in self.pipeline.mapping.sources if r.mqtt}
+        # Its own STATE too, before the birth (message-flow-phid-sparkplug-subscription): an
+        # offline document there while it runs (a late will) is answered by the birth again.
+        filters.add(self._state_topic)
         client.subscribe([(f, 1) for f in sorted(filters)])
-        client.publish(state_topic(self.options.host_id), _state(True), qos=1, retain=True)
+        client.publish(self._state_topic, _state(True, self._state_ms), qos=1, retain=True)
         self._connected.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         topic, payload, dup = message.topic, bytes(message.payload), bool(message.dup)
         token = (message.mid, message.qos, self._generation)
+        if (
+            topic == self._state_topic
+            and not message.retain  # the copy kept from before it connected: the birth follows
+            and not self._stopping
+            and _offline(payload)
+        ):
+            # message-flow-hid-sparkplug-state-message-delivered: republish online at once
+            self.client.publish(topic, _state(True, self._state_ms), qos=1, retain=True)
         if topic.startswith(NAMESPACE + "/"):
 
             def take(pipeline: Pipeline, now: int) -> None:
@@ -137,7 +157,8 @@ class MqttIngester:
             self._loop.run(stop)
         finally:
             done.set()
-            self.client.publish(state_topic(self.options.host_id), _state(False), 1, True)
+            self._stopping = True  # its own offline document is not answered
+            self.client.publish(self._state_topic, _state(False, now_ms()), 1, True)
             self.client.disconnect()
             self.client.loop_stop()
 
@@ -174,5 +195,14 @@ class MqttIngester:
         self.client.publish(topic, encode(payload), qos=0)
 
 
-def _state(online: bool) -> bytes:
-    return json.dumps({"online": online, "timestamp": now_ms()}).encode()
+def _state(online: bool, timestamp_ms: int) -> bytes:
+    return json.dumps({"online": online, "timestamp": timestamp_ms}).encode()
+
+
+def _offline(payload: bytes) -> bool:
+    """Whether a STATE payload says offline (anything else, even malformed, does not)."""
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and document.get("online") is False
