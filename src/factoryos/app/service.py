@@ -23,16 +23,14 @@ from factoryos.app.live_twin import LiveTwin
 from factoryos.app.live_view import line_oee_today
 from factoryos.app.plans import PlanStore
 from factoryos.app.settings import DEFAULT_DB, Settings
-from factoryos.app.stores import open_store
+from factoryos.app.stores import open_store, open_user_store
 from factoryos.model import Event, Plant, StateChange, load_plant
 from factoryos.model.errors import ParameterError
-from factoryos.store.postgres_url import is_postgres_url
 from factoryos.store.protocol import EventStore
-from factoryos.store.users import DuckDBUserStore, UserStore
+from factoryos.store.users import UserStore
 
 __all__ = ["Service", "ServiceSettings", "Site"]
 
-USERS_BESIDE_SERVER = "factoryos-users.duckdb"
 VERSION_TTL_S = 0.5
 
 
@@ -50,7 +48,7 @@ class ServiceSettings:
     orders: Path | None = None  # an order book to plan on the first site at start (a job)
     plan_time_limit_s: float = 10.0
     work_dir: Path | None = None  # plans and job outputs; default: a fresh temporary folder
-    users_db: str | None = None  # a DuckDB file for accounts; default: the event store's file
+    users_db: str | None = None  # accounts' DuckDB file or PostgreSQL URL; default: the store's
     secure_cookies: bool = False  # set behind HTTPS
     kpi_push_s: float = 1.0  # how often changed sites get fresh KPIs over the live stream
 
@@ -60,12 +58,6 @@ class Site:
     id: str
     plant: Plant
     plant_path: Path
-
-
-def _embedded_users_db(db: str) -> str:
-    """Accounts live in the embedded store's file; beside a PostgreSQL event store, in a local
-    DuckDB file (a PostgreSQL user store is not written yet)."""
-    return USERS_BESIDE_SERVER if is_postgres_url(db) else db
 
 
 class Service:
@@ -89,7 +81,8 @@ class Service:
             self.sites[plant.site.id] = Site(plant.site.id, plant, Path(path))
         self.store = store if store is not None else open_store(Settings(db=settings.db))
         if users is None:
-            users = DuckDBUserStore(settings.users_db or _embedded_users_db(settings.db))
+            # beside a PostgreSQL event store the accounts are tables on the same server
+            users = open_user_store(settings.users_db or settings.db)
         self.accounts = Accounts(users, frozenset(self.sites))
         self.work_dir = settings.work_dir or Path(tempfile.mkdtemp(prefix="factoryos-serve-"))
         self.plans = {

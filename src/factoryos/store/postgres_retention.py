@@ -97,6 +97,11 @@ def apply(conn: psycopg.Connection[Any], now: dt.datetime) -> RetentionPlan:
         conn.execute("LOCK TABLE state_events, other_events IN ACCESS EXCLUSIVE MODE")
         result = plan(conn, now)
         for part in result.expiring:
+            # the aggregates read these months from roll-ups alone from now on
+            conn.execute(
+                "INSERT INTO expired_months (month) VALUES (%s) ON CONFLICT DO NOTHING",
+                (part.month,),
+            )
             for table in EVENT_TABLES:
                 conn.execute(
                     sql.SQL("DROP TABLE {}").format(

@@ -194,8 +194,33 @@ BACKFILL: tuple[str, ...] = (
     "DELETE FROM _iv",
 )
 
+# Each unit's last state event (the open tail after it is in no roll-up): with the raw events
+# of its month expired, the aggregates still know where the unit's roll-ups end and what state
+# it is in from there on.
+UNIT_LAST_DDL = """CREATE TABLE unit_last (
+    path text COLLATE "C" PRIMARY KEY, ts timestamptz NOT NULL, event_id text COLLATE "C" NOT NULL,
+    state text NOT NULL, reason text)"""
+
+UNIT_LAST_BACKFILL = """
+INSERT INTO unit_last (path, ts, event_id, state, reason)
+SELECT DISTINCT ON (path) path, ts, event_id, state, reason FROM state_events
+ORDER BY path, ts DESC, event_id DESC
+"""
+
+UPDATE_UNIT_LAST = f"""
+INSERT INTO unit_last (path, ts, event_id, state, reason)
+SELECT DISTINCT ON (b.path) b.path, {_TS}, b.event_id, b.state, b.reason
+FROM _incoming b WHERE b.kind = 'state'
+ORDER BY b.path, b.ts_us DESC, b.event_id COLLATE "C" DESC
+ON CONFLICT (path) DO UPDATE SET
+    ts = excluded.ts, event_id = excluded.event_id, state = excluded.state,
+    reason = excluded.reason
+WHERE (excluded.ts, excluded.event_id) > (unit_last.ts, unit_last.event_id)
+"""
+
 POINT_ROLLUPS: tuple[str, ...] = (ADD_COUNTS, ADD_ENERGY)
 STATE_ROLLUPS: tuple[str, ...] = (
+    UPDATE_UNIT_LAST,
     FILL_INTERVALS,
     *CLEAR_RANGES,
     FILL_STATE_HOURS,

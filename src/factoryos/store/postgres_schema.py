@@ -28,7 +28,12 @@ import psycopg
 from psycopg import sql
 
 from factoryos.model.errors import StoreError
-from factoryos.store.postgres_rollups import BACKFILL, ROLLUP_DDL
+from factoryos.store.postgres_rollups import (
+    BACKFILL,
+    ROLLUP_DDL,
+    UNIT_LAST_BACKFILL,
+    UNIT_LAST_DDL,
+)
 
 EVENT_TABLES = ("state_events", "other_events")
 _MIGRATION_LOCK = 0x66_6F_73_01  # advisory lock keys: "fos" + purpose
@@ -89,6 +94,15 @@ MIGRATIONS += (
                 node text COLLATE "C" PRIMARY KEY,
                 raw_days integer NOT NULL CHECK (raw_days > 0)
             )""",
+        ),
+    ),
+    Migration(
+        4,
+        "expired months and each unit's last state: roll-ups alone answer for expired months",
+        (
+            "CREATE TABLE expired_months (month date PRIMARY KEY)",
+            UNIT_LAST_DDL,
+            UNIT_LAST_BACKFILL,
         ),
     ),
 )

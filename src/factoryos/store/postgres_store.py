@@ -321,17 +321,31 @@ class PostgresStore:
 
         Roll-ups pay off while the raw segments stay few: each one is an index probe per unit.
         A window with many units and many cut hours (a site over a year) reads raw events in one
-        pass instead; both give the same answer (``tests/store/test_postgres_rollups.py``).
+        pass instead; both give the same answer (``tests/store/test_postgres_rollups.py``). A
+        window reaching into months whose raw events expired reads roll-ups whatever it costs:
+        they are all that is left of those months.
         """
-        params = postgres_batch.query_params(query, rollups=self.rollups)
+        expired = self._expired(query) if self.rollups else frozenset()
+        params = postgres_batch.query_params(query, rollups=self.rollups, expired=expired)
         module: Any = postgres_sql
         if self.rollups:
             segments = Counter(params["s_key"])
             probes = sum(segments[key] for key in params["u_key"])
-            if probes <= MAX_SEGMENT_PROBES:
+            if probes <= MAX_SEGMENT_PROBES or expired:
                 module = postgres_rollup_sql
         text = getattr(module, sql_of)(query.group_by, **kw)
         return self._run(what, lambda c: c.execute(text, params).fetchall())
+
+    def _expired(self, query: AggregateQuery) -> frozenset[dt.date]:
+        """The months of the window whose raw events retention dropped."""
+        rows = self._run(
+            "reading expired months",
+            lambda c: c.execute(
+                "SELECT month FROM expired_months WHERE month < %s AND month >= %s::date - 31",
+                (query.end, query.start.astimezone(dt.UTC).date()),
+            ).fetchall(),
+        )
+        return frozenset(r[0] for r in rows)
 
     def state_time(self, query: AggregateQuery, *, by_reason: bool = False) -> list[StateTime]:
         """Seconds in each state, clipped to the query window and cut by its periods."""
