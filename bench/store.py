@@ -212,6 +212,12 @@ def main(
     try:
         with PostgresStore(scoped) as pg, tempfile.TemporaryDirectory() as tmp:
             t_pg = timed_appends("PostgresStore", batches, pg.append)
+            began = time.perf_counter()
+            ranges = pg.refresh_rollups()  # the state roll-ups the appends marked
+            t_refresh = time.perf_counter() - began
+            console.print(
+                f"state roll-up refresh after the appends: {t_refresh:.1f} s, {ranges} ranges"
+            )
             admin.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
             for table in ("bare_bin", "bare_csv"):
                 admin.execute(
@@ -230,7 +236,8 @@ def main(
             assert pg.count() == duck.count() == events
 
             runs = (
-                ("pg", "PostgresStore", t_pg),
+                ("pg", "PostgresStore (state roll-ups marked)", t_pg),
+                ("pg+", "PostgresStore + state roll-up refresh", t_pg + t_refresh),
                 ("copy", "bare COPY, Arrow CSV (unindexed)", t_copy),
                 ("bin", "bare binary COPY, Python rows (unindexed)", t_bin),
                 ("duck", "DuckDBStore", t_duck),
@@ -244,13 +251,19 @@ def main(
                 append.add_row(label, f"{t:.1f}", f"{rate[name]:,.0f}", *ratios)
             console.print(append)
 
+            # statistics as autovacuum would have them (the "auto" choice reads the catalog)
+            admin.execute(
+                "ANALYZE state_events, other_events, state_hours, count_hours, energy_hours"
+            )
             month = month_queries(units, queries, seed)
             kpi_inputs(pg, month[0])  # warm both stores' caches once
             kpi_inputs(duck, month[0])
             got = {"pg": latencies(pg, month)}
+            pg.rollups = True
+            got["pg rolled"] = latencies(pg, month)
             pg.rollups = False
             got["pg raw"] = latencies(pg, month)
-            pg.rollups = True
+            pg.rollups = "auto"
             got["duck"] = latencies(duck, month)
             lat = Table(
                 title=f"KPI inputs, one line x one month by day, {queries} random months (ms)"
@@ -258,7 +271,8 @@ def main(
             for column in ("store", "p50", "p99", "max"):
                 lat.add_column(column, justify="right")
             for name, label in (
-                ("pg", "PostgreSQL, roll-ups"),
+                ("pg", "PostgreSQL, auto (roll-ups where they are smaller)"),
+                ("pg rolled", "PostgreSQL, roll-ups wherever possible"),
                 ("pg raw", "PostgreSQL, raw events"),
                 ("duck", "DuckDB"),
             ):
@@ -286,7 +300,9 @@ def main(
                 ("PostgreSQL append within 2x of the bare CSV COPY", t_pg / t_copy <= 2),
                 ("PostgreSQL append within 2x of the bare binary COPY", t_pg / t_bin <= 2),
                 ("PostgreSQL append >= 100,000 events/s", rate["pg"] >= 100_000),
-                ("p99 < 50 ms with roll-ups", p(got["pg"], 99) < 50),
+                ("PostgreSQL append + refresh >= 100,000 events/s", rate["pg+"] >= 100_000),
+                ("p99 < 50 ms, auto", p(got["pg"], 99) < 50),
+                ("p99 < 50 ms, roll-ups wherever possible", p(got["pg rolled"], 99) < 50),
             ]
             for goal, met in goals:
                 console.print(f"goal {goal}: {'met' if met else 'NOT met'}")

@@ -68,6 +68,8 @@ def test_retention_shows_then_drops_whole_months_and_keeps_rollups(schema: str) 
     url = url_with_schema(schema)
     with PostgresStore(url) as store:
         store.append(events())
+        assert store.refresh_rollups() == 1  # one unit's marked hours
+        assert store.refresh_rollups() == 0
     before = rollups(schema)
     assert before["state_hours"] and before["count_hours"]
     all_months = months(schema)
@@ -166,7 +168,7 @@ def test_expired_months_answer_from_rollups_alone(schema: str) -> None:
         store.append([*month_of_events(one, 28, 1), *month_of_events(two, 20, 2), recent])
         store.rollups = False
         want, want_cut = answers(store, exact), answers(store, cut)
-        store.rollups = True
+        store.rollups = "auto"
         store.set_retention("e/s", 90)
         assert [p.month.month for p in store.apply_retention(NOW).expiring][:1] == [1]
         assert store.events(start, end).num_rows == 0  # January's raw events are gone

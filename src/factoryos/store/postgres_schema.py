@@ -30,6 +30,7 @@ from psycopg import sql
 from factoryos.model.errors import StoreError
 from factoryos.store.postgres_rollups import (
     BACKFILL,
+    DIRTY_DDL,
     ROLLUP_DDL,
     UNIT_LAST_BACKFILL,
     UNIT_LAST_DDL,
@@ -104,6 +105,11 @@ MIGRATIONS += (
             UNIT_LAST_DDL,
             UNIT_LAST_BACKFILL,
         ),
+    ),
+    Migration(
+        5,
+        "state roll-ups recomputed after the append, from the hours it marks",
+        (DIRTY_DDL,),
     ),
 )
 CODE_VERSION = MIGRATIONS[-1].version
