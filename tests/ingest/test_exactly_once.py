@@ -132,14 +132,6 @@ def test_sigkill_five_times_mid_stream(
     assert ingester.dead_letters() == 0
 
 
-@pytest.mark.xfail(
-    reason="known defect, open in issue 14: after the broker restarts, the edge node's resent "
-    "QoS 1 publishes can arrive out of seq order (seen: seq 200 before 199); the host takes that "
-    "as a gap and dead-letters the node's data until a rebirth, which this test edge node never "
-    "sends. Every message reaches the host (stored + dead letters = published); the fix is the "
-    "Sparkplug 3.0 reorder timeout (hold an early seq briefly before declaring a gap).",
-    strict=False,
-)
 def test_broker_restart_mid_stream(
     broker: PlantBroker, tmp_path: Path, spawned: list[Ingester]
 ) -> None:

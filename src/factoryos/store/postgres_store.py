@@ -38,6 +38,7 @@ from factoryos.model.errors import StoreError
 from factoryos.model.events import COLUMN_NAMES, Event, EventKind
 from factoryos.store import (
     postgres_batch,
+    postgres_notices,
     postgres_retention,
     postgres_rollup_sql,
     postgres_rollups,
@@ -251,6 +252,8 @@ class PostgresStore:
                     cur.execute(statement)
                 for statement in postgres_rollups.STATE_MARKS:
                     cur.execute(statement)
+                # live views in other processes (factoryos serve) hear of it at commit
+                cur.execute(postgres_notices.NOTIFY_STORED)
         return inserted
 
     def refresh_rollups(self) -> int:
