@@ -19,8 +19,9 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from factoryos.app.stores import open_user_store
 from factoryos.model.errors import AccessError, ParameterError
-from factoryos.store.users import ALL_SITES, DuckDBUserStore, UserStore
+from factoryos.store.users import ALL_SITES, UserStore
 
 __all__ = ["Accounts", "Principal", "Role", "open_accounts"]
 
@@ -160,5 +161,6 @@ class Accounts:
 
 
 def open_accounts(db: str, sites: frozenset[str] | None = None) -> Accounts:
-    """The accounts kept in the store at ``db`` (the same DuckDB file as the events)."""
-    return Accounts(DuckDBUserStore(db), sites)
+    """The accounts kept in the store at ``db``: the DuckDB file of the events, or tables on the
+    PostgreSQL server of a ``postgresql://`` URL."""
+    return Accounts(open_user_store(db), sites)

@@ -27,18 +27,17 @@ from factoryos.app.live_view import line_oee_today
 from factoryos.app.plans import PlanStore
 from factoryos.app.program_serving import ProgramRegistry
 from factoryos.app.settings import DEFAULT_DB, Settings
-from factoryos.app.stores import open_store
+from factoryos.app.stores import open_store, open_user_store
 from factoryos.app.watch import StoreWatch
 from factoryos.model import Event, Plant, ProductionCount, StateChange, load_plant
 from factoryos.model.errors import ParameterError
 from factoryos.store.postgres_url import is_postgres_url
 from factoryos.store.protocol import EventStore
-from factoryos.store.users import DuckDBUserStore, UserStore
+from factoryos.store.users import UserStore
 
 __all__ = ["Service", "ServiceSettings", "Site"]
 
 LOOP_OFF = LoopSettings()
-USERS_BESIDE_SERVER = "factoryos-users.duckdb"
 PUSHED_IDS = (
     50_000  # state events already pushed, so one heard twice (here and by notice) goes once
 )
@@ -58,7 +57,7 @@ class ServiceSettings:
     orders: Path | None = None  # an order book to plan on the first site at start (a job)
     plan_time_limit_s: float = 10.0
     work_dir: Path | None = None  # plans and job outputs; default: a fresh temporary folder
-    users_db: str | None = None  # a DuckDB file for accounts; default: the event store's file
+    users_db: str | None = None  # accounts' DuckDB file or PostgreSQL URL; default: the store's
     secure_cookies: bool = False  # set behind HTTPS
     kpi_push_s: float = 1.0  # how often changed sites get fresh KPIs over the live stream
     loop: LoopSettings = LOOP_OFF  # the live loop (repair, check, dispatch)
@@ -73,12 +72,6 @@ class Site:
     id: str
     plant: Plant
     plant_path: Path
-
-
-def _embedded_users_db(db: str) -> str:
-    """Accounts live in the embedded store's file; beside a PostgreSQL event store, in a local
-    DuckDB file (a PostgreSQL user store is not written yet)."""
-    return USERS_BESIDE_SERVER if is_postgres_url(db) else db
 
 
 def _answers_of(pairs: Sequence[tuple[str, Path]], sites: dict[str, Site]) -> dict[str, Path]:
@@ -116,7 +109,8 @@ class Service:
         self.answers = _answers_of(settings.answers, self.sites)
         self.store = store if store is not None else open_store(Settings(db=settings.db))
         if users is None:
-            users = DuckDBUserStore(settings.users_db or _embedded_users_db(settings.db))
+            # beside a PostgreSQL event store the accounts are tables on the same server
+            users = open_user_store(settings.users_db or settings.db)
         self.accounts = Accounts(users, frozenset(self.sites))
         self.work_dir = settings.work_dir or Path(tempfile.mkdtemp(prefix="factoryos-serve-"))
         self.plans = {

@@ -79,7 +79,9 @@ def months_of(batch: pa.Table) -> set[dt.date]:
     return months
 
 
-def query_params(query: AggregateQuery, *, rollups: bool) -> dict[str, Any]:
+def query_params(
+    query: AggregateQuery, *, rollups: bool, expired: frozenset[dt.date] = frozenset()
+) -> dict[str, Any]:
     """The query's units and tiles as arrays; calendar keys travel as small integers."""
     keys = {p.key for p in query.periods} | set(query.calendar_key_of_path.values())
     key_ids = {key: n for n, key in enumerate(sorted(keys))}
@@ -97,7 +99,7 @@ def query_params(query: AggregateQuery, *, rollups: bool) -> dict[str, Any]:
     return {
         "start": query.start,
         "end": query.end,
-        **(postgres_rollup_sql.rollup_params(query, key_ids) if rollups else {}),
+        **(postgres_rollup_sql.rollup_params(query, key_ids, expired) if rollups else {}),
         **postgres_sql.subtree_params(query.node),
         "u_path": [p for p, _ in units],
         "u_key": [k for _, k in units],

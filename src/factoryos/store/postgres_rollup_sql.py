@@ -18,6 +18,7 @@ end by the tail, inside the window.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
@@ -49,11 +50,14 @@ segs AS (
 _SEGMENTS = """
 ut AS MATERIALIZED (
     SELECT u.path, u.key,
-           least(greatest(date_trunc('hour', l.ts), %(start)s), %(end)s) AS tail
+           least(greatest(date_trunc('hour', coalesce(
+               l.ts, CASE WHEN ul.ts >= %(end)s THEN %(end)s ELSE ul.ts END
+           )), %(start)s), %(end)s) AS tail
     FROM units u LEFT JOIN LATERAL (
         SELECT s.ts FROM state_events s WHERE s.path = u.path AND s.ts < %(end)s
         ORDER BY s.ts DESC LIMIT 1
     ) l ON true
+    LEFT JOIN unit_last ul ON ul.path = u.path
 ),
 useg AS MATERIALIZED (
     SELECT row_number() OVER () AS seg, x.* FROM (
@@ -79,11 +83,24 @@ ev AS (
     SELECT g.seg, g.path, g.key, g.a, g.b, g.a - interval '1 microsecond', 0, '',
            c.state, c.reason
     FROM useg g CROSS JOIN LATERAL (
-        SELECT s.state, s.reason FROM state_events s
-        WHERE s.path = g.path AND s.ts < g.a
-        ORDER BY s.ts DESC, s.event_id DESC LIMIT 1
+        SELECT x.state, x.reason FROM (
+            (SELECT s.ts AS t, s.event_id AS id, s.state, s.reason FROM state_events s
+             WHERE s.path = g.path AND s.ts < g.a
+             ORDER BY s.ts DESC, s.event_id DESC LIMIT 1)
+            UNION ALL
+            SELECT g.a - interval '1 microsecond', '', h.state, h.reason FROM state_hours h
+            WHERE h.path = g.path AND h.hour = g.a - interval '1 hour' AND h.last
+            UNION ALL
+            SELECT ul.ts, ul.event_id, ul.state, ul.reason FROM unit_last ul
+            WHERE ul.path = g.path AND ul.ts < g.a
+        ) x
+        ORDER BY x.t DESC, x.id DESC LIMIT 1
     ) c
     WHERE g.a = %(start)s
+    UNION ALL
+    SELECT g.seg, g.path, g.key, g.a, g.b, ul.ts, 1, ul.event_id, ul.state, ul.reason
+    FROM useg g JOIN unit_last ul ON ul.path = g.path AND ul.ts >= g.a AND ul.ts < g.b
+    WHERE date_trunc('month', ul.ts)::date = ANY(%(expired)s::date[])
 ),
 iv AS MATERIALIZED (
     SELECT seg, path, key, a, b, greatest(t, a) AS s, coalesce(lead(t) OVER w, b) AS e, src,
@@ -219,8 +236,15 @@ ORDER BY 1, 2, 3"""
     )
 
 
-def rollup_params(query: AggregateQuery, key_ids: dict[str, int]) -> dict[str, Any]:
-    """The rolled hours (key, hour, tile idx) and the raw segments (key, a, b) of each key."""
+def rollup_params(
+    query: AggregateQuery, key_ids: dict[str, int], expired: frozenset[dt.date] = frozenset()
+) -> dict[str, Any]:
+    """The rolled hours (key, hour, tile idx) and the raw segments (key, a, b) of each key.
+
+    ``expired``: months whose raw events retention dropped. Their hours are all rolled (the
+    roll-up is all there is), each whole in the tile holding its midpoint when the window holds
+    that: there, KPIs have the roll-ups' hour resolution. No raw segment reaches into them.
+    """
     by_key: dict[str, list[PlannedPeriod]] = defaultdict(list)
     for period in query.periods:
         by_key[period.key].append(period)
@@ -231,22 +255,32 @@ def rollup_params(query: AggregateQuery, key_ids: dict[str, int]) -> dict[str, A
     s_a: list[dt.datetime] = []
     s_b: list[dt.datetime] = []
     for key in sorted(set(query.calendar_key_of_path.values())):
-        hours = []
-        for idx, tile in enumerate(sorted(by_key.get(key, []), key=lambda p: p.start), start=1):
+        tiles = sorted(by_key.get(key, []), key=lambda p: p.start)
+        rolled: dict[dt.datetime, int] = {}
+        for idx, tile in enumerate(tiles, start=1):
             hour = _ceil_hour(max(tile.start, query.start))
             while hour + HOUR <= min(tile.end, query.end):
-                hours.append(hour)
-                h_key.append(key_ids[key])
-                h_hour.append(hour)
-                h_tile.append(idx)
+                rolled[hour] = idx
                 hour += HOUR
+        gone = _expired_hours(query, expired)
+        starts = [t.start for t in tiles]
+        for hour in gone:
+            mid = hour + HOUR / 2
+            idx = bisect.bisect_right(starts, mid)
+            inside = query.start <= mid < query.end and idx and mid < tiles[idx - 1].end
+            if hour not in rolled and inside:
+                rolled[hour] = idx
+        for hour in sorted(rolled):
+            h_key.append(key_ids[key])
+            h_hour.append(hour)
+            h_tile.append(rolled[hour])
         cursor = query.start
-        for hour in [*hours, query.end]:
+        for hour in [*sorted(rolled.keys() | gone), query.end]:
             if hour > cursor:
                 s_key.append(key_ids[key])
                 s_a.append(cursor)
-                s_b.append(hour)
-            cursor = hour + HOUR
+                s_b.append(min(hour, query.end))
+            cursor = max(cursor, hour + HOUR)
     return {
         "h_key": h_key,
         "h_hour": h_hour,
@@ -254,7 +288,21 @@ def rollup_params(query: AggregateQuery, key_ids: dict[str, int]) -> dict[str, A
         "s_key": s_key,
         "s_a": s_a,
         "s_b": s_b,
+        "expired": sorted(expired),
     }
+
+
+def _expired_hours(query: AggregateQuery, expired: frozenset[dt.date]) -> set[dt.datetime]:
+    """The hours touching the window that lie in an expired month."""
+    if not expired:
+        return set()
+    out = set()
+    hour = query.start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    while hour < query.end:
+        if dt.date(hour.year, hour.month, 1) in expired:
+            out.add(hour)
+        hour += HOUR
+    return out
 
 
 def _ceil_hour(instant: dt.datetime) -> dt.datetime:
