@@ -7,7 +7,13 @@ programme view's refresh over 1,000 factories with a year of daily KPIs each.
   (b) refresh: a registry of ``--factories`` factories, each with ``--year-days`` baseline and
       ``--year-days`` current days of daily figures, then ``program_view`` (levels, gains with a
       2,000-resample bootstrap each, density, rankings, shortlist); prints the time against the
-      issue's goal of 60 s (ratio goal / measured).
+      issue's goal of 60 s (ratio goal / measured);
+  (c) served: the same registry as the API serves it (``ProgramRegistry``, read only) with the
+      five JSON answers of the programme routes: what the first request after a change costs;
+  (d) with ``--registry FILE``: (c) on that registry too (e.g. a generated 1,000-factory city).
+
+The sweep also prints CPU seconds per factory (this process and its workers): on a shared machine
+the wall time mostly says how busy the other processes kept the cores.
 
 The refresh's factories are the city's specs; their daily figures are the swept factories' twin
 days resampled to a year (one twin-run template factory per industry), because running the twin
@@ -15,12 +21,16 @@ for a year for 1,000 factories is the sweep's cost, measured in (a), not the ref
 
     .venv/bin/python bench/program.py                       # 1,000 factories, sweep of 8
     .venv/bin/python bench/program.py --factories 100 --sweep 4 --days 7   # a quick look
+    .venv/bin/python bench/program.py --registry city.duckdb   # + the generated city served
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
+import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +44,15 @@ from rich.table import Table
 
 from factoryos.app.program import factory_tables, open_registry, program_view
 from factoryos.app.program_generate import FactoryOutcome, sweep
+from factoryos.app.program_serving import (
+    Filters,
+    ProgramRegistry,
+    density_view_json,
+    factories_json,
+    rankings_json,
+    shortlist_json,
+    targets_json,
+)
 from factoryos.assess.city import city
 from factoryos.assess.gains import DayFigures
 
@@ -41,10 +60,17 @@ console = Console()
 GOAL_S = 60.0
 
 
-def time_sweep(specs: list, days: float, workers: int) -> tuple[float, list[FactoryOutcome]]:
-    start = time.perf_counter()
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its waited-for children (the sweep's workers)."""
+    usage = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+def time_sweep(specs: list, days: float, workers: int) -> tuple[float, float, list[FactoryOutcome]]:
+    """Wall and CPU seconds of the sweep (CPU: on a shared machine, what the work costs)."""
+    start, cpu = time.perf_counter(), _cpu_s()
     outcomes = list(sweep(specs, days, workers=workers))
-    return time.perf_counter() - start, outcomes
+    return time.perf_counter() - start, _cpu_s() - cpu, outcomes
 
 
 def year_of(
@@ -107,24 +133,32 @@ def main(
     year_days: Annotated[int, typer.Option(help="Days per period and factory.")] = 365,
     sweep_n: Annotated[int, typer.Option("--sweep", help="Factories per sweep timing.")] = 8,
     days: Annotated[float, typer.Option(help="Twin days per period in the sweep.")] = 14,
+    registry_file: Annotated[
+        Path | None,
+        typer.Option("--registry", help="Also time the served view of this registry (a city)."),
+    ] = None,
 ) -> None:
     specs = city(max(sweep_n, 4) * 10, seed=1)
     # one factory of each industry first (each is a template of the refresh), then the next ones
     firsts = list({s.industry: s for s in reversed(specs)}.values())
     picked = (firsts + [s for s in specs if s not in firsts])[: max(sweep_n, len(firsts))]
-    t1, outcomes = time_sweep(picked, days, 1)
-    t2, _ = time_sweep(picked, days, 2)
+    t1, cpu1, outcomes = time_sweep(picked, days, 1)
+    t2, cpu2, _ = time_sweep(picked, days, 2)
     table = Table(
         title=f"(a) generate sweep: {len(picked)} factories, {days:g} twin days x 2 periods"
     )
-    for col in ("workers", "seconds", "s / factory", "factories / min"):
+    for col in ("workers", "seconds", "s / factory", "factories / min", "CPU s / factory"):
         table.add_column(col, justify="right")
-    for workers, t in ((1, t1), (2, t2)):
+    for workers, t, cpu in ((1, t1, cpu1), (2, t2, cpu2)):
+        n = len(picked)
         table.add_row(
-            str(workers), f"{t:.1f}", f"{t / len(picked):.2f}", f"{len(picked) / t * 60:.1f}"
+            str(workers), f"{t:.1f}", f"{t / n:.2f}", f"{n / t * 60:.1f}", f"{cpu / n:.2f}"
         )
     console.print(table)
-    console.print(f"2-worker speed-up: {t1 / t2:.2f}x (ideal 2.00x on 2 cores)")
+    console.print(
+        f"2-worker speed-up: {t1 / t2:.2f}x (ideal 2.00x on 2 cores); machine load "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "programme.duckdb"
@@ -135,11 +169,36 @@ def main(
         refresh_s = time.perf_counter() - start
         rows = registry.table("days").num_rows
         registry.close()
+        console.print(
+            f"(b) refresh: {len(view.records)} factories, {rows:,} daily rows "
+            f"(registry filled in {load_s:.1f} s): {refresh_s:.1f} s; goal {GOAL_S:.0f} s, "
+            f"ratio goal/measured {GOAL_S / refresh_s:.1f}x; shortlist {len(view.shortlist)}, "
+            f"{len(view.by_district)} districts, {len(view.by_industry)} industries"
+        )
+        time_served(path, "(c) served view of (b)")
+    if registry_file is not None:
+        time_served(registry_file, f"(d) served view of {registry_file}")
+
+
+def time_served(path: Path, title: str) -> None:
+    """What the API's first request after a registry change costs: the view (read only) and
+    every JSON answer of the programme routes."""
+    start = time.perf_counter()
+    served = ProgramRegistry(path)
+    view = served.view(2025)
+    view_s = time.perf_counter() - start
+    answers = [
+        factories_json(view, Filters()),
+        targets_json(view),
+        rankings_json(view),
+        shortlist_json(view),
+        density_view_json(view),
+    ]
+    total_s = time.perf_counter() - start
+    size = sum(len(json.dumps(a, default=str)) for a in answers)
     console.print(
-        f"(b) refresh: {len(view.records)} factories, {rows:,} daily rows "
-        f"(registry filled in {load_s:.1f} s): {refresh_s:.1f} s; goal {GOAL_S:.0f} s, "
-        f"ratio goal/measured {GOAL_S / refresh_s:.1f}x; shortlist {len(view.shortlist)}, "
-        f"{len(view.by_district)} districts, {len(view.by_industry)} industries"
+        f"{title}: {len(view.records)} factories: view {view_s:.1f} s, with the five JSON answers "
+        f"({size / 1e6:.1f} MB) {total_s:.1f} s; goal {GOAL_S:.0f} s, ratio {GOAL_S / total_s:.1f}x"
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from factoryos.cli.main import app
+from factoryos.model import load_plant
 from factoryos.model.deadletter import DeadLetter
 from factoryos.store.deadletters import DuckDBDeadLetterStore
 
@@ -27,7 +28,8 @@ def test_check_lists_units_per_rule() -> None:
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "69" in result.output and "Every work unit has a state source" in result.output
+    units = len(load_plant(ROOT / "examples" / "robot_factory.yaml").work_units)
+    assert str(units) in result.output and "Every work unit has a state source" in result.output
 
 
 def test_check_reports_a_bad_mapping_with_its_line(tmp_path: Path) -> None:

@@ -19,9 +19,7 @@ import pyarrow as pa
 
 from factoryos.app.assess import daily_figures
 from factoryos.app.program import factory_tables
-from factoryos.app.settings import Settings
 from factoryos.app.simulation import run_simulation
-from factoryos.app.stores import open_store
 from factoryos.assess.city import (
     FactorySpec,
     city,
@@ -35,6 +33,7 @@ from factoryos.assess.gains import DayFigures
 from factoryos.assess.maturity import load_model
 from factoryos.assess.scoring import Assessment, RequirementScore, Source, assess
 from factoryos.model.loader import validate_plant
+from factoryos.store.duckdb_store import DuckDBStore
 from factoryos.store.registry import Registry
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -56,7 +55,8 @@ class FactoryOutcome:
 def simulate_factory(spec: FactorySpec, days: float) -> FactoryOutcome:
     """Twin runs of the factory before and after its upgrade (``days`` each), its daily figures,
     its assessment from synthetic answers, and its robot density after the upgrade."""
-    store = open_store(Settings(db=":memory:"))
+    # one DuckDB thread: the sweep already runs a process per core (see DuckDBStore)
+    store = DuckDBStore(":memory:", threads=1)
     figures: dict[str, list[DayFigures]] = {}
     try:
         for period, start in PERIOD_STARTS.items():

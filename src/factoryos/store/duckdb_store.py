@@ -94,7 +94,10 @@ def _subtree_filter(node: str | None, params: dict[str, Any]) -> str:
 class DuckDBStore:
     """An :class:`~factoryos.store.protocol.EventStore` in one DuckDB file, or ``":memory:"``."""
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
+    def __init__(self, path: str | Path = ":memory:", *, threads: int | None = None) -> None:
+        """``threads``: DuckDB's worker threads (default: one per core). Many small stores run
+        side by side (the programme's city sweep) want 1: on a busy machine DuckDB's threads
+        contend with each other and the other processes, and a small query pays for it twice."""
         self.path = str(path)
         self._lock = threading.RLock()
         self._version = 0  # bumped by every append that stores something
@@ -103,6 +106,8 @@ class DuckDBStore:
         try:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET TimeZone = 'UTC'")
+            if threads is not None:
+                self._con.execute(f"SET threads = {int(threads)}")
             self._con.execute(_ddl())
         except duckdb.IOException as exc:
             if "Conflicting lock" not in str(exc):
