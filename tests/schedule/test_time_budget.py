@@ -28,6 +28,7 @@ def test_without_budget_every_rule_is_skipped_and_the_list_schedule_is_valid() -
     p = random_fjsp(20, 5, seed=2)
     ran = rules_within(p, ("EDD", "FIFO"), lambda s: float(s.makespan), 0.0)
     assert ran.rule == SERIAL and [r for r, _ in ran.skipped] == ["EDD", "FIFO"]
+    assert set(ran.seconds) == {SERIAL}
     assert "budget" in ran.describe()
     check(p, ran.solution)
     check(p, serial(p))
@@ -36,8 +37,9 @@ def test_without_budget_every_rule_is_skipped_and_the_list_schedule_is_valid() -
 def test_with_budget_the_best_rule_wins() -> None:
     p = random_fjsp(10, 4, seed=3)
     ran = rules_within(p, ("EDD", "SPT", "MWKR"), lambda s: float(s.makespan), 60.0)
-    assert set(ran.seconds) == {"EDD", "SPT", "MWKR"} and not ran.skipped
-    assert ran.solution.makespan == min(dispatch(p, r).makespan for r in ("EDD", "SPT", "MWKR"))
+    assert set(ran.seconds) == {SERIAL, "EDD", "SPT", "MWKR"} and not ran.skipped
+    plans = [serial(p)] + [dispatch(p, r) for r in ("EDD", "SPT", "MWKR")]
+    assert ran.solution.makespan == min(s.makespan for s in plans)
 
 
 def test_orders_too_big_for_a_step_are_said_and_the_plan_kept() -> None:
