@@ -106,7 +106,25 @@ def test_a_lot_plan_passes_the_validator_and_carries_its_quantities(plant: Plant
     plan = to_schedule(pp.problem, result, origin=pp.origin, time_unit=pp.time_unit, axis=pp.axis)
     placed = [o for o in plan if o.operation_id.endswith("place")]
     assert sorted(o.quantity for o in placed) == [5, 5, 5, 10, 10, 10, 10, 10, 10]
-    # one placer: 3 x 150 min of placing back to back (one family: no changeover between lots)
+    # one placer, which sets up per lot (the default): 3 x 150 min of placing and a 30 min
+    # setup before each lot but the first
+    assert max(o.end for o in placed) == MONDAY + dt.timedelta(minutes=450 + 8 * 30)
+
+
+def test_a_campaign_placer_sets_up_only_on_a_family_change(tmp_path: Path) -> None:
+    path = tmp_path / "plant.yaml"
+    campaign = "skills: [placing], setup: per_family_change,"
+    path.write_text(PLANT.replace("skills: [placing],", campaign))
+    pp = build_problem(
+        load_plant(path),
+        [Order(f"O{k}", "board", 25, MONDAY, MONDAY + dt.timedelta(days=1)) for k in range(3)],
+        origin=MONDAY,
+    )
+    result = solve(pp.problem, SolverParams(2.0, 2))
+    check(pp.problem, result.solution)
+    plan = to_schedule(pp.problem, result, origin=pp.origin, time_unit=pp.time_unit, axis=pp.axis)
+    placed = [o for o in plan if o.operation_id.endswith("place")]
+    # one family: 3 x 150 min back to back, no setup between its lots
     assert max(o.end for o in placed) == MONDAY + dt.timedelta(minutes=450)
 
 

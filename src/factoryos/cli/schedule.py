@@ -66,7 +66,7 @@ KPI_ROWS = (
     ("on_time_rate", "on time", "{:.1%}"),
     ("utilization_mean", "utilization mean", "{:.1%}"),
     ("utilization_max", "utilization max", "{:.1%}"),
-    ("changeovers", "family changeovers", "{:.0f}"),
+    ("changeovers", "setups (lots, family changes)", "{:.0f}"),
     ("setup_h", "setup (h)", "{:.1f}"),
     ("energy_cost_cny", "energy cost (CNY)", "{:,.0f}"),
 )

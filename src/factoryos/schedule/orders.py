@@ -371,6 +371,9 @@ def build_problem(
         machine_units=tuple((u.equipment.id, u.unit) for u in units),
         unavailable=tuple(unavailable),
         setup_matrix=setup_matrix,
+        lot_setup_machines=frozenset(
+            m for m, u in enumerate(units) if u.equipment.setup == "per_lot"
+        ),
         energy=energy,
         breaks=breaks,
         off=tuple(off),
