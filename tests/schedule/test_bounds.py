@@ -74,3 +74,13 @@ def test_unattended_work_may_use_the_time_off() -> None:
     p = Problem((job,), 1, off=((0, 10, 200),))
     assert dispatch(p, "EDD").makespan == 100
     assert bottleneck_bound(p).bound <= 100
+
+
+def test_units_that_set_up_per_lot_count_every_lot_but_the_first() -> None:
+    # three 10-unit lots of one family on one unit with a 5-unit step setup: 30 + 2 x 5
+    lot = Operation((Alternative(0, 10),), family="f", setup_default=5)
+    jobs = tuple(Job((lot,), name=f"l{k}") for k in range(3))
+    per_lot = Problem(jobs, 1, lot_setup_machines=frozenset({0}))
+    assert bottleneck_bound(per_lot).bound == 40 == dispatch(per_lot, "EDD").makespan
+    # a campaign unit: no setup within the family
+    assert bottleneck_bound(Problem(jobs, 1)).bound == 30 == dispatch(Problem(jobs, 1)).makespan

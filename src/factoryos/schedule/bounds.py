@@ -112,6 +112,17 @@ def _least_changeovers(problem: Problem, machines: tuple[int, ...], ops: list[Op
     is changed over to at least once, at no less than its cheapest change in from another
     family of ``ops``."""
     kinds = {(op.family, op.setup_default): op for op in ops if op.family}
+    if machines and all(m in problem.lot_setup_machines for m in machines):
+        # units that set up per lot: every operation but each unit's first pays at least its
+        # cheapest setup in (its own step's after its family, a matrix entry after another)
+        least = {
+            kind: min(
+                problem.setup(m, before, after) for m in machines for before in kinds.values()
+            )
+            for kind, after in kinds.items()
+        }
+        per_op = sorted(least[(op.family, op.setup_default)] for op in ops if op.family)
+        return sum(per_op[: max(0, len(per_op) - len(machines))])
     families = {f for f, _ in kinds}
     if len(families) <= len(machines):
         return 0
