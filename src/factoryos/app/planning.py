@@ -322,7 +322,14 @@ def plan_orders(
     rule_result = SolveResult(hint, "feasible", rule_score, 0.0, rule_time, f"rule:{rule}")
     name = objective if len(stages) > 1 else obj.name
 
+    kpis: dict[int, dict[str, float]] = {}
+
     def plan(r: SolveResult) -> Schedule:
+        # the solver often returns the rule's plan itself (a big plan no step could improve):
+        # its KPIs once (1-2 s on 7,600 operations)
+        key = id(r.solution)
+        if key not in kpis:
+            kpis[key] = plan_kpis(pp, r.solution)
         s = to_schedule(
             problem,
             r,
@@ -331,7 +338,7 @@ def plan_orders(
             axis=pp.axis,
             objective_name=name,
         )
-        return dataclasses.replace(s, kpis=plan_kpis(pp, r.solution))
+        return dataclasses.replace(s, kpis=dict(kpis[key]))
 
     ours, theirs = plan(result), plan(rule_result)
     rule_values = tuple(o.score(problem, hint) for o in stages) if values else ()

@@ -275,17 +275,23 @@ def rules_within(
     for name in rules:
         left = deadline - time.perf_counter()
         slowest = max((s for r, s in seconds.items() if r != SERIAL), default=0.0)
+        if left <= 0:
+            skipped.append(
+                (
+                    name,
+                    f"the {budget_s:.1f} s rule budget is used up (the list schedule took "
+                    f"{seconds[SERIAL]:.1f} s)",
+                )
+            )
+            continue
         if slowest > left:
             skipped.append(
                 (
                     name,
-                    f"{max(0.0, left):.1f} s of the {budget_s:.1f} s rule budget left, a rule "
-                    f"took {slowest:.1f} s",
+                    f"{left:.1f} s of the {budget_s:.1f} s rule budget left, a rule took "
+                    f"{slowest:.1f} s",
                 )
             )
-            continue
-        if left <= 0:
-            skipped.append((name, f"the {budget_s:.1f} s rule budget is used up"))
             continue
         t = time.perf_counter()
         try:
