@@ -156,3 +156,20 @@ def test_overlapping_lots_pass_each_transfer_batch_on(tmp_path: Path) -> None:
         check(pp.problem, solution)
         place, test = sorted(solution.assignments, key=lambda a: a.op)
         assert (place.start, place.end, test.start, test.end) == (0, 60, 12, 72)
+
+
+def test_what_the_plan_does_not_model_is_said(tmp_path: Path) -> None:
+    text = PLANT.replace(
+        "- {id: place, skill: placing, run_time: 6 min, setup_time: 30 min}",
+        "- {id: place, skill: placing, run_time: 6 min, setup_time: 30 min, rework_rate: 0.04}",
+    ) + ("maintenance:\n  - equipment: [rack]\n    usage: {hours: 100 h, duration: 2 h}\n")
+    path = tmp_path / "plant.yaml"
+    path.write_text(text)
+    pp = build_problem(load_plant(path), [Order("A", "board", 20, MONDAY)], origin=MONDAY)
+    assert len(pp.ignored) == 2
+    assert "maintenance of rack after every 100 operating h" in pp.ignored[0]
+    assert pp.ignored[1].startswith("rework of 1 steps (4% of their units)")
+    # the book's plant without either: nothing to say
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(PLANT)
+    assert build_problem(load_plant(plain), [Order("A", "board", 20, MONDAY)]).ignored == ()

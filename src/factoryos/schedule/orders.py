@@ -175,6 +175,8 @@ class PlantProblem:
     origin: dt.datetime
     time_unit: dt.timedelta
     axis: TimeAxis
+    ignored: tuple[str, ...] = ()
+    """What of the plant the plan does not model, one sentence each (for the user)."""
 
     def to_units(self, instant: dt.datetime) -> int:
         return self.axis.to_units(instant)
@@ -378,7 +380,45 @@ def build_problem(
         breaks=breaks,
         off=tuple(off),
     )
-    return PlantProblem(problem, tuple(orders), start, time_unit, axis)
+    return PlantProblem(problem, tuple(orders), start, time_unit, axis, _ignored(plant, units))
+
+
+def _ignored(plant: Plant, units: Sequence[WorkUnit]) -> tuple[str, ...]:
+    """Maintenance by operating hours or counts (the twin stops a unit when it is due; a plan
+    cannot know when) and rework (the share of units a step sends back, at its own or another
+    station) are not in the plan: said, so a planner leaves room for them."""
+    out = []
+    used = {u.equipment.id for u in units}
+    for window in plant.maintenance:
+        if window.usage is not None and used & set(window.equipment):
+            trigger = " or ".join(
+                t
+                for t in (
+                    f"{window.usage.hours_s / 3600:g} operating h" if window.usage.hours_s else "",
+                    f"{window.usage.counts} units" if window.usage.counts else "",
+                )
+                if t
+            )
+            out.append(
+                f"maintenance of {', '.join(window.equipment)} after every {trigger} "
+                "(usage-based: not placed in the plan; the twin and the capacity check count it)"
+            )
+    rates = [
+        (step.rework_rate, step.rework_at)
+        for product in plant.products
+        for step in product.routing
+        if step.rework_rate > 0
+    ]
+    if rates:
+        low, high = min(r for r, _ in rates), max(r for r, _ in rates)
+        share = f"{low:.0%}" if low == high else f"{low:.0%}-{high:.0%}"
+        stations = sorted({at for _, at in rates if at})
+        at = f", at {', '.join(stations)} or their own units" if stations else ""
+        out.append(
+            f"rework of {len(rates)} steps ({share} of their units{at}): no time is kept for it "
+            "(the twin and the capacity check count it)"
+        )
+    return tuple(out)
 
 
 def _steps(plant: Plant, product_id: str, trail: tuple[str, ...] = ()) -> list[PlantOperation]:
