@@ -28,6 +28,7 @@ def test_without_budget_every_rule_is_skipped_and_the_list_schedule_is_valid() -
     p = random_fjsp(20, 5, seed=2)
     ran = rules_within(p, ("EDD", "FIFO"), lambda s: float(s.makespan), 0.0)
     assert ran.rule == SERIAL and [r for r, _ in ran.skipped] == ["EDD", "FIFO"]
+    assert set(ran.seconds) == {SERIAL}
     assert "budget" in ran.describe()
     check(p, ran.solution)
     check(p, serial(p))
@@ -36,8 +37,9 @@ def test_without_budget_every_rule_is_skipped_and_the_list_schedule_is_valid() -
 def test_with_budget_the_best_rule_wins() -> None:
     p = random_fjsp(10, 4, seed=3)
     ran = rules_within(p, ("EDD", "SPT", "MWKR"), lambda s: float(s.makespan), 60.0)
-    assert set(ran.seconds) == {"EDD", "SPT", "MWKR"} and not ran.skipped
-    assert ran.solution.makespan == min(dispatch(p, r).makespan for r in ("EDD", "SPT", "MWKR"))
+    assert set(ran.seconds) == {SERIAL, "EDD", "SPT", "MWKR"} and not ran.skipped
+    plans = [serial(p)] + [dispatch(p, r) for r in ("EDD", "SPT", "MWKR")]
+    assert ran.solution.makespan == min(s.makespan for s in plans)
 
 
 def test_orders_too_big_for_a_step_are_said_and_the_plan_kept() -> None:
@@ -52,8 +54,9 @@ def test_orders_too_big_for_a_step_are_said_and_the_plan_kept() -> None:
 
 @pytest.mark.skipif(not (EXAMPLES / "electronics_plant.yaml").is_file(), reason="no examples")
 def test_small_lots_keep_the_time_limit() -> None:
-    """Lots of 200 (2,000 operations): EDD alone takes longer than the 0.6 s rule budget on
-    this machine; the whole call stays near its 3 s (slack for a loaded machine)."""
+    """Lots of 200 (2,000 operations): the five rules took over 30 s before the budget, EDD
+    alone more than the 0.6 s rule budget; the whole call stays near its 3 s (slack for a
+    machine loaded by other jobs)."""
     t0 = time.perf_counter()
     out = plan_orders(
         EXAMPLES / "electronics_plant.yaml",
@@ -63,7 +66,7 @@ def test_small_lots_keep_the_time_limit() -> None:
         lot_size=200,
     )
     used = time.perf_counter() - t0
-    assert used < 3.0 + 2.0, out.timings
+    assert used < 3.0 + 4.0, out.timings
     assert [phase for phase, _ in out.timings][:2] == ["load", "rules"]
     assert out.rules_run and out.solver_note
     check(out.plant_problem.problem, out.solution)

@@ -66,7 +66,7 @@ KPI_ROWS = (
     ("on_time_rate", "on time", "{:.1%}"),
     ("utilization_mean", "utilization mean", "{:.1%}"),
     ("utilization_max", "utilization max", "{:.1%}"),
-    ("changeovers", "family changeovers", "{:.0f}"),
+    ("changeovers", "setups (lots, family changes)", "{:.0f}"),
     ("setup_h", "setup (h)", "{:.1f}"),
     ("energy_cost_cny", "energy cost (CNY)", "{:,.0f}"),
 )
@@ -144,6 +144,8 @@ def schedule(
         console.print(f"rules: {outcome.rules_run}")
         if outcome.solver_note:
             console.print(f"solver: {outcome.solver_note}")
+        for what in outcome.plant_problem.ignored:
+            console.print(f"not in the plan: {what}")
         if out is not None:
             t0 = time.perf_counter()
             for p in write_schedule(plan, out, load_plant(plant), gantt=gantt):

@@ -117,6 +117,12 @@ NOTES: dict[str, str] = {
     "{to: time}}`); a pair not given takes the operation's `setup_time`.",
     "Equipment.batch_capacity": "Units one work unit processes together in one cycle (an oven, "
     "a burn-in rack); on batch equipment `run_time` is the time of one cycle.",
+    "Equipment.setup": "When a unit sets up: `per_lot`, every new lot pays its step's "
+    "`setup_time` (after another family the `setup_matrix` entry instead, when there is one); "
+    "`per_family_change`, lots of one family follow each other without a setup (a campaign) and "
+    "a family change pays the matrix entry, else the step's `setup_time`. The plan, the twin and "
+    "the capacity check charge setups alike. The plan charges none before a unit's first lot "
+    "(its state at the plan's start is not known); the twin charges that one too.",
     "FailureModel.time_between_failures": "Operating time between failures, a distribution.",
     "FailureModel.time_to_repair": "Time to repair, a distribution.",
     "Exponential.dist": "Selects this distribution.",
@@ -173,6 +179,7 @@ NOTES: dict[str, str] = {
 # Examples of fields no example plant uses yet (an example plant's own value wins).
 EXAMPLES: dict[str, str] = {
     "Equipment.axes": "6",
+    "Equipment.setup": "per_family_change",
     "Fixed.dist": "fixed",
     "Fixed.value_s": "30 min",
     "MaintenanceWindow.start": "2026-03-02T08:00+08:00",

@@ -318,6 +318,7 @@ def solve_by_orders(
             rng.randrange(1 << 30),
             False,
             probing=not problem.has_setups,
+            presolve=not problem.off,
         )
         try:
             r = model.solve(step)

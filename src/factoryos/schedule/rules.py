@@ -259,20 +259,32 @@ def rules_within(
 ) -> RuleRun:
     """Run ``rules`` in order within ``budget_s`` seconds and keep the best by ``score``.
 
-    A rule that passes the budget is stopped; once one has finished, a rule is not started when
-    the slowest so far would not fit in what is left (the rules cost about the same). When none
-    finishes, :func:`serial` gives the plan (a fraction of a second; not counted in the budget).
+    :func:`serial` runs first (a fraction of a second, part of the budget): its plan is a
+    candidate and the fallback when no rule finishes, its time a measure of one pass over the
+    operations. A rule that passes the budget is stopped; once one has finished, a rule is not
+    started when the slowest so far would not fit in what is left (the rules cost about the
+    same).
     """
     t0 = time.perf_counter()
     deadline = t0 + budget_s
-    seconds: dict[str, float] = {}
+    first = serial(problem)
+    seconds: dict[str, float] = {SERIAL: time.perf_counter() - t0}
     skipped: list[tuple[str, str]] = []
-    best: tuple[str, Solution] | None = None
-    best_score = float("inf")
+    best: tuple[str, Solution] = (SERIAL, first)
+    best_score = score(first)
     for name in rules:
         left = deadline - time.perf_counter()
-        slowest = max(seconds.values(), default=0.0)
-        if best is not None and slowest > left:
+        slowest = max((s for r, s in seconds.items() if r != SERIAL), default=0.0)
+        if left <= 0:
+            skipped.append(
+                (
+                    name,
+                    f"the {budget_s:.1f} s rule budget is used up (the list schedule took "
+                    f"{seconds[SERIAL]:.1f} s)",
+                )
+            )
+            continue
+        if slowest > left:
             skipped.append(
                 (
                     name,
@@ -281,23 +293,15 @@ def rules_within(
                 )
             )
             continue
-        if left <= 0:
-            skipped.append((name, f"the {budget_s:.1f} s rule budget is used up"))
-            continue
         t = time.perf_counter()
         try:
             sol = dispatch(problem, name, deadline=deadline)
         except RuleTimeout as exc:
-            skipped.append(
-                (name, f"stopped at the {budget_s:.1f} s rule budget ({str(exc).split(': ')[1]})")
-            )
+            placed = str(exc).split(": ", 1)[1]
+            skipped.append((name, f"stopped at the {budget_s:.1f} s rule budget ({placed})"))
             continue
         seconds[name] = time.perf_counter() - t
         sc = score(sol)
         if sc < best_score:
             best, best_score = (name, sol), sc
-    if best is None:
-        t = time.perf_counter()
-        best = (SERIAL, serial(problem))
-        seconds[SERIAL] = time.perf_counter() - t
     return RuleRun(best[0], best[1], seconds, tuple(skipped))

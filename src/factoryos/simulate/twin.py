@@ -563,8 +563,9 @@ class PlantTwin:
 
     def _start(self, unit: Unit, load: list[tuple[Job, bool]]) -> None:
         """Start one unit of product (or a batch equipment's load: one cycle for all of them).
-        Setups are per lot and step: a family change costs the pool's setup matrix entry (else
-        the step's setup time), a new lot of the same family the step's setup time."""
+        Setups follow the pool's ``setup`` policy: a family change costs the pool's setup
+        matrix entry (else the step's setup time); a new lot of the same family costs the step's
+        setup time ``per_lot``, nothing ``per_family_change``."""
         job = load[0][0]
         op = job.operation
         equipment = unit.pool.equipment
@@ -572,7 +573,7 @@ class PlantTwin:
         lot = (job.order.spec.order_id, job.product.id, job.op_index, job.lot)
         if unit.last_family is not None and unit.last_family != family:
             setup = equipment.setup_matrix_s.get(unit.last_family, {}).get(family, op.setup_time_s)
-        elif unit.last_lot != lot:
+        elif unit.last_lot != lot and equipment.setup == "per_lot":
             setup = op.setup_time_s  # a new lot
         else:
             setup = 0.0
