@@ -29,10 +29,6 @@ def pysparkplug() -> ModuleType:
     return psp
 
 
-def client(psp: ModuleType, client_id: str) -> Any:
-    return psp.Client(client_id=client_id)
-
-
 class RebirthingEdge:
     """An edge node with one device and one Float metric ``Temp`` (alias 1) on pysparkplug's
     low-level client: it publishes births on connect and again on every NCMD
@@ -42,12 +38,12 @@ class RebirthingEdge:
     def __init__(self, group: str, node: str, device: str, port: int = 1883) -> None:
         self.psp = psp = pysparkplug()
         self.group, self.node, self.device = group, node, device
-        self.bdseq = 0
+        self.bdseq = 0  # one connection: its NBIRTHs (first and on rebirth) and will share it
         self.seq = 0
         self.rebirths = 0
         self.births_sent = threading.Event()
         self._lock = threading.Lock()
-        self.client = client(psp, f"rebirthing-edge-{group}")
+        self.client = psp.Client(client_id=f"rebirthing-edge-{group}")
         death = psp.NDeath(timestamp=psp.get_current_timestamp(), bd_seq_metric=self._bdseq())
         topic = psp.Topic(message_type=psp.MessageType.NDEATH, group_id=group, edge_node_id=node)
         self.client.set_will(psp.Message(topic, death, psp.QoS.AT_LEAST_ONCE, False))
@@ -58,7 +54,8 @@ class RebirthingEdge:
     def _bdseq(self) -> Any:
         psp = self.psp
         now = psp.get_current_timestamp()
-        return psp.Metric(timestamp=now, name="bdSeq", datatype=psp.DataType.INT64, value=0)
+        int64 = psp.DataType.INT64
+        return psp.Metric(timestamp=now, name="bdSeq", datatype=int64, value=self.bdseq)
 
     def _publish(self, kind: Any, payload: Any) -> None:
         psp = self.psp
