@@ -9,11 +9,13 @@ the modelled mean lies inside). The peer, measured in the same run on the same l
 bare lifelines ``WeibullFitter`` per pool: the ratio says what the whole use case (store read,
 lifetimes, three families, intervals, KS, unit fits) costs over one bare fit.
 
-The loop's other half (down event -> repaired, checked dispatch list, p50/p99) needs the live
-service and is not measured here.
+With ``--latency`` it measures the loop's other half instead (``bench/loop_latency.py``): from
+a breakdown stored to the repaired, twin-checked dispatch list published on MQTT, p50 / p99
+over ``--failures`` injected failures on the robot plant with its four-week order book.
 
     .venv/bin/python bench/loop.py                 # a year
     nice -n 10 .venv/bin/python bench/loop.py --days 90
+    nice -n 10 .venv/bin/python bench/loop.py --latency --failures 20
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from lifelines import WeibullFitter
 
+import loop_latency  # bench/ is on the path when this file runs
 from factoryos.app.fit import fit_failures
 from factoryos.app.simulation import run_simulation
 from factoryos.model import load_plant
@@ -40,7 +43,12 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=365.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--demand", type=float, default=10_000.0, help="robots a year")
+    parser.add_argument("--latency", action="store_true", help="the loop's latency instead")
+    loop_latency.add_arguments(parser)
     args = parser.parse_args()
+    if args.latency:
+        loop_latency.measure(args)
+        return
     plant = load_plant(ROOT / "examples" / "robot_factory.yaml")
     start = dt.datetime(2026, 1, 1, tzinfo=plant.zone)
     end = start + dt.timedelta(days=args.days)

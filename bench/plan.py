@@ -48,7 +48,7 @@ from factoryos.schedule import (
     solve,
     validate,
 )
-from factoryos.schedule.bounds import bottleneck_bound, busy_while_waiting
+from factoryos.schedule.bounds import bottleneck_bound, busy_while_waiting, path_bound
 from factoryos.schedule.repair import right_shift
 
 console = Console()
@@ -174,7 +174,8 @@ def main(
             pp = outcome.plant_problem
             p = pp.problem
             bound = bottleneck_bound(p)
-            bound_h = _hours(pp.axis, pp.origin, bound.bound)
+            # the pool's bound, or an order's own path in the calendars when that is later
+            bound_h = _hours(pp.axis, pp.origin, max(bound.bound, path_bound(p)))
             pool = sorted({p.machine_unit(m)[0] for m in bound.machines})
             row: dict[str, object] = {
                 "plant": name,

@@ -4,9 +4,10 @@ In one run, on the same generated state/count/energy events of ``--units`` work 
 over the year 2026, appended in time order in batches of ``--batch``:
 
   (a) append throughput: ``PostgresStore`` (staging COPY, ids once, partitions, roll-ups) vs a
-      bare binary ``COPY`` of the same rows into an unindexed table (the physical limit proxy,
-      same client path: Arrow -> rows -> psycopg binary COPY) vs ``DuckDBStore``;
-      goals: PostgreSQL within 2x of the bare COPY and >= 100,000 events/s;
+      bare ``COPY`` of the same rows into an unindexed table (the physical limit proxy), both as
+      binary COPY from Python rows (the issue's reference) and as CSV written by Arrow (the
+      store's own client path, the faster one) vs ``DuckDBStore``;
+      goals: PostgreSQL within 2x of the bare COPY (the faster) and >= 100,000 events/s;
   (b) KPI inputs of one line over one month by day (the four aggregate queries ``kpi_report``
       makes), on ``--queries`` random (line, month) pairs: p50 and p99 on PostgreSQL with
       roll-ups, on PostgreSQL from raw events only, on DuckDB; goal p99 < 50 ms with roll-ups;
@@ -46,7 +47,7 @@ from factoryos.model.aggregates import AggregateQuery
 from factoryos.model.loader import load_plant
 from factoryos.store.arrow import EVENT_SCHEMA
 from factoryos.store.duckdb_store import DuckDBStore
-from factoryos.store.postgres_batch import STAGING_TYPES, copy_rows, staging_columns
+from factoryos.store.postgres_batch import STAGING_TYPES, copy_csv, copy_rows, staging_columns
 from factoryos.store.postgres_store import PostgresStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,14 +112,25 @@ def timed_appends(label: str, batches: list[pa.Table], append: Callable[[pa.Tabl
 
 
 def bare_copy(conn: psycopg.Connection[Any], batch: pa.Table) -> None:
+    """Binary COPY of Python rows (psycopg's row writer) into the unindexed ``bare_bin``."""
     columns = staging_columns()
     with conn.transaction(), conn.cursor() as cur:
         names = sql.SQL(", ").join(sql.Identifier(n) for n, _ in columns)
-        copy_sql = sql.SQL("COPY bare ({}) FROM STDIN (FORMAT BINARY)").format(names)
+        copy_sql = sql.SQL("COPY bare_bin ({}) FROM STDIN (FORMAT BINARY)").format(names)
         with cur.copy(copy_sql) as copy:
             copy.set_types([STAGING_TYPES[kind] for _, kind in columns])
             for row in copy_rows(batch):
                 copy.write_row(row)
+
+
+def bare_csv(conn: psycopg.Connection[Any], batch: pa.Table) -> None:
+    """COPY of Arrow-written CSV (the store's client path) into the unindexed ``bare_csv``."""
+    with (
+        conn.transaction(),
+        conn.cursor() as cur,
+        cur.copy("COPY bare_csv FROM STDIN (FORMAT csv)") as copy,
+    ):
+        copy.write(memoryview(copy_csv(batch)))
 
 
 def month_queries(units: int, count: int, seed: int) -> list[AggregateQuery]:
@@ -200,41 +212,58 @@ def main(
     try:
         with PostgresStore(scoped) as pg, tempfile.TemporaryDirectory() as tmp:
             t_pg = timed_appends("PostgresStore", batches, pg.append)
+            began = time.perf_counter()
+            ranges = pg.refresh_rollups()  # the state roll-ups the appends marked
+            t_refresh = time.perf_counter() - began
+            console.print(
+                f"state roll-up refresh after the appends: {t_refresh:.1f} s, {ranges} ranges"
+            )
             admin.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-            admin.execute(
-                sql.SQL("CREATE TABLE bare ({})").format(
-                    sql.SQL(", ").join(
-                        sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(STAGING_TYPES[k]))
-                        for n, k in staging_columns()
+            for table in ("bare_bin", "bare_csv"):
+                admin.execute(
+                    sql.SQL("CREATE TABLE {} ({})").format(
+                        sql.Identifier(table),
+                        sql.SQL(", ").join(
+                            sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(STAGING_TYPES[k]))
+                            for n, k in staging_columns()
+                        ),
                     )
                 )
-            )
-            t_copy = timed_appends("bare COPY", batches, lambda b: bare_copy(admin, b))
+            t_bin = timed_appends("bare binary COPY", batches, lambda b: bare_copy(admin, b))
+            t_copy = timed_appends("bare CSV COPY", batches, lambda b: bare_csv(admin, b))
             duck = DuckDBStore(Path(tmp) / "bench.duckdb")
             t_duck = timed_appends("DuckDBStore", batches, duck.append)
             assert pg.count() == duck.count() == events
 
-            rate = {
-                name: events / t for name, t in (("pg", t_pg), ("copy", t_copy), ("duck", t_duck))
-            }
-            append = Table(title=f"append {events:,} events in batches of {batch:,}")
-            for column in ("store", "seconds", "events/s", "vs bare COPY"):
-                append.add_column(column, justify="right")
-            for name, label, t in (
-                ("pg", "PostgresStore", t_pg),
-                ("copy", "bare binary COPY (unindexed)", t_copy),
+            runs = (
+                ("pg", "PostgresStore (state roll-ups marked)", t_pg),
+                ("pg+", "PostgresStore + state roll-up refresh", t_pg + t_refresh),
+                ("copy", "bare COPY, Arrow CSV (unindexed)", t_copy),
+                ("bin", "bare binary COPY, Python rows (unindexed)", t_bin),
                 ("duck", "DuckDBStore", t_duck),
-            ):
-                append.add_row(label, f"{t:.1f}", f"{rate[name]:,.0f}", f"{t / t_copy:.2f}x")
+            )
+            rate = {name: events / t for name, _, t in runs}
+            append = Table(title=f"append {events:,} events in batches of {batch:,}")
+            for column in ("store", "seconds", "events/s", "vs CSV COPY", "vs binary COPY"):
+                append.add_column(column, justify="right")
+            for name, label, t in runs:
+                ratios = (f"{t / t_copy:.2f}x", f"{t / t_bin:.2f}x")
+                append.add_row(label, f"{t:.1f}", f"{rate[name]:,.0f}", *ratios)
             console.print(append)
 
+            # statistics as autovacuum would have them (the "auto" choice reads the catalog)
+            admin.execute(
+                "ANALYZE state_events, other_events, state_hours, count_hours, energy_hours"
+            )
             month = month_queries(units, queries, seed)
             kpi_inputs(pg, month[0])  # warm both stores' caches once
             kpi_inputs(duck, month[0])
             got = {"pg": latencies(pg, month)}
+            pg.rollups = True
+            got["pg rolled"] = latencies(pg, month)
             pg.rollups = False
             got["pg raw"] = latencies(pg, month)
-            pg.rollups = True
+            pg.rollups = "auto"
             got["duck"] = latencies(duck, month)
             lat = Table(
                 title=f"KPI inputs, one line x one month by day, {queries} random months (ms)"
@@ -242,7 +271,8 @@ def main(
             for column in ("store", "p50", "p99", "max"):
                 lat.add_column(column, justify="right")
             for name, label in (
-                ("pg", "PostgreSQL, roll-ups"),
+                ("pg", "PostgreSQL, auto (roll-ups where they are smaller)"),
+                ("pg rolled", "PostgreSQL, roll-ups wherever possible"),
                 ("pg raw", "PostgreSQL, raw events"),
                 ("duck", "DuckDB"),
             ):
@@ -267,9 +297,12 @@ def main(
                 f"PostgreSQL/DuckDB = {times['pg'] / times['duck']:.2f}"
             )
             goals = [
-                ("PostgreSQL append within 2x of bare COPY", t_pg / t_copy <= 2),
+                ("PostgreSQL append within 2x of the bare CSV COPY", t_pg / t_copy <= 2),
+                ("PostgreSQL append within 2x of the bare binary COPY", t_pg / t_bin <= 2),
                 ("PostgreSQL append >= 100,000 events/s", rate["pg"] >= 100_000),
-                ("p99 < 50 ms with roll-ups", p(got["pg"], 99) < 50),
+                ("PostgreSQL append + refresh >= 100,000 events/s", rate["pg+"] >= 100_000),
+                ("p99 < 50 ms, auto", p(got["pg"], 99) < 50),
+                ("p99 < 50 ms, roll-ups wherever possible", p(got["pg rolled"], 99) < 50),
             ]
             for goal, met in goals:
                 console.print(f"goal {goal}: {'met' if met else 'NOT met'}")

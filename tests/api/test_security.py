@@ -28,6 +28,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "/api/v1/sites/{site}/schedules/{plan}/repair": {"now": "2026-03-03T08:00+08:00"},
     "/api/v1/sites/{site}/twin-runs": {"days": 1, "replications": 1},
     "/api/v1/sites/{site}/comparisons": {"scenario": {}, "days": 1},
+    "/api/v1/sites/{site}/loop/rush": {"orders_csv": ORDERS},
+    "/api/v1/sites/{site}/loop/scrap": {"order_id": "SO-1", "step": "arm_assembly"},
+    "/api/v1/sites/{site}/loop/drill": {"path": "step_robotics/jiading", "duration_h": 1},
 }
 
 
@@ -50,6 +53,7 @@ def _call(
     headers: dict[str, str],
 ) -> Any:
     url = path.replace("{site}", site).replace("{plan}", "0123456789ab").replace("{job}", "x-1")
+    url = url.replace("{proposal}", "0123456789ab")
     params = {k: QUERY[k] for k in [*required, "from", "to"]}
     if path.endswith("/live"):
         return None  # a stream: checked by its own test (it never ends by itself)
@@ -110,7 +114,7 @@ def test_unauthenticated_calls_get_401(client: TestClient) -> None:
 @pytest.mark.parametrize("user", ["vic", "ola"])
 def test_readers_cannot_write(client: TestClient, tokens: dict[str, str], user: str) -> None:
     writes = [r for r in _site_routes(client) if r[0] == "POST"]
-    assert len(writes) == 4
+    assert len(writes) == 9
     for method, path, required in writes:
         if "{plan}" in path:
             continue  # needs a plan first; the role check is the same dependency

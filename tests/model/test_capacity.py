@@ -166,11 +166,20 @@ def test_family_changeovers_follow_the_pools_batch_mix() -> None:
     )
     report = rough_cut_capacity(load_plant_text(text), START, END, 40, lot_size=10)
     bench = report.pools[1]
-    # bench batches: 4 of widgets, 10/3 of parts (7.3333 in all). The batch before a widgets
-    # batch is a parts batch with probability (10/3)/7.3333, costing 1 h: 4 x 0.4545 = 1.818 h;
-    # into parts likewise 10/3 x 4/7.3333 = 1.818 h. Changeovers add 40/11 h = 3.636 h.
-    assert bench.setup_load_s == pytest.approx((100 / 3 / 10 * 0.5 + 40 / 11) * H)
+    # bench lots: 4 of widgets, 10/3 of parts (22/3 in all), the bench sets up per lot. The lot
+    # before a widgets lot is a parts lot with probability 5/11, costing 1 h (the matrix), else
+    # a widgets lot, costing the widget step's setup (none): 4 x 5/11 = 20/11 h. Before a parts
+    # lot: widgets with probability 6/11 (1 h), else parts (its 0.5 h step setup, the matrix
+    # replacing it on a change as in the plan and the twin): 10/3 x (6/11 + 5/11 x 0.5) h.
+    assert bench.setup_load_s == pytest.approx((20 / 11 + 10 / 3 * (6 + 2.5) / 11) * H)
     assert report.pools[0].setup_load_s == pytest.approx(100 * 2 / 3 / 10 * 1800)
+    # a campaign bench: only the family changes cost, 20/11 + 10/3 x 6/11 h
+    campaign = text.replace(
+        "            setup_matrix:",
+        "            setup: per_family_change\n            setup_matrix:",
+    )
+    report = rough_cut_capacity(load_plant_text(campaign), START, END, 40, lot_size=10)
+    assert report.pools[1].setup_load_s == pytest.approx((20 / 11 + 10 / 3 * 6 / 11) * H)
 
 
 def test_loads_are_linear_in_demand_so_nominal_output_is_not() -> None:

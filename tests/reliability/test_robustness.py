@@ -17,9 +17,11 @@ from typer.testing import CliRunner
 from factoryos.app.robustness import assess_plans, paired_difference
 from factoryos.app.simulation import read_orders_file, read_schedule_file
 from factoryos.cli.main import app
-from factoryos.model.events import EventKind, OperationEvent
+from factoryos.model import MachineState
+from factoryos.model.events import EventKind, OperationEvent, StateChange
 from factoryos.simulate.replicate import RunSpec
 from factoryos.simulate.twin import DispatchRule
+from factoryos.simulate.units import Outage
 from tests.reliability.plants import RELIABILITY_PLANT, reliability_plant
 
 T0 = dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC)
@@ -150,3 +152,35 @@ def test_cli_prints_per_order_probabilities_and_the_paired_difference(tmp_path: 
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "SO-4" in result.output and "common random numbers" in result.output
+
+
+def test_a_known_outage_delays_the_planned_unit_by_its_length(tmp_path: Path) -> None:
+    """Mill 1 down for 2 h from SO-1's planned start: SO-1 ends 2 h later (1 h late, it had 1 h
+    of slack) in every replication; the other mills' orders are untouched."""
+    plant = reliability_plant(NO_FAILURES)
+    orders, plan = write_case(tmp_path)
+    down = Outage("mill", 1, T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=3))
+    (out,) = assess_plans(plant, orders, [plan], replications=2, processes=1, outages=[down])
+    assert [o.on_time.value for o in out.orders] == [0.0, 1.0, 1.0, 1.0]
+    assert out.orders[0].tardiness_h.mean == pytest.approx(1.0)
+    schedule = read_schedule_file(plan)
+    spec = RunSpec(
+        plant,
+        tuple(read_orders_file(orders, T0)),
+        T0,
+        86400.0,
+        1,
+        DispatchRule.PLAN,
+        schedule,
+        outages=(down,),
+    )
+    events: list[object] = []
+    spec.twin(0, sink=events.append).run()
+    states = [
+        (e.ts, e.state)
+        for e in events
+        if isinstance(e, StateChange) and e.path == "acme/works/shop/cells/mill/1"
+    ]
+    assert (T0 + dt.timedelta(hours=1), MachineState.FAULT) in states
+    after = [s for ts, s in states if ts == T0 + dt.timedelta(hours=3)]
+    assert after and after[-1] is MachineState.PRODUCING

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from factoryos.schedule import Alternative, Assignment, Job, Operation, Problem, Solution
-from factoryos.schedule.bounds import bottleneck_bound, busy_while_waiting
+from factoryos.schedule.bounds import (
+    bottleneck_bound,
+    busy_while_waiting,
+    calendar_heads,
+    path_bound,
+)
+from factoryos.schedule.rules import dispatch
 
 
 def _job(name: str, release: int, *steps: tuple[int, int]) -> Job:
@@ -48,3 +54,33 @@ def test_the_bound_adds_the_least_changeovers_of_its_families() -> None:
     )
     matrix = tuple((0, a, b, {"A": 6, "B": 5, "C": 4}[b]) for a in "ABC" for b in "ABC" if a != b)
     assert bottleneck_bound(Problem(jobs, 1, setup_matrix=matrix)).bound == 30 + 4 + 5
+
+
+def test_heads_in_the_calendars_of_lines_on_other_shifts() -> None:
+    # line 0 is off until 100, line 1 off over [150, 300): a 50-unit step on line 0 ends at
+    # 150 at the earliest, the 20-unit step after it (one stretch) cannot start before 300
+    p = Problem((_job("a", 0, (0, 50), (1, 20)),), 2, off=((0, 0, 100), (1, 150, 300)))
+    starts, ends = calendar_heads(p)
+    assert (starts[(0, 0)], ends[(0, 0)], starts[(0, 1)], ends[(0, 1)]) == (100, 150, 300, 320)
+    assert path_bound(p) == 320 == dispatch(p, "EDD").makespan
+    # the pool bound of line 1 starts its work at that head, not at the working-unit head 50
+    assert bottleneck_bound(p).bound == 320
+
+
+def test_unattended_work_may_use_the_time_off() -> None:
+    # a 100-unit unattended cycle on a unit off over [10, 200): it starts at 0 and runs
+    # through, so time off must not count as lost in its pool's bound
+    job = Job((Operation((Alternative(0, 100),), unattended=True),), name="oven")
+    p = Problem((job,), 1, off=((0, 10, 200),))
+    assert dispatch(p, "EDD").makespan == 100
+    assert bottleneck_bound(p).bound <= 100
+
+
+def test_units_that_set_up_per_lot_count_every_lot_but_the_first() -> None:
+    # three 10-unit lots of one family on one unit with a 5-unit step setup: 30 + 2 x 5
+    lot = Operation((Alternative(0, 10),), family="f", setup_default=5)
+    jobs = tuple(Job((lot,), name=f"l{k}") for k in range(3))
+    per_lot = Problem(jobs, 1, lot_setup_machines=frozenset({0}))
+    assert bottleneck_bound(per_lot).bound == 40 == dispatch(per_lot, "EDD").makespan
+    # a campaign unit: no setup within the family
+    assert bottleneck_bound(Problem(jobs, 1)).bound == 30 == dispatch(Problem(jobs, 1)).makespan

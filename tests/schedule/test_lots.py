@@ -106,7 +106,25 @@ def test_a_lot_plan_passes_the_validator_and_carries_its_quantities(plant: Plant
     plan = to_schedule(pp.problem, result, origin=pp.origin, time_unit=pp.time_unit, axis=pp.axis)
     placed = [o for o in plan if o.operation_id.endswith("place")]
     assert sorted(o.quantity for o in placed) == [5, 5, 5, 10, 10, 10, 10, 10, 10]
-    # one placer: 3 x 150 min of placing back to back (one family: no changeover between lots)
+    # one placer, which sets up per lot (the default): 3 x 150 min of placing and a 30 min
+    # setup before each lot but the first
+    assert max(o.end for o in placed) == MONDAY + dt.timedelta(minutes=450 + 8 * 30)
+
+
+def test_a_campaign_placer_sets_up_only_on_a_family_change(tmp_path: Path) -> None:
+    path = tmp_path / "plant.yaml"
+    campaign = "skills: [placing], setup: per_family_change,"
+    path.write_text(PLANT.replace("skills: [placing],", campaign))
+    pp = build_problem(
+        load_plant(path),
+        [Order(f"O{k}", "board", 25, MONDAY, MONDAY + dt.timedelta(days=1)) for k in range(3)],
+        origin=MONDAY,
+    )
+    result = solve(pp.problem, SolverParams(2.0, 2))
+    check(pp.problem, result.solution)
+    plan = to_schedule(pp.problem, result, origin=pp.origin, time_unit=pp.time_unit, axis=pp.axis)
+    placed = [o for o in plan if o.operation_id.endswith("place")]
+    # one family: 3 x 150 min back to back, no setup between its lots
     assert max(o.end for o in placed) == MONDAY + dt.timedelta(minutes=450)
 
 
@@ -138,3 +156,20 @@ def test_overlapping_lots_pass_each_transfer_batch_on(tmp_path: Path) -> None:
         check(pp.problem, solution)
         place, test = sorted(solution.assignments, key=lambda a: a.op)
         assert (place.start, place.end, test.start, test.end) == (0, 60, 12, 72)
+
+
+def test_what_the_plan_does_not_model_is_said(tmp_path: Path) -> None:
+    text = PLANT.replace(
+        "- {id: place, skill: placing, run_time: 6 min, setup_time: 30 min}",
+        "- {id: place, skill: placing, run_time: 6 min, setup_time: 30 min, rework_rate: 0.04}",
+    ) + ("maintenance:\n  - equipment: [rack]\n    usage: {hours: 100 h, duration: 2 h}\n")
+    path = tmp_path / "plant.yaml"
+    path.write_text(text)
+    pp = build_problem(load_plant(path), [Order("A", "board", 20, MONDAY)], origin=MONDAY)
+    assert len(pp.ignored) == 2
+    assert "maintenance of rack after every 100 operating h" in pp.ignored[0]
+    assert pp.ignored[1].startswith("rework of 1 steps (4% of their units)")
+    # the book's plant without either: nothing to say
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(PLANT)
+    assert build_problem(load_plant(plain), [Order("A", "board", 20, MONDAY)]).ignored == ()

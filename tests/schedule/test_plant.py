@@ -98,13 +98,11 @@ def test_plan_carries_family_changeovers_on_each_unit(small: PlantProblem) -> No
                 for s in plant.product_by_id[after.product].routing
                 if s.id == after.operation_id.rsplit(".", 1)[-1]
             )
-            seconds = (
-                0.0
-                if a == b
-                else plant.equipment_by_id[eq_id]
-                .setup_matrix_s.get(a, {})
-                .get(b, step.setup_time_s)
-            )
+            equipment = plant.equipment_by_id[eq_id]
+            if a != b:
+                seconds = equipment.setup_matrix_s.get(a, {}).get(b, step.setup_time_s)
+            else:  # a new lot of the same family
+                seconds = step.setup_time_s if equipment.setup == "per_lot" else 0.0
             expected = dt.timedelta(minutes=math.ceil(seconds / 60))
             assert after.setup_duration == expected
             if expected:

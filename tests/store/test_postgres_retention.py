@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,10 +12,13 @@ import pytest
 from typer.testing import CliRunner
 
 from factoryos.cli.main import app
-from factoryos.model.events import Event, ProductionCount, StateChange
+from factoryos.model.aggregates import AggregateQuery, PeriodKind, PlannedPeriod
+from factoryos.model.events import EnergyReading, Event, ProductionCount, StateChange
 from factoryos.model.states import MachineState
 from factoryos.store.postgres_store import PostgresStore
+from tests.contract.test_aggregates import calendar
 from tests.pg import PG_URL, drop_schemas, new_schema, pg_unavailable, url_with_schema
+from tests.store.test_postgres_rollups import answers, assert_same
 
 pytestmark = pytest.mark.skipif(bool(pg_unavailable()), reason=pg_unavailable() or "")
 runner = CliRunner(env={"COLUMNS": "200", "FACTORYOS_DB": ""})
@@ -64,6 +68,8 @@ def test_retention_shows_then_drops_whole_months_and_keeps_rollups(schema: str) 
     url = url_with_schema(schema)
     with PostgresStore(url) as store:
         store.append(events())
+        assert store.refresh_rollups() == 1  # one unit's marked hours
+        assert store.refresh_rollups() == 0
     before = rollups(schema)
     assert before["state_hours"] and before["count_hours"]
     all_months = months(schema)
@@ -105,3 +111,77 @@ def test_retention_needs_postgres(tmp_path: Path) -> None:
     result = runner.invoke(app, ["db", "retention", "--db", str(tmp_path / "x.duckdb")])
     assert result.exit_code == 1
     assert "retention needs the PostgreSQL store" in result.output
+
+
+HOUR_TILES = (
+    (0, 6, None, "off"),
+    (6, 14, "early", "busy"),
+    (14, 22, "late", "busy"),
+    (22, 24, None, "off"),
+)
+
+
+def month_of_events(unit: str, last_day: int, seed: int) -> list[Event]:
+    """A unit's states on whole hours (the last one producing), counts and energy in January
+    2024, from day 1 to ``last_day``."""
+    rng = random.Random(seed)
+    out: list[Event] = []
+    hour = dt.datetime(2024, 1, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(2024, 1, last_day, tzinfo=dt.UTC)
+    n = 0
+    while hour < end:
+        state = rng.choice([MachineState.PRODUCING, MachineState.IDLE, MachineState.FAULT])
+        out.append(StateChange(f"{unit}s{n}", hour, unit, state, "jam" if n % 3 else None))
+        out.append(ProductionCount(f"{unit}c{n}", hour + dt.timedelta(minutes=15), unit, "p", n))
+        out.append(EnergyReading(f"{unit}e{n}", hour + dt.timedelta(minutes=40), unit, n / 4))
+        hour += dt.timedelta(hours=rng.randint(2, 9))
+        n += 1
+    out.append(StateChange(f"{unit}last", hour, unit, MachineState.PRODUCING))
+    return out
+
+
+def hour_calendar(days: int) -> tuple[PlannedPeriod, ...]:
+    return tuple(
+        PlannedPeriod(
+            "K",
+            dt.datetime(2024, 1, 1, lo, tzinfo=dt.UTC) + dt.timedelta(days=d),
+            dt.datetime(2024, 1, 1, tzinfo=dt.UTC) + dt.timedelta(days=d, hours=hi),
+            dt.date(2024, 1, 1) + dt.timedelta(days=d),
+            shift,
+            PeriodKind(kind),
+        )
+        for d in range(days)
+        for lo, hi, shift, kind in HOUR_TILES
+    )
+
+
+def test_expired_months_answer_from_rollups_alone(schema: str) -> None:
+    # Unit 1 goes on into the present; unit 2 falls silent on January 20th (its open tail then
+    # lives in unit_last alone once January expires).
+    one, two = "e/s/a/l/m1", "e/s/a/l/m2"
+    recent = StateChange("now", NOW - dt.timedelta(hours=1), one, MachineState.IDLE)
+    keys = {one: "K", two: "K"}
+    start, end = dt.datetime(2024, 1, 1, tzinfo=dt.UTC), dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
+    exact = AggregateQuery(start, end, "e/s", hour_calendar(31), keys, ("local_day",))
+    cut = AggregateQuery(start, end, "e/s", calendar(dt.date(2024, 1, 1), 31), keys, ("path",))
+    with PostgresStore(url_with_schema(schema)) as store:
+        store.append([*month_of_events(one, 28, 1), *month_of_events(two, 20, 2), recent])
+        store.rollups = False
+        want, want_cut = answers(store, exact), answers(store, cut)
+        store.rollups = "auto"
+        store.set_retention("e/s", 90)
+        assert [p.month.month for p in store.apply_retention(NOW).expiring][:1] == [1]
+        assert store.events(start, end).num_rows == 0  # January's raw events are gone
+        # tiles on whole hours: the roll-ups alone give exactly what the raw events gave
+        assert_same(answers(store, exact), want)
+        # a tile boundary inside an hour (10:30): the hour goes whole to the tile holding its
+        # midpoint (hour resolution), so per tile kind the split moves but no time is lost
+        got_cut = answers(store, cut)
+        assert got_cut["states"] != want_cut["states"]
+        total = sum(want_cut["states"].values())
+        assert sum(got_cut["states"].values()) == pytest.approx(total)
+        assert got_cut["counts"] and sum(c.good for c in got_cut["counts"]) == sum(
+            c.good for c in want_cut["counts"]
+        )
+        store.rollups = False  # the raw events alone no longer know January
+        assert answers(store, exact)["states"] == {}

@@ -118,7 +118,7 @@ def test_rollups_answer_as_raw_events_and_duckdb(
         start, start + dt.timedelta(minutes=length_min), node,
         calendar(dt.date(2023, 12, 31), 6, odd=odd), KEYS, group_by,
     )  # fmt: skip
-    with PostgresStore(url_with_schema(new_schema())) as pg, DuckDBStore() as duck:
+    with PostgresStore(url_with_schema(new_schema()), rollups=True) as pg, DuckDBStore() as duck:
         for batch in batches(events, seed):
             pg.append(batch)
         duck.append(events)
@@ -150,9 +150,13 @@ def test_late_events_leave_the_rollups_a_fresh_load_would_have(
     in_order, shuffled = new_schema(), new_schema()
     with PostgresStore(url_with_schema(in_order)) as store:
         store.append(sorted(events, key=lambda e: e.ts))
+        store.refresh_rollups()
     with PostgresStore(url_with_schema(shuffled)) as store:
-        for batch in batches(events, seed):
+        for n, batch in enumerate(batches(events, seed)):
             store.append(batch)
+            if n % 2:  # marked hours recomputed now and then: overlapping marks merge
+                store.refresh_rollups()
+        store.refresh_rollups()
     assert rollup_rows(shuffled) == rollup_rows(in_order)
     drop_schemas()
 
@@ -161,7 +165,7 @@ def test_rollups_are_read_for_whole_hours() -> None:
     # A unit producing 06:00-14:00 with its last event later: the busy hours 06-10 come from
     # state_hours. Changing the roll-up (never done by factoryos) shows it is what is read.
     schema = new_schema()
-    with PostgresStore(url_with_schema(schema)) as store:
+    with PostgresStore(url_with_schema(schema), rollups=True) as store:
         store.append(
             [
                 StateChange("p", T0 + dt.timedelta(hours=6), A, MachineState.PRODUCING),
@@ -179,3 +183,30 @@ def test_rollups_are_read_for_whole_hours() -> None:
         raw = {(r.period_kind, r.state): r.seconds for r in store.state_time(q)}
     assert before == raw
     assert after[("busy", "producing")] == before[("busy", "producing")] - 1800
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_auto_reads_rollups_only_where_they_are_much_smaller(dense: bool) -> None:
+    # Dense: a state change every 30 s for 4 hours (480 events, a few roll-up rows an hour).
+    # Sparse: 3 events over a day (24 roll-up rows). A doctored roll-up shows which is read.
+    step = dt.timedelta(seconds=30) if dense else dt.timedelta(hours=8)
+    count = 480 if dense else 3
+    states = [MachineState.PRODUCING, MachineState.IDLE]
+    events = [
+        StateChange(f"x{n}", T0 + dt.timedelta(hours=6) + n * step, A, states[n % 2])
+        for n in range(count)
+    ]
+    events.append(StateChange("end", T0 + dt.timedelta(hours=30), A, MachineState.OFF))
+    schema = new_schema()
+    with PostgresStore(url_with_schema(schema)) as store:
+        store.append(events)
+        q = AggregateQuery(T0, T0 + dt.timedelta(days=1), A, calendar(T0.date(), 1), KEYS)
+        store.refresh_rollups()
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"SET search_path TO {schema}")  # type: ignore[arg-type]
+            conn.execute("ANALYZE state_events, state_hours")
+            conn.execute("UPDATE state_hours SET us = us / 2 WHERE hour = '2024-01-01 07:00Z'")
+        auto = {(r.period_kind, r.state): r.seconds for r in store.state_time(q)}
+        store.rollups = False
+        raw = {(r.period_kind, r.state): r.seconds for r in store.state_time(q)}
+    assert (auto != raw) is dense

@@ -14,7 +14,18 @@ from fastapi import FastAPI
 from factoryos import __version__
 from factoryos.api import errors
 from factoryos.api.caching import ResponseCache
-from factoryos.api.routers import auth, dashboard, jobs, kpis, live, program, schedules, sites
+from factoryos.api.routers import (
+    auth,
+    dashboard,
+    jobs,
+    kpis,
+    live,
+    loop,
+    program,
+    schedules,
+    sites,
+)
+from factoryos.api.timing import ServerTiming
 from factoryos.app.service import Service, ServiceSettings
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -44,9 +55,10 @@ def create_app(settings: ServiceSettings, *, service: Service | None = None) -> 
         redoc_url=None,
     )
     app.state.service = svc
-    app.state.responses = ResponseCache()
+    app.state.responses = ResponseCache(svc.changes)
     errors.install(app)
-    for router in (auth, sites, kpis, schedules, jobs, live, program):
+    app.add_middleware(ServerTiming)
+    for router in (auth, sites, kpis, schedules, jobs, live, loop, program):
         app.include_router(router.router, prefix=API_PREFIX)
     app.include_router(dashboard.router)
     return app

@@ -19,8 +19,9 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from factoryos.app.stores import open_user_store
 from factoryos.model.errors import AccessError, ParameterError
-from factoryos.store.users import ALL_SITES, DuckDBUserStore, UserStore
+from factoryos.store.users import ALL_SITES, UserStore
 
 __all__ = ["Accounts", "Principal", "Role", "open_accounts"]
 
@@ -126,6 +127,13 @@ class Accounts:
         self.users.add_session(_digest(token), name, now + SESSION_TTL)
         return token
 
+    def cached_session(self, token: str) -> Principal | None:
+        """The principal of a session answered within ``SESSION_CACHE_S``, without asking the
+        store (None: ask :meth:`session`); cheap enough for an event loop."""
+        with self._cache_lock:
+            hit = self._cache.get(_digest(token))
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
     def session(self, token: str, now: dt.datetime | None = None) -> Principal | None:
         """The principal of a live session. Answers are kept ``SESSION_CACHE_S`` (every request
         asks; the store need not): a grant or revocation shows within that time, a logout at
@@ -153,5 +161,6 @@ class Accounts:
 
 
 def open_accounts(db: str, sites: frozenset[str] | None = None) -> Accounts:
-    """The accounts kept in the store at ``db`` (the same DuckDB file as the events)."""
-    return Accounts(DuckDBUserStore(db), sites)
+    """The accounts kept in the store at ``db``: the DuckDB file of the events, or tables on the
+    PostgreSQL server of a ``postgresql://`` URL."""
+    return Accounts(open_user_store(db), sites)

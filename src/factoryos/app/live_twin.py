@@ -76,6 +76,9 @@ class LiveTwin:
             run_id=run_id,
             env=self._env,
         )
+        self._units = {u.path: u for u in self._twin.units}
+        self._outages: list[tuple[str, float]] = []  # (unit path, twin seconds) to start
+        self._outages_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.stored = 0
@@ -102,6 +105,22 @@ class LiveTwin:
         if self._thread is not None:
             self._thread.join(timeout_s)
 
+    def inject_outage(self, path: str, duration_s: float) -> None:
+        """Break the work unit at ``path`` down for ``duration_s`` twin seconds (a drill, a
+        test): it goes to ``fault`` at the twin's next slice, at most ``flush_s`` from now."""
+        if path not in self._units:
+            raise SimulationError(f"no work unit {path!r} in the twin of {self.plant.site.id!r}")
+        if duration_s <= 0:
+            raise SimulationError(f"an outage lasts > 0 s, got {duration_s}")
+        with self._outages_lock:
+            self._outages.append((path, duration_s))
+
+    def _start_outages(self) -> None:
+        with self._outages_lock:
+            due, self._outages = self._outages, []
+        for path, duration_s in due:
+            self._units[path].begin_outage(duration_s)
+
     def _run(self) -> None:
         env = self._env
         try:
@@ -111,6 +130,7 @@ class LiveTwin:
             env.sync()
             slice_s = self.flush_s * self.speed
             while not self._stop.is_set() and env.now < self.horizon_s:
+                self._start_outages()
                 env.run(until_s=min(env.now + slice_s, self.horizon_s))
                 self._flush()
         except BaseException as exc:  # reported by the service; the thread must not vanish

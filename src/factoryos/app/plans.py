@@ -21,6 +21,7 @@ from factoryos.app.repairing import repair_plan
 from factoryos.model import Plant
 from factoryos.model.calendar import shift_periods
 from factoryos.model.errors import FactoryosError, ParameterError
+from factoryos.model.schedule import Schedule
 from factoryos.schedule import read_orders
 
 __all__ = ["DownSpan", "PlanStore"]
@@ -151,7 +152,27 @@ class PlanStore:
         self._save_meta(plan_id, status="done", repaired_at=now.isoformat())
         return {"plan": plan_id, "parent": parent, "deviation_h": out.deviation_h}
 
+    def add_repaired(self, parent: str, schedule: Schedule, orders_csv: str, **meta: Any) -> str:
+        """A child plan of ``parent`` holding a repair made elsewhere (the live loop's), with
+        its order book (the parent's, plus rush orders); ``meta`` goes to its ``meta.json``."""
+        objective = self._meta(parent)["objective"]
+        plan_id = uuid.uuid4().hex[:12]
+        child = self.root / plan_id
+        child.mkdir()
+        (child / "orders.csv").write_text(orders_csv, encoding="utf-8")
+        write_schedule(schedule, child, self.plant)
+        doc = {"id": plan_id, "objective": objective, "parent": parent, "status": "done", **meta}
+        (child / "meta.json").write_text(json.dumps(doc))  # last: the plan exists from here on
+        return plan_id
+
+    def set_meta(self, plan_id: str, **changes: Any) -> None:
+        self._save_meta(plan_id, **changes)
+
     # -- reading ---------------------------------------------------------------------------------
+
+    def folder(self, plan_id: str) -> Path:
+        """The plan's folder: ``orders.csv``, ``meta.json`` and, once solved, ``schedule.json``."""
+        return self._dir(plan_id)
 
     def ids(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir() if (p / "meta.json").is_file())

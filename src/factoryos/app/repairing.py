@@ -41,7 +41,7 @@ __all__ = ["MOVE_COLUMNS", "RepairOutcome", "read_plan", "repair_plan", "write_r
 class RepairOutcome:
     schedule: Schedule
     deviation_h: float
-    right_shift_objective: float
+    right_shift_objective: float  # NaN when not compared (see repair_plan)
     frozen_operations: int
     stopped: str = ""
     """Why the repair ended before or at its time limit."""
@@ -137,17 +137,21 @@ def repair_plan(
     num_workers: int = 2,
     deviation_weight: int = 1,
     lot_size: int | None = None,
+    plant: Plant | None = None,
+    compare_right_shift: bool = True,
 ) -> RepairOutcome:
     """Repair the plan in ``plan_path`` at ``now`` for downtime, rush orders and scrap.
 
     ``scrap`` lists (order id, step) pairs, the step named as in the plan's ``operation_id``
     (``arm_assembly``, ``castings_sr6.painting``); each must be running or done at ``now``.
+    ``plant``: the model of ``plant_path`` when the caller holds it already. Without
+    ``compare_right_shift`` (the live loop, in a hurry) ``right_shift_objective`` is NaN.
     """
     stages = parse_objective(objective)
     if len(stages) > 1:
         raise SchedulingError(f"repair takes one objective, not the order {objective!r}")
     obj = stages[0]
-    plant, pp = load_problem(plant_path, orders_path, lot_size)
+    plant, pp = load_problem(plant_path, orders_path, lot_size, plant)
     refs = {
         (job.name, op.name): (j, o)
         for j, job in enumerate(pp.problem.jobs)
@@ -184,12 +188,18 @@ def repair_plan(
     check(out.problem, out.result.solution)
     new_pp = PlantProblem(out.problem, pp.orders + tuple(rush), pp.origin, pp.time_unit, pp.axis)
     _, stopped, _ = scrap_and_remake(pp.problem, old, disruption.now, disruption.scrap)
-    shifted = right_shift(out.problem, stopped, disruption.now)
-    shift_dev = sum(
-        abs(shifted.by_ref()[a.ref].start - a.start)
-        for a in old.assignments
-        if a.start >= disruption.now
-    )
+    right_shift_objective = float("nan")
+    if compare_right_shift:
+        shifted = right_shift(out.problem, stopped, disruption.now)
+        shifted_at = shifted.by_ref()  # once: it builds a dict of every operation
+        shift_dev = sum(
+            abs(shifted_at[a.ref].start - a.start)
+            for a in old.assignments
+            if a.start >= disruption.now
+        )
+        right_shift_objective = float(
+            obj.score(out.problem, shifted) + deviation_weight * shift_dev
+        )
     plan = to_schedule(
         out.problem,
         out.result,
@@ -210,7 +220,7 @@ def repair_plan(
     return RepairOutcome(
         schedule=plan,
         deviation_h=out.deviation * pp.time_unit.total_seconds() / 3600,
-        right_shift_objective=float(obj.score(out.problem, shifted) + deviation_weight * shift_dev),
+        right_shift_objective=right_shift_objective,
         frozen_operations=len(out.frozen),
         stopped=out.stopped,
         moves=_move_rows(new_pp, moves),

@@ -12,11 +12,12 @@ difference, not the dice's.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.replicate import RunSpec
 from factoryos.simulate.stats import Interval, mean_interval
 from factoryos.simulate.twin import DispatchRule
+from factoryos.simulate.units import Outage
 
 __all__ = [
     "OrderOutcome",
@@ -160,26 +162,34 @@ def assess_plans(
     seed: int = 1,
     processes: int | None = None,
     on_progress: Callable[[float], None] | None = None,
+    outages: Sequence[Outage] = (),
+    pool: Executor | None = None,
 ) -> list[PlanRobustness]:
-    """Each plan executed ``replications`` times by the twin, same seeds for all (CRN)."""
+    """Each plan executed ``replications`` times by the twin, same seeds for all (CRN);
+    ``outages`` are known downtimes on top of the modelled failures (the live loop's breakdown);
+    ``pool`` is a process pool to run them in (kept warm by a caller that checks often), else
+    one is made for ``processes`` workers."""
     if replications < 2:
         raise SimulationError(f"need at least 2 replications, got {replications}")
     start, horizon_s, schedules = _window(orders_path, plans)
     orders: tuple[ProductionOrder, ...] = tuple(read_orders_file(orders_path, start))
+    known = tuple(outages)
     specs = [
-        RunSpec(plant, orders, start, horizon_s, seed, DispatchRule.PLAN, schedule)
+        RunSpec(plant, orders, start, horizon_s, seed, DispatchRule.PLAN, schedule, outages=known)
         for _, schedule in schedules
     ]
     jobs = [(spec, r) for spec in specs for r in range(replications)]
     workers = max(1, min(processes or os.cpu_count() or 1, len(jobs)))
     results: list[dict[str, float | None]] = []
-    if workers == 1:
+    if pool is None and workers == 1:
         for done, (spec, r) in enumerate(jobs, start=1):
             results.append(_finish_times(spec, r))
             if on_progress is not None:
                 on_progress(done / len(jobs))
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with contextlib.ExitStack() as stack:
+            if pool is None:
+                pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
             futures = [pool.submit(_finish_times, spec, r) for spec, r in jobs]
             for done, future in enumerate(futures, start=1):
                 results.append(future.result())

@@ -10,31 +10,37 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import threading
-import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from factoryos.app.accounts import Accounts
+from factoryos.app.changes import ChangeLog
 from factoryos.app.dead_letters_view import DeadLetters
 from factoryos.app.hub import Hub, LiveMessage
 from factoryos.app.jobs import JobRunner
+from factoryos.app.live_ingest import LiveIngest
+from factoryos.app.live_loop import LiveLoop, LoopPolicy, LoopSettings, LoopSite
 from factoryos.app.live_twin import LiveTwin
 from factoryos.app.live_view import line_oee_today
 from factoryos.app.plans import PlanStore
 from factoryos.app.program_serving import ProgramRegistry
 from factoryos.app.settings import DEFAULT_DB, Settings
-from factoryos.app.stores import open_store
-from factoryos.model import Event, Plant, StateChange, load_plant
+from factoryos.app.stores import open_store, open_user_store
+from factoryos.app.watch import StoreWatch
+from factoryos.model import Event, Plant, ProductionCount, StateChange, load_plant
 from factoryos.model.errors import ParameterError
 from factoryos.store.postgres_url import is_postgres_url
 from factoryos.store.protocol import EventStore
-from factoryos.store.users import DuckDBUserStore, UserStore
+from factoryos.store.users import UserStore
 
 __all__ = ["Service", "ServiceSettings", "Site"]
 
-USERS_BESIDE_SERVER = "factoryos-users.duckdb"
-VERSION_TTL_S = 0.5
+LOOP_OFF = LoopSettings()
+PUSHED_IDS = (
+    50_000  # state events already pushed, so one heard twice (here and by notice) goes once
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +57,12 @@ class ServiceSettings:
     orders: Path | None = None  # an order book to plan on the first site at start (a job)
     plan_time_limit_s: float = 10.0
     work_dir: Path | None = None  # plans and job outputs; default: a fresh temporary folder
-    users_db: str | None = None  # a DuckDB file for accounts; default: the event store's file
+    users_db: str | None = None  # accounts' DuckDB file or PostgreSQL URL; default: the store's
     secure_cookies: bool = False  # set behind HTTPS
     kpi_push_s: float = 1.0  # how often changed sites get fresh KPIs over the live stream
+    loop: LoopSettings = LOOP_OFF  # the live loop (repair, check, dispatch)
+    ingest: Path | None = None  # a mapping: ingest live data into the store in this process
+    broker: str = "mqtt://127.0.0.1:1883"  # the ingester's source (mqtt:// or opc.tcp://)
     registry: Path | None = None  # a programme registry (DuckDB) for the programme officer
     answers: tuple[tuple[str, Path], ...] = ()  # (site id, self-assessment answers YAML)
 
@@ -63,12 +72,6 @@ class Site:
     id: str
     plant: Plant
     plant_path: Path
-
-
-def _embedded_users_db(db: str) -> str:
-    """Accounts live in the embedded store's file; beside a PostgreSQL event store, in a local
-    DuckDB file (a PostgreSQL user store is not written yet)."""
-    return USERS_BESIDE_SERVER if is_postgres_url(db) else db
 
 
 def _answers_of(pairs: Sequence[tuple[str, Path]], sites: dict[str, Site]) -> dict[str, Path]:
@@ -106,7 +109,8 @@ class Service:
         self.answers = _answers_of(settings.answers, self.sites)
         self.store = store if store is not None else open_store(Settings(db=settings.db))
         if users is None:
-            users = DuckDBUserStore(settings.users_db or _embedded_users_db(settings.db))
+            # beside a PostgreSQL event store the accounts are tables on the same server
+            users = open_user_store(settings.users_db or settings.db)
         self.accounts = Accounts(users, frozenset(self.sites))
         self.work_dir = settings.work_dir or Path(tempfile.mkdtemp(prefix="factoryos-serve-"))
         self.plans = {
@@ -117,10 +121,16 @@ class Service:
         self.dead_letters = DeadLetters(settings.db)
         self.hub = Hub()
         self.twins: dict[str, LiveTwin] = {}
+        self.loop: LiveLoop | None = None
+        if settings.loop.policy is not LoopPolicy.OFF:
+            sites = {s.id: LoopSite(s.plant, self.plans[s.id]) for s in self.sites.values()}
+            self.loop = LiveLoop(settings.loop, sites, self.now, self.hub)
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
-        self._version: tuple[float, int] = (0.0, 0)  # (monotonic time read, event count)
-        self._version_lock = threading.Lock()
+        self.changes = ChangeLog()
+        self._pushed: OrderedDict[str, None] = OrderedDict()
+        self.ingester: LiveIngest | None = None
+        self._watch: StoreWatch | None = None
         self._stop = threading.Event()
         self._life_lock = threading.Lock()
         self._starts = 0
@@ -145,6 +155,8 @@ class Service:
                 self._halt()
 
     def _start(self) -> None:
+        if self.loop is not None:
+            self.loop.start()
         if self.settings.twin:
             for site in self.sites.values():
                 twin = LiveTwin(
@@ -168,6 +180,20 @@ class Service:
             self.jobs.submit(
                 "schedule", first, lambda progress: plans.solve(plan_id, limit, progress)
             )
+        if self.settings.ingest is not None:
+            self.ingester = LiveIngest(
+                self.settings.ingest,
+                next(iter(self.sites.values())).plant,
+                self.settings.broker,
+                self.store,
+                self.settings.db,
+                self.stored,
+            )
+            self.ingester.start()
+        if is_postgres_url(self.settings.db):
+            # other processes (ingesters) may write to the same store: hear of their events
+            self._watch = StoreWatch(self.settings.db, self.store, self.changes, self.stored)
+            self._watch.start()
         self._pusher = threading.Thread(target=self._push_kpis, name="factoryos-kpi", daemon=True)
         self._pusher.start()
 
@@ -180,6 +206,12 @@ class Service:
         self._stop.set()
         for twin in self.twins.values():
             twin.stop()
+        if self.ingester is not None:
+            self.ingester.stop()
+        if self._watch is not None:
+            self._watch.stop()
+        if self.loop is not None:
+            self.loop.stop()
         if self._pusher is not None:
             self._pusher.join(5.0)
         self.jobs.shutdown()
@@ -192,20 +224,20 @@ class Service:
         return self._stop.is_set()
 
     def now(self, site: str) -> dt.datetime:
-        """The site's clock: its live twin's when one runs, else the wall clock (UTC)."""
+        """The site's clock: its live twin's when one runs; for the site the in-process ingester
+        feeds, the newest event time of the last batch it stored; else the wall clock (UTC)."""
         twin = self.twins.get(site)
-        return twin.now if twin is not None else dt.datetime.now(dt.UTC)
+        if twin is not None:
+            return twin.now
+        ingester = self.ingester
+        if ingester is not None and ingester.latest is not None and site == next(iter(self.sites)):
+            return ingester.latest.astimezone(dt.UTC)
+        return dt.datetime.now(dt.UTC)
 
-    def data_version(self) -> int:
-        """The store's event count, read at most every ``VERSION_TTL_S`` (the store is
-        append-only and idempotent: the same count is the same data). Events this process
-        stores refresh it at once; another writer's within ``VERSION_TTL_S``."""
-        with self._version_lock:
-            read_at, count = self._version
-            if time.monotonic() - read_at > VERSION_TTL_S:
-                count = self.store.count()
-                self._version = (time.monotonic(), count)
-            return count
+    def hearing_others(self, timeout_s: float) -> bool:
+        """Whether events other processes store reach this service (it listens to the store's
+        notices), waiting up to ``timeout_s`` for the listener to connect."""
+        return self._watch is not None and self._watch.listening.wait(timeout_s)
 
     # -- live ------------------------------------------------------------------------------------
 
@@ -216,14 +248,25 @@ class Service:
         return None
 
     def stored(self, events: Sequence[Event]) -> None:
-        """Tell live listeners about events just stored (state changes at once, KPIs soon)."""
-        touched: set[str] = set()
+        """Tell live listeners about events just stored (state changes at once, KPIs soon),
+        the live loop about breakdowns and scrap, and cached answers that they may have
+        changed. Events heard twice (stored here and then by the store's notice) are pushed
+        once."""
+        if not events:
+            return
+        self.changes.record(min(e.ts for e in events))
+        touched: dict[str, list[Event]] = {}
         for event in events:
             site = self.site_of_path(event.path)
             if site is None:
                 continue
-            touched.add(site)
-            if isinstance(event, StateChange):
+            first = isinstance(event, StateChange | ProductionCount) and self._first_push(
+                event.event_id
+            )
+            touched.setdefault(site, [])
+            if first:
+                touched[site].append(event)
+            if isinstance(event, StateChange) and first:
                 self.hub.publish(
                     LiveMessage(
                         site,
@@ -236,10 +279,20 @@ class Service:
                         },
                     )
                 )
+        if self.loop is not None:
+            for site, of_site in touched.items():
+                self.loop.observe(site, of_site)
         with self._dirty_lock:
-            self._dirty |= touched
-        with self._version_lock:
-            self._version = (0.0, 0)  # read the count afresh on the next request
+            self._dirty |= touched.keys()
+
+    def _first_push(self, event_id: str) -> bool:
+        with self._dirty_lock:
+            if event_id in self._pushed:
+                return False
+            self._pushed[event_id] = None
+            if len(self._pushed) > PUSHED_IDS:
+                self._pushed.popitem(last=False)
+            return True
 
     def _push_kpis(self) -> None:
         while not self._stop.wait(self.settings.kpi_push_s):

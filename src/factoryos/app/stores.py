@@ -11,7 +11,9 @@ from factoryos.store.duckdb_store import DuckDBStore
 from factoryos.store.postgres_retention import RetentionPlan
 from factoryos.store.postgres_store import PostgresStore
 from factoryos.store.postgres_url import is_postgres_url, redact
+from factoryos.store.postgres_users import PostgresUserStore
 from factoryos.store.protocol import EventStore
+from factoryos.store.users import DuckDBUserStore, UserStore
 
 
 def open_store(settings: Settings, *, must_exist: bool = False) -> EventStore:
@@ -25,6 +27,12 @@ def open_store(settings: Settings, *, must_exist: bool = False) -> EventStore:
     if must_exist and settings.db != ":memory:" and not Path(settings.db).exists():
         raise StoreError(f"no event store at {settings.db!r}: run 'factoryos import' first")
     return DuckDBStore(settings.db)
+
+
+def open_user_store(db: str) -> UserStore:
+    """The accounts at ``db``: tables on the PostgreSQL server of a ``postgresql://`` URL (every
+    server and command of the plant shares them), else in the DuckDB file."""
+    return PostgresUserStore(db) if is_postgres_url(db) else DuckDBUserStore(db)
 
 
 def shown(db: str) -> str:

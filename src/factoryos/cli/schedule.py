@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -65,7 +66,7 @@ KPI_ROWS = (
     ("on_time_rate", "on time", "{:.1%}"),
     ("utilization_mean", "utilization mean", "{:.1%}"),
     ("utilization_max", "utilization max", "{:.1%}"),
-    ("changeovers", "family changeovers", "{:.0f}"),
+    ("changeovers", "setups (lots, family changes)", "{:.0f}"),
     ("setup_h", "setup (h)", "{:.1f}"),
     ("energy_cost_cny", "energy cost (CNY)", "{:,.0f}"),
 )
@@ -138,9 +139,18 @@ def schedule(
         table.add_row("status", plan.status, "")
         table.add_row("wall time (s)", f"{plan.wall_time_s:.1f}", "")
         console.print(table)
+        used = ", ".join(f"{phase} {s:.1f} s" for phase, s in outcome.timings)
+        console.print(f"time used ({time_limit:g} s limit): {used}")
+        console.print(f"rules: {outcome.rules_run}")
+        if outcome.solver_note:
+            console.print(f"solver: {outcome.solver_note}")
+        for what in outcome.plant_problem.ignored:
+            console.print(f"not in the plan: {what}")
         if out is not None:
+            t0 = time.perf_counter()
             for p in write_schedule(plan, out, load_plant(plant), gantt=gantt):
                 console.print(f"wrote {p}")
+            console.print(f"writing the outputs: {time.perf_counter() - t0:.1f} s")
 
 
 def _instant(text: str, option: str) -> dt.datetime:

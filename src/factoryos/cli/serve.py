@@ -1,8 +1,10 @@
-"""``factoryos serve``: the HTTP API and the dashboard, with the plant's twin running live."""
+"""``factoryos serve``: the HTTP API and the dashboard, with the plant's twin running live or
+the live ingester storing a broker's data in the same process."""
 
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import threading
 from pathlib import Path
 from types import FrameType
@@ -13,6 +15,7 @@ import uvicorn
 from rich.console import Console
 
 from factoryos.api import create_app
+from factoryos.app.live_loop import LoopPolicy, LoopSettings
 from factoryos.app.service import Service, ServiceSettings
 from factoryos.app.settings import Settings
 from factoryos.cli.errors import reported_errors
@@ -24,9 +27,17 @@ class _Server(uvicorn.Server):
     """Ends the live streams first on Ctrl-C, SIGTERM or ``--for``, so that they do not hold up
     the graceful shutdown."""
 
-    def __init__(self, config: uvicorn.Config, service: Service) -> None:
+    def __init__(self, config: uvicorn.Config, service: Service, for_s: float | None) -> None:
         super().__init__(config)
         self.service = service
+        self.for_s = for_s
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.for_s is not None:  # ``--for`` counts serving time, not a slow start
+            timer = threading.Timer(self.for_s, self.stop_by_itself)
+            timer.daemon = True
+            timer.start()
 
     def stop_by_itself(self) -> None:
         """``--for`` ran out: a normal end (exit code 0), not a signal."""
@@ -83,10 +94,21 @@ def serve(
         Path | None,
         typer.Option(help="An order book CSV to plan on the first site at start.", exists=True),
     ] = None,
+    ingest: Annotated[
+        Path | None,
+        typer.Option(
+            help="An ingest mapping: store the broker's live data in this process (first plant).",
+            exists=True,
+        ),
+    ] = None,
+    broker: Annotated[
+        str, typer.Option(help="The ingester's source: mqtt://HOST:PORT or opc.tcp://...")
+    ] = "mqtt://127.0.0.1:1883",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     for_: Annotated[
-        float | None, typer.Option("--for", help="Stop by itself after this many seconds.", min=0)
+        float | None,
+        typer.Option("--for", help="Stop by itself after serving this many seconds.", min=0),
     ] = None,
     work_dir: Annotated[
         Path | None, typer.Option(help="Where plans and job files go (default: a temp folder).")
@@ -99,8 +121,30 @@ def serve(
         list[str] | None,
         typer.Option(help="SITE=FILE: a site's self-assessment answers; repeat per site."),
     ] = None,
+    loop: Annotated[
+        LoopPolicy,
+        typer.Option(
+            help="The live loop: a breakdown, scrap or rush order repairs the plan, the twin "
+            "checks it, and it is published at once (auto) or when a planner approves it."
+        ),
+    ] = LoopPolicy.OFF,
+    loop_broker: Annotated[
+        str | None,
+        typer.Option(help="mqtt://HOST[:PORT] where the loop publishes the cells' dispatch lists."),
+    ] = None,
+    loop_topic: Annotated[
+        str, typer.Option(help="Topic prefix: PREFIX/<site>/dispatch/<unit path>.")
+    ] = "factoryos",
+    loop_replications: Annotated[
+        int, typer.Option(help="Twin replications checking each repair.", min=2)
+    ] = 8,
+    loop_time_limit: Annotated[
+        float, typer.Option(help="Seconds the loop's repair may search.", min=0.1, max=5.0)
+    ] = 3.0,
 ) -> None:
     """Serve the API (/api/v1, OpenAPI at /api/v1/docs) and the dashboard (/)."""
+    if loop_broker is not None and loop is LoopPolicy.OFF:
+        raise typer.BadParameter("needs --loop auto or approval", param_hint="--loop-broker")
     with reported_errors():
         settings = ServiceSettings(
             plants=tuple(plant),
@@ -112,8 +156,17 @@ def serve(
             twin_at=_instant(twin_at),
             orders=orders,
             work_dir=work_dir,
+            ingest=ingest,
+            broker=broker,
             registry=registry,
             answers=tuple(_site_file(a) for a in answers or ()),
+            loop=LoopSettings(
+                loop,
+                loop_broker,
+                loop_topic,
+                time_limit_s=loop_time_limit,
+                replications=loop_replications,
+            ),
         )
         service = Service(settings)
         app = create_app(settings, service=service)
@@ -126,11 +179,11 @@ def serve(
     server = _Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5),
         service,
+        for_,
     )
-    if for_ is not None:
-        timer = threading.Timer(for_, server.stop_by_itself)
-        timer.daemon = True
-        timer.start()
     live = " with the live twin" if twin else ""
+    if ingest is not None:
+        live += f" ingesting {broker}"
+    live += f" and the live loop ({loop.value})" if loop is not LoopPolicy.OFF else ""
     console.print(f"factoryos serving{live} at [bold]http://{host}:{port}/[/] (Ctrl-C stops)")
     server.run()

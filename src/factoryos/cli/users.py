@@ -17,7 +17,9 @@ from factoryos.model.loader import load_plant
 console = Console()
 app = typer.Typer(help="Users and their roles per site.", no_args_is_help=True)
 
-Db = Annotated[str | None, typer.Option(help="DuckDB store file; default $FACTORYOS_DB.")]
+Db = Annotated[
+    str | None, typer.Option(help="DuckDB store file or postgresql:// URL; default $FACTORYOS_DB.")
+]
 
 
 def _db(db: str | None) -> str:

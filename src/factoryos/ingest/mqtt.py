@@ -7,7 +7,9 @@ the messages unacknowledged, and the broker sends them again; the events they ma
 ids, which the store skips. Batches close at ``batch_events`` events or ``batch_s`` seconds after
 their first message, whichever comes first, which bounds the publish-to-commit latency.
 
-As the Sparkplug Primary Host Application it publishes ``spBv1.0/STATE/<host_id>`` retained
+A Sparkplug message held for reordering (``factoryos.ingest.host``) is acknowledged with the batch
+it is finally taken into; a ticker thread lets the batch loop expire held gaps when no message
+comes. As the Sparkplug Primary Host Application it publishes ``spBv1.0/STATE/<host_id>`` retained
 (``{"online": true, ...}``) after connecting, with the offline document as its will.
 """
 
@@ -68,6 +70,9 @@ class MqttIngester:
         self._generation = 0
         self._connected = threading.Event()
         self._last_rebirth: dict[Rebirth, float] = {}
+        self._state_topic = state_topic(options.host_id)
+        self._state_ms = now_ms()  # the timestamp of this connection's will and birth
+        self._stopping = False
         self.client = self._client()
 
     def _client(self) -> mqtt.Client:
@@ -77,11 +82,17 @@ class MqttIngester:
             protocol=mqtt.MQTTv5,
             manual_ack=True,
         )
-        client.will_set(state_topic(self.options.host_id), _state(False), qos=1, retain=True)
+        client.on_pre_connect = self._on_pre_connect
         client.on_connect = self._on_connect
         client.on_message = self._on_message
         client.reconnect_delay_set(1, 5)
         return client
+
+    def _on_pre_connect(self, client: mqtt.Client, _u: Any) -> None:
+        # Sparkplug 3.0 (host-topic-phid-death-payload-connect): the will's timestamp is the
+        # time of the CONNECT it travels in, and the birth after it repeats that timestamp.
+        self._state_ms = now_ms()
+        client.will_set(self._state_topic, _state(False, self._state_ms), qos=1, retain=True)
 
     def _on_connect(
         self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any = None
@@ -94,13 +105,24 @@ class MqttIngester:
         groups = {r.sparkplug.group for r in self.pipeline.mapping.sources if r.sparkplug}
         filters = {f"{NAMESPACE}/{'+' if '+' in groups else g}/#" for g in groups}
         filters |= {r.mqtt.topic_filter for r in self.pipeline.mapping.sources if r.mqtt}
+        # Its own STATE too, before the birth (message-flow-phid-sparkplug-subscription): an
+        # offline document there while it runs (a late will) is answered by the birth again.
+        filters.add(self._state_topic)
         client.subscribe([(f, 1) for f in sorted(filters)])
-        client.publish(state_topic(self.options.host_id), _state(True), qos=1, retain=True)
+        client.publish(self._state_topic, _state(True, self._state_ms), qos=1, retain=True)
         self._connected.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         topic, payload, dup = message.topic, bytes(message.payload), bool(message.dup)
         token = (message.mid, message.qos, self._generation)
+        if (
+            topic == self._state_topic
+            and not message.retain  # the copy kept from before it connected: the birth follows
+            and not self._stopping
+            and _offline(payload)
+        ):
+            # message-flow-hid-sparkplug-state-message-delivered: republish online at once
+            self.client.publish(topic, _state(True, self._state_ms), qos=1, retain=True)
         if topic.startswith(NAMESPACE + "/"):
 
             def take(pipeline: Pipeline, now: int) -> None:
@@ -126,14 +148,34 @@ class MqttIngester:
         except OSError as exc:
             raise IngestError(f"cannot reach the broker {self.broker}: {exc}") from exc
         self.client.loop_start()
+        done = threading.Event()
+        ticker = threading.Thread(target=self._tick, args=(stop, done), daemon=True)
         try:
             if not self._connected.wait(connect_timeout_s):
                 raise IngestError(f"the broker {self.broker} did not accept the connection")
+            ticker.start()
             self._loop.run(stop)
         finally:
-            self.client.publish(state_topic(self.options.host_id), _state(False), 1, True)
+            done.set()
+            self._stopping = True  # its own offline document is not answered
+            self.client.publish(self._state_topic, _state(False, now_ms()), 1, True)
             self.client.disconnect()
             self.client.loop_stop()
+
+    def _tick(self, stop: threading.Event, done: threading.Event) -> None:
+        """Lets the batch loop expire the Sparkplug gaps held past the reorder timeout, also
+        when no message comes (the loop applies the pipeline from its own thread only)."""
+        timeout_s = self.pipeline.mapping.reorder_timeout_s
+        if timeout_s == 0:
+            return  # nothing is ever held
+        every_s = max(0.02, min(0.25, timeout_s / 10))
+
+        def expire(pipeline: Pipeline, now: int) -> None:
+            for rebirth in pipeline.expire(now):
+                self._ask_rebirth(rebirth)
+
+        while not done.wait(every_s) and not stop.is_set():
+            self._loop.inbox.put(expire)
 
     def _acknowledge(self, tokens: list[Any]) -> None:
         for mid, qos, generation in tokens:
@@ -153,5 +195,14 @@ class MqttIngester:
         self.client.publish(topic, encode(payload), qos=0)
 
 
-def _state(online: bool) -> bytes:
-    return json.dumps({"online": online, "timestamp": now_ms()}).encode()
+def _state(online: bool, timestamp_ms: int) -> bytes:
+    return json.dumps({"online": online, "timestamp": timestamp_ms}).encode()
+
+
+def _offline(payload: bytes) -> bool:
+    """Whether a STATE payload says offline (anything else, even malformed, does not)."""
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and document.get("online") is False

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from factoryos.ingest.convert import Baseline, Converter, Protocol, Reading, Rejected, Resolver
-from factoryos.ingest.host import HostResult, SparkplugHost
+from factoryos.ingest.host import Handled, HostResult, SparkplugHost
 from factoryos.ingest.mapping import IngestMapping
 from factoryos.ingest.mqtt_json import json_readings
 from factoryos.ingest.sparkplug import CodecError, MessageType, Topic
@@ -115,20 +115,40 @@ class Pipeline:
     def sparkplug(
         self, topic_text: str, data: bytes, received_ms: int, token: Any, dup: bool = False
     ) -> Rebirth | None:
-        """One message from the Sparkplug namespace; a rebirth to request, or None."""
-        self._arrived(received_ms, token)
+        """One message from the Sparkplug namespace; a rebirth to request, or None.
+
+        A message ahead of its turn is held by the host: its token joins a batch (and so is
+        acknowledged) only when its turn comes or its gap expires (:meth:`expire`)."""
         try:
             topic = Topic.parse(topic_text)
         except CodecError as exc:
+            self._arrived(received_ms, token)
             self._letter(Protocol.SPARKPLUG, topic_text, data, received_ms, str(exc), None)
             return None
         if topic.type in (MessageType.STATE, MessageType.NCMD, MessageType.DCMD):
+            self._arrived(received_ms, token)
             return None  # host state and commands: nothing to store
-        if self._oversize(Protocol.SPARKPLUG, topic_text, data, received_ms):
+        if len(data) > MAX_PAYLOAD:
+            self._arrived(received_ms, token)
+            self._oversize(Protocol.SPARKPLUG, topic_text, data, received_ms)
             return None
-        result = self.host.handle(topic, data, received_ms, dup)
-        self._take(Protocol.SPARKPLUG, topic_text, data, received_ms, result)
-        return None if result.rebirth is None else Rebirth(*result.rebirth)
+        self.counts.messages += 1
+        rebirths = self._handled(self.host.offer(topic, data, received_ms, dup, token))
+        return rebirths[0] if rebirths else None
+
+    def expire(self, now_ms: int) -> list[Rebirth]:
+        """Held Sparkplug messages whose gap outlived the reorder timeout, into the batch as dead
+        letters; the edge nodes to ask for a rebirth. Call it every fraction of the timeout."""
+        return self._handled(self.host.expire(now_ms))
+
+    def _handled(self, handled: list[Handled]) -> list[Rebirth]:
+        rebirths = []
+        for h in handled:
+            self._token(h.received_ms, h.tag)
+            self._take(Protocol.SPARKPLUG, str(h.topic), h.data, h.received_ms, h.result)
+            if h.result.rebirth is not None:
+                rebirths.append(Rebirth(*h.result.rebirth))
+        return rebirths
 
     def mqtt_json(self, topic: str, data: bytes, received_ms: int, token: Any) -> None:
         """One JSON message on a topic a rule names."""
@@ -167,11 +187,14 @@ class Pipeline:
         return len(self.batch.letters) == before
 
     def _arrived(self, received_ms: int, token: Any) -> None:
+        self.counts.messages += 1
+        self._token(received_ms, token)
+
+    def _token(self, received_ms: int, token: Any) -> None:
         batch = self.batch
         batch.tokens.append(token)
         if batch.first_ms is None:
             batch.first_ms = received_ms
-        self.counts.messages += 1
 
     def _take(
         self, protocol: Protocol, topic: str, data: bytes, now_ms: int, result: HostResult

@@ -15,11 +15,13 @@ For a window (usually a year) and a demand of sellable units split by a product 
    (so a pool with several skills or serving several operations shares its capacity among them),
    each at that pool's run time; on batch equipment (``batch_capacity`` N > 1) a run is one cycle
    for N units, full loads assumed (a plant loaded above capacity fills its ovens); the pool's
-   expected performance losses (minor stops, speed loss) stretch every run. Setups: every
-   lot (``lot_size`` started units of the product, ``factoryos.model.lots``: ``--lot-size``
-   overrides the products') of an operation costs the operation's ``setup_time`` plus the expected
-   family changeover on the pool, taking the previous lot's family at random with the pool's lot
-   mix (no campaign sequencing, so a rough upper bound on changeovers).
+   expected performance losses (minor stops, speed loss) stretch every run. Setups, as the plan
+   and the twin charge them (``Equipment.setup``): the previous lot on the pool is drawn at
+   random from the pool's lot mix (no campaign sequencing, so a rough upper bound on
+   changeovers); a lot (``lot_size`` started units, ``factoryos.model.lots``: ``--lot-size``
+   overrides the products') after another family costs the pool's matrix entry (else the
+   operation's ``setup_time``), after its own family the ``setup_time`` on a ``per_lot`` pool
+   and nothing on a ``per_family_change`` one.
 4. **Result.** Utilisation = load / available time per pool, line (work center) and skill; the
    bottleneck is the pool with the highest utilisation; loads are linear in the demand, so the
    nominal output of the window is ``demand / bottleneck utilisation``. Takt time is the plant's
@@ -184,8 +186,8 @@ def rough_cut_capacity(
     run_load: dict[str, float] = defaultdict(float)
     setup_load: dict[str, float] = defaultdict(float)
     skill_load: dict[str, float] = defaultdict(float)
-    # (pool, product family, skill) -> batches; changeovers depend on the pool's family mix
-    batches: dict[tuple[str, str, str], float] = defaultdict(float)
+    # (pool, product family, skill, step setup) -> lots; setups depend on the pool's family mix
+    batches: dict[tuple[str, str, str, float], float] = defaultdict(float)
     made: dict[str, float] = defaultdict(float)  # pool -> units run
     for product in plant.products:
         for op in product.routing:
@@ -201,16 +203,15 @@ def rough_cut_capacity(
                 load = runs * share * op.run_time_per_unit(eq) * eq.performance_factor
                 n = lots * share
                 run_load[eq.id] += load
-                setup_load[eq.id] += n * op.setup_time_s
-                skill_load[op.skill] += load + n * op.setup_time_s
-                batches[(eq.id, product.family, op.skill)] += n
+                skill_load[op.skill] += load
+                batches[(eq.id, product.family, op.skill, op.setup_time_s)] += n
                 made[eq.id] += runs * share
             if op.rework_at is not None:  # repairs at the rework station
                 repair = started * op.rework_rate * op.rework_time_s
                 run_load[op.rework_at] += repair
                 skill_load[op.skill] += repair
-    for (eq_id, family, skill), n in batches.items():
-        changeover = n * _expected_changeover_s(plant.equipment_by_id[eq_id], family, batches)
+    for (eq_id, family, skill, setup_s), n in batches.items():
+        changeover = n * _expected_setup_s(plant.equipment_by_id[eq_id], family, setup_s, batches)
         setup_load[eq_id] += changeover
         skill_load[skill] += changeover
 
@@ -364,22 +365,30 @@ def _overlap_s(periods: list[Span], windows: list[Span]) -> float:
     return total
 
 
-def _expected_changeover_s(
-    equipment: Equipment, to_family: str, batches: Mapping[tuple[str, str, str], float]
+def _expected_setup_s(
+    equipment: Equipment,
+    to_family: str,
+    setup_s: float,
+    batches: Mapping[tuple[str, str, str, float], float],
 ) -> float:
-    """Mean changeover into ``to_family`` when the previous batch is drawn from the pool's mix."""
+    """Mean setup of a lot of ``to_family`` (step setup ``setup_s``) when the previous lot is
+    drawn from the pool's mix: the matrix entry (else ``setup_s``) after another family,
+    ``setup_s`` after its own on a ``per_lot`` pool."""
     matrix = equipment.setup_matrix_s
-    if not matrix:
-        return 0.0
     families: dict[str, float] = defaultdict(float)
-    for (eq_id, family, _), n in batches.items():
+    for (eq_id, family, _, _), n in batches.items():
         if eq_id == equipment.id:
             families[family] += n
     total = sum(families.values())
     if total == 0:
         return 0.0
     return sum(
-        n / total * matrix.get(from_family, {}).get(to_family, 0.0)
+        n
+        / total
+        * (
+            matrix.get(from_family, {}).get(to_family, setup_s)
+            if from_family != to_family
+            else (setup_s if equipment.setup == "per_lot" else 0.0)
+        )
         for from_family, n in families.items()
-        if from_family != to_family
     )

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -58,6 +59,10 @@ class EquipmentKind(StrEnum):
 KNOWN_KINDS = frozenset(k.value for k in EquipmentKind)
 
 
+SetupPolicy = Literal["per_lot", "per_family_change"]
+"""How an equipment charges setups (see ``Equipment.setup``)."""
+
+
 class Equipment(_Frozen):
     """A pool of identical work units (ISA-95 work cells / equipment) in one line.
 
@@ -91,6 +96,12 @@ class Equipment(_Frozen):
         default_factory=dict, alias="setup_matrix"
     )
     batch_capacity: int = Field(default=1, ge=1)
+    setup: SetupPolicy = "per_lot"
+    """When a unit sets up: ``per_lot`` (every new lot pays its step's ``setup_time``; after
+    another family the ``setup_matrix`` entry instead, when there is one) or
+    ``per_family_change`` (consecutive lots of one family run without a setup, a campaign; a
+    family change pays the matrix entry, else the step's ``setup_time``). The plan, the twin
+    and the capacity check all follow it."""
 
     @model_validator(mode="after")
     def _kind_known_or_categorised(self) -> Equipment:
@@ -240,7 +251,7 @@ class Site(_Frozen):
     Money fields keep their historical ``_cny`` names but hold amounts in the site's
     ``currency`` (ISO 4217, CNY by default); a site in another currency gives ``cny_per_unit``,
     the CNY value of one unit of its currency, so the programme's reports (energy per 10,000 CNY
-    of value added) convert with :meth:`Plant.to_cny`.
+    of value added) convert with :meth:`Plant.to_cny`. KPI reports give every money figure in CNY.
     """
 
     id: Identifier = Field(pattern=ID_PATTERN)

@@ -37,7 +37,8 @@ NOTES: dict[str, str] = {
     "PerformanceLoss.minor_stops": "Short stops while running (a jam, a feeder splice): time "
     "between them in running time and their duration, each a distribution.",
     "PerformanceLoss.speed_loss": "Share of the planned rate lost while running (0.05: a 60 s "
-    "cycle takes 63.2 s).",
+    "cycle takes 63.2 s), fixed or drawn for every cycle: `{dist: uniform, low: 0.02, high: "
+    "0.08}` or `{dist: empirical, values: [0.03, 0.05, 0.12]}` (shares observed cycle by cycle).",
     "MinorStops.time_between": "Running time between two minor stops (a distribution).",
     "MinorStops.duration": "Length of one minor stop (a distribution).",
     "Gamma.dist": "Names the distribution: `gamma`.",
@@ -116,6 +117,12 @@ NOTES: dict[str, str] = {
     "{to: time}}`); a pair not given takes the operation's `setup_time`.",
     "Equipment.batch_capacity": "Units one work unit processes together in one cycle (an oven, "
     "a burn-in rack); on batch equipment `run_time` is the time of one cycle.",
+    "Equipment.setup": "When a unit sets up: `per_lot`, every new lot pays its step's "
+    "`setup_time` (after another family the `setup_matrix` entry instead, when there is one); "
+    "`per_family_change`, lots of one family follow each other without a setup (a campaign) and "
+    "a family change pays the matrix entry, else the step's `setup_time`. The plan, the twin and "
+    "the capacity check charge setups alike. The plan charges none before a unit's first lot "
+    "(its state at the plan's start is not known); the twin charges that one too.",
     "FailureModel.time_between_failures": "Operating time between failures, a distribution.",
     "FailureModel.time_to_repair": "Time to repair, a distribution.",
     "Exponential.dist": "Selects this distribution.",
@@ -172,6 +179,7 @@ NOTES: dict[str, str] = {
 # Examples of fields no example plant uses yet (an example plant's own value wins).
 EXAMPLES: dict[str, str] = {
     "Equipment.axes": "6",
+    "Equipment.setup": "per_family_change",
     "Fixed.dist": "fixed",
     "Fixed.value_s": "30 min",
     "MaintenanceWindow.start": "2026-03-02T08:00+08:00",
@@ -184,4 +192,9 @@ EXAMPLES: dict[str, str] = {
     "Product.transfer_batch": "10",
     "Operation.run_time_on_s": "{hmc: 40 min, five_axis_mc: 30 min}",
     "Operation.count_point": "true",
+    "UniformShare.dist": "uniform",
+    "UniformShare.low": "0.02",
+    "UniformShare.high": "0.08",
+    "EmpiricalShare.dist": "empirical",
+    "EmpiricalShare.values": "[0.03, 0.05, 0.12]",
 }

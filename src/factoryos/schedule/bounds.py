@@ -8,6 +8,11 @@ where that time adds up to the work, plus the least work that must follow it. Th
 largest over the instants ``r`` and over the pools; its pool is the plan's bottleneck. With
 family changeovers the work includes the least changeover time the pool needs (each family but
 one per unit changed over to once, at its cheapest change in).
+
+Heads are taken in the calendars (:func:`calendar_heads`): an operation cannot start before its
+predecessors' earliest ends on their quickest units' working time, which on a plant whose lines
+keep different shifts is far later than the working-unit head. A pool with unattended work
+(which runs through its units' time off) counts only their unavailable time as lost.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 from factoryos.schedule.problem import Operation, OpRef, Problem
 from factoryos.schedule.solution import Solution
 
-__all__ = ["PoolBound", "bottleneck_bound", "busy_while_waiting"]
+__all__ = ["PoolBound", "bottleneck_bound", "busy_while_waiting", "calendar_heads", "path_bound"]
 
 
 @dataclass(frozen=True)
@@ -34,8 +39,27 @@ class PoolBound:
     after: int
 
 
-def _down(problem: Problem, machine: int) -> list[tuple[int, int]]:
-    spans = sorted(problem.unavailable_on(machine) + problem.off_on(machine))
+def calendar_heads(problem: Problem) -> tuple[dict[OpRef, int], dict[OpRef, int]]:
+    """Earliest start and end of every operation with no other work in the plant: after its
+    release and its predecessors (overlapping lots as in ``Problem.ready``), at the first fit
+    in the calendar of its quickest unit. Every plan starts and ends each operation no earlier
+    (each step takes the minimum over the units, and ``ready`` grows with its inputs)."""
+    starts: dict[OpRef, int] = {}
+    ends: dict[OpRef, int] = {}
+    for ref in problem.topological_order:
+        op = problem.jobs[ref[0]].operations[ref[1]]
+        ready = problem.ready(ref, starts, ends)
+        mode = problem.mode_of(op)
+        fits = [
+            (problem.earliest_fit(a.machine, ready, a.duration, mode), a) for a in op.alternatives
+        ]
+        starts[ref] = min(t for t, _ in fits)
+        ends[ref] = min(problem.run_end(a.machine, t, a.duration, mode) for t, a in fits)
+    return starts, ends
+
+
+def _down(problem: Problem, machine: int, *, off: bool = True) -> list[tuple[int, int]]:
+    spans = sorted(problem.unavailable_on(machine) + (problem.off_on(machine) if off else []))
     merged: list[tuple[int, int]] = []
     for lo, hi in spans:
         if merged and lo <= merged[-1][1]:
@@ -49,8 +73,8 @@ class _PoolTime:
     """Available unit-time of a pool between two instants, from prefix sums over its units'
     down spans (time off and unavailable time, merged per unit)."""
 
-    def __init__(self, problem: Problem, machines: tuple[int, ...]) -> None:
-        spans = [s for m in machines for s in _down(problem, m)]
+    def __init__(self, problem: Problem, machines: tuple[int, ...], *, off: bool = True) -> None:
+        spans = [s for m in machines for s in _down(problem, m, off=off)]
         self.units = len(machines)
         self.los = sorted(lo for lo, _ in spans)
         self.his = sorted(hi for _, hi in spans)
@@ -88,6 +112,17 @@ def _least_changeovers(problem: Problem, machines: tuple[int, ...], ops: list[Op
     is changed over to at least once, at no less than its cheapest change in from another
     family of ``ops``."""
     kinds = {(op.family, op.setup_default): op for op in ops if op.family}
+    if machines and all(m in problem.lot_setup_machines for m in machines):
+        # units that set up per lot: every operation but each unit's first pays at least its
+        # cheapest setup in (its own step's after its family, a matrix entry after another)
+        least = {
+            kind: min(
+                problem.setup(m, before, after) for m in machines for before in kinds.values()
+            )
+            for kind, after in kinds.items()
+        }
+        per_op = sorted(least[(op.family, op.setup_default)] for op in ops if op.family)
+        return sum(per_op[: max(0, len(per_op) - len(machines))])
     families = {f for f, _ in kinds}
     if len(families) <= len(machines):
         return 0
@@ -111,18 +146,20 @@ def bottleneck_bound(problem: Problem) -> PoolBound:
     pools: dict[tuple[int, ...], list[OpRef]] = {}
     for ref, op in problem.iter_operations():
         pools.setdefault(tuple(sorted(a.machine for a in op.alternatives)), []).append(ref)
+    heads, _ = calendar_heads(problem)
     best = PoolBound((), 0, 0, 0, 0)
     for machines, refs in pools.items():
         ops = sorted(
             (
-                problem.head[r],
+                heads[r],
                 problem.jobs[r[0]].operations[r[1]].min_duration,
                 problem.tail[r] - problem.jobs[r[0]].operations[r[1]].min_duration,
                 r,
             )
             for r in refs
         )
-        time = _PoolTime(problem, machines)
+        unattended = any(problem.jobs[r[0]].operations[r[1]].unattended for r in refs)
+        time = _PoolTime(problem, machines, off=not unattended)
         for i, (release, *_) in enumerate(ops):
             if i and release == ops[i - 1][0]:
                 continue
@@ -137,6 +174,13 @@ def bottleneck_bound(problem: Problem) -> PoolBound:
             if end > best.bound:
                 best = PoolBound(machines, end, release, work, after)
     return best
+
+
+def path_bound(problem: Problem) -> int:
+    """The latest end of an order alone in the plant, in the calendars (:func:`calendar_heads`):
+    no plan's makespan is shorter."""
+    _, ends = calendar_heads(problem)
+    return max(ends.values(), default=0)
 
 
 def busy_while_waiting(problem: Problem, solution: Solution, machines: tuple[int, ...]) -> float:

@@ -16,154 +16,22 @@ unattended one runs through it.
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 import datetime as dt
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TypeVar
 
-from factoryos.model.calendar import merge_spans, shift_periods
 from factoryos.model.lots import LotSizeError, effective_lot_size, split_lots, transfer_size
 from factoryos.model.plant import Operation as PlantOperation
 from factoryos.model.plant import Plant, WorkUnit
 from factoryos.model.states import MachineState
 from factoryos.schedule.clock import TimeAxis, WallClock, WorkingClock
-from factoryos.schedule.errors import InstanceFormatError, OrderFileError, SchedulingError
+from factoryos.schedule.errors import SchedulingError
+from factoryos.schedule.order_book import Order, read_orders
+from factoryos.schedule.plant_time import Stretches, fit_stretches, working_clock
 from factoryos.schedule.problem import Alternative, EnergyPrices, Job, Operation, Problem
 
 __all__ = ["Order", "PlantProblem", "build_problem", "read_orders"]
-
-REQUIRED = ("order", "product", "quantity", "release", "due")
-_T = TypeVar("_T")
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    """A customer or stock order: ``quantity`` of ``product`` between ``release`` and ``due``."""
-
-    order_id: str
-    product: str
-    quantity: int
-    release: dt.datetime
-    due: dt.datetime | None = None
-    weight: int = 1
-    lot_size: int | None = None
-    """Units per lot for this order; None: ``--lot-size``, else the product's (model.lots)."""
-
-
-def _instant(text: str, column: str) -> dt.datetime:
-    try:
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise ValueError(f"{column}: not an ISO 8601 time: {text!r}") from exc
-    if value.tzinfo is None:
-        raise ValueError(f"{column}: {text!r} has no time zone (write e.g. 2026-03-02T08:00+08:00)")
-    return value.astimezone(dt.UTC)
-
-
-def _integer(row: dict[str, str], column: str, default: int, least: int) -> int:
-    text = (row.get(column) or "").strip()
-    if not text:
-        if default < least:
-            raise ValueError(f"{column}: missing")
-        return default
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise ValueError(f"{column}: not an integer: {text!r}") from exc
-    if value < least:
-        raise ValueError(f"{column}: must be >= {least}, got {value}")
-    return value
-
-
-def _order_of(
-    row: dict[str, str], products: Collection[str] | None, problems: list[str]
-) -> Order | None:
-    """The order of one CSV row, or None with every problem of the row added to ``problems``."""
-
-    def field(parse: Callable[[], _T]) -> _T | None:
-        try:
-            return parse()
-        except ValueError as exc:
-            problems.append(str(exc))
-            return None
-
-    order_id = (row.get("order") or "").strip()
-    product = (row.get("product") or "").strip()
-    if not order_id:
-        problems.append("order: missing")
-    if not product:
-        problems.append("product: missing")
-    elif products is not None and product not in products:
-        problems.append(
-            f"product: unknown product {product!r} (the plant makes {', '.join(sorted(products))})"
-        )
-    quantity = field(lambda: _integer(row, "quantity", 0, 1))
-    weight = field(lambda: _integer(row, "weight", 1, 0))
-    lot_text = (row.get("lot_size") or "").strip()
-    lot_size = field(lambda: _integer(row, "lot_size", 0, 1)) if lot_text else None
-    release_text = (row.get("release") or "").strip()
-    release = field(lambda: _instant(release_text, "release")) if release_text else None
-    if not release_text:
-        problems.append("release: missing")
-    due_text = (row.get("due") or "").strip()
-    due = field(lambda: _instant(due_text, "due")) if due_text else None
-    if release is not None and due is not None and due < release:
-        problems.append(f"due: {due_text} is before the release {release_text}")
-    if None in row:
-        problems.append(f"extra field(s) beyond the header: {row[None]}")  # type: ignore[index]
-    if problems or quantity is None or weight is None or release is None:
-        return None
-    return Order(order_id, product, quantity, release, due, weight, lot_size)
-
-
-def read_orders(path: Path | str, *, products: Collection[str] | None = None) -> list[Order]:
-    """Read an orders CSV with columns order, product, quantity, release, due[, weight, lot_size].
-
-    ``lot_size`` (optional, per order) overrides the product's lot size for that order. Every
-    problem of the file is reported at once, each as ``file:line: column: message``; with
-    ``products`` (the plant's product ids) an unknown product is one of them.
-    """
-    p = Path(path)
-    orders: list[Order] = []
-    problems: list[tuple[int, str]] = []
-    first_line: dict[str, int] = {}
-    try:
-        with p.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in REQUIRED if c not in (reader.fieldnames or ())]
-            if missing:
-                raise InstanceFormatError(
-                    f"missing column(s) {missing}; expected "
-                    f"{', '.join(REQUIRED)}[, weight, lot_size]",
-                    path=p,
-                    line=1,
-                )
-            for row in reader:
-                line = reader.line_num  # the row's last physical line (quoted fields may wrap)
-                found: list[str] = []
-                order = _order_of(row, products, found)
-                problems.extend((line, message) for message in found)
-                if order is None:
-                    continue
-                if order.order_id in first_line:
-                    problems.append(
-                        (
-                            line,
-                            f"order: duplicate order id {order.order_id!r}, first on line "
-                            f"{first_line[order.order_id]}",
-                        )
-                    )
-                first_line.setdefault(order.order_id, line)
-                orders.append(order)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InstanceFormatError(f"cannot read the orders: {exc}", path=p) from exc
-    if problems:
-        raise OrderFileError(p, problems)
-    return orders
 
 
 @dataclass(frozen=True)
@@ -175,6 +43,8 @@ class PlantProblem:
     origin: dt.datetime
     time_unit: dt.timedelta
     axis: TimeAxis
+    ignored: tuple[str, ...] = ()
+    """What of the plant the plan does not model, one sentence each (for the user)."""
 
     def to_units(self, instant: dt.datetime) -> int:
         return self.axis.to_units(instant)
@@ -291,7 +161,7 @@ def build_problem(
             if o.product in plant.product_by_id
             for step in _steps(plant, o.product)
         )
-        axis, off = _working_clock(plant, units, start, time_unit, calendar_span, around=around)
+        axis, off = working_clock(plant, units, start, time_unit, calendar_span, around=around)
     unit_s = time_unit.total_seconds()
     machine_of = {(u.equipment.id, u.unit): i for i, u in enumerate(units)}
     jobs = []
@@ -362,8 +232,8 @@ def build_problem(
     )
     breaks = axis.pauses() if isinstance(axis, WorkingClock) else ()
     if isinstance(axis, WorkingClock) and (breaks or unavailable or off):
-        stretches = _Stretches(breaks, unavailable, off, axis.total)
-        jobs = [_fit_stretches(job, stretches, time_unit) for job in jobs]
+        stretches = Stretches(breaks, unavailable, off, axis.total)
+        jobs = [fit_stretches(job, stretches, time_unit) for job in jobs]
     problem = Problem(
         tuple(jobs),
         len(units),
@@ -371,11 +241,52 @@ def build_problem(
         machine_units=tuple((u.equipment.id, u.unit) for u in units),
         unavailable=tuple(unavailable),
         setup_matrix=setup_matrix,
+        lot_setup_machines=frozenset(
+            m for m, u in enumerate(units) if u.equipment.setup == "per_lot"
+        ),
         energy=energy,
         breaks=breaks,
         off=tuple(off),
     )
-    return PlantProblem(problem, tuple(orders), start, time_unit, axis)
+    return PlantProblem(problem, tuple(orders), start, time_unit, axis, _ignored(plant, units))
+
+
+def _ignored(plant: Plant, units: Sequence[WorkUnit]) -> tuple[str, ...]:
+    """Maintenance by operating hours or counts (the twin stops a unit when it is due; a plan
+    cannot know when) and rework (the share of units a step sends back, at its own or another
+    station) are not in the plan: said, so a planner leaves room for them."""
+    out = []
+    used = {u.equipment.id for u in units}
+    for window in plant.maintenance:
+        if window.usage is not None and used & set(window.equipment):
+            trigger = " or ".join(
+                t
+                for t in (
+                    f"{window.usage.hours_s / 3600:g} operating h" if window.usage.hours_s else "",
+                    f"{window.usage.counts} units" if window.usage.counts else "",
+                )
+                if t
+            )
+            out.append(
+                f"maintenance of {', '.join(window.equipment)} after every {trigger} "
+                "(usage-based: not placed in the plan; the twin and the capacity check count it)"
+            )
+    rates = [
+        (step.rework_rate, step.rework_at)
+        for product in plant.products
+        for step in product.routing
+        if step.rework_rate > 0
+    ]
+    if rates:
+        low, high = min(r for r, _ in rates), max(r for r, _ in rates)
+        share = f"{low:.0%}" if low == high else f"{low:.0%}-{high:.0%}"
+        stations = sorted({at for _, at in rates if at})
+        at = f", at {', '.join(stations)} or their own units" if stations else ""
+        out.append(
+            f"rework of {len(rates)} steps ({share} of their units{at}): no time is kept for it "
+            "(the twin and the capacity check count it)"
+        )
+    return tuple(out)
 
 
 def _steps(plant: Plant, product_id: str, trail: tuple[str, ...] = ()) -> list[PlantOperation]:
@@ -387,126 +298,4 @@ def _steps(plant: Plant, product_id: str, trail: tuple[str, ...] = ()) -> list[P
         out.append(step)
         for c in step.consumes:
             out.extend(_steps(plant, c.product, (*trail, product_id)))
-    return out
-
-
-class _Stretches:
-    """The longest run of a unit's time a step may take in one go: between unavailable spans,
-    also between the unit's time off unless the step pauses there (resumable) or runs through it
-    (unattended), also between the calendar pauses unless it does either."""
-
-    def __init__(
-        self,
-        breaks: tuple[int, ...],
-        unavailable: list[tuple[int, int, int]],
-        off: list[tuple[int, int, int]],
-        total: int,
-    ) -> None:
-        self._breaks = breaks
-        self._total = total
-        self._spans: dict[int, list[tuple[int, int]]] = {}
-        self._off: dict[int, list[tuple[int, int]]] = {}
-        for m, lo, hi in unavailable:
-            self._spans.setdefault(m, []).append((lo, hi))
-        for m, lo, hi in off:
-            self._off.setdefault(m, []).append((lo, hi))
-        self._cache: dict[tuple[int, bool], int | None] = {}
-
-    def longest(self, machine: int, *, in_one_go: bool) -> int | None:
-        """``None`` when nothing cuts the unit's time (a step of any length fits)."""
-        key = (machine, in_one_go)
-        if key not in self._cache:
-            cuts = self._spans.get(machine, []).copy()
-            if in_one_go:
-                cuts += [(b, b) for b in self._breaks] + self._off.get(machine, [])
-            free = _gaps(sorted(cuts), self._total)
-            self._cache[key] = max((hi - lo for lo, hi in free), default=0) if cuts else None
-        return self._cache[key]
-
-
-def _fit_stretches(job: Job, stretches: _Stretches, unit: dt.timedelta) -> Job:
-    """Drop the units on which a lot is longer than every stretch of the unit's time it may take
-    in one go (see :class:`_Stretches`)."""
-    ops = []
-    for op in job.operations:
-        in_one_go = not (op.resumable or op.unattended)
-        longest = {
-            a.machine: stretches.longest(a.machine, in_one_go=in_one_go) for a in op.alternatives
-        }
-        fits = tuple(
-            a for a in op.alternatives if (n := longest[a.machine]) is None or a.duration <= n
-        )
-        if not fits:
-            limit = max(n for n in longest.values() if n is not None)
-            reason = (
-                f"the longest stretch ({_span(limit, unit)}) between its units' maintenance "
-                "windows: split the order"
-                if not in_one_go
-                else f"the longest working stretch ({_span(limit, unit)}) of its units' "
-                "calendar, and is neither resumable nor unattended: mark it 'resumable: true' "
-                "(it pauses between stretches) or 'unattended: true' (it runs on) in the "
-                "routing, or split the order"
-            )
-            raise SchedulingError(
-                f"order {job.name!r}: step {op.name!r} takes {_span(op.min_duration, unit)}, "
-                f"longer than {reason}"
-            )
-        ops.append(dataclasses.replace(op, alternatives=fits))
-    return dataclasses.replace(job, operations=tuple(ops))
-
-
-def _span(units: int, unit: dt.timedelta) -> str:
-    """A plan duration in minutes (hours beside it from 2 h on), as a planner reads it."""
-    minutes = units * unit.total_seconds() / 60
-    text = f"{minutes:,.0f} min"
-    return text if minutes < 120 else f"{text} = {minutes / 60:,.1f} h"
-
-
-def _working_clock(
-    plant: Plant,
-    units: Sequence[WorkUnit],
-    start: dt.datetime,
-    unit: dt.timedelta,
-    span: dt.timedelta,
-    *,
-    around: bool = False,
-) -> tuple[WorkingClock, list[tuple[int, int, int]]]:
-    """The working-time axis of the lines' calendars together, and each unit's time off on it.
-
-    With one calendar the axis is its working time. With several it is their union: the map from
-    wall-clock time stays monotone, so precedences between lines on different calendars stay
-    exact, and a unit's time off while other lines work is its time off on the axis. With
-    ``around`` (an unattended step runs while nobody works) the axis is the wall clock.
-    """
-    calendar_of = [plant.calendar_id_of(u.line) for u in units]
-    own = {
-        cid: [(p.start, p.end) for p in shift_periods(cal, plant.zone, start, start + span)]
-        for cid, cal in plant.calendars.items()
-        if cid in calendar_of
-    }
-    spans = [p for periods in own.values() for p in periods]
-    if around:
-        spans.append((start, start + span))
-    clock = WorkingClock(merge_spans(spans), unit)
-    off: list[tuple[int, int, int]] = []
-    if len(own) > 1 or around:
-        for cid, periods in own.items():
-            gaps = _gaps(
-                [(clock.to_units(lo), clock.to_units(hi)) for lo, hi in periods], clock.total
-            )
-            off.extend(
-                (i, lo, hi) for i, c in enumerate(calendar_of) if c == cid for lo, hi in gaps
-            )
-    return clock, off
-
-
-def _gaps(spans: list[tuple[int, int]], total: int) -> list[tuple[int, int]]:
-    """The parts of ``[0, total)`` outside the sorted ``spans`` (they may overlap)."""
-    out, t = [], 0
-    for lo, hi in spans:
-        if lo > t:
-            out.append((t, lo))
-        t = max(t, hi)
-    if t < total:
-        out.append((t, total))
     return out

@@ -195,6 +195,10 @@ class Problem:
     shift, its own breaks), when lines differ in calendars or unattended steps put the axis on
     the wall clock. A resumable operation pauses over it, an unattended one runs through it,
     any other stays out of it."""
+    lot_setup_machines: frozenset[int] = field(default=frozenset())
+    """Machines that set up for every new lot (``Equipment.setup: per_lot``): an operation
+    after one of its own family pays its ``setup_default`` there; elsewhere only a family
+    change costs a setup."""
 
     def __post_init__(self) -> None:
         if list(self.breaks) != sorted(set(self.breaks)):
@@ -222,17 +226,27 @@ class Problem:
     def setup(self, machine: int, before: Operation, after: Operation) -> int:
         """Changeover on ``machine`` when ``after`` directly follows ``before``.
 
-        None within a family (or without families); the matrix entry when there is one, else
-        the setup of ``after``'s own step.
+        None without families; within a family ``after``'s own step setup on a machine that sets
+        up per lot (``lot_setup_machines``), else none; after another family the matrix entry
+        when there is one, else the setup of ``after``'s own step.
         """
-        if not before.family or not after.family or before.family == after.family:
+        if not before.family or not after.family:
             return 0
+        if before.family == after.family:
+            return after.setup_default if machine in self.lot_setup_machines else 0
         found = self._setup_lookup.get((machine, before.family, after.family))
         return after.setup_default if found is None else found
 
     @cached_property
     def has_setups(self) -> bool:
         """Whether any changeover can be non-zero (false for the standard benchmark formats)."""
+        per_lot = self.lot_setup_machines
+        if per_lot and any(
+            op.setup_default > 0 and any(a.machine in per_lot for a in op.alternatives)
+            for _, op in self.iter_operations()
+            if op.family
+        ):
+            return True
         families = {op.family for _, op in self.iter_operations() if op.family}
         if len(families) < 2:
             return False

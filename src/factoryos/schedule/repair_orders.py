@@ -94,6 +94,11 @@ def repair_by_orders(
     def left() -> float:
         return params.time_limit_s - (time.perf_counter() - t0)
 
+    steps = failed = 0
+
+    def tried() -> str:
+        return f"{steps} steps, {failed} without a plan from CP-SAT in their time"
+
     while True:
         queue = _costly(problem, best, window)
         if not queue:
@@ -101,17 +106,19 @@ def repair_by_orders(
         gained = False
         for j in queue:
             if left() <= 0.3:
-                return best, "time limit"
+                return best, f"time limit ({tried()})"
             jobs = [j, *(x for x in _ahead(best, problem.num_machines, j, k - 1) if x != j)]
             limit = SolverParams(left(), params.num_workers, params.seed)
             found = _step(problem, best, jobs, window, obj, deviation_weight, settled, limit)
+            steps += 1
+            failed += found is None
             if found is not None and score(found) < score(best):
                 best, gained = found, True
         if not gained:
             if k >= max_orders:
                 return best, (
                     f"a pass over every late, new or moved order ({len(queue)}) with up to "
-                    f"{k} orders a step found nothing better"
+                    f"{k} orders a step found nothing better ({tried()})"
                 )
             k += 2
 

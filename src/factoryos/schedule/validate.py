@@ -105,10 +105,14 @@ def validate(problem: Problem, solution: Solution) -> list[Violation]:
                         f"ends at {before.end}",
                     )
                 )
+    # per machine first: a plant's calendars make thousands of unavailable spans
+    on_machine: dict[int, list[tuple[tuple[int, int], Assignment]]] = {}
+    for ref, idx in seen.items():
+        a = solution.assignments[idx]
+        on_machine.setdefault(a.machine, []).append((ref, a))
     for m, lo, hi in problem.unavailable:
-        for ref, idx in seen.items():
-            a = solution.assignments[idx]
-            if a.machine == m and a.end > a.start and a.start < hi and lo < a.end:
+        for ref, a in on_machine.get(m, ()):
+            if a.end > a.start and a.start < hi and lo < a.end:
                 out.append(
                     Violation(
                         "unavailable",

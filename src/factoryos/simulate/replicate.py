@@ -21,6 +21,7 @@ from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.results import TwinResult
 from factoryos.simulate.stats import Interval, mean_interval
 from factoryos.simulate.twin import DispatchRule, EventSink, PlantTwin
+from factoryos.simulate.units import Outage
 
 __all__ = ["Comparison", "RunSpec", "compare", "run_replications", "summarize"]
 
@@ -38,6 +39,7 @@ class RunSpec:
     schedule: Schedule | None = None
     lot_size: int | None = None  # --lot-size: replaces the products' lot sizes
     warmup_s: float = 0.0  # the first part of the horizon, left out of the figures
+    outages: tuple[Outage, ...] = ()  # known downtime on top of the modelled failures
 
     def twin(
         self, replication: int, *, sink: EventSink | None = None, run_id: str | None = None
@@ -54,6 +56,7 @@ class RunSpec:
             schedule=self.schedule,
             lot_size=self.lot_size,
             warmup_s=self.warmup_s,
+            outages=self.outages,
             sink=sink,
             run_id=run_id,
         )

@@ -63,7 +63,7 @@ from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.plan_follow import PlanFollower
 from factoryos.simulate.results import PoolStats, TwinResult, bottleneck_analysis
 from factoryos.simulate.streams import RandomStreams
-from factoryos.simulate.units import STATES, BatchKey, Pool, Unit
+from factoryos.simulate.units import STATES, BatchKey, Outage, Pool, Unit
 from factoryos.simulate.warmup import end_warmup
 
 __all__ = ["DispatchRule", "EventSink", "Job", "PlantTwin"]
@@ -201,8 +201,12 @@ class PlantTwin:
         schedule: Schedule | None = None,
         lot_size: int | None = None,
         warmup_s: float = 0.0,
+        outages: Sequence[Outage] = (),
     ) -> None:
-        """``lot_size`` (``--lot-size``) replaces the products' lot sizes where an order gives
+        """``outages`` put work units down (state ``fault``) for known spans, on top of the
+        modelled failures (a breakdown the plan check assumes).
+
+        ``lot_size`` (``--lot-size``) replaces the products' lot sizes where an order gives
         none. The first ``warmup_s`` of the horizon are simulated but left out of the result
         (:mod:`factoryos.simulate.warmup`). ``rule=SCHEDULE`` executes ``schedule``: each
         planned operation goes to its planned equipment pool, and queues are served in planned
@@ -286,6 +290,11 @@ class PlantTwin:
                 self._eligible[product.id, i] = pools
         self._schedule_calendars()
         self._schedule_maintenance()
+        self._unit_at = {
+            (w.equipment.id, w.unit): u for w, u in zip(plant.work_units, self.units, strict=True)
+        }
+        for outage in outages:
+            self._schedule_outage(outage)
         for spec in orders:
             if spec.product not in plant.product_by_id:
                 raise SimulationError(f"order {spec.order_id!r}: unknown product {spec.product!r}")
@@ -339,6 +348,19 @@ class PlantTwin:
                 self.env.schedule_at(self._seconds(lo), self._set_maintenance, on)
                 if self._seconds(hi) < self.horizon_s:
                     self.env.schedule_at(self._seconds(hi), self._set_maintenance, (units, None))
+
+    def _schedule_outage(self, outage: Outage) -> None:
+        unit = self.unit_of(outage.equipment_id, outage.unit_index)
+        lo = max(self._seconds(outage.start), 0.0)
+        hi = self._seconds(outage.end)
+        if lo < hi and lo < self.horizon_s:
+            self.env.schedule_at(lo, lambda _: unit.begin_outage(hi - lo), None)
+
+    def unit_of(self, equipment_id: str, unit_index: int) -> Unit:
+        unit = self._unit_at.get((equipment_id, unit_index))
+        if unit is None:
+            raise SimulationError(f"no work unit {equipment_id}/{unit_index} in the plant")
+        return unit
 
     @staticmethod
     def _set_maintenance(arg: tuple[list[Unit], str | None]) -> None:
@@ -541,8 +563,9 @@ class PlantTwin:
 
     def _start(self, unit: Unit, load: list[tuple[Job, bool]]) -> None:
         """Start one unit of product (or a batch equipment's load: one cycle for all of them).
-        Setups are per lot and step: a family change costs the pool's setup matrix entry (else
-        the step's setup time), a new lot of the same family the step's setup time."""
+        Setups follow the pool's ``setup`` policy: a family change costs the pool's setup
+        matrix entry (else the step's setup time); a new lot of the same family costs the step's
+        setup time ``per_lot``, nothing ``per_family_change``."""
         job = load[0][0]
         op = job.operation
         equipment = unit.pool.equipment
@@ -550,7 +573,7 @@ class PlantTwin:
         lot = (job.order.spec.order_id, job.product.id, job.op_index, job.lot)
         if unit.last_family is not None and unit.last_family != family:
             setup = equipment.setup_matrix_s.get(unit.last_family, {}).get(family, op.setup_time_s)
-        elif unit.last_lot != lot:
+        elif unit.last_lot != lot and equipment.setup == "per_lot":
             setup = op.setup_time_s  # a new lot
         else:
             setup = 0.0

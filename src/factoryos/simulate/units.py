@@ -14,8 +14,10 @@ idle (none).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,10 +26,12 @@ from factoryos.model import Equipment, Line, MachineState, WorkUnit
 from factoryos.model.calendar import UsageWindow
 from factoryos.model.distributions import (
     Empirical,
+    EmpiricalShare,
     Exponential,
     Fixed,
     Gamma,
     Lognormal,
+    UniformShare,
     Weibull,
 )
 from factoryos.simulate.core import Handle
@@ -36,7 +40,7 @@ from factoryos.simulate.streams import RandomStreams
 if TYPE_CHECKING:
     from factoryos.simulate.twin import Job, PlantTwin
 
-__all__ = ["STATES", "WAITING", "BatchKey", "Pool", "Unit", "sampler"]
+__all__ = ["STATES", "WAITING", "BatchKey", "Outage", "Pool", "Unit", "sampler"]
 
 STATES: tuple[MachineState, ...] = tuple(MachineState)
 INDEX = {state: i for i, state in enumerate(STATES)}
@@ -65,6 +69,16 @@ def sampler(
         values = dist.values_s
         return lambda: values[int(gen.integers(len(values)))]
     return lambda: dist.value_s
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """Work unit ``unit_index`` of ``equipment_id`` is down from ``start`` to ``end``."""
+
+    equipment_id: str
+    unit_index: int
+    start: dt.datetime
+    end: dt.datetime
 
 
 class Pool:
@@ -122,13 +136,22 @@ class Unit:
         # performance losses: minor stops count running time (not setup), speed loss stretches
         # every run (ISO 22400: actual > planned run time)
         self.speed_factor = 1.0
+        self._draw_speed: Callable[[], float] | None = None  # a speed loss drawn per cycle
         self.ttms_left_s = float("inf")
         self._draw_tbms: Callable[[], float] | None = None
         self._draw_stop: Callable[[], float] = lambda: 0.0
         self.minor_stopped = False
         performance = equipment.performance
         if performance is not None:
-            self.speed_factor = 1.0 / (1.0 - performance.speed_loss)
+            loss = performance.speed_loss
+            if isinstance(loss, UniformShare):
+                draw = streams.generator(key, "speed")
+                self._draw_speed = lambda: 1.0 / (1.0 - float(draw.uniform(loss.low, loss.high)))
+            elif isinstance(loss, EmpiricalShare):
+                draw, shares = streams.generator(key, "speed"), loss.values
+                self._draw_speed = lambda: 1.0 / (1.0 - shares[int(draw.integers(len(shares)))])
+            else:
+                self.speed_factor = 1.0 / (1.0 - loss)
             stops = performance.minor_stops
             if stops is not None:
                 self._draw_tbms = sampler(stops.time_between, streams.generator(key, "stops"))
@@ -139,6 +162,7 @@ class Unit:
         self.in_maintenance = False
         self.maintenance_reason = "planned maintenance"
         self.failed = False
+        self.outages = 0  # outages under way (see begin_outage): down like a failure
         self.jobs: list[Job] = []  # the units of product in work: one, or a batch equipment's load
         self.holding: list[Job] = []  # finished jobs waiting for room downstream (blocked)
         self.setup_left_s = 0.0
@@ -164,7 +188,7 @@ class Unit:
     # -- availability ----------------------------------------------------------------------------
     @property
     def available(self) -> bool:
-        return self.on_shift and not self.in_maintenance and not self.failed
+        return self.on_shift and not self.in_maintenance and not self.failed and not self.outages
 
     @property
     def unattended_running(self) -> bool:
@@ -176,6 +200,7 @@ class Unit:
             and self.setup_left_s == 0.0  # a setup needs people
             and not self.in_maintenance
             and not self.failed
+            and not self.outages
         )
 
     def set_on_shift(self, on: bool) -> None:
@@ -208,7 +233,8 @@ class Unit:
         self.pool.free.pop(self, None)
         self.jobs = jobs
         self.setup_left_s = setup_s
-        self.run_left_s = run_s * self.speed_factor
+        speed = self.speed_factor if self._draw_speed is None else self._draw_speed()
+        self.run_left_s = run_s * speed
         self._go()
         self.refresh()
 
@@ -317,9 +343,24 @@ class Unit:
         self.ttf_left_s = self._draw_tbf()
         self._availability_changed()
 
+    # -- outages: a failure known from outside the model (injected live, or assumed by a check) ---
+    def begin_outage(self, duration_s: float) -> None:
+        """Down (state ``fault``) from now for ``duration_s``, on top of the modelled failures:
+        a random failure or repair under way does not end it early."""
+        self.accrue()
+        self.outages += 1
+        self.failures += 1
+        self.env.schedule(max(duration_s, EPS), self._outage_over)
+        self._availability_changed()
+
+    def _outage_over(self, _: object) -> None:
+        self.accrue()
+        self.outages -= 1
+        self._availability_changed()
+
     # -- accounting ------------------------------------------------------------------------------
     def _current_state(self) -> MachineState:
-        if self.failed:
+        if self.failed or self.outages:
             return MachineState.FAULT
         if self.in_maintenance:
             return MachineState.MAINTENANCE

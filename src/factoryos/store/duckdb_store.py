@@ -102,6 +102,7 @@ class DuckDBStore:
         self._lock = threading.RLock()
         self._version = 0  # bumped by every append that stores something
         self._failures_of: tuple[AggregateQuery, int, list[FailureTotal]] | None = None
+        self._tables_of: tuple[Any, Any, str, pa.Table, pa.Table] | None = None
         try:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET TimeZone = 'UTC'")
@@ -244,10 +245,7 @@ class DuckDBStore:
     def _aggregate(
         self, query: AggregateQuery, sql: str, what: str, **extra: int
     ) -> list[tuple[Any, ...]]:
-        # Calendar keys travel as small integers: narrower rows in the window, cheaper joins.
-        key_ids = _key_ids(query)
-        units = _units_table(query, key_ids)
-        tiles = _tiles_table(query, key_ids)
+        units, tiles = self._tables(query)
         params = {"start_us": utc_us(query.start), "end_us": utc_us(query.end), **extra}
         with self._guard(what) as con:
             con.register("_units", units)
@@ -257,6 +255,24 @@ class DuckDBStore:
             finally:
                 con.unregister("_units")
                 con.unregister("_tiles")
+
+    def _tables(self, query: AggregateQuery) -> tuple[pa.Table, pa.Table]:
+        """The query's units and tiles as Arrow tables; the last ones are kept, since the
+        aggregates of one report (and of a server's repeated window) share their periods."""
+        kept = self._tables_of
+        if (
+            kept is not None
+            and kept[0] is query.periods
+            and kept[1] is query.calendar_key_of_path
+            and kept[2] == query.node
+        ):
+            return kept[3], kept[4]
+        # Calendar keys travel as small integers: narrower rows in the window, cheaper joins.
+        key_ids = _key_ids(query)
+        units = _units_table(query, key_ids)
+        tiles = _tiles_table(query, key_ids)
+        self._tables_of = (query.periods, query.calendar_key_of_path, query.node, units, tiles)
+        return units, tiles
 
     def state_time(self, query: AggregateQuery, *, by_reason: bool = False) -> list[StateTime]:
         """Seconds in each state, clipped to the query window and cut by its periods.

@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from factoryos.model.errors import StoreError
+from factoryos.store.postgres_rollups import REFRESH, REFRESH_LOCK
 from factoryos.store.postgres_schema import (
     EVENT_TABLES,
     existing_months,
@@ -95,8 +96,17 @@ def apply(conn: psycopg.Connection[Any], now: dt.datetime) -> RetentionPlan:
     """Drop the expired month partitions of both event tables, in one transaction."""
     with conn.transaction():
         conn.execute("LOCK TABLE state_events, other_events IN ACCESS EXCLUSIVE MODE")
+        # the marked roll-up hours are recomputed from the events about to go: now, not after
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK,))
+        for statement in REFRESH:
+            conn.execute(statement)
         result = plan(conn, now)
         for part in result.expiring:
+            # the aggregates read these months from roll-ups alone from now on
+            conn.execute(
+                "INSERT INTO expired_months (month) VALUES (%s) ON CONFLICT DO NOTHING",
+                (part.month,),
+            )
             for table in EVENT_TABLES:
                 conn.execute(
                     sql.SQL("DROP TABLE {}").format(

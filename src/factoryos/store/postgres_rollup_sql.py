@@ -18,6 +18,7 @@ end by the tail, inside the window.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
@@ -28,9 +29,9 @@ from factoryos.store.postgres_sql import (
     FAILURES,
     INPUTS,
     PIECES,
+    TILED_FAIL,
     groups,
     state_time_select,
-    subtree,
     with_,
 )
 
@@ -46,14 +47,17 @@ segs AS (
         AS g(key, a, b)
 )"""
 
-_SEGMENTS = f"""
+_SEGMENTS = """
 ut AS MATERIALIZED (
     SELECT u.path, u.key,
-           least(greatest(date_trunc('hour', l.ts), %(start)s), %(end)s) AS tail
+           least(greatest(date_trunc('hour', coalesce(
+               l.ts, CASE WHEN ul.ts >= %(end)s THEN %(end)s ELSE ul.ts END
+           )), %(start)s), %(end)s) AS tail
     FROM units u LEFT JOIN LATERAL (
         SELECT s.ts FROM state_events s WHERE s.path = u.path AND s.ts < %(end)s
         ORDER BY s.ts DESC LIMIT 1
     ) l ON true
+    LEFT JOIN unit_last ul ON ul.path = u.path
 ),
 useg AS MATERIALIZED (
     SELECT row_number() OVER () AS seg, x.* FROM (
@@ -65,8 +69,10 @@ useg AS MATERIALIZED (
 ),
 ev AS (
     SELECT g.seg, g.path, g.key, g.a, g.b, s.ts AS t, 1 AS src, s.event_id, s.state, s.reason
-    FROM useg g JOIN state_events s ON s.path = g.path AND s.ts >= g.a AND s.ts < g.b
-    WHERE s.ts >= %(start)s AND s.ts < %(end)s AND {subtree("s.path")}
+    FROM useg g CROSS JOIN LATERAL (
+        SELECT s.ts, s.event_id, s.state, s.reason FROM state_events s
+        WHERE s.path = g.path AND s.ts >= g.a AND s.ts < g.b
+    ) s
     UNION ALL
     SELECT g.seg, g.path, g.key, g.a, g.b, g.a - interval '1 microsecond', 0, '',
            c.state, c.reason
@@ -77,11 +83,24 @@ ev AS (
     SELECT g.seg, g.path, g.key, g.a, g.b, g.a - interval '1 microsecond', 0, '',
            c.state, c.reason
     FROM useg g CROSS JOIN LATERAL (
-        SELECT s.state, s.reason FROM state_events s
-        WHERE s.path = g.path AND s.ts < g.a
-        ORDER BY s.ts DESC, s.event_id DESC LIMIT 1
+        SELECT x.state, x.reason FROM (
+            (SELECT s.ts AS t, s.event_id AS id, s.state, s.reason FROM state_events s
+             WHERE s.path = g.path AND s.ts < g.a
+             ORDER BY s.ts DESC, s.event_id DESC LIMIT 1)
+            UNION ALL
+            SELECT g.a - interval '1 microsecond', '', h.state, h.reason FROM state_hours h
+            WHERE h.path = g.path AND h.hour = g.a - interval '1 hour' AND h.last
+            UNION ALL
+            SELECT ul.ts, ul.event_id, ul.state, ul.reason FROM unit_last ul
+            WHERE ul.path = g.path AND ul.ts < g.a
+        ) x
+        ORDER BY x.t DESC, x.id DESC LIMIT 1
     ) c
     WHERE g.a = %(start)s
+    UNION ALL
+    SELECT g.seg, g.path, g.key, g.a, g.b, ul.ts, 1, ul.event_id, ul.state, ul.reason
+    FROM useg g JOIN unit_last ul ON ul.path = g.path AND ul.ts >= g.a AND ul.ts < g.b
+    WHERE date_trunc('month', ul.ts)::date = ANY(%(expired)s::date[])
 ),
 iv AS MATERIALIZED (
     SELECT seg, path, key, a, b, greatest(t, a) AS s, coalesce(lead(t) OVER w, b) AS e, src,
@@ -147,12 +166,13 @@ fail AS (
     FROM ut u
     JOIN hours h ON h.key = u.key AND h.hour < u.tail
     JOIN fail_hours r ON r.path = u.path AND r.hour = h.hour
-)
+),"""
+        + TILED_FAIL
+        + f"""
 SELECT {groups(group_by, "f", "p")}, sum(f.entries)::bigint AS failures,
        extract(epoch FROM sum(f.d))::float8 AS seconds
-FROM fail f
-JOIN keys k ON k.key = f.key
-JOIN tiles p ON p.key = f.key AND p.idx = width_bucket(f.t, k.starts)
+FROM tiled f
+JOIN tiles p ON p.key = f.key AND p.idx = f.tile
 WHERE f.t < p.end_ts
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3"""
@@ -160,34 +180,42 @@ ORDER BY 1, 2, 3"""
 
 
 def _point_events(kind: str, columns: str, rolled_table: str, rolled_columns: str) -> str:
-    """Point events of ``kind`` in raw segments plus the rolled hours, each with its tile."""
+    """The CTE ``pts``: point events of ``kind`` in raw segments plus the rolled hours, each
+    with its tile (rolled rows have no ``t``: their hour lies inside the tile whole)."""
     return f"""
-SELECT o.path, u.key, p.idx AS tile, {columns}
-FROM units u
-JOIN segs g ON g.key = u.key
-JOIN other_events o ON o.path = u.path AND o.ts >= g.a AND o.ts < g.b
-JOIN keys k ON k.key = u.key
-JOIN tiles p ON p.key = u.key AND p.idx = width_bucket(o.ts, k.starts)
-WHERE o.kind = '{kind}' AND o.ts < p.end_ts AND o.ts >= %(start)s AND o.ts < %(end)s
-  AND {subtree("o.path")}
-UNION ALL
-SELECT r.path, u.key, h.tile, {rolled_columns}
-FROM units u
-JOIN hours h ON h.key = u.key
-JOIN {rolled_table} r ON r.path = u.path AND r.hour = h.hour"""
+pts AS MATERIALIZED (
+    SELECT o.path, u.key, width_bucket(o.ts, k.starts) AS tile, o.ts AS t, {columns}
+    FROM units u
+    JOIN segs g ON g.key = u.key
+    JOIN keys k ON k.key = u.key
+    CROSS JOIN LATERAL (
+        SELECT * FROM other_events o
+        WHERE o.path = u.path AND o.ts >= g.a AND o.ts < g.b AND o.kind = '{kind}'
+    ) o
+    UNION ALL
+    SELECT r.path, u.key, h.tile, NULL::timestamptz, {rolled_columns}
+    FROM units u
+    JOIN hours h ON h.key = u.key
+    JOIN {rolled_table} r ON r.path = u.path AND r.hour = h.hour
+)"""
+
+
+_TILE_OF = """
+FROM pts c JOIN tiles p ON p.key = c.key AND p.idx = c.tile
+WHERE (c.t IS NULL OR c.t < p.end_ts)"""
 
 
 def count_totals_sql(group_by: Sequence[GroupKey]) -> str:
     """Columns: g_path, g_day, g_shift, path, product, operation, good, scrap, rework."""
     cols = "product, operation, good, scrap, rework"
-    inner = _point_events("count", "o." + cols.replace(", ", ", o."), "count_hours", cols)
+    pts = _point_events("count", "o." + cols.replace(", ", ", o."), "count_hours", cols)
     return (
-        with_(INPUTS, _ROLL_INPUTS)
+        with_(INPUTS, _ROLL_INPUTS, pts)
         + f"""
 SELECT {groups(group_by, "c", "p")}, c.path, c.product, c.operation,
        coalesce(sum(c.good), 0)::bigint, coalesce(sum(c.scrap), 0)::bigint,
        coalesce(sum(c.rework), 0)::bigint
-FROM ({inner}) c JOIN tiles p ON p.key = c.key AND p.idx = c.tile
+{_TILE_OF}
 GROUP BY 1, 2, 3, 4, 5, 6
 ORDER BY 1, 2, 3, 4, 5, 6"""
     )
@@ -195,21 +223,28 @@ ORDER BY 1, 2, 3, 4, 5, 6"""
 
 def energy_totals_sql(group_by: Sequence[GroupKey]) -> str:
     """Columns: g_path, g_day, g_shift, energy_kwh, energy_cost_cny."""
-    inner = _point_events("energy", "o.energy_kwh AS kwh", "energy_hours", "kwh")
+    pts = _point_events("energy", "o.energy_kwh AS kwh", "energy_hours", "kwh")
     return (
-        with_(INPUTS, _ROLL_INPUTS)
+        with_(INPUTS, _ROLL_INPUTS, pts)
         + f"""
 SELECT {groups(group_by, "c", "p")}, coalesce(sum(c.kwh), 0.0)::float8,
        coalesce(sum(c.kwh * p.price), 0.0)::float8
-FROM ({inner}) c JOIN tiles p ON p.key = c.key AND p.idx = c.tile
-WHERE c.kwh IS NOT NULL
+{_TILE_OF}
+  AND c.kwh IS NOT NULL
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3"""
     )
 
 
-def rollup_params(query: AggregateQuery, key_ids: dict[str, int]) -> dict[str, Any]:
-    """The rolled hours (key, hour, tile idx) and the raw segments (key, a, b) of each key."""
+def rollup_params(
+    query: AggregateQuery, key_ids: dict[str, int], expired: frozenset[dt.date] = frozenset()
+) -> dict[str, Any]:
+    """The rolled hours (key, hour, tile idx) and the raw segments (key, a, b) of each key.
+
+    ``expired``: months whose raw events retention dropped. Their hours are all rolled (the
+    roll-up is all there is), each whole in the tile holding its midpoint when the window holds
+    that: there, KPIs have the roll-ups' hour resolution. No raw segment reaches into them.
+    """
     by_key: dict[str, list[PlannedPeriod]] = defaultdict(list)
     for period in query.periods:
         by_key[period.key].append(period)
@@ -220,22 +255,32 @@ def rollup_params(query: AggregateQuery, key_ids: dict[str, int]) -> dict[str, A
     s_a: list[dt.datetime] = []
     s_b: list[dt.datetime] = []
     for key in sorted(set(query.calendar_key_of_path.values())):
-        hours = []
-        for idx, tile in enumerate(sorted(by_key.get(key, []), key=lambda p: p.start), start=1):
+        tiles = sorted(by_key.get(key, []), key=lambda p: p.start)
+        rolled: dict[dt.datetime, int] = {}
+        for idx, tile in enumerate(tiles, start=1):
             hour = _ceil_hour(max(tile.start, query.start))
             while hour + HOUR <= min(tile.end, query.end):
-                hours.append(hour)
-                h_key.append(key_ids[key])
-                h_hour.append(hour)
-                h_tile.append(idx)
+                rolled[hour] = idx
                 hour += HOUR
+        gone = _expired_hours(query, expired)
+        starts = [t.start for t in tiles]
+        for hour in gone:
+            mid = hour + HOUR / 2
+            idx = bisect.bisect_right(starts, mid)
+            inside = query.start <= mid < query.end and idx and mid < tiles[idx - 1].end
+            if hour not in rolled and inside:
+                rolled[hour] = idx
+        for hour in sorted(rolled):
+            h_key.append(key_ids[key])
+            h_hour.append(hour)
+            h_tile.append(rolled[hour])
         cursor = query.start
-        for hour in [*hours, query.end]:
+        for hour in [*sorted(rolled.keys() | gone), query.end]:
             if hour > cursor:
                 s_key.append(key_ids[key])
                 s_a.append(cursor)
-                s_b.append(hour)
-            cursor = hour + HOUR
+                s_b.append(min(hour, query.end))
+            cursor = max(cursor, hour + HOUR)
     return {
         "h_key": h_key,
         "h_hour": h_hour,
@@ -243,7 +288,21 @@ def rollup_params(query: AggregateQuery, key_ids: dict[str, int]) -> dict[str, A
         "s_key": s_key,
         "s_a": s_a,
         "s_b": s_b,
+        "expired": sorted(expired),
     }
+
+
+def _expired_hours(query: AggregateQuery, expired: frozenset[dt.date]) -> set[dt.datetime]:
+    """The hours touching the window that lie in an expired month."""
+    if not expired:
+        return set()
+    out = set()
+    hour = query.start.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    while hour < query.end:
+        if dt.date(hour.year, hour.month, 1) in expired:
+            out.add(hour)
+        hour += HOUR
+    return out
 
 
 def _ceil_hour(instant: dt.datetime) -> dt.datetime:

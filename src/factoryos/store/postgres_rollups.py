@@ -14,11 +14,16 @@ instead of raw events:
 - ``count_hours(path, hour, product, operation, good, scrap, rework)``, ``energy_hours(path,
   hour, kwh)``: sums of point events, added to as events arrive.
 
-Counts and energy are incremented. States are recomputed over the hours a batch can change, per
-unit: from the hour of the last event before the batch's first one up to the hour of the first
-event after its last one, which also corrects the hours a late or out-of-order event touches.
-Appenders lock the units of their batch (advisory locks, in path order, before anything else),
-so two batches never recompute the same unit at once and never deadlock.
+Counts and energy are incremented inside the append's transaction. States are recomputed over
+the hours a batch can change, per unit: from the hour of the last event before the batch's
+first one up to the hour of the first event after its last one, which also corrects the hours a
+late or out-of-order event touches. The append only *marks* those hours (``rollup_dirty``, in
+its transaction); the recomputation runs later, set-based over every marked range at once (the
+ranges of a unit merged where they overlap): :data:`REFRESH`, run by the first aggregate query
+that reads roll-ups (or ``PostgresStore.refresh_rollups``) under an advisory lock, so the
+answers always equal the raw events', and before retention drops a month. Appenders lock the
+units of their batch (advisory locks, in path order, before anything else), so two batches with
+overlapping ids never deadlock on them.
 """
 
 from __future__ import annotations
@@ -42,11 +47,14 @@ ROLLUP_DDL: tuple[str, ...] = (
         PRIMARY KEY (path, hour))""",
 )
 
-# Session-local work tables of an append (emptied at commit).
+# Session-local work tables of an append (emptied at commit): the units' hour ranges to
+# recompute, and the state intervals over them (computed once, read by both state roll-ups).
 WORK_TABLES: tuple[str, ...] = (
-    'CREATE TEMP TABLE IF NOT EXISTS _new (event_id text COLLATE "C") ON COMMIT DELETE ROWS',
     'CREATE TEMP TABLE IF NOT EXISTS _ranges (path text COLLATE "C", a timestamptz, '
     "b timestamptz) ON COMMIT DELETE ROWS",
+    'CREATE TEMP TABLE IF NOT EXISTS _iv (path text COLLATE "C", a timestamptz, b timestamptz, '
+    "t timestamptz, src int, state text, reason text, prev_state text, nxt timestamptz) "
+    "ON COMMIT DELETE ROWS",
 )
 
 LOCK_UNITS = """
@@ -61,7 +69,7 @@ ADD_COUNTS = f"""
 INSERT INTO count_hours (path, hour, product, operation, good, scrap, rework)
 SELECT b.path, {_HOUR}, b.product, b.operation, coalesce(sum(b.good), 0),
        coalesce(sum(b.scrap), 0), coalesce(sum(b.rework), 0)
-FROM _incoming b JOIN _new n ON n.event_id = b.event_id
+FROM _incoming b
 WHERE b.kind = 'count'
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 3, 4
@@ -74,7 +82,7 @@ ON CONFLICT (path, hour, product, operation) DO UPDATE SET
 ADD_ENERGY = f"""
 INSERT INTO energy_hours (path, hour, kwh)
 SELECT b.path, {_HOUR}, sum(b.energy_kwh)
-FROM _incoming b JOIN _new n ON n.event_id = b.event_id
+FROM _incoming b
 WHERE b.kind = 'energy' AND b.energy_kwh IS NOT NULL
 GROUP BY 1, 2
 ORDER BY 1, 2
@@ -82,13 +90,13 @@ ON CONFLICT (path, hour) DO UPDATE SET kwh = energy_hours.kwh + excluded.kwh
 """
 
 # The hours a batch's state events can change, per unit (see the module docstring).
-STATE_RANGES = f"""
-INSERT INTO _ranges (path, a, b)
+MARK_DIRTY = f"""
+INSERT INTO rollup_dirty (path, a, b)
 SELECT nb.path, date_trunc('hour', coalesce(p.ts, nb.lo)),
        date_trunc('hour', coalesce(x.ts, nb.hi)) + interval '1 hour'
 FROM (
     SELECT b.path, min({_TS}) AS lo, max({_TS}) AS hi
-    FROM _incoming b JOIN _new n ON n.event_id = b.event_id
+    FROM _incoming b
     WHERE b.kind = 'state'
     GROUP BY b.path
 ) nb
@@ -116,11 +124,19 @@ CLEAR_RANGES = (
 )
 
 # Intervals touching [a, b): the carried-in state at a, the events in [a, b), and the first
-# event at or after b (src 2) that closes the last of them.
-_RANGE_INTERVALS = """
-WITH ev AS (
+# event at or after b (src 2) that closes the last of them; a unit may have several ranges
+# (disjoint: merged when taken), each its own window. Every read of the events is an index
+# probe per unit (LATERAL): a join the planner may turn into a scan of every partition is not
+# written (the work tables have no statistics to stop it).
+FILL_INTERVALS = """
+INSERT INTO _iv (path, a, b, t, src, state, reason, prev_state, nxt)
+SELECT path, a, b, t, src, state, reason, lag(state) OVER w, lead(t) OVER w
+FROM (
     SELECT r.path, r.a, r.b, s.ts AS t, 1 AS src, s.event_id, s.state, s.reason
-    FROM _ranges r JOIN state_events s ON s.path = r.path AND s.ts >= r.a AND s.ts < r.b
+    FROM _ranges r CROSS JOIN LATERAL (
+        SELECT s.ts, s.event_id, s.state, s.reason FROM state_events s
+        WHERE s.path = r.path AND s.ts >= r.a AND s.ts < r.b
+    ) s
     UNION ALL
     SELECT r.path, r.a, r.b, c.ts, 0, c.event_id, c.state, c.reason
     FROM _ranges r CROSS JOIN LATERAL (
@@ -133,20 +149,14 @@ WITH ev AS (
         SELECT s.ts, s.event_id, s.state, s.reason FROM state_events s
         WHERE s.path = r.path AND s.ts >= r.b ORDER BY s.ts, s.event_id LIMIT 1
     ) n
-),
-iv AS MATERIALIZED (
-    SELECT path, a, b, t, src, state, reason, lag(state) OVER w AS prev_state,
-           lead(t) OVER w AS nxt
-    FROM ev
-    WINDOW w AS (PARTITION BY path ORDER BY t, event_id)
-)"""
+) ev
+WINDOW w AS (PARTITION BY path, a ORDER BY t, event_id)
+"""
 
-FILL_STATE_HOURS = (
-    _RANGE_INTERVALS
-    + """,
-clipped AS (
+FILL_STATE_HOURS = """
+WITH clipped AS (
     SELECT path, state, reason, greatest(t, a) AS s, least(nxt, b) AS e
-    FROM iv WHERE src < 2 AND nxt IS NOT NULL AND least(nxt, b) > greatest(t, a)
+    FROM _iv WHERE src < 2 AND nxt IS NOT NULL AND least(nxt, b) > greatest(t, a)
 )
 INSERT INTO state_hours (path, hour, state, reason, us, last)
 SELECT c.path, h, c.state, c.reason,
@@ -159,27 +169,24 @@ CROSS JOIN LATERAL generate_series(
 ) AS h
 GROUP BY 1, 2, 3, 4
 """
-)
 
-FILL_FAIL_HOURS = (
-    _RANGE_INTERVALS
-    + f""",
-f AS (
+FILL_FAIL_HOURS = f"""
+WITH f AS (
     SELECT path, date_trunc('hour', t) AS hour,
            (prev_state IS NULL OR prev_state NOT IN {_F})::int AS entries,
            CASE WHEN nxt IS NULL THEN 0
                 ELSE (extract(epoch FROM nxt - t) * 1000000)::bigint END AS us
-    FROM iv WHERE src = 1 AND state IN {_F}
+    FROM _iv WHERE src = 1 AND state IN {_F}
 )
 INSERT INTO fail_hours (path, hour, entries, us)
 SELECT path, hour, sum(entries), sum(us) FROM f GROUP BY 1, 2
 HAVING sum(entries) > 0 OR sum(us) > 0
 """
-)
 
 BACKFILL: tuple[str, ...] = (
     *WORK_TABLES,
     ALL_RANGES,
+    FILL_INTERVALS,
     FILL_STATE_HOURS,
     FILL_FAIL_HOURS,
     """INSERT INTO count_hours (path, hour, product, operation, good, scrap, rework)
@@ -190,7 +197,63 @@ BACKFILL: tuple[str, ...] = (
     SELECT path, date_trunc('hour', ts), sum(energy_kwh)
     FROM other_events WHERE kind = 'energy' AND energy_kwh IS NOT NULL GROUP BY 1, 2""",
     "DELETE FROM _ranges",
+    "DELETE FROM _iv",
 )
 
+# Each unit's last state event (the open tail after it is in no roll-up): with the raw events
+# of its month expired, the aggregates still know where the unit's roll-ups end and what state
+# it is in from there on.
+UNIT_LAST_DDL = """CREATE TABLE unit_last (
+    path text COLLATE "C" PRIMARY KEY, ts timestamptz NOT NULL, event_id text COLLATE "C" NOT NULL,
+    state text NOT NULL, reason text)"""
+
+UNIT_LAST_BACKFILL = """
+INSERT INTO unit_last (path, ts, event_id, state, reason)
+SELECT DISTINCT ON (path) path, ts, event_id, state, reason FROM state_events
+ORDER BY path, ts DESC, event_id DESC
+"""
+
+UPDATE_UNIT_LAST = f"""
+INSERT INTO unit_last (path, ts, event_id, state, reason)
+SELECT DISTINCT ON (b.path) b.path, {_TS}, b.event_id, b.state, b.reason
+FROM _incoming b WHERE b.kind = 'state'
+ORDER BY b.path, b.ts_us DESC, b.event_id COLLATE "C" DESC
+ON CONFLICT (path) DO UPDATE SET
+    ts = excluded.ts, event_id = excluded.event_id, state = excluded.state,
+    reason = excluded.reason
+WHERE (excluded.ts, excluded.event_id) > (unit_last.ts, unit_last.event_id)
+"""
+
+DIRTY_DDL = """CREATE TABLE rollup_dirty (
+    path text COLLATE "C" NOT NULL, a timestamptz NOT NULL, b timestamptz NOT NULL)"""
+
+# Every marked range, taken (deleted) and merged per unit where ranges overlap or touch, so the
+# recomputation covers each hour once.
+TAKE_DIRTY = """
+WITH d AS (DELETE FROM rollup_dirty RETURNING path, a, b),
+o AS (
+    SELECT path, a, b, max(b) OVER (PARTITION BY path ORDER BY a, b
+                                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+    FROM d
+),
+g AS (
+    SELECT path, a, b,
+           count(*) FILTER (WHERE reach IS NULL OR a > reach)
+               OVER (PARTITION BY path ORDER BY a, b) AS island
+    FROM o
+)
+INSERT INTO _ranges (path, a, b) SELECT path, min(a), max(b) FROM g GROUP BY path, island
+"""
+
 POINT_ROLLUPS: tuple[str, ...] = (ADD_COUNTS, ADD_ENERGY)
-STATE_ROLLUPS: tuple[str, ...] = (*CLEAR_RANGES, FILL_STATE_HOURS, FILL_FAIL_HOURS)
+# In the append's transaction: the last state of each unit, and the hours to recompute.
+STATE_MARKS: tuple[str, ...] = (UPDATE_UNIT_LAST, MARK_DIRTY)
+REFRESH_LOCK = 0x66_6F_73_04  # advisory lock key: "fos" + purpose (as in postgres_schema)
+# One transaction, after the lock: the marked hours recomputed from the events as they are now.
+REFRESH: tuple[str, ...] = (
+    TAKE_DIRTY,
+    FILL_INTERVALS,
+    *CLEAR_RANGES,
+    FILL_STATE_HOURS,
+    FILL_FAIL_HOURS,
+)

@@ -28,7 +28,13 @@ import psycopg
 from psycopg import sql
 
 from factoryos.model.errors import StoreError
-from factoryos.store.postgres_rollups import BACKFILL, ROLLUP_DDL
+from factoryos.store.postgres_rollups import (
+    BACKFILL,
+    DIRTY_DDL,
+    ROLLUP_DDL,
+    UNIT_LAST_BACKFILL,
+    UNIT_LAST_DDL,
+)
 
 EVENT_TABLES = ("state_events", "other_events")
 _MIGRATION_LOCK = 0x66_6F_73_01  # advisory lock keys: "fos" + purpose
@@ -90,6 +96,20 @@ MIGRATIONS += (
                 raw_days integer NOT NULL CHECK (raw_days > 0)
             )""",
         ),
+    ),
+    Migration(
+        4,
+        "expired months and each unit's last state: roll-ups alone answer for expired months",
+        (
+            "CREATE TABLE expired_months (month date PRIMARY KEY)",
+            UNIT_LAST_DDL,
+            UNIT_LAST_BACKFILL,
+        ),
+    ),
+    Migration(
+        5,
+        "state roll-ups recomputed after the append, from the hours it marks",
+        (DIRTY_DDL,),
     ),
 )
 CODE_VERSION = MIGRATIONS[-1].version

@@ -1,12 +1,13 @@
 """The server event store: PostgreSQL through psycopg 3, for several writers and many readers.
 
 An append is one transaction: the batch (checked and de-duplicated by id in Arrow first) is
-copied in binary into a session-local staging table, its ids are inserted into ``event_ids`` with
-``ON CONFLICT DO NOTHING`` (so of two processes appending the same id at once, exactly one wins:
-the other waits for it and skips), and the rows whose ids were new go to the partitioned event
-tables. A process killed mid-batch leaves nothing: the transaction never commits. When the
-connection is lost mid-append the store reconnects and replays the batch with backoff (ids make
-the replay harmless), logging each retry and its outcome.
+copied (as CSV written by Arrow) into a session-local staging table, its ids are inserted into
+``event_ids`` with ``ON CONFLICT DO NOTHING`` (so of two processes appending the same id at once,
+exactly one wins: the other waits for it and skips), the rows whose ids were not new leave the
+staging table, and the rest go to the partitioned event tables and the roll-ups. A process killed
+mid-batch leaves nothing: the transaction never commits. When the connection is lost mid-append
+the store reconnects and replays the batch with backoff (ids make the replay harmless), logging
+each retry and its outcome.
 
 Schema and partitions: ``postgres_schema``; the aggregate SQL: ``postgres_sql``.
 """
@@ -18,7 +19,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import psycopg
 import pyarrow as pa
@@ -37,6 +38,7 @@ from factoryos.model.errors import StoreError
 from factoryos.model.events import COLUMN_NAMES, Event, EventKind
 from factoryos.store import (
     postgres_batch,
+    postgres_notices,
     postgres_retention,
     postgres_rollup_sql,
     postgres_rollups,
@@ -53,31 +55,28 @@ T = TypeVar("T")
 _OTHER = [c for c in COLUMN_NAMES if c not in ("state", "reason")]
 _EPOCH = "timestamptz '1970-01-01 00:00:00+00'"
 _TS = f"{_EPOCH} + ts_us * interval '1 microsecond'"
-_INSERT = f"""
+# The ids new to the store stay in the staging table, the others leave it: every later statement
+# of the append reads the staging table alone (no join back to the ids).
+_KEEP_NEW = """
 WITH new AS (
     INSERT INTO event_ids (event_id) SELECT event_id FROM _incoming
     ON CONFLICT DO NOTHING RETURNING event_id
-),
-marked AS (INSERT INTO _new (event_id) SELECT event_id FROM new),
-s AS (
-    INSERT INTO state_events (event_id, ts, path, state, reason)
-    SELECT b.event_id, {_TS}, b.path, b.state, b.reason
-    FROM _incoming b JOIN new ON new.event_id = b.event_id
-    WHERE b.kind = 'state'
-    ORDER BY b.ts_us
-    RETURNING 1
-),
-o AS (
-    INSERT INTO other_events ({", ".join(_OTHER)})
-    SELECT {", ".join(_TS if c == "ts" else "b." + c for c in _OTHER)}
-    FROM _incoming b JOIN new ON new.event_id = b.event_id
-    WHERE b.kind <> 'state'
-    ORDER BY b.ts_us
-    RETURNING 1
 )
-SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM o)
+DELETE FROM _incoming b WHERE NOT EXISTS (SELECT 1 FROM new WHERE new.event_id = b.event_id)
 """
+# The staging rows are in time order (the batch is sorted), which keeps the BRIN ranges tight.
+_INSERT_EVENTS = (
+    f"""INSERT INTO state_events (event_id, ts, path, state, reason)
+    SELECT event_id, {_TS}, path, state, reason FROM _incoming WHERE kind = 'state'""",
+    f"""INSERT INTO other_events ({", ".join(_OTHER)})
+    SELECT {", ".join(_TS if c == "ts" else c for c in _OTHER)}
+    FROM _incoming WHERE kind <> 'state'""",
+)
 MAX_SEGMENT_PROBES = 20_000  # unit x raw segment pairs beyond which raw events are cheaper
+# "auto" reads roll-ups when they hold this many times fewer rows than the events: a rolled
+# window costs an index probe per unit and rolled hour and per raw segment, a raw one a range
+# scan per unit (measured: at 1.2 rows per event the roll-ups read 2x slower than raw events).
+ROLLUP_GAIN = 4
 RETRIES = 5  # reconnect-and-replay attempts after a lost connection; backoff doubles from 0.2 s
 
 
@@ -86,15 +85,23 @@ class PostgresStore:
 
     ``url`` is a ``postgresql://`` URL (``?schema=NAME`` picks the schema). ``upgrade=True``
     applies pending migrations instead of refusing an older schema (``factoryos db upgrade``).
-    ``rollups=False`` makes the aggregates read raw events only (the roll-ups are maintained all
-    the same): the reference the roll-up answers are tested against.
+    ``rollups`` picks what the aggregates read: ``"auto"`` (the default) reads roll-ups where
+    they hold several times fewer rows than the events they summarise (catalog statistics:
+    hourly roll-ups of a unit with two events an hour hold more rows than its events, and raw
+    reads win; a unit sampled each second has thousands of events an hour), ``True``
+    reads them wherever the window allows, ``False`` reads raw events only (the roll-ups are
+    maintained all the same): the reference the roll-up answers are tested against. Months whose
+    raw events expired are read from roll-ups unless ``False``.
     """
 
-    def __init__(self, url: str, *, upgrade: bool = False, rollups: bool = True) -> None:
+    def __init__(
+        self, url: str, *, upgrade: bool = False, rollups: bool | Literal["auto"] = "auto"
+    ) -> None:
         self.url = PostgresUrl.parse(url)
         self.rollups = rollups
         self._upgrade = upgrade
         self._months: set[dt.date] = set()
+        self._density: tuple[float, tuple[bool, bool]] = (-1e9, (True, True))
         self.applied: list[str] = []  # migrations applied when opened with upgrade=True
         self._conn = self._open()
 
@@ -115,6 +122,11 @@ class PostgresStore:
     def _open(self) -> psycopg.Connection[Any]:
         conn = self.url.connect()
         try:
+            # JIT compilation costs seconds on these many-branched statements and saves nothing
+            # on the row counts they see (profiled: 7 of the 14 s of one roll-up statement)
+            conn.execute("SET jit = off")
+            # the aggregates sort tens of thousands of intervals: in memory, not in temp files
+            conn.execute("SET work_mem = '32MB'")
             if self.url.schema is not None:
                 name = sql.Identifier(self.url.schema)
                 conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
@@ -159,12 +171,12 @@ class PostgresStore:
         if table.num_rows == 0:
             return AppendResult(0, 0)
         batch = postgres_batch.first_of_each_id(table)
-        rows = postgres_batch.copy_rows(batch)
+        rows = postgres_batch.copy_csv(batch)
         months = postgres_batch.months_of(batch)
         delay = 0.2
         for attempt in range(RETRIES + 1):
             try:
-                inserted = self._append_once(rows, months)
+                inserted = self._append_once(rows, batch.num_rows, months)
             except psycopg.OperationalError as exc:
                 if not self._conn.closed and not self._conn.broken:
                     raise StoreError(f"append failed in {self.url.shown}: {one_line(exc)}") from exc
@@ -200,7 +212,7 @@ class PostgresStore:
             except StoreError as exc:  # the server may still be away: the next attempt retries
                 log.warning("reconnect to %s failed: %s", self.url.shown, exc)
 
-    def _append_once(self, rows: list[tuple[Any, ...]], months: set[dt.date]) -> int:
+    def _append_once(self, rows: pa.Buffer, staged: int, months: set[dt.date]) -> int:
         conn = self._conn
         if conn.closed or conn.broken:
             raise psycopg.OperationalError("the connection is closed")
@@ -208,7 +220,7 @@ class PostgresStore:
             postgres_schema.create_partitions(conn, months)
             self._months |= months
         try:
-            return self._insert(rows)
+            return self._insert(rows, staged)
         except psycopg.errors.CheckViolation as exc:
             if "no partition" not in str(exc):
                 raise
@@ -216,9 +228,9 @@ class PostgresStore:
             self._months = postgres_schema.existing_months(conn)
             postgres_schema.create_partitions(conn, months)
             self._months |= months
-            return self._insert(rows)
+            return self._insert(rows, staged)
 
-    def _insert(self, rows: list[tuple[Any, ...]]) -> int:
+    def _insert(self, rows: pa.Buffer, staged: int) -> int:
         conn = self._conn
         with conn.transaction(), conn.cursor() as cur:
             # roll-up recomputation sorts and groups hours: keep it in memory, not on disk
@@ -227,28 +239,43 @@ class PostgresStore:
                 sql.Identifier(n) for n, _ in postgres_batch.staging_columns()
             )
             with cur.copy(
-                sql.SQL("COPY _incoming ({}) FROM STDIN (FORMAT BINARY)").format(names)
+                sql.SQL("COPY _incoming ({}) FROM STDIN (FORMAT csv)").format(names)
             ) as copy:
-                copy.set_types(
-                    [
-                        postgres_batch.STAGING_TYPES[kind]
-                        for _, kind in postgres_batch.staging_columns()
-                    ]
-                )
-                for row in rows:
-                    copy.write_row(row)
+                copy.write(memoryview(rows))
             cur.execute(postgres_rollups.LOCK_UNITS)
-            cur.execute(_INSERT)
-            result = cur.fetchone()
-            inserted = int(result[0]) if result else 0
+            cur.execute(_KEEP_NEW)
+            inserted = staged - max(cur.rowcount, 0)
             if inserted:
+                for statement in _INSERT_EVENTS:
+                    cur.execute(statement)
                 for statement in postgres_rollups.POINT_ROLLUPS:
                     cur.execute(statement)
-                cur.execute(postgres_rollups.STATE_RANGES)
-                if cur.rowcount:  # the batch brought new state events
-                    for statement in postgres_rollups.STATE_ROLLUPS:
-                        cur.execute(statement)
+                for statement in postgres_rollups.STATE_MARKS:
+                    cur.execute(statement)
+                # live views in other processes (factoryos serve) hear of it at commit
+                cur.execute(postgres_notices.NOTIFY_STORED)
         return inserted
+
+    def refresh_rollups(self) -> int:
+        """Recompute the state roll-ups of the hours appends marked; the ranges recomputed.
+
+        The aggregates call it before they read roll-ups, so calling it is never needed for
+        right answers; a writer may call it after a burst so that no reader pays for it.
+        """
+
+        def refresh(conn: psycopg.Connection[Any]) -> int:
+            if not conn.execute("SELECT EXISTS (SELECT FROM rollup_dirty)").fetchone()[0]:  # type: ignore[index]
+                return 0
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SET LOCAL work_mem = '64MB'")
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (postgres_rollups.REFRESH_LOCK,))
+                cur.execute(postgres_rollups.REFRESH[0])
+                ranges = max(cur.rowcount, 0)
+                for statement in postgres_rollups.REFRESH[1:]:
+                    cur.execute(statement)
+            return ranges
+
+        return self._run("refreshing roll-ups", refresh)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -328,17 +355,65 @@ class PostgresStore:
 
         Roll-ups pay off while the raw segments stay few: each one is an index probe per unit.
         A window with many units and many cut hours (a site over a year) reads raw events in one
-        pass instead; both give the same answer (``tests/store/test_postgres_rollups.py``).
+        pass instead; both give the same answer (``tests/store/test_postgres_rollups.py``). A
+        window reaching into months whose raw events expired reads roll-ups whatever it costs:
+        they are all that is left of those months.
         """
-        params = postgres_batch.query_params(query, rollups=self.rollups)
+        expired = self._expired(query) if self.rollups is not False else frozenset()
+        use = self.rollups
+        if use == "auto":
+            states, points = self._rollups_pay()
+            use = states if sql_of in ("state_time_sql", "failure_totals_sql") else points
+        params = postgres_batch.query_params(query, rollups=bool(use or expired), expired=expired)
         module: Any = postgres_sql
-        if self.rollups:
+        if use or expired:
             segments = Counter(params["s_key"])
             probes = sum(segments[key] for key in params["u_key"])
-            if probes <= MAX_SEGMENT_PROBES:
+            if probes <= MAX_SEGMENT_PROBES or expired:
                 module = postgres_rollup_sql
+                self.refresh_rollups()
         text = getattr(module, sql_of)(query.group_by, **kw)
         return self._run(what, lambda c: c.execute(text, params).fetchall())
+
+    def _rollups_pay(self) -> tuple[bool, bool]:
+        """Whether state and point roll-ups hold fewer rows than their events (catalog row
+        estimates, read at most once a minute; unknown before the first ANALYZE: yes)."""
+        read_at, answer = self._density
+        if time.monotonic() - read_at < 60:
+            return answer
+        parts = (
+            "(SELECT sum(c.reltuples) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = '{}'::regclass)"
+        )
+        rows = self._run(
+            "reading table statistics",
+            lambda c: c.execute(
+                f"SELECT {parts.format('state_events')}, {parts.format('other_events')}, "
+                "(SELECT reltuples FROM pg_class WHERE oid = 'state_hours'::regclass), "
+                "(SELECT sum(reltuples) FROM pg_class "
+                "WHERE oid IN ('count_hours'::regclass, 'energy_hours'::regclass))"
+            ).fetchone(),
+        )
+        states_raw, points_raw, states_rolled, points_rolled = (
+            float(x) if x is not None else -1.0 for x in rows or (None,) * 4
+        )
+        answer = (
+            states_rolled <= 0 or states_raw <= 0 or states_rolled * ROLLUP_GAIN < states_raw,
+            points_rolled <= 0 or points_raw <= 0 or points_rolled * ROLLUP_GAIN < points_raw,
+        )
+        self._density = (time.monotonic(), answer)
+        return answer
+
+    def _expired(self, query: AggregateQuery) -> frozenset[dt.date]:
+        """The months of the window whose raw events retention dropped."""
+        rows = self._run(
+            "reading expired months",
+            lambda c: c.execute(
+                "SELECT month FROM expired_months WHERE month < %s AND month >= %s::date - 31",
+                (query.end, query.start.astimezone(dt.UTC).date()),
+            ).fetchall(),
+        )
+        return frozenset(r[0] for r in rows)
 
     def state_time(self, query: AggregateQuery, *, by_reason: bool = False) -> list[StateTime]:
         """Seconds in each state, clipped to the query window and cut by its periods."""

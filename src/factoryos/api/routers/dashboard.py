@@ -16,6 +16,7 @@ router = APIRouter(include_in_schema=False)
 ASSETS = {
     "app.js": "text/javascript",
     "i18n.js": "text/javascript",
+    "loop.js": "text/javascript",
     "program.js": "text/javascript",
     "style.css": "text/css",
 }

@@ -57,15 +57,21 @@ Year = Annotated[
 THIS_YEAR = 2025
 
 
-def _view_json(
+async def _view_json(
     request: Request, service: ServiceDep, registry: ProgramRegistry, build: Any
 ) -> Response:
-    """A view answer with an ETag over the registry file's version (not the event store's)."""
-    return cached_json(request, service, build, registry.path.stat().st_mtime_ns)
+    """A view answer with an ETag over the registry file's version as well as the store's."""
+    return await cached_json(
+        request,
+        request.app.state.responses,
+        build,
+        bound=None,
+        extra=registry.path.stat().st_mtime_ns,
+    )
 
 
 @router.get("/program/factories", summary="The registry's factories, filtered (best score first)")
-def factories(
+async def factories(
     request: Request,
     service: ServiceDep,
     registry: RegistryDep,
@@ -75,7 +81,7 @@ def factories(
     year: Year = THIS_YEAR,
 ) -> Response:
     filters = Filters(district, industry, level)
-    return _view_json(
+    return await _view_json(
         request, service, registry, lambda: factories_json(registry.view(year), filters)
     )
 
@@ -96,34 +102,36 @@ def factory(
 
 
 @router.get("/program/targets", summary="The programme's targets with progress")
-def targets(
+async def targets(
     request: Request, service: ServiceDep, registry: RegistryDep, year: Year = THIS_YEAR
 ) -> Response:
-    return _view_json(request, service, registry, lambda: targets_json(registry.view(year)))
+    return await _view_json(request, service, registry, lambda: targets_json(registry.view(year)))
 
 
 @router.get("/program/rankings", summary="Rankings by district and by industry")
-def rankings(
+async def rankings(
     request: Request, service: ServiceDep, registry: RegistryDep, year: Year = THIS_YEAR
 ) -> Response:
-    return _view_json(request, service, registry, lambda: rankings_json(registry.view(year)))
+    return await _view_json(request, service, registry, lambda: rankings_json(registry.view(year)))
 
 
 @router.get("/program/shortlist", summary="The award shortlist of a year, with the reasons")
-def shortlist(
+async def shortlist(
     request: Request, service: ServiceDep, registry: RegistryDep, year: Year = THIS_YEAR
 ) -> Response:
-    return _view_json(request, service, registry, lambda: shortlist_json(registry.view(year)))
+    return await _view_json(request, service, registry, lambda: shortlist_json(registry.view(year)))
 
 
 @router.get(
     "/program/density",
     summary="Robot density by industry and district against 383 (Shanghai) and the IFR figures",
 )
-def density(
+async def density(
     request: Request, service: ServiceDep, registry: RegistryDep, year: Year = THIS_YEAR
 ) -> Response:
-    return _view_json(request, service, registry, lambda: density_view_json(registry.view(year)))
+    return await _view_json(
+        request, service, registry, lambda: density_view_json(registry.view(year))
+    )
 
 
 Period = Annotated[
@@ -148,7 +156,7 @@ def _period(ctx: SiteDep, field: str, text: str | None) -> tuple[dt.datetime, dt
     "/sites/{site}/assessment",
     summary="The plant's maturity assessment (GB/T 39116/39117) from its stored events",
 )
-def site_assessment(
+async def site_assessment(
     request: Request,
     ctx: SiteDep,
     start: Annotated[str | None, Query(alias="from", max_length=40)] = None,
@@ -168,10 +176,11 @@ def site_assessment(
         raise ParameterError("current" if cur is None else "baseline", None, "gains need both")
     service, site = ctx.service, ctx.site
     answers = service.answers.get(site.id)
-    return cached_json(
+    return await cached_json(
         request,
-        service,
+        request.app.state.responses,
         lambda: site_assessment_json(service.store, site.plant, answers, evidence, base, cur),
+        bound=None,
     )
 
 
