@@ -95,7 +95,7 @@ def _session(letters: DeadLetterStore) -> dict[str, Any]:
 
 def make_commit(store: EventStore, letters: DeadLetterStore) -> Commit:
     def commit(batch: Batch, session: dict[str, str]) -> Committed:
-        result = store.append(batch.events)
+        result = store.append(batch.table())
         added = letters.commit(batch.letters, session)
         return Committed(result.inserted, result.duplicates, added)
 
@@ -188,7 +188,7 @@ def replay_dead_letters(
         now_ms = time.time_ns() // 1_000_000
         done = [d.letter_id for d in pending if pipeline.replay(d, now_ms)]
         batch = pipeline.take()
-        result = store.append(batch.events)
+        result = store.append(batch.table())
         letters.commit([], {"memory": pipeline.session()["memory"]})
         letters.mark_replayed(done, dt.datetime.now(dt.UTC))
         return ReplayResult(

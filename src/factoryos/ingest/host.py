@@ -64,6 +64,11 @@ class SparkplugHost:
         self._mapped = resolver.sparkplug_metrics()
         self._nodes: dict[tuple[str, str], _Node] = {}
 
+    def session_of(self, group: str, node: str) -> _Node | None:
+        """The edge node's session as it stands (None: never seen); the hot path for data
+        messages (``factoryos.ingest.spdata``) reads it and advances its seq."""
+        return self._nodes.get((group, node))
+
     # -- session persistence ----------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         return {

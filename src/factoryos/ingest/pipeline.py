@@ -2,8 +2,10 @@
 
 Each message goes through its protocol adapter (Sparkplug host, MQTT JSON) into readings, the
 readings through the :class:`Converter` into events; whatever fails becomes a dead letter. A
-:class:`Batch` collects the events, letters and the session after them; the caller commits it
-(events first, then letters and session) and only then acknowledges its messages.
+Sparkplug data message in sequence first meets the hot path (``factoryos.ingest.spdata``), which
+takes it whole, or declines it unchanged to the host. A :class:`Batch` collects the events (as
+columns), letters and the session after them; the caller commits it (events first, then letters
+and session) and only then acknowledges its messages.
 
 Counts are kept per record: a record is one value (a metric, a JSON field) or one message that
 could not be decoded at all. At any time ``received = stored + duplicates + dead letters +
@@ -20,13 +22,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+
+from factoryos.ingest.columns import EventColumns
 from factoryos.ingest.convert import Baseline, Converter, Protocol, Reading, Rejected, Resolver
 from factoryos.ingest.host import HostResult, SparkplugHost
 from factoryos.ingest.mapping import IngestMapping
 from factoryos.ingest.mqtt_json import json_readings
 from factoryos.ingest.sparkplug import CodecError, MessageType, Topic
+from factoryos.ingest.spdata import DataPath
 from factoryos.model.deadletter import DeadLetter
-from factoryos.model.events import Event
 
 MAX_PAYLOAD = 256 * 1024
 """Bytes; a device reading is tens to hundreds of bytes, so anything this big is a fault."""
@@ -59,12 +64,15 @@ class Batch:
     """Events and dead letters of some messages, the session after them, and the messages'
     tokens to acknowledge once the batch is committed."""
 
-    events: list[Event] = field(default_factory=list)
+    events: EventColumns = field(default_factory=EventColumns)
     letters: list[DeadLetter] = field(default_factory=list)
     tokens: list[Any] = field(default_factory=list)
     baselines: int = 0
     first_ms: int | None = None  # arrival of the oldest message, for the batch's time bound
-    publish_ms: list[int] = field(default_factory=list)  # readings' timestamps, for latency
+
+    def table(self) -> pa.Table:
+        """The events as the store's canonical table."""
+        return self.events.table()
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,7 @@ class Pipeline:
         self.host = SparkplugHost(self.resolver)
         if "sparkplug" in session:
             self.host.restore(session["sparkplug"])
+        self.data_path = DataPath(self.host, self.converter)
         self.counts = Counts()
         self.batch = Batch()
 
@@ -117,6 +126,14 @@ class Pipeline:
     ) -> Rebirth | None:
         """One message from the Sparkplug namespace; a rebirth to request, or None."""
         self._arrived(received_ms, token)
+        if len(data) <= MAX_PAYLOAD:
+            taken = self.data_path.take(topic_text, data, received_ms, self.batch.events)
+            if taken is not None:
+                self.counts.received += taken.samples
+                self.counts.unmapped += taken.unmapped
+                for reading in taken.readings:
+                    self._convert(reading, topic_text, data, received_ms)
+                return None
         try:
             topic = Topic.parse(topic_text)
         except CodecError as exc:
@@ -124,6 +141,8 @@ class Pipeline:
             return None
         if topic.type in (MessageType.STATE, MessageType.NCMD, MessageType.DCMD):
             return None  # host state and commands: nothing to store
+        if topic.type in (MessageType.NBIRTH, MessageType.DBIRTH):
+            self.data_path.forget(topic.group, topic.node)
         if self._oversize(Protocol.SPARKPLUG, topic_text, data, received_ms):
             return None
         result = self.host.handle(topic, data, received_ms, dup)
@@ -178,7 +197,8 @@ class Pipeline:
     ) -> None:
         self.counts.unmapped += result.unmapped
         self.counts.received += len(result.deaths)
-        self.batch.events.extend(result.deaths)
+        for death in result.deaths:
+            self.batch.events.add(death)
         for reason, reading in result.rejected:
             self._letter(protocol, topic, data, now_ms, reason, reading)
         for reading in result.readings:
@@ -198,8 +218,7 @@ class Pipeline:
         if isinstance(event, Baseline):
             self.batch.baselines += 1
         else:
-            self.batch.events.append(event)
-            self.batch.publish_ms.append(reading.ts_ms)
+            self.batch.events.add(event)
 
     def _letter(
         self,
