@@ -76,10 +76,11 @@ class EventColumns:
     """Events of one batch by kind. :meth:`sample` is the hot path; :meth:`add` takes an event
     object (state changes, counts, energy: the rarer kinds, and dead-letter replays)."""
 
-    __slots__ = ("_kinds", "sample_columns")
+    __slots__ = ("_ids", "_kinds", "sample_columns")
 
     def __init__(self) -> None:
         self._kinds = {kind: _KindColumns(kind) for kind in _OWN}
+        self._ids = tuple(k.event_id for k in self._kinds.values())
         samples = self._kinds["sample"]
         c = samples.columns
         # Bound appends of the sample lists, in the order of :meth:`sample`'s arguments.
@@ -92,8 +93,9 @@ class EventColumns:
             c["unit"].append,
         )
 
-    def __len__(self) -> int:
-        return sum(len(k.event_id) for k in self._kinds.values())
+    def __len__(self) -> int:  # after every message: no generator
+        states, counts, energy, samples = self._ids
+        return len(states) + len(counts) + len(energy) + len(samples)
 
     def sample(
         self, event_id: str, ts_us: int, path: str, sensor: str, value: float, unit: str | None

@@ -68,6 +68,7 @@ class MqttIngester:
         self._generation = 0
         self._connected = threading.Event()
         self._last_rebirth: dict[Rebirth, float] = {}
+        self._sparkplug_prefix = NAMESPACE + "/"
         self.client = self._client()
 
     def _client(self) -> mqtt.Client:
@@ -99,21 +100,20 @@ class MqttIngester:
         self._connected.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        topic, payload, dup = message.topic, bytes(message.payload), bool(message.dup)
+        # In paho's network thread: the message is decoded and batched here (BatchLoop.offer).
+        topic = message.topic
         token = (message.mid, message.qos, self._generation)
-        if topic.startswith(NAMESPACE + "/"):
-
-            def take(pipeline: Pipeline, now: int) -> None:
-                rebirth = pipeline.sparkplug(topic, payload, now, token, dup)
-                if rebirth is not None:
-                    self._ask_rebirth(rebirth)
-
+        if topic.startswith(self._sparkplug_prefix):
+            self._loop.offer(self._sparkplug, topic, message.payload, token, message.dup)
         else:
+            self._loop.offer(_json, topic, message.payload, token)
 
-            def take(pipeline: Pipeline, now: int) -> None:
-                pipeline.mqtt_json(topic, payload, now, token)
-
-        self._loop.inbox.put(take)
+    def _sparkplug(
+        self, pipeline: Pipeline, now: int, topic: str, payload: bytes, token: Any, dup: bool
+    ) -> None:
+        rebirth = pipeline.sparkplug(topic, payload, now, token, dup)
+        if rebirth is not None:
+            self._ask_rebirth(rebirth)
 
     def run(self, stop: threading.Event, connect_timeout_s: float = 10.0) -> None:
         """Connect, ingest until ``stop`` is set, then commit what arrived and disconnect."""
@@ -151,6 +151,10 @@ class MqttIngester:
         payload = Payload(ms, None, (Metric(REBIRTH_METRIC, None, ms, DataType.BOOLEAN, True),))
         topic = f"{NAMESPACE}/{rebirth.group}/NCMD/{rebirth.node}"
         self.client.publish(topic, encode(payload), qos=0)
+
+
+def _json(pipeline: Pipeline, now: int, topic: str, payload: bytes, token: Any) -> None:
+    pipeline.mqtt_json(topic, payload, now, token)
 
 
 def _state(online: bool) -> bytes:
