@@ -94,9 +94,13 @@ def _session(letters: DeadLetterStore) -> dict[str, Any]:
 
 
 def make_commit(store: EventStore, letters: DeadLetterStore) -> Commit:
+    saved: dict[str, str] = {}  # the session documents as last committed
+
     def commit(batch: Batch, session: dict[str, str]) -> Committed:
         result = store.append(batch.table())
-        added = letters.commit(batch.letters, session)
+        changed = {name: doc for name, doc in session.items() if saved.get(name) != doc}
+        added = letters.commit(batch.letters, changed)
+        saved.update(changed)
         return Committed(result.inserted, result.duplicates, added)
 
     return commit
