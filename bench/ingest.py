@@ -11,11 +11,14 @@ stamped with the publishing time) at QoS 1, round-robin over the devices. In the
   (c) the same into PostgreSQL (a fresh database on 127.0.0.1:5432, dropped afterwards), when
       the server is there.
 
-Prints metrics/s, the ratio to (a), publish-to-commit latency p50/p99 and the counts reconciled.
+Prints metrics/s, the ratio to (a), the CPU time per metric of this process (subscriber or
+ingester; the ingester's writer thread apart) and of the publisher, publish-to-commit latency
+p50/p99 and the counts reconciled. On a shared machine compare the CPU figures: wall rates follow
+the neighbours' load. ``bench/ingest_stages.py`` splits the ingester's own work by stage.
 
     .venv/bin/python bench/ingest.py                      # 20,000 messages = 200,000 metrics
     .venv/bin/python bench/ingest.py --messages 5000      # a quick look
-    .venv/bin/python bench/ingest.py --messages 6000 --rate 200   # latency below capacity
+    .venv/bin/python bench/ingest.py --messages 6000 --rate 500   # latency below capacity
 """
 
 from __future__ import annotations

@@ -139,7 +139,7 @@ class Stream:
         device = rng.choice(DEVICES[:3])
         alias = self.aliases[device]
         ts = NOW_MS + n
-        kind = n % 9
+        kind = n % 12
         if kind == 0:  # not finite
             bad = (self._m("m0", alias["m0"], math.nan, ts),)
             self._send("DDATA", device, Payload(ts, self.seq, bad))
@@ -165,9 +165,19 @@ class Stream:
         elif kind == 7:  # a state value outside the map (a dead letter of the converter)
             bad = (self._m("state", alias["state"], "dancing", ts),)
             self._send("DDATA", device, Payload(ts, self.seq, bad))
-        else:  # no timestamp at all
+        elif kind == 8:  # no timestamp at all
             bad = (self._m("m0", alias["m0"], 2.0, None),)
             self._send("DDATA", device, Payload(None, self.seq, bad))
+        else:  # fields set to their zero: datatype 0 by name, an empty name, no name nor alias
+            message = pb.Payload(timestamp=ts, seq=self.seq)
+            fields: list[dict[str, Any]] = [
+                {"name": "m0", "datatype": 0},
+                {"name": "", "alias": alias["m0"]},
+                {},
+            ]
+            message.metrics.add(timestamp=ts, double_value=3.0, **fields[kind - 9])
+            self.out.append((self._topic("DDATA", device), message.SerializeToString()))
+            self.seq = (self.seq + 1) % 256
 
 
 def _stream(seed: int, messages: int) -> list[tuple[str, bytes]]:

@@ -116,14 +116,22 @@ class DataPath:
         by_alias, by_name = plan.by_alias, plan.by_name
         # First pass: every check that could decline, nothing changed yet.
         values: list[tuple[_Slot, Value, int | None]] = []
+        # Fields are read before HasField is asked: a read costs half a HasField, and only a
+        # zero (a proto3-style default) can mean "not set".
         for m in message.metrics:
-            if m.HasField("name"):
+            datatype = m.datatype
+            if m.HasField("name"):  # a name wins over an alias; "" is a name too
                 slot = by_name.get(m.name)
+                if not datatype and m.HasField("datatype"):
+                    return None  # datatype 0 given with a name: the general path rejects it
             else:
-                slot = by_alias.get(m.alias) if m.HasField("alias") else None
-            if slot is None or (m.HasField("datatype") and m.datatype != slot.datatype):
-                return None
-            ts = m.timestamp if m.HasField("timestamp") else payload_ts
+                alias = m.alias
+                slot = by_alias.get(alias) if alias or m.HasField("alias") else None
+            if slot is None or (datatype and datatype != slot.datatype):
+                return None  # by alias, a datatype 0 or left out is the birth's
+            ts = m.timestamp
+            if not ts and not m.HasField("timestamp"):
+                ts = payload_ts
             if m.is_null:
                 values.append((slot, None, ts))
                 continue
