@@ -62,7 +62,7 @@ class _KindColumns:
             elif name == "ts":
                 arrays.append(pa.array(self.ts_us, pa.int64()).cast(_TS))
             elif name == "kind":
-                arrays.append(pa.array([self.kind], pa.string()).take(pa.array([0] * n)))
+                arrays.append(pa.repeat(self.kind, n))
             elif name == "path":
                 arrays.append(pa.array(self.path, pa.string()))
             elif name in self.columns:
