@@ -30,7 +30,8 @@ MAPPING = mapping()
 
 
 class EdgeNode:
-    """Publishes ``messages`` DDATA (QoS 1, persistent session) every ``every_s`` seconds."""
+    """Publishes ``messages`` DDATA (QoS 1, persistent session) every ``every_s`` seconds, or
+    fewer when :meth:`stop` is called first (``sent`` says how many)."""
 
     def __init__(
         self, port: int, messages: int, every_s: float, group: str = GROUP, device: str = DEVICE
@@ -40,6 +41,8 @@ class EdgeNode:
         self.messages = messages
         self.every_s = every_s
         self.seq = 0
+        self.sent = 0
+        self._stop = threading.Event()
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"test-edge-{group}", clean_session=False
         )
@@ -67,15 +70,22 @@ class EdgeNode:
             ),
         )
         for n in range(self.messages):
+            if self._stop.is_set():
+                return
             ts = time.time_ns() // 1_000_000
             metrics = tuple(
                 Metric(None, i + 1, ts, DataType.DOUBLE, float(n)) for i in range(len(METRICS))
             )
             self._send("DDATA", self.device, metrics)
+            self.sent += 1
             time.sleep(self.every_s)
 
     def start(self) -> None:
         self.thread.start()
+
+    def stop(self) -> None:
+        """End the stream after the message being sent."""
+        self._stop.set()
 
     def join(self) -> None:
         self.thread.join()

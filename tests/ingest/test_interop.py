@@ -17,7 +17,7 @@ from factoryos.ingest.batching import IngestOptions
 from factoryos.ingest.mapping import load_mapping_text
 from factoryos.model import load_plant
 from factoryos.store.duckdb_store import DuckDBStore
-from tests.ingest.conftest import PlantBroker
+from tests.ingest.conftest import PlantBroker, wait_online
 
 psp = pytest.importorskip("pysparkplug", reason="scripts/setup.sh installs pysparkplug")
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,7 @@ def test_pysparkplug_edge_node_is_ingested(broker: PlantBroker, tmp_path: Path) 
         )
     )
     thread.start()
-    time.sleep(1.0)
+    wait_online(broker.port, {"factoryos"})  # subscribed: not a fixed wait a loaded box may miss
     t0 = 1_780_000_000_000
     D = psp.DataType
     births = [

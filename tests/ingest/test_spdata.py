@@ -139,7 +139,7 @@ class Stream:
         device = rng.choice(DEVICES[:3])
         alias = self.aliases[device]
         ts = NOW_MS + n
-        kind = n % 12
+        kind = n % 13
         if kind == 0:  # not finite
             bad = (self._m("m0", alias["m0"], math.nan, ts),)
             self._send("DDATA", device, Payload(ts, self.seq, bad))
@@ -168,6 +168,10 @@ class Stream:
         elif kind == 8:  # no timestamp at all
             bad = (self._m("m0", alias["m0"], 2.0, None),)
             self._send("DDATA", device, Payload(None, self.seq, bad))
+        elif kind == 12:  # two messages swapped: the later one is held until the earlier comes
+            self.data(n)
+            self.data(n + 1)
+            self.out[-2:] = self.out[-1:-3:-1]
         else:  # fields set to their zero: datatype 0 by name, an empty name, no name nor alias
             message = pb.Payload(timestamp=ts, seq=self.seq)
             fields: list[dict[str, Any]] = [

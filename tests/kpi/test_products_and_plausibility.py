@@ -24,7 +24,7 @@ from factoryos.model import (
 from factoryos.model.events import Event
 from factoryos.store.duckdb_store import DuckDBStore
 from tests.kpi.conftest import local
-from tests.model.plants import replaced
+from tests.model.plants import MINI, replaced
 
 CNC1 = "acme/plant1/main/line1/cnc/1"
 BENCH = "acme/plant1/main/line1/bench"
@@ -158,3 +158,33 @@ def test_kpi_table_and_json_label_both_counts_and_flag_the_error(tmp_path: Path)
     assert error["cycle_times"] == [
         {"product": "part", "operation": "mill", "equipment": "cnc", "pri_s": 600.0, "units": 30}
     ]
+
+
+def test_money_of_a_site_in_another_currency_is_reported_in_cny() -> None:
+    """The model's money is in the site's currency; the KPIs (value added, operating cost,
+    energy per 10,000 CNY of value added) are the programme's figures, in CNY."""
+    events = [
+        *_counts((CNC1, "part", "mill", 20), (BENCH, "widget", "assemble", 10)),
+        EnergyReading("e1", local(5, 9), CNC1, 50.0),
+    ]
+    in_cny = _report(load_plant_text(MINI), events).total
+    in_eur = _report(
+        load_plant_text(
+            replaced(
+                "site: {id: plant1, timezone: Asia/Shanghai}",
+                "site: {id: plant1, timezone: Asia/Shanghai, currency: EUR, cny_per_unit: 7.9}",
+            )
+        ),
+        events,
+    ).total
+    assert in_eur.inputs.quantities.value_added_cny == pytest.approx(
+        7.9 * in_cny.inputs.quantities.value_added_cny
+    )
+    assert in_cny.inputs.quantities.value_added_cny > 0
+    cost = in_cny.kpis["operating_cost_cny"]
+    assert cost is not None and cost > 0
+    assert in_eur.kpis["operating_cost_cny"] == pytest.approx(7.9 * cost)
+    assert in_eur.kpis["energy_per_10k_cny_value_added_kwh"] == pytest.approx(
+        in_cny.kpis["energy_per_10k_cny_value_added_kwh"] / 7.9
+    )
+    assert in_eur.inputs.resources.energy_kwh == in_cny.inputs.resources.energy_kwh

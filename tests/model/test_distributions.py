@@ -88,3 +88,25 @@ def test_gamma_and_empirical_know_their_means() -> None:
     )
     # 1 min of stop per 20 min of running, and 5 % slower: 1.05 / 0.95
     assert loss.time_factor == pytest.approx(1.05 / 0.95)
+
+
+def test_a_speed_loss_drawn_per_cycle_knows_its_expected_time_factor() -> None:
+    from factoryos.model import PerformanceLoss
+
+    uniform = PerformanceLoss.model_validate(
+        {"speed_loss": {"dist": "uniform", "low": 0.0, "high": 0.2}}
+    )
+    # E[1 / (1 - X)] for X ~ U(0, 0.2) = ln(1 / 0.8) / 0.2, above 1 / (1 - E[X]) (Jensen)
+    assert uniform.time_factor == pytest.approx(math.log(1.25) / 0.2)
+    assert uniform.time_factor > 1.0 / 0.9
+    observed = PerformanceLoss.model_validate(
+        {"speed_loss": {"dist": "empirical", "values": [0.0, 0.5]}}
+    )
+    assert observed.time_factor == pytest.approx((1.0 + 2.0) / 2)
+    for bad, message in (
+        ({"dist": "uniform", "low": 0.1, "high": 0.05}, "must be above low"),
+        ({"dist": "empirical", "values": [0.1, 1.0]}, "0 <= share < 1, got 1.0"),
+        (1.5, "0 <= share < 1, got 1.5"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            PerformanceLoss.model_validate({"speed_loss": bad})

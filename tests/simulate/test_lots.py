@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pytest
 
@@ -163,6 +164,23 @@ def test_minor_stops_and_speed_loss_make_effectiveness_below_one() -> None:
     assert stopped > 0
     assert mill.good_planned_s == pytest.approx(100 * 60)
     assert mill.good_planned_s / (producing + stopped) < 0.8
+
+
+def test_a_speed_loss_drawn_per_cycle_varies_the_cycles_around_its_expectation() -> None:
+    performance = (
+        "{id: mill, kind: cnc, skills: [mill], "
+        "performance: {speed_loss: {dist: uniform, low: 0.0, high: 0.4}}}"
+    )
+    text = PLANT.replace("LOT", "100").replace("TRANSFER", "")
+    text = text.replace("{id: mill, kind: cnc, skills: [mill]}", performance)
+    result, _ = _events_of(text, 100)
+    mill = next(p for p in result.pools if p.equipment == "mill")
+    producing = mill.time_in_state_s[MachineState.PRODUCING]
+    # 100 cycles of 1 min, each 1 / (1 - U(0, 0.4)) min: mean ln(1 / 0.6) / 0.4 = 1.277 min
+    expected = 100 * 60 * math.log(1 / 0.6) / 0.4
+    assert producing != pytest.approx(100 * 60 / 0.8)  # not a fixed 20 % loss
+    assert producing == pytest.approx(expected, rel=0.05)
+    assert 100 * 60 < producing < 100 * 60 / 0.6
 
 
 def test_a_warm_up_is_simulated_and_left_out_of_the_figures() -> None:

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from factoryos import __version__
 from factoryos.api import errors
 from factoryos.api.caching import ResponseCache
-from factoryos.api.routers import auth, dashboard, jobs, kpis, live, schedules, sites
+from factoryos.api.routers import auth, dashboard, jobs, kpis, live, program, schedules, sites
 from factoryos.app.service import Service, ServiceSettings
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -44,9 +44,9 @@ def create_app(settings: ServiceSettings, *, service: Service | None = None) -> 
         redoc_url=None,
     )
     app.state.service = svc
-    app.state.responses = ResponseCache()
+    app.state.responses = ResponseCache(svc.changes)
     errors.install(app)
-    for router in (auth, sites, kpis, schedules, jobs, live):
+    for router in (auth, sites, kpis, schedules, jobs, live, program):
         app.include_router(router.router, prefix=API_PREFIX)
     app.include_router(dashboard.router)
     return app

@@ -32,7 +32,7 @@ def energy_json(store: EventStore, plant: Plant, window: Window) -> dict[str, An
             {
                 "hour": local.isoformat(),
                 "kwh": by_hour[hour],
-                "price_cny_per_kwh": plant.tariff.price_at(local),
+                "price_cny_per_kwh": plant.to_cny(plant.tariff.price_at(local)),
             }
         )
     return {

@@ -120,13 +120,16 @@ def run_ingest(
     options: IngestOptions | None = None,
     on_batch: Progress | None = None,
     letters_path: str | None = None,
+    store: EventStore | None = None,
 ) -> Counts:
     """Ingest from the broker (``mqtt://``) or OPC UA server (``opc.tcp://``) into the store
     until ``stop`` is set; the final counts. Dead
-    letters and the session go to ``letters_path`` (default :func:`dead_letter_path`)."""
+    letters and the session go to ``letters_path`` (default :func:`dead_letter_path`).
+    ``store``: an open store to write to (a server's, shared with its readers) instead of
+    opening the settings' one."""
     # The host id (and so the MQTT client id and its persistent session) is the mapping's.
     options = dataclasses.replace(options or IngestOptions(), host_id=mapping.host_id)
-    with _stores(settings, letters_path) as (store, letters):
+    with _stores(settings, letters_path, store) as (store, letters):
         pipeline = Pipeline(mapping, _units(plant), _session(letters))
         commit = make_commit(store, letters)
         if broker_url.startswith("opc.tcp://"):
@@ -138,9 +141,9 @@ def run_ingest(
 
 @contextmanager
 def _stores(
-    settings: Settings, letters_path: str | None = None
+    settings: Settings, letters_path: str | None = None, given: EventStore | None = None
 ) -> Iterator[tuple[EventStore, DeadLetterStore]]:
-    store = open_store(settings)
+    store = given if given is not None else open_store(settings)
     try:
         letters = DuckDBDeadLetterStore(letters_path or dead_letter_path(settings))
         try:
@@ -148,7 +151,8 @@ def _stores(
         finally:
             letters.close()
     finally:
-        store.close()
+        if given is None:  # a store handed in belongs to its owner
+            store.close()
 
 
 def list_dead_letters(

@@ -100,7 +100,7 @@ def line_oee_today(store: EventStore, plant: Plant, now: dt.datetime) -> list[di
     if end > start:
         rep = kpi_report(store, plant, start=start, end=end, by=GroupBy.EQUIPMENT)
         by_unit = {g.group.path or "": g.inputs for g in rep.groups}
-    rate = plant.cost_rates.labour_cny_per_h
+    rate = plant.to_cny(plant.cost_rates.labour_cny_per_h)
     out = []
     for area, line in plant.lines():
         path = f"{plant.root_path}/{area.id}/{line.id}"

@@ -10,20 +10,24 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import threading
-import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from factoryos.app.accounts import Accounts
+from factoryos.app.changes import ChangeLog
 from factoryos.app.dead_letters_view import DeadLetters
 from factoryos.app.hub import Hub, LiveMessage
 from factoryos.app.jobs import JobRunner
+from factoryos.app.live_ingest import LiveIngest
 from factoryos.app.live_twin import LiveTwin
 from factoryos.app.live_view import line_oee_today
 from factoryos.app.plans import PlanStore
+from factoryos.app.program_serving import ProgramRegistry
 from factoryos.app.settings import DEFAULT_DB, Settings
 from factoryos.app.stores import open_store
+from factoryos.app.watch import StoreWatch
 from factoryos.model import Event, Plant, StateChange, load_plant
 from factoryos.model.errors import ParameterError
 from factoryos.store.postgres_url import is_postgres_url
@@ -33,7 +37,9 @@ from factoryos.store.users import DuckDBUserStore, UserStore
 __all__ = ["Service", "ServiceSettings", "Site"]
 
 USERS_BESIDE_SERVER = "factoryos-users.duckdb"
-VERSION_TTL_S = 0.5
+PUSHED_IDS = (
+    50_000  # state events already pushed, so one heard twice (here and by notice) goes once
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,10 @@ class ServiceSettings:
     users_db: str | None = None  # a DuckDB file for accounts; default: the event store's file
     secure_cookies: bool = False  # set behind HTTPS
     kpi_push_s: float = 1.0  # how often changed sites get fresh KPIs over the live stream
+    ingest: Path | None = None  # a mapping: ingest live data into the store in this process
+    broker: str = "mqtt://127.0.0.1:1883"  # the ingester's source (mqtt:// or opc.tcp://)
+    registry: Path | None = None  # a programme registry (DuckDB) for the programme officer
+    answers: tuple[tuple[str, Path], ...] = ()  # (site id, self-assessment answers YAML)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +76,18 @@ def _embedded_users_db(db: str) -> str:
     """Accounts live in the embedded store's file; beside a PostgreSQL event store, in a local
     DuckDB file (a PostgreSQL user store is not written yet)."""
     return USERS_BESIDE_SERVER if is_postgres_url(db) else db
+
+
+def _answers_of(pairs: Sequence[tuple[str, Path]], sites: dict[str, Site]) -> dict[str, Path]:
+    """Each site's self-assessment answers file, checked to exist (read at each assessment)."""
+    out = {}
+    for site, path in pairs:
+        if site not in sites:
+            raise ParameterError("answers", site, f"unknown site; known: {sorted(sites)}")
+        if not Path(path).is_file():
+            raise ParameterError("answers", str(path), "no such answers file")
+        out[site] = Path(path)
+    return out
 
 
 class Service:
@@ -87,6 +109,8 @@ class Service:
             if plant.site.id in self.sites:
                 raise ParameterError("plant", str(path), f"site {plant.site.id!r} given twice")
             self.sites[plant.site.id] = Site(plant.site.id, plant, Path(path))
+        self.program = ProgramRegistry(settings.registry) if settings.registry else None
+        self.answers = _answers_of(settings.answers, self.sites)
         self.store = store if store is not None else open_store(Settings(db=settings.db))
         if users is None:
             users = DuckDBUserStore(settings.users_db or _embedded_users_db(settings.db))
@@ -102,8 +126,10 @@ class Service:
         self.twins: dict[str, LiveTwin] = {}
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
-        self._version: tuple[float, int] = (0.0, 0)  # (monotonic time read, event count)
-        self._version_lock = threading.Lock()
+        self.changes = ChangeLog()
+        self._pushed: OrderedDict[str, None] = OrderedDict()
+        self.ingester: LiveIngest | None = None
+        self._watch: StoreWatch | None = None
         self._stop = threading.Event()
         self._life_lock = threading.Lock()
         self._starts = 0
@@ -151,6 +177,20 @@ class Service:
             self.jobs.submit(
                 "schedule", first, lambda progress: plans.solve(plan_id, limit, progress)
             )
+        if self.settings.ingest is not None:
+            self.ingester = LiveIngest(
+                self.settings.ingest,
+                next(iter(self.sites.values())).plant,
+                self.settings.broker,
+                self.store,
+                self.settings.db,
+                self.stored,
+            )
+            self.ingester.start()
+        if is_postgres_url(self.settings.db):
+            # other processes (ingesters) may write to the same store: hear of their events
+            self._watch = StoreWatch(self.settings.db, self.store, self.changes, self.stored)
+            self._watch.start()
         self._pusher = threading.Thread(target=self._push_kpis, name="factoryos-kpi", daemon=True)
         self._pusher.start()
 
@@ -163,6 +203,10 @@ class Service:
         self._stop.set()
         for twin in self.twins.values():
             twin.stop()
+        if self.ingester is not None:
+            self.ingester.stop()
+        if self._watch is not None:
+            self._watch.stop()
         if self._pusher is not None:
             self._pusher.join(5.0)
         self.jobs.shutdown()
@@ -179,16 +223,10 @@ class Service:
         twin = self.twins.get(site)
         return twin.now if twin is not None else dt.datetime.now(dt.UTC)
 
-    def data_version(self) -> int:
-        """The store's event count, read at most every ``VERSION_TTL_S`` (the store is
-        append-only and idempotent: the same count is the same data). Events this process
-        stores refresh it at once; another writer's within ``VERSION_TTL_S``."""
-        with self._version_lock:
-            read_at, count = self._version
-            if time.monotonic() - read_at > VERSION_TTL_S:
-                count = self.store.count()
-                self._version = (time.monotonic(), count)
-            return count
+    def hearing_others(self, timeout_s: float) -> bool:
+        """Whether events other processes store reach this service (it listens to the store's
+        notices), waiting up to ``timeout_s`` for the listener to connect."""
+        return self._watch is not None and self._watch.listening.wait(timeout_s)
 
     # -- live ------------------------------------------------------------------------------------
 
@@ -199,14 +237,19 @@ class Service:
         return None
 
     def stored(self, events: Sequence[Event]) -> None:
-        """Tell live listeners about events just stored (state changes at once, KPIs soon)."""
+        """Tell live listeners about events just stored (state changes at once, KPIs soon),
+        and cached answers that they may have changed. Events heard twice (stored here and
+        then by the store's notice) are pushed once."""
+        if not events:
+            return
+        self.changes.record(min(e.ts for e in events))
         touched: set[str] = set()
         for event in events:
             site = self.site_of_path(event.path)
             if site is None:
                 continue
             touched.add(site)
-            if isinstance(event, StateChange):
+            if isinstance(event, StateChange) and self._first_push(event.event_id):
                 self.hub.publish(
                     LiveMessage(
                         site,
@@ -221,8 +264,15 @@ class Service:
                 )
         with self._dirty_lock:
             self._dirty |= touched
-        with self._version_lock:
-            self._version = (0.0, 0)  # read the count afresh on the next request
+
+    def _first_push(self, event_id: str) -> bool:
+        with self._dirty_lock:
+            if event_id in self._pushed:
+                return False
+            self._pushed[event_id] = None
+            if len(self._pushed) > PUSHED_IDS:
+                self._pushed.popitem(last=False)
+            return True
 
     def _push_kpis(self) -> None:
         while not self._stop.wait(self.settings.kpi_push_s):

@@ -14,6 +14,7 @@ from rich.live import Live
 from rich.table import Table
 
 from factoryos.app.ingesting import browse_server, check_mapping, run_ingest
+from factoryos.app.mapping_proposal import proposal_yaml, propose_mapping
 from factoryos.app.settings import Settings
 from factoryos.cli.errors import reported_errors
 from factoryos.ingest.mapping import load_mapping
@@ -57,26 +58,35 @@ def check(
 @app.command("browse")
 def browse(
     url: Annotated[str, typer.Argument(help="OPC UA server, opc.tcp://HOST:PORT/...")],
-    limit: Annotated[int, typer.Option(help="Stop after this many variables.")] = 500,
+    plant: Annotated[
+        Path | None,
+        typer.Option("--plant", help="Plant model YAML: find each variable's work unit."),
+    ] = None,
+    write: Annotated[
+        Path | None, typer.Option(help="Write the proposed mapping to this file.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Stop after this many variables.")] = 5000,
 ) -> None:
-    """List the variables of an OPC UA server and propose mapping rules for them."""
+    """List the variables of an OPC UA server and propose a mapping for them."""
     with reported_errors():
+        model = load_plant(plant) if plant is not None else None
         variables = browse_server(url, limit)
+        proposal = propose_mapping(variables, model)
     table = Table(title=f"{url}: {len(variables)} variable(s)")
     for column in ("node id", "path", "type", "value"):
         table.add_column(column)
     for v in variables:
         table.add_row(v.node_id, v.path, v.data_type, v.value)
     console.print(table)
-    console.print("# a mapping to start from (fill in path, kind and its fields):")
-    console.print("sources:", markup=False, highlight=False)
-    for v in variables:
+    text = proposal_yaml(proposal, url)
+    if write is not None:
+        write.write_text(text, encoding="utf-8")
         console.print(
-            f'  - opcua: {{node: "{v.node_id}"}}  # {v.path}\n    path: TODO\n    kind: sample'
-            f"\n    sensor: {v.path.rsplit('/', 1)[-1]}",
-            markup=False,
-            highlight=False,
+            f"proposed mapping written to {write} ({len(proposal.rules)} rules, "
+            f"{proposal.unresolved} to complete)"
         )
+    else:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 class _Panel:

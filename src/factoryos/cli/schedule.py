@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -138,9 +139,16 @@ def schedule(
         table.add_row("status", plan.status, "")
         table.add_row("wall time (s)", f"{plan.wall_time_s:.1f}", "")
         console.print(table)
+        used = ", ".join(f"{phase} {s:.1f} s" for phase, s in outcome.timings)
+        console.print(f"time used ({time_limit:g} s limit): {used}")
+        console.print(f"rules: {outcome.rules_run}")
+        if outcome.solver_note:
+            console.print(f"solver: {outcome.solver_note}")
         if out is not None:
+            t0 = time.perf_counter()
             for p in write_schedule(plan, out, load_plant(plant), gantt=gantt):
                 console.print(f"wrote {p}")
+            console.print(f"writing the outputs: {time.perf_counter() - t0:.1f} s")
 
 
 def _instant(text: str, option: str) -> dt.datetime:

@@ -1,4 +1,5 @@
-"""``factoryos serve``: the HTTP API and the dashboard, with the plant's twin running live."""
+"""``factoryos serve``: the HTTP API and the dashboard, with the plant's twin running live or
+the live ingester storing a broker's data in the same process."""
 
 from __future__ import annotations
 
@@ -36,6 +37,13 @@ class _Server(uvicorn.Server):
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self.service.close_streams()
         super().handle_exit(sig, frame)
+
+
+def _site_file(text: str) -> tuple[str, Path]:
+    site, sep, file = text.partition("=")
+    if not sep or not site or not file:
+        raise typer.BadParameter(f"expected SITE=FILE, got {text!r}", param_hint="--answers")
+    return site, Path(file)
 
 
 def _instant(text: str | None) -> dt.datetime | None:
@@ -76,6 +84,16 @@ def serve(
         Path | None,
         typer.Option(help="An order book CSV to plan on the first site at start.", exists=True),
     ] = None,
+    ingest: Annotated[
+        Path | None,
+        typer.Option(
+            help="An ingest mapping: store the broker's live data in this process (first plant).",
+            exists=True,
+        ),
+    ] = None,
+    broker: Annotated[
+        str, typer.Option(help="The ingester's source: mqtt://HOST:PORT or opc.tcp://...")
+    ] = "mqtt://127.0.0.1:1883",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     for_: Annotated[
@@ -83,6 +101,14 @@ def serve(
     ] = None,
     work_dir: Annotated[
         Path | None, typer.Option(help="Where plans and job files go (default: a temp folder).")
+    ] = None,
+    registry: Annotated[
+        Path | None,
+        typer.Option(help="A programme registry (factoryos program ...) for the /program view."),
+    ] = None,
+    answers: Annotated[
+        list[str] | None,
+        typer.Option(help="SITE=FILE: a site's self-assessment answers; repeat per site."),
     ] = None,
 ) -> None:
     """Serve the API (/api/v1, OpenAPI at /api/v1/docs) and the dashboard (/)."""
@@ -97,6 +123,10 @@ def serve(
             twin_at=_instant(twin_at),
             orders=orders,
             work_dir=work_dir,
+            ingest=ingest,
+            broker=broker,
+            registry=registry,
+            answers=tuple(_site_file(a) for a in answers or ()),
         )
         service = Service(settings)
         app = create_app(settings, service=service)
@@ -115,5 +145,7 @@ def serve(
         timer.daemon = True
         timer.start()
     live = " with the live twin" if twin else ""
+    if ingest is not None:
+        live += f" ingesting {broker}"
     console.print(f"factoryos serving{live} at [bold]http://{host}:{port}/[/] (Ctrl-C stops)")
     server.run()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +17,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from factoryos.app.kpis import kpi_report
-from factoryos.app.publishing import publish_simulation, write_twin_mapping
+from factoryos.app.publishing import (
+    Format,
+    is_opcua,
+    mapping_for_twin,
+    publish_simulation,
+    write_twin_mapping,
+)
 from factoryos.app.settings import Settings
 from factoryos.app.simulation import (
     ScenarioComparison,
@@ -170,17 +178,37 @@ def simulate(
     warmup: Warmup = 0.0,
     publish: Annotated[
         str | None,
-        typer.Option(help="Publish the events live as Sparkplug B to this broker (mqtt://...)."),
+        typer.Option(
+            help="Publish the events live: to an MQTT broker (mqtt://HOST:PORT, see --format) or "
+            "as an OPC UA server (opc.tcp://HOST:PORT)."
+        ),
     ] = None,
     speed: Annotated[
         float | None, typer.Option(help="With --publish: simulated seconds per real second.")
     ] = None,
+    publish_format: Annotated[
+        Format,
+        typer.Option("--format", help="With --publish mqtt://: Sparkplug B or plain JSON topics."),
+    ] = Format.SPARKPLUG,
+    topic_prefix: Annotated[
+        str, typer.Option(help="With --format json: the first topic level.")
+    ] = "factoryos",
+    hold: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="With --publish opc.tcp://: seconds to keep serving after the run."
+        ),
+    ] = 10.0,
 ) -> None:
     """Run the digital twin of PLANT; print throughput, OEE, lead time, WIP, energy with 95 % CIs
     and the bottleneck; optionally store the events for ``factoryos kpi``, or publish them live
     as a virtual plant (``--publish``)."""
-    if publish is not None:
-        publish_live(plant, publish, days=days, seed=seed, speed=speed, demand=demand)
+    out = Publishing(publish, publish_format, topic_prefix, hold)
+    unused = out.unused_options()
+    if unused:
+        raise typer.BadParameter(unused, param_hint="--publish")
+    if out.url is not None:
+        publish_live(plant, out, days=days, seed=seed, speed=speed, demand=demand)
         return
     with reported_errors():
         model = load_plant_and_scenario(plant, scenario)
@@ -215,22 +243,68 @@ def simulate(
         console.print(f"{outcome.events_stored:,} events stored in {shown(target)}")
 
 
+@dataclass(frozen=True)
+class Publishing:
+    url: str | None
+    fmt: Format
+    prefix: str
+    hold_s: float
+
+    def unused_options(self) -> str | None:
+        """Options given for another mode than --publish's (silently ignored otherwise)."""
+        mqtt = self.url is not None and not is_opcua(self.url)
+        given = {
+            "--format": self.fmt is not Format.SPARKPLUG and not mqtt,
+            "--topic-prefix": self.prefix != "factoryos" and not (mqtt and self.fmt is Format.JSON),
+            "--hold": self.hold_s != 10.0 and not (self.url is not None and is_opcua(self.url)),
+        }
+        wrong = [name for name, bad in given.items() if bad]
+        if not wrong:
+            return None
+        return (
+            f"not for this mode: {', '.join(wrong)} (--format and --topic-prefix are for "
+            "--publish mqtt://, --hold for --publish opc.tcp://)"
+        )
+
+
 def publish_live(
-    plant: Path, broker: str, *, days: float, seed: int, speed: float | None, demand: float
+    plant: Path, out: Publishing, *, days: float, seed: int, speed: float | None, demand: float
 ) -> None:
-    """The twin as a virtual plant: its events as Sparkplug B edge nodes, one per line."""
+    """The twin as a virtual plant: Sparkplug B edge nodes (one per line), JSON topics, or an
+    OPC UA server with a node per work unit."""
+    assert out.url is not None
     with reported_errors():
         model = load_plant_and_scenario(plant, None)
         pace = "as fast as possible" if speed is None else f"{speed:g}x real time"
-        console.print(f"publishing {days:g} days of {plant.name} to {broker}, {pace}")
+        how = "OPC UA" if is_opcua(out.url) else out.fmt.value
+        console.print(f"publishing {days:g} days of {plant.name} to {out.url} ({how}), {pace}")
         mapping = Path(f"{plant.stem}.ingest.yaml")
-        write_twin_mapping(model, mapping)
-        console.print(f"its ingest mapping: {mapping} (factoryos ingest run --mapping {mapping})")
+        rules = mapping_for_twin(model, out.url, out.fmt, out.prefix)
+        write_twin_mapping(rules, mapping, f"reads {out.url} ({how}) of {plant.name} back")
+        run = "--opcua " + out.url if is_opcua(out.url) else "--broker " + out.url
+        console.print(
+            f"its ingest mapping: {mapping} (factoryos ingest run --mapping {mapping} "
+            f"--plant {plant} {run})"
+        )
+
+        def hold(_published: int) -> None:
+            console.print(f"the run is over; serving its last values for {out.hold_s:g} s")
+            time.sleep(out.hold_s)
+
         with console.status("publishing"):
             outcome = publish_simulation(
-                model, broker, days=days, seed=seed, speed=speed, demand_per_year=demand
+                model,
+                out.url,
+                days=days,
+                seed=seed,
+                speed=speed,
+                demand_per_year=demand,
+                fmt=out.fmt,
+                prefix=out.prefix,
+                before_close=hold if is_opcua(out.url) else None,
             )
-    console.print(f"{outcome.events:,} events, {outcome.published:,} MQTT messages published")
+    unit = "OPC UA variable writes" if is_opcua(out.url) else "MQTT messages"
+    console.print(f"{outcome.events:,} events, {outcome.published:,} {unit} published")
 
 
 def print_comparison(result: ScenarioComparison, title: str) -> None:

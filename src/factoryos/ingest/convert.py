@@ -188,7 +188,7 @@ class Converter:
             path,
             product,
             order_id=_context_text(reading, rule.order_metric),
-            operation=_context_text(reading, rule.operation_metric),
+            operation=rule.operation or _context_text(reading, rule.operation_metric),
             **{rule.field: int(n)},
         )
 

@@ -6,9 +6,18 @@ mapping names. What breaks the session (data before a birth, a seq gap, an unkno
 rejected with its reason and asks for a rebirth (NCMD ``Node Control/Rebirth``); a death (NDEATH
 with the birth's bdSeq, or DDEATH) yields the work units that are now ``unknown``.
 
+A message that arrives ahead of its turn (a seq after the expected one) is held, as Sparkplug 3.0
+section 5.9 describes, until the missing ones arrive (then all are taken in seq order) or until
+the mapping's ``reorder_timeout_s`` passes (:meth:`SparkplugHost.expire`): only then is it a gap,
+the held messages become dead letters and a rebirth is asked for. A broker restart is what
+reorders: the edge node's resends and the broker's own redeliveries come back interleaved. A held
+message is not handed back (:class:`Handled`) until its turn, so the caller acknowledges it only
+after the batch it finally lands in is committed; a crash meanwhile makes the broker send it again.
+
 The session is plain data (:meth:`SparkplugHost.snapshot` / :meth:`restore`), saved with every
 committed batch: after a crash the broker redelivers the unacknowledged messages, and they meet
-the session as it was when the last of the acknowledged ones was committed.
+the session as it was when the last of the acknowledged ones was committed. Held messages are not
+in it: they were not acknowledged, so they come again.
 """
 
 from __future__ import annotations
@@ -28,10 +37,27 @@ from factoryos.ingest.sparkplug import (
     decode,
     typed_value,
 )
+from factoryos.ingest.sparkplug_values import COMPOUND, flatten
 from factoryos.model.events import StateChange
 from factoryos.model.states import MachineState
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MAX_AHEAD = 100
+"""Messages a held one may be ahead of the expected seq. Past half the ring (128) a later seq
+reads as an earlier one, so a gap that spans this many is declared at once."""
+
+
+@dataclass
+class _Held:
+    """A message that came before its turn, kept as it came."""
+
+    topic: Topic
+    data: bytes
+    payload: Payload
+    fields: tuple[str | None, ...]
+    received_ms: int
+    redelivered: bool
+    tag: Any
 
 
 @dataclass
@@ -42,6 +68,9 @@ class _Node:
     aliases: dict[int, tuple[str, str, int]] = field(default_factory=dict)
     types: dict[tuple[str, str], int] = field(default_factory=dict)
     devices: set[str] = field(default_factory=set)
+    broken: str | None = None  # why the session ended before a rebirth (None: never born)
+    held: dict[int, list[_Held]] = field(default_factory=dict)  # seq -> messages ahead of turn
+    held_since_ms: int | None = None  # when the oldest gap still open was seen
 
 
 @dataclass
@@ -56,6 +85,18 @@ class HostResult:
     unmapped: int = 0
 
 
+@dataclass(frozen=True)
+class Handled:
+    """A message whose turn came, with what it made and the caller's ``tag`` for it (the token
+    to acknowledge once the batch holding its results is committed)."""
+
+    topic: Topic
+    data: bytes
+    received_ms: int
+    tag: Any
+    result: HostResult
+
+
 class SparkplugHost:
     """Sparkplug B sessions of every edge node seen, turned into readings."""
 
@@ -63,6 +104,8 @@ class SparkplugHost:
         self.resolver = resolver
         self._mapped = resolver.sparkplug_metrics()
         self._nodes: dict[tuple[str, str], _Node] = {}
+        self.reorder_ms = int(resolver.mapping.reorder_timeout_s * 1000)
+        self._waiting: set[tuple[str, str]] = set()  # nodes holding messages
 
     def session_of(self, group: str, node: str) -> _Node | None:
         """The edge node's session as it stands (None: never seen); the hot path for data
@@ -78,12 +121,14 @@ class SparkplugHost:
                 "aliases": [[a, *v] for a, v in s.aliases.items()],
                 "types": [[d, m, t] for (d, m), t in s.types.items()],
                 "devices": sorted(s.devices),
+                "broken": s.broken,
             }
             for (g, n), s in self._nodes.items()
         }
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         self._nodes = {}
+        self._waiting = set()
         for key, s in snapshot.items():
             group, node = key.split("/", 1)
             self._nodes[(group, node)] = _Node(
@@ -92,22 +137,117 @@ class SparkplugHost:
                 {a: (d, m, t) for a, d, m, t in s["aliases"]},
                 {(d, m): t for d, m, t in s["types"]},
                 set(s["devices"]),
+                s.get("broken"),
             )
 
+    def held(self) -> int:
+        """Messages waiting for their turn."""
+        return sum(len(v) for k in self._waiting for v in self._nodes[k].held.values())
+
     # -- messages ---------------------------------------------------------------------------------
-    def handle(
-        self, topic: Topic, data: bytes, received_ms: int, redelivered: bool = False
-    ) -> HostResult:
-        """One Sparkplug message (not STATE or a command: those carry nothing to store);
-        ``redelivered``: the broker sent it before (MQTT DUP flag)."""
-        result = HostResult()
+    def offer(
+        self,
+        topic: Topic,
+        data: bytes,
+        received_ms: int,
+        redelivered: bool = False,
+        tag: Any = None,
+    ) -> list[Handled]:
+        """One Sparkplug message (not STATE or a command: those carry nothing to store), tagged
+        by the caller; ``redelivered``: the broker sent it before (MQTT DUP flag). The messages
+        whose turn came: none when this one is held, several when it fills a gap."""
         try:
             payload, fields = decode(data)
         except CodecError as exc:
-            result.rejected.append((str(exc), None))
-            return result
+            return [Handled(topic, data, received_ms, tag, HostResult(rejected=[(str(exc), None)]))]
         key = (topic.group, topic.node)
         node = self._nodes.setdefault(key, _Node())
+        kind = topic.type
+        out: list[Handled] = []
+        if kind is MessageType.NBIRTH and node.held:
+            out += self._flush(key, node, "a new NBIRTH came first", rebirth=False)
+        elif (
+            self.reorder_ms > 0
+            and node.next_seq is not None
+            and kind is not MessageType.NDEATH
+            and kind is not MessageType.NBIRTH
+            and payload.seq is not None
+            and 1 <= (payload.seq - node.next_seq) % 256 < 128
+        ):
+            held = _Held(topic, data, payload, fields, received_ms, redelivered, tag)
+            node.held.setdefault(payload.seq, []).append(held)
+            if node.held_since_ms is None:
+                node.held_since_ms = received_ms
+                self._waiting.add(key)
+            if (payload.seq - node.next_seq) % 256 >= MAX_AHEAD:
+                out += self._flush(key, node, f"{MAX_AHEAD} later messages came first", True)
+            return out
+        result = self._handle(topic, payload, fields, received_ms, redelivered)
+        out.append(Handled(topic, data, received_ms, tag, result))
+        node = self._nodes[key]  # a birth made a new one
+        if node.held:
+            out += self._release(key, node, received_ms)
+        return out
+
+    def expire(self, now_ms: int) -> list[Handled]:
+        """The held messages of each gap open for the reorder timeout, as dead letters that ask
+        for a rebirth; the session of their edge node ends until it."""
+        out: list[Handled] = []
+        for key in sorted(self._waiting):
+            node = self._nodes[key]
+            if node.held_since_ms is not None and now_ms - node.held_since_ms >= self.reorder_ms:
+                why = f"it did not come within the reorder timeout of {self.reorder_ms / 1000:g} s"
+                out += self._flush(key, node, why, rebirth=True)
+        return out
+
+    def _release(self, key: tuple[str, str], node: _Node, now_ms: int) -> list[Handled]:
+        """Held messages that are now in turn, in seq order; the timer restarts for the rest."""
+        out = []
+        while node.next_seq is not None and node.next_seq in node.held:
+            for h in node.held.pop(node.next_seq):  # a second copy of a seq is then a repeat
+                result = self._handle(h.topic, h.payload, h.fields, h.received_ms, h.redelivered)
+                out.append(Handled(h.topic, h.data, h.received_ms, h.tag, result))
+        if not node.held:
+            node.held_since_ms = None
+            self._waiting.discard(key)
+        elif node.next_seq is None:
+            out += self._flush(key, node, f"the session ended: {node.broken}", rebirth=False)
+        elif out:
+            node.held_since_ms = now_ms  # the next gap's wait starts now
+        return out
+
+    def _flush(self, key: tuple[str, str], node: _Node, why: str, rebirth: bool) -> list[Handled]:
+        """Every held message as a dead letter of the gap before it; the session ends."""
+        expected = node.next_seq
+        out: list[Handled] = []
+        for seq in sorted(node.held, key=lambda s: (s - (expected or 0)) % 256):
+            for h in node.held[seq]:
+                reason = f"seq gap: expected {expected}, got {seq}; {why}"
+                if rebirth:
+                    reason += "; rebirth requested"
+                result = HostResult(rejected=[(reason, None)])
+                if rebirth and not out:
+                    result.rebirth = key
+                out.append(Handled(h.topic, h.data, h.received_ms, h.tag, result))
+        node.held.clear()
+        node.held_since_ms = None
+        self._waiting.discard(key)
+        if rebirth:
+            node.next_seq = None
+            node.broken = f"the seq gap at {expected}"
+        return out
+
+    def _handle(
+        self,
+        topic: Topic,
+        payload: Payload,
+        fields: tuple[str | None, ...],
+        received_ms: int,
+        redelivered: bool,
+    ) -> HostResult:
+        result = HostResult()
+        key = (topic.group, topic.node)
+        node = self._nodes[key]
         kind = topic.type
         if kind is MessageType.NDEATH:
             self._node_death(topic, node, payload, received_ms, result)
@@ -115,7 +255,11 @@ class SparkplugHost:
         if kind is MessageType.NBIRTH:  # a birth starts the session afresh
             node = self._nodes[key] = _Node(bdseq=_bdseq(payload))
         elif node.next_seq is None:
-            return self._broken(result, key, f"{kind.value} before the edge node's NBIRTH")
+            if node.broken is not None:
+                why = f"{kind.value} after {node.broken}, before the edge node's rebirth"
+            else:
+                why = f"{kind.value} before the edge node's NBIRTH"
+            return self._broken(result, key, why)
         elif payload.seq != node.next_seq:
             behind = None if payload.seq is None else (node.next_seq - payload.seq) % 256
             if redelivered or (behind is not None and 1 <= behind <= 128):
@@ -123,8 +267,8 @@ class SparkplugHost:
                 # crash or reconnect lost its acknowledgement; the edge node's own resend of an
                 # unacknowledged QoS 1 publish after it reconnected (the broker passes it on
                 # without DUP); or a second copy from overlapping subscriptions of one session.
-                # A seq up to half the ring behind is such a repeat; one ahead is a gap. Its
-                # events have the ids already taken; the session's seq stays.
+                # A seq up to half the ring behind is such a repeat; one ahead is a gap (or held,
+                # with a reorder timeout). Its events have the ids already taken; the seq stays.
                 birth = kind is MessageType.DBIRTH
                 if birth:
                     node.devices.add(topic.device or "")
@@ -132,9 +276,11 @@ class SparkplugHost:
                     self._readings(topic, node, payload, fields, birth, result)
                 return result
             expected, node.next_seq = node.next_seq, None
+            node.broken = f"the seq gap at {expected}"
             return self._broken(result, key, f"seq gap: expected {expected}, got {payload.seq}")
         if payload.seq is None or not 0 <= payload.seq <= 255:
             node.next_seq = None
+            node.broken = "a message without a valid seq"
             return self._broken(result, key, f"{kind.value} has no valid seq ({payload.seq})")
         node.next_seq = (payload.seq + 1) % 256
         device = topic.device or ""
@@ -191,14 +337,21 @@ class SparkplugHost:
                     result.rejected.append((f"metric {name!r} was not in the birth", None))
                     named.append(None)
                     continue
+            ts = metric.timestamp_ms if metric.timestamp_ms is not None else payload.timestamp_ms
             try:
-                value = None if metric.is_null else typed_value(datatype, field_name, metric.value)
+                if metric.is_null:
+                    named.append((name, datatype, None, ts))
+                elif datatype in COMPOUND:  # a template, DataSet or array: several values
+                    flat = flatten(name, datatype, field_name, metric.value)
+                    result.unmapped += not flat  # a template definition declares, gives none
+                    named += [(n, d, v, ts) for n, d, v in flat]
+                else:
+                    named.append(
+                        (name, datatype, typed_value(datatype, field_name, metric.value), ts)
+                    )
             except CodecError as exc:
                 result.rejected.append((f"metric {name!r}: {exc}", None))
                 named.append(None)
-                continue
-            ts = metric.timestamp_ms if metric.timestamp_ms is not None else payload.timestamp_ms
-            named.append((name, datatype, value, ts))
         context = {n[0]: n[2] for n in named if n is not None}
         for index, item in enumerate(named):
             if item is None:
@@ -223,11 +376,15 @@ class SparkplugHost:
         self, topic: Topic, node: _Node, payload: Payload, received_ms: int, result: HostResult
     ) -> None:
         bdseq = _bdseq(payload)
-        if node.bdseq is not None and bdseq is not None and bdseq != node.bdseq:
-            result.unmapped += 1  # the will of an older session: this one is alive
+        if node.bdseq is not None and bdseq is not None and 1 <= (node.bdseq - bdseq) % 256 <= 128:
+            # The will of an older session (its bdSeq is behind the birth's): this one is alive.
+            # One ahead ends the session too: a newer session whose NBIRTH was lost, or an edge
+            # node that sends the next connection's bdSeq in its NDEATH (pysparkplug 0.6 does).
+            result.unmapped += 1
             return
         devices: list[str | None] = [None, *sorted(node.devices)]
         node.next_seq = None
+        node.broken = "the edge node's NDEATH"
         node.devices.clear()
         # The will was written at connect time: its timestamp is not the death, the arrival is.
         result.deaths = self._unknown(topic, devices, received_ms, f"NDEATH.{bdseq}")

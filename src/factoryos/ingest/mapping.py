@@ -73,13 +73,16 @@ class MqttSource(_Strict):
 
     ``value`` and ``timestamp`` are dotted paths into the document (``$.a.b`` or ``a.b``). A
     timestamp is ISO 8601 or epoch milliseconds; one without a zone is read in ``zone`` when
-    given, otherwise it is a dead letter (never guessed).
+    given, otherwise it is a dead letter (never guessed). ``ident``, when given, is the path of
+    a message number (a publisher's sequence): two readings of one topic at one millisecond are
+    then two events in that order, not one event and a duplicate.
     """
 
     topic: str
     value: str
     timestamp: str
     zone: str | None = None
+    ident: str | None = None
 
     @field_validator("topic")
     @classmethod
@@ -146,6 +149,7 @@ class Rule(_Strict):
     product: str | None = None
     product_metric: str | None = None
     order_metric: str | None = None
+    operation: str | None = None
     operation_metric: str | None = None
     # count, energy
     cumulative: bool = False
@@ -175,6 +179,8 @@ class Rule(_Strict):
                 raise ValueError("a count rule needs field: good, scrap or rework")
             if (self.product is None) == (self.product_metric is None):
                 raise ValueError("a count rule needs one of product or product_metric")
+            if self.operation is not None and self.operation_metric is not None:
+                raise ValueError("give operation or operation_metric, not both")
         if self.kind is Kind.SAMPLE and self.sensor is None:
             raise ValueError("a sample rule needs sensor")
         if self.rollover is not None and not self.cumulative:
@@ -208,6 +214,10 @@ class IngestMapping(_Strict):
 
     host_id: str = "factoryos"
     max_future_s: float | None = Field(default=300.0, gt=0)
+    # Sparkplug 3.0 "Reorder Timeout": how long a message that came before its turn waits for
+    # the missing ones before the gap asks for a rebirth (0: at once). Longer than an edge
+    # node's MQTT reconnect delay, so that the resends after a broker restart are waited for.
+    reorder_timeout_s: float = Field(default=5.0, ge=0, le=600)
     sources: list[Rule] = Field(min_length=1)
 
 

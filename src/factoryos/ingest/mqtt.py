@@ -7,7 +7,9 @@ the messages unacknowledged, and the broker sends them again; the events they ma
 ids, which the store skips. Batches close at ``batch_events`` events or ``batch_s`` seconds after
 their first message, whichever comes first, which bounds the publish-to-commit latency.
 
-As the Sparkplug Primary Host Application it publishes ``spBv1.0/STATE/<host_id>`` retained
+A Sparkplug message held for reordering (``factoryos.ingest.host``) is acknowledged with the batch
+it is finally taken into; a ticker thread lets the batch loop expire held gaps when no message
+comes. As the Sparkplug Primary Host Application it publishes ``spBv1.0/STATE/<host_id>`` retained
 (``{"online": true, ...}``) after connecting, with the offline document as its will.
 """
 
@@ -126,14 +128,33 @@ class MqttIngester:
         except OSError as exc:
             raise IngestError(f"cannot reach the broker {self.broker}: {exc}") from exc
         self.client.loop_start()
+        done = threading.Event()
+        ticker = threading.Thread(target=self._tick, args=(stop, done), daemon=True)
         try:
             if not self._connected.wait(connect_timeout_s):
                 raise IngestError(f"the broker {self.broker} did not accept the connection")
+            ticker.start()
             self._loop.run(stop)
         finally:
+            done.set()
             self.client.publish(state_topic(self.options.host_id), _state(False), 1, True)
             self.client.disconnect()
             self.client.loop_stop()
+
+    def _tick(self, stop: threading.Event, done: threading.Event) -> None:
+        """Lets the batch loop expire the Sparkplug gaps held past the reorder timeout, also
+        when no message comes (through ``offer``, under the loop's lock like a message)."""
+        timeout_s = self.pipeline.mapping.reorder_timeout_s
+        if timeout_s == 0:
+            return  # nothing is ever held
+        every_s = max(0.02, min(0.25, timeout_s / 10))
+
+        def expire(pipeline: Pipeline, now: int) -> None:
+            for rebirth in pipeline.expire(now):
+                self._ask_rebirth(rebirth)
+
+        while not done.wait(every_s) and not stop.is_set():
+            self._loop.offer(expire)
 
     def _acknowledge(self, tokens: list[Any]) -> None:
         for mid, qos, generation in tokens:

@@ -39,6 +39,7 @@ def json_readings(
         try:
             value = _scalar(_at(document, source.value), source.value)
             ts_ms = _timestamp(_at(document, source.timestamp), source)
+            ident = "" if source.ident is None else _ident(_at(document, source.ident))
         except Rejected as exc:
             rejected.append((str(exc), None))
             continue
@@ -47,7 +48,9 @@ def json_readings(
             if isinstance(document, dict)
             else {}
         )
-        readings.append(Reading(Protocol.MQTT, topic, source.value, ts_ms, value, ids, "", context))
+        readings.append(
+            Reading(Protocol.MQTT, topic, source.value, ts_ms, value, ids, ident, context)
+        )
     if not readings and not rejected:
         rejected.append(("no rule maps this topic", None))
     return readings, rejected
@@ -66,6 +69,15 @@ def _scalar(value: Any, path: str) -> Value:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     raise Rejected(f"{path!r} is not a single value: {json.dumps(value)[:80]}")
+
+
+def _ident(value: Any) -> str:
+    """A message number, zero-padded so that event ids sort in the order it counts."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return f"{value:012d}"
+    if isinstance(value, str) and value:
+        return value
+    raise Rejected(f"message number {value!r} is neither a whole number >= 0 nor a text")
 
 
 def _timestamp(value: Any, source: MqttSource) -> int:

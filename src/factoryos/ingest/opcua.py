@@ -114,24 +114,31 @@ async def _browse(url: str, limit: int) -> list[BrowsedVariable]:
         queue: list[tuple[Node, str]] = [(client.nodes.objects, "")]
         while queue and len(found) < limit:
             node, path = queue.pop(0)
-            for child in await node.get_children():
-                name = (await child.read_browse_name()).Name
-                if name == "Server" and not path:
-                    continue  # the server's own diagnostics
-                child_path = f"{path}/{name}" if path else name
-                if await child.read_node_class() == ua.NodeClass.Variable:
-                    value = await child.read_data_value()
-                    found.append(
-                        BrowsedVariable(
-                            child.nodeid.to_string(),
-                            child_path,
-                            value.Value.VariantType.name if value.Value else "",
-                            repr(value.Value.Value if value.Value else None),
-                        )
-                    )
+            # one request for the children's names and classes, one for their values
+            children = await node.get_children_descriptions()
+            variables = []
+            for child in children:
+                if not path and child.NodeId.NamespaceIndex == 0:
+                    continue  # the server's own objects (Server, Aliases, ...), not the plant's
+                child_path = f"{path}/{child.BrowseName.Name}" if path else child.BrowseName.Name
+                child_node = client.get_node(child.NodeId)
+                if child.NodeClass == ua.NodeClass.Variable:
+                    variables.append((child_node, child_path))
                 else:
-                    queue.append((child, child_path))
-    return found
+                    queue.append((child_node, child_path))
+            if not variables:
+                continue
+            values = await client.read_attributes([n for n, _ in variables])
+            for (child_node, child_path), value in zip(variables, values, strict=True):
+                found.append(
+                    BrowsedVariable(
+                        child_node.nodeid.to_string(),
+                        child_path,
+                        value.Value.VariantType.name if value.Value else "",
+                        repr(value.Value.Value if value.Value else None),
+                    )
+                )
+    return found[:limit]
 
 
 def _take(pipeline: Pipeline, now: int, reading: Reading) -> None:

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from factoryos.ingest.columns import EventColumns
 from factoryos.ingest.convert import Baseline, Converter, Protocol, Reading, Rejected, Resolver
-from factoryos.ingest.host import HostResult, SparkplugHost
+from factoryos.ingest.host import Handled, HostResult, SparkplugHost
 from factoryos.ingest.mapping import IngestMapping
 from factoryos.ingest.mqtt_json import json_readings
 from factoryos.ingest.sparkplug import CodecError, MessageType, Topic
@@ -70,9 +70,13 @@ class Batch:
     baselines: int = 0
     first_ms: int | None = None  # arrival of the oldest message, for the batch's time bound
 
+    _table: pa.Table | None = field(default=None, repr=False)
+
     def table(self) -> pa.Table:
-        """The events as the store's canonical table."""
-        return self.events.table()
+        """The events as the store's canonical table (made once, when the batch is closed)."""
+        if self._table is None:
+            self._table = self.events.table()
+        return self._table
 
 
 @dataclass(frozen=True)
@@ -124,11 +128,15 @@ class Pipeline:
     def sparkplug(
         self, topic_text: str, data: bytes, received_ms: int, token: Any, dup: bool = False
     ) -> Rebirth | None:
-        """One message from the Sparkplug namespace; a rebirth to request, or None."""
-        self._arrived(received_ms, token)
+        """One message from the Sparkplug namespace; a rebirth to request, or None.
+
+        An in-order data message takes the hot path (``spdata``) whole, or the host's general
+        path: a message ahead of its turn is held there, its token joins a batch (and so is
+        acknowledged) only when its turn comes or its gap expires (:meth:`expire`)."""
         if len(data) <= MAX_PAYLOAD:
             taken = self.data_path.take(topic_text, data, received_ms, self.batch.events)
             if taken is not None:
+                self._arrived(received_ms, token)
                 self.counts.received += taken.samples
                 self.counts.unmapped += taken.unmapped
                 for reading in taken.readings:
@@ -137,17 +145,36 @@ class Pipeline:
         try:
             topic = Topic.parse(topic_text)
         except CodecError as exc:
+            self._arrived(received_ms, token)
             self._letter(Protocol.SPARKPLUG, topic_text, data, received_ms, str(exc), None)
             return None
         if topic.type in (MessageType.STATE, MessageType.NCMD, MessageType.DCMD):
+            self._arrived(received_ms, token)
             return None  # host state and commands: nothing to store
-        if topic.type in (MessageType.NBIRTH, MessageType.DBIRTH):
-            self.data_path.forget(topic.group, topic.node)
-        if self._oversize(Protocol.SPARKPLUG, topic_text, data, received_ms):
+        if len(data) > MAX_PAYLOAD:
+            self._arrived(received_ms, token)
+            self._oversize(Protocol.SPARKPLUG, topic_text, data, received_ms)
             return None
-        result = self.host.handle(topic, data, received_ms, dup)
-        self._take(Protocol.SPARKPLUG, topic_text, data, received_ms, result)
-        return None if result.rebirth is None else Rebirth(*result.rebirth)
+        self.counts.messages += 1
+        rebirths = self._handled(self.host.offer(topic, data, received_ms, dup, token))
+        return rebirths[0] if rebirths else None
+
+    def expire(self, now_ms: int) -> list[Rebirth]:
+        """Held Sparkplug messages whose gap outlived the reorder timeout, into the batch as dead
+        letters; the edge nodes to ask for a rebirth. Call it every fraction of the timeout."""
+        return self._handled(self.host.expire(now_ms))
+
+    def _handled(self, handled: list[Handled]) -> list[Rebirth]:
+        rebirths = []
+        for h in handled:
+            if h.topic.type in (MessageType.NBIRTH, MessageType.DBIRTH):
+                # its aliases may have changed (also a held birth whose turn came now)
+                self.data_path.forget(h.topic.group, h.topic.node)
+            self._token(h.received_ms, h.tag)
+            self._take(Protocol.SPARKPLUG, str(h.topic), h.data, h.received_ms, h.result)
+            if h.result.rebirth is not None:
+                rebirths.append(Rebirth(*h.result.rebirth))
+        return rebirths
 
     def mqtt_json(self, topic: str, data: bytes, received_ms: int, token: Any) -> None:
         """One JSON message on a topic a rule names."""
@@ -186,11 +213,14 @@ class Pipeline:
         return len(self.batch.letters) == before
 
     def _arrived(self, received_ms: int, token: Any) -> None:
+        self.counts.messages += 1
+        self._token(received_ms, token)
+
+    def _token(self, received_ms: int, token: Any) -> None:
         batch = self.batch
         batch.tokens.append(token)
         if batch.first_ms is None:
             batch.first_ms = received_ms
-        self.counts.messages += 1
 
     def _take(
         self, protocol: Protocol, topic: str, data: bytes, now_ms: int, result: HostResult

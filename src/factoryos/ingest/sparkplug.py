@@ -9,8 +9,10 @@ for its datatype is an error, never a silent cast.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import Any
 
 from google.protobuf.message import DecodeError
 
@@ -59,6 +61,19 @@ class DataType(IntEnum):
     BYTES = 17
     FILE = 18
     TEMPLATE = 19
+    INT8_ARRAY = 22
+    INT16_ARRAY = 23
+    INT32_ARRAY = 24
+    INT64_ARRAY = 25
+    UINT8_ARRAY = 26
+    UINT16_ARRAY = 27
+    UINT32_ARRAY = 28
+    UINT64_ARRAY = 29
+    FLOAT_ARRAY = 30
+    DOUBLE_ARRAY = 31
+    BOOLEAN_ARRAY = 32
+    STRING_ARRAY = 33
+    DATETIME_ARRAY = 34
 
 
 # datatype -> (oneof field that must carry it, bits of a signed integer or 0)
@@ -116,6 +131,28 @@ class Topic:
 
 
 @dataclass(frozen=True, slots=True)
+class DataSet:
+    """A DataSet value (section 6.4.8): column names and datatypes, and per row the oneof field
+    and raw value of each cell (typed by :func:`typed_value` with the column's datatype)."""
+
+    num_of_columns: int | None
+    columns: tuple[str, ...]
+    types: tuple[int, ...]
+    rows: tuple[tuple[tuple[str | None, Value], ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A Template value (section 6.4.11): a definition (in an NBIRTH, no values that count) or an
+    instance of ``template_ref``, with its member metrics and the oneof field of each."""
+
+    is_definition: bool
+    template_ref: str | None
+    metrics: tuple[Metric, ...]
+    fields: tuple[str | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Metric:
     """One metric as it came: ``datatype`` is None in a DATA message that left it out (the
     birth has it), ``value`` is None when ``is_null``."""
@@ -124,7 +161,7 @@ class Metric:
     alias: int | None
     timestamp_ms: int | None
     datatype: int | None
-    value: Value
+    value: Value | DataSet | Template
     is_null: bool = False
 
 
@@ -141,10 +178,12 @@ def value_field(datatype: int) -> tuple[str, int] | None:
     return _FIELD.get(datatype)
 
 
-def typed_value(datatype: int, field: str | None, raw: Value) -> Value:
+def typed_value(datatype: int, field: str | None, raw: Value | DataSet | Template) -> Value:
     """The value of a metric of ``datatype`` that arrived in oneof ``field``; CodecError when
     the field does not carry that datatype or the datatype is not a scalar."""
     spec = _FIELD.get(datatype)
+    if isinstance(raw, DataSet | Template):
+        raise CodecError(f"a {type(raw).__name__} is not a value of datatype {datatype}")
     if spec is None:
         name = DataType(datatype).name if datatype in DataType._value2member_map_ else datatype
         raise CodecError(f"datatype {name} is not supported")
@@ -169,29 +208,59 @@ def decode(data: bytes) -> tuple[Payload, tuple[str | None, ...]]:
         message.ParseFromString(data)
     except DecodeError as exc:
         raise CodecError(f"not a Sparkplug B payload: {exc}") from exc
+    metrics, fields = _metrics(message.metrics)
+    return (
+        Payload(
+            message.timestamp if message.HasField("timestamp") else None,
+            message.seq if message.HasField("seq") else None,
+            metrics,
+        ),
+        fields,
+    )
+
+
+def _metrics(items: Iterable[Any]) -> tuple[tuple[Metric, ...], tuple[str | None, ...]]:
     metrics = []
     fields = []
-    for m in message.metrics:
+    for m in items:
         field = m.WhichOneof("value")
         fields.append(field)
+        value: Value | DataSet | Template
+        if field is None or field == "extension_value":
+            value = None
+        elif field == "dataset_value":
+            value = _dataset(m.dataset_value)
+        elif field == "template_value":
+            t = m.template_value
+            members, member_fields = _metrics(t.metrics)
+            ref = t.template_ref if t.HasField("template_ref") else None
+            value = Template(t.is_definition, ref, members, member_fields)
+        else:
+            value = getattr(m, field)
         metrics.append(
             Metric(
                 m.name if m.HasField("name") else None,
                 m.alias if m.HasField("alias") else None,
                 m.timestamp if m.HasField("timestamp") else None,
                 m.datatype if m.HasField("datatype") else None,
-                getattr(m, field) if field is not None and field != "extension_value" else None,
+                value,
                 m.is_null,
             )
         )
-    return (
-        Payload(
-            message.timestamp if message.HasField("timestamp") else None,
-            message.seq if message.HasField("seq") else None,
-            tuple(metrics),
-        ),
-        tuple(fields),
-    )
+    return tuple(metrics), tuple(fields)
+
+
+def _dataset(d: Any) -> DataSet:
+    rows = []
+    for row in d.rows:
+        cells = []
+        for cell in row.elements:
+            field = cell.WhichOneof("value")
+            plain = field is not None and field != "extension_value"
+            cells.append((field if plain else None, getattr(cell, field) if plain else None))
+        rows.append(tuple(cells))
+    num = d.num_of_columns if d.HasField("num_of_columns") else None
+    return DataSet(num, tuple(d.columns), tuple(d.types), tuple(rows))
 
 
 def encode(payload: Payload) -> bytes:
@@ -209,8 +278,9 @@ def encode(payload: Payload) -> bytes:
             m.alias = metric.alias
         if metric.timestamp_ms is not None:
             m.timestamp = metric.timestamp_ms
-        if metric.datatype is None:
-            raise CodecError(f"metric {metric.name or metric.alias!r} has no datatype")
+        if metric.datatype is None or metric.datatype not in _FIELD:
+            what = "no datatype" if metric.datatype is None else f"datatype {metric.datatype}"
+            raise CodecError(f"metric {metric.name or metric.alias!r}: cannot encode {what}")
         m.datatype = metric.datatype
         if metric.is_null or metric.value is None:
             m.is_null = True

@@ -10,8 +10,9 @@ columns. Other mapped kinds (state, counts, energy) are handed back as readings 
 converter, with the same context the host gives them.
 
 The path takes a whole message or declines it *before changing anything*: anything unusual
-(a birth or death, a seq gap or repeat, an unknown alias, a value or timestamp that would be a
-dead letter, a path that is not a work unit) goes to the general path, which owns those rules.
+(a birth or death, a seq that is not the next one, messages held for reordering, an unknown
+alias, a compound or unsupported datatype, a value or timestamp that would be a dead letter, a
+path that is not a work unit) goes to the general path, which owns those rules.
 Both make the same events with the same ids (``tests/ingest/test_spdata.py``).
 """
 
@@ -99,7 +100,11 @@ class DataPath:
         if node is not plan.node or node is None:
             return None
         seq_expected = node.next_seq
-        if seq_expected is None or (plan.device is not None and plan.device not in node.devices):
+        if (
+            seq_expected is None
+            or node.held  # messages ahead of their turn wait: the host releases them in order
+            or (plan.device is not None and plan.device not in node.devices)
+        ):
             return None
         message = pb.Payload()
         try:

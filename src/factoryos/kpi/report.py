@@ -170,9 +170,10 @@ def compute_report(
         t = group_inputs.time
         known = t.apt_s + t.aust_s + t.adet_s + t.adot_s + t.apmt_s + t.unknown_s
         missing = max(0.0, t.pbt_s - known)
-        inputs[group] = replace(group_inputs, time=replace(t, unknown_s=t.unknown_s + missing))
+        with_unknown = replace(group_inputs, time=replace(t, unknown_s=t.unknown_s + missing))
+        inputs[group] = money_in_cny(with_unknown, plant)
 
-    labour_rate = plant.cost_rates.labour_cny_per_h
+    labour_rate = plant.to_cny(plant.cost_rates.labour_cny_per_h)
     failure_in_pbt = {g: failure_time_in_pbt(r) for g, r in by_group_states.items()}
     groups = [
         _group(g, inputs[g], failure_in_pbt.get(g, 0.0), labour_rate)
@@ -193,6 +194,25 @@ def compute_report(
         pareto=downtime_pareto(rows.states),
         warnings=warnings,
         modelling_errors=errors,
+    )
+
+
+def money_in_cny(inputs: GroupInputs, plant: Plant) -> GroupInputs:
+    """The group's money in CNY: the model's money fields hold the site's currency, the KPIs
+    (energy per 10,000 CNY of value added, operating cost) are the programme's, in CNY."""
+    rate = plant.to_cny(1.0)
+    if rate == 1.0:
+        return inputs
+    q, r = inputs.quantities, inputs.resources
+    return replace(
+        inputs,
+        quantities=replace(q, value_added_cny=q.value_added_cny * rate),
+        resources=replace(
+            r,
+            energy_cost_cny=r.energy_cost_cny * rate,
+            equipment_cost_cny=r.equipment_cost_cny * rate,
+            overhead_cny=r.overhead_cny * rate,
+        ),
     )
 
 

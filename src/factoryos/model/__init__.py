@@ -17,6 +17,7 @@ from factoryos.model.capacity import (
 )
 from factoryos.model.distributions import (
     Empirical,
+    EmpiricalShare,
     Exponential,
     FailureModel,
     Fixed,
@@ -24,6 +25,7 @@ from factoryos.model.distributions import (
     Lognormal,
     MinorStops,
     PerformanceLoss,
+    UniformShare,
     Weibull,
 )
 from factoryos.model.errors import (
@@ -80,6 +82,7 @@ __all__ = [
     "CapacityReport",
     "Component",
     "Empirical",
+    "EmpiricalShare",
     "EnergyReading",
     "Equipment",
     "EquipmentKind",
@@ -116,6 +119,7 @@ __all__ = [
     "StoreError",
     "Tariff",
     "TimeElement",
+    "UniformShare",
     "Weibull",
     "WorkUnit",
     "calendar_year",

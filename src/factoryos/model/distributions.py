@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, field_validator, model_validator
 
 from factoryos.model.quantities import DurationS
 
@@ -146,20 +146,84 @@ class MinorStops(BaseModel):
         return self.duration.mean / self.time_between.mean
 
 
+class UniformShare(_Distribution):
+    """A speed loss that varies from cycle to cycle, uniformly between ``low`` and ``high``
+    (shares of the planned rate: 0.02-0.10)."""
+
+    dist: Literal["uniform"]
+    """`uniform`."""
+    low: float = Field(ge=0.0, lt=1.0)
+    """Smallest share lost in a cycle."""
+    high: float = Field(ge=0.0, lt=1.0)
+    """Largest share lost in a cycle."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UniformShare:
+        if self.high <= self.low:
+            raise ValueError(f"high ({self.high}) must be above low ({self.low})")
+        return self
+
+    @property
+    def time_factor(self) -> float:
+        """E[1 / (1 - X)], X uniform on [low, high]: ln((1 - low) / (1 - high)) / (high - low)."""
+        return math.log((1.0 - self.low) / (1.0 - self.high)) / (self.high - self.low)
+
+
+class EmpiricalShare(_Distribution):
+    """Speed losses observed cycle by cycle (shares of the planned rate, e.g. measured cycle
+    times over planned ones): each cycle draws one of ``values`` with equal probability."""
+
+    dist: Literal["empirical"]
+    """`empirical`."""
+    values: tuple[float, ...] = Field(min_length=1)
+    """Observed shares (each 0 <= share < 1)."""
+
+    @model_validator(mode="after")
+    def _shares(self) -> EmpiricalShare:
+        bad = [v for v in self.values if not 0.0 <= v < 1.0]
+        if bad:
+            raise ValueError(f"a share lost is 0 <= share < 1, got {bad[0]}")
+        return self
+
+    @property
+    def time_factor(self) -> float:
+        """The mean of 1 / (1 - share) over the observations."""
+        return sum(1.0 / (1.0 - v) for v in self.values) / len(self.values)
+
+
+SpeedLoss = Annotated[UniformShare | EmpiricalShare, Field(discriminator="dist")]
+
+
 class PerformanceLoss(BaseModel):
     """What makes a running unit slower than its planned run times (ISO 22400 effectiveness <
     1): minor stops, and ``speed_loss``, the share of the planned rate lost (0.05: a cycle
-    planned at 60 s takes 60 / 0.95 = 63.2 s)."""
+    planned at 60 s takes 60 / 0.95 = 63.2 s), fixed or drawn per cycle from a distribution."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     minor_stops: MinorStops | None = None
     """Short stops while running; none: no minor stops."""
-    speed_loss: float = Field(default=0.0, ge=0.0, lt=1.0)
-    """Share of the planned rate lost while running (0.05: 5 % slower)."""
+    speed_loss: float | SpeedLoss = Field(default=0.0)
+    """Share of the planned rate lost while running (0.05: 5 % slower), or a distribution of it
+    drawn for every cycle (`{dist: uniform, low: 0.02, high: 0.08}`, `{dist: empirical, values:
+    [...]}`)."""
+
+    @field_validator("speed_loss")
+    @classmethod
+    def _a_share(cls, value: float | SpeedLoss) -> float | SpeedLoss:
+        if isinstance(value, float | int) and not 0.0 <= value < 1.0:
+            raise ValueError(f"a share lost is 0 <= share < 1, got {value}")
+        return value
+
+    @property
+    def speed_time_factor(self) -> float:
+        """Expected run time per second of planned run time from the speed loss alone."""
+        if isinstance(self.speed_loss, UniformShare | EmpiricalShare):
+            return self.speed_loss.time_factor
+        return 1.0 / (1.0 - self.speed_loss)
 
     @property
     def time_factor(self) -> float:
         """Expected time on a unit per second of planned run time (>= 1)."""
         stops = self.minor_stops.time_share if self.minor_stops is not None else 0.0
-        return (1.0 + stops) / (1.0 - self.speed_loss)
+        return (1.0 + stops) * self.speed_time_factor

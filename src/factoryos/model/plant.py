@@ -240,7 +240,7 @@ class Site(_Frozen):
     Money fields keep their historical ``_cny`` names but hold amounts in the site's
     ``currency`` (ISO 4217, CNY by default); a site in another currency gives ``cny_per_unit``,
     the CNY value of one unit of its currency, so the programme's reports (energy per 10,000 CNY
-    of value added) convert with :meth:`Plant.to_cny`.
+    of value added) convert with :meth:`Plant.to_cny`. KPI reports give every money figure in CNY.
     """
 
     id: Identifier = Field(pattern=ID_PATTERN)

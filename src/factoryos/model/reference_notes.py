@@ -37,7 +37,8 @@ NOTES: dict[str, str] = {
     "PerformanceLoss.minor_stops": "Short stops while running (a jam, a feeder splice): time "
     "between them in running time and their duration, each a distribution.",
     "PerformanceLoss.speed_loss": "Share of the planned rate lost while running (0.05: a 60 s "
-    "cycle takes 63.2 s).",
+    "cycle takes 63.2 s), fixed or drawn for every cycle: `{dist: uniform, low: 0.02, high: "
+    "0.08}` or `{dist: empirical, values: [0.03, 0.05, 0.12]}` (shares observed cycle by cycle).",
     "MinorStops.time_between": "Running time between two minor stops (a distribution).",
     "MinorStops.duration": "Length of one minor stop (a distribution).",
     "Gamma.dist": "Names the distribution: `gamma`.",
@@ -184,4 +185,9 @@ EXAMPLES: dict[str, str] = {
     "Product.transfer_batch": "10",
     "Operation.run_time_on_s": "{hmc: 40 min, five_axis_mc: 30 min}",
     "Operation.count_point": "true",
+    "UniformShare.dist": "uniform",
+    "UniformShare.low": "0.02",
+    "UniformShare.high": "0.08",
+    "EmpiricalShare.dist": "empirical",
+    "EmpiricalShare.values": "[0.03, 0.05, 0.12]",
 }

@@ -22,7 +22,7 @@ from factoryos.schedule.lns import LnsConfig, solve
 from factoryos.schedule.orders import Order, PlantProblem, build_problem, read_orders
 from factoryos.schedule.problem import Alternative, EnergyPrices, Job, Operation, OpRef, Problem
 from factoryos.schedule.repair import Disruption, RepairResult, repair, right_shift
-from factoryos.schedule.rules import RULES, best_rule, dispatch
+from factoryos.schedule.rules import RULES, RuleRun, best_rule, dispatch, rules_within, serial
 from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult, SolveStatus
 from factoryos.schedule.validate import Violation, check, validate
 
@@ -47,6 +47,7 @@ __all__ = [
     "PlantProblem",
     "Problem",
     "RepairResult",
+    "RuleRun",
     "SchedulingError",
     "Solution",
     "SolveResult",
@@ -66,6 +67,8 @@ __all__ = [
     "read_orders",
     "repair",
     "right_shift",
+    "rules_within",
+    "serial",
     "solve",
     "solve_baseline",
     "solve_by_orders",

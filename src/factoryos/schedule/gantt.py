@@ -159,11 +159,15 @@ def gantt_png(
     colour = {p: cmap(i % 20) for i, p in enumerate(products)}
     fig = Figure(figsize=(14, max(4, 0.25 * len(rows))))
     ax = fig.subplots()
+    # one collection per row and product: a bar per piece took 28 s for 4,600 pieces
+    bars: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for piece in pieces:
         # matplotlib's date numbers: days since 1970-01-01 UTC (its default epoch)
         start = (piece.start - _EPOCH).total_seconds() / 86400
         end = (piece.end - _EPOCH).total_seconds() / 86400
-        ax.barh(index[piece.row], end - start, left=start, color=colour[piece.op.product])
+        bars.setdefault((piece.row, piece.op.product), []).append((start, end - start))
+    for (row, product), spans in bars.items():
+        ax.broken_barh(spans, (index[row] - 0.4, 0.8), color=colour[product])
     ax.set_yticks(range(len(rows)), rows, fontsize=6)
     ax.invert_yaxis()
     ax.xaxis_date(tz=plant.zone)

@@ -8,13 +8,14 @@ flexible ones. The best rule's schedule warm-starts CP-SAT.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from factoryos.schedule.problem import Alternative, Operation, OpRef, Problem
 from factoryos.schedule.solution import Assignment, Solution
 
-__all__ = ["RULES", "best_rule", "dispatch"]
+__all__ = ["RULES", "RuleRun", "RuleTimeout", "best_rule", "dispatch", "rules_within", "serial"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +79,16 @@ def _op(problem: Problem, ref: OpRef) -> Operation:
     return problem.jobs[ref[0]].operations[ref[1]]
 
 
-def dispatch(problem: Problem, rule: str = "MWKR") -> Solution:
-    """Build an active schedule of ``problem`` with the named priority ``rule``."""
+class RuleTimeout(Exception):
+    """A dispatching rule passed its deadline before placing every operation."""
+
+
+def dispatch(problem: Problem, rule: str = "MWKR", *, deadline: float | None = None) -> Solution:
+    """Build an active schedule of ``problem`` with the named priority ``rule``.
+
+    Each step scans every ready operation, so a plant cut into small lots (thousands of lots
+    ready at once) takes minutes; past ``deadline`` (``time.perf_counter()``) it raises
+    :class:`RuleTimeout`."""
     key = RULES[rule]
     groups, op_groups = _machine_groups(problem)
     group_of = {m: g for g, ms in enumerate(groups) for m in ms}
@@ -99,7 +108,11 @@ def dispatch(problem: Problem, rule: str = "MWKR") -> Solution:
     end_of: dict[OpRef, int] = {}
     start_of: dict[OpRef, int] = {}
     out: list[Assignment] = []
+    steps = 0
     while ready_time:
+        steps += 1
+        if deadline is not None and steps % 16 == 0 and time.perf_counter() > deadline:
+            raise RuleTimeout(f"{rule}: {len(out)} of {problem.num_operations} operations placed")
         best_ect, best_g, best_ref = -1, -1, None
         for ref, rt in ready_time.items():
             for g, dur in op_groups[ref]:
@@ -171,3 +184,120 @@ def best_rule(
     if best is None:
         raise ValueError("no dispatching rule given")
     return best
+
+
+def serial(problem: Problem) -> Solution:
+    """A list schedule, the fallback when no rule finishes in its budget: operations by
+    earliest possible start, then due date, each on the alternative where it ends first, after
+    the work already on that unit (no gap filling). One pass over the operations, so it takes
+    a fraction of a second where a rule takes minutes; a worse start for the solver."""
+    head = problem.head
+    position = {ref: i for i, ref in enumerate(problem.topological_order)}
+
+    def due(j: int) -> float:
+        d = problem.jobs[j].due_date
+        return float("inf") if d is None else float(d)
+
+    order = sorted(position, key=lambda r: (head[r], due(r[0]), r[0], position[r]))
+    machine_free = [0] * problem.num_machines
+    last_op: list[Operation | None] = [None] * problem.num_machines
+    calendar = bool(problem.unavailable or problem.breaks or problem.off)
+    starts: dict[OpRef, int] = {}
+    ends: dict[OpRef, int] = {}
+    out: list[Assignment] = []
+    for ref in order:
+        op = _op(problem, ref)
+        ready = problem.ready(ref, starts, ends)
+        mode = problem.mode_of(op)
+        best: tuple[int, int, int] | None = None
+        for a in op.alternatives:
+            m, free, prev = a.machine, machine_free[a.machine], last_op[a.machine]
+            setup = problem.setup(m, prev, op) if prev is not None else 0
+            if calendar:
+                start = problem.earliest_start(
+                    m, ready, a.duration, free=free, setup=setup, mode=mode
+                )
+                end = problem.run_end(m, start, a.duration, mode)
+            else:
+                start = max(ready, free + setup)
+                end = start + a.duration
+            if best is None or (end, start) < (best[2], best[1]):
+                best = (m, start, end)
+        assert best is not None  # an operation has at least one alternative
+        m, start, end = best
+        out.append(Assignment(ref[0], ref[1], m, start, end))
+        starts[ref], ends[ref] = start, end
+        machine_free[m], last_op[m] = end, op
+    return Solution.from_assignments(out)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRun:
+    """What :func:`rules_within` ran: the best plan, each finished rule's time, the skipped
+    rules with the reason."""
+
+    rule: str
+    solution: Solution
+    seconds: dict[str, float]
+    skipped: tuple[tuple[str, str], ...]
+
+    def describe(self) -> str:
+        done = ", ".join(f"{r} {s:.1f} s" for r, s in self.seconds.items())
+        gone = "; ".join(f"{r} skipped: {why}" for r, why in self.skipped)
+        return "; ".join(x for x in (done, gone) if x)
+
+
+SERIAL = "SERIAL"
+"""Name of :func:`serial`'s plan in a :class:`RuleRun`."""
+
+
+def rules_within(
+    problem: Problem,
+    rules: Iterable[str],
+    score: Callable[[Solution], float],
+    budget_s: float,
+) -> RuleRun:
+    """Run ``rules`` in order within ``budget_s`` seconds and keep the best by ``score``.
+
+    A rule that passes the budget is stopped; once one has finished, a rule is not started when
+    the slowest so far would not fit in what is left (the rules cost about the same). When none
+    finishes, :func:`serial` gives the plan (a fraction of a second; not counted in the budget).
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + budget_s
+    seconds: dict[str, float] = {}
+    skipped: list[tuple[str, str]] = []
+    best: tuple[str, Solution] | None = None
+    best_score = float("inf")
+    for name in rules:
+        left = deadline - time.perf_counter()
+        slowest = max(seconds.values(), default=0.0)
+        if best is not None and slowest > left:
+            skipped.append(
+                (
+                    name,
+                    f"{left:.1f} s of the {budget_s:.1f} s rule budget left, a rule took "
+                    f"{slowest:.1f} s",
+                )
+            )
+            continue
+        if left <= 0:
+            skipped.append((name, f"the {budget_s:.1f} s rule budget is used up"))
+            continue
+        t = time.perf_counter()
+        try:
+            sol = dispatch(problem, name, deadline=deadline)
+        except RuleTimeout as exc:
+            skipped.append(
+                (name, f"stopped at the {budget_s:.1f} s rule budget ({str(exc).split(': ')[1]})")
+            )
+            continue
+        seconds[name] = time.perf_counter() - t
+        sc = score(sol)
+        if sc < best_score:
+            best, best_score = (name, sol), sc
+    if best is None:
+        t = time.perf_counter()
+        best = (SERIAL, serial(problem))
+        seconds[SERIAL] = time.perf_counter() - t
+    return RuleRun(best[0], best[1], seconds, tuple(skipped))

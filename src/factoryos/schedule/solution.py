@@ -153,6 +153,8 @@ class SolveResult:
     best_bound: float
     wall_time_s: float
     solver: str
+    note: str = ""
+    """What the solver did, for the user (steps run, what it could not do and why)."""
 
     @property
     def gap(self) -> float:

@@ -24,10 +24,12 @@ from factoryos.model import Equipment, Line, MachineState, WorkUnit
 from factoryos.model.calendar import UsageWindow
 from factoryos.model.distributions import (
     Empirical,
+    EmpiricalShare,
     Exponential,
     Fixed,
     Gamma,
     Lognormal,
+    UniformShare,
     Weibull,
 )
 from factoryos.simulate.core import Handle
@@ -122,13 +124,22 @@ class Unit:
         # performance losses: minor stops count running time (not setup), speed loss stretches
         # every run (ISO 22400: actual > planned run time)
         self.speed_factor = 1.0
+        self._draw_speed: Callable[[], float] | None = None  # a speed loss drawn per cycle
         self.ttms_left_s = float("inf")
         self._draw_tbms: Callable[[], float] | None = None
         self._draw_stop: Callable[[], float] = lambda: 0.0
         self.minor_stopped = False
         performance = equipment.performance
         if performance is not None:
-            self.speed_factor = 1.0 / (1.0 - performance.speed_loss)
+            loss = performance.speed_loss
+            if isinstance(loss, UniformShare):
+                draw = streams.generator(key, "speed")
+                self._draw_speed = lambda: 1.0 / (1.0 - float(draw.uniform(loss.low, loss.high)))
+            elif isinstance(loss, EmpiricalShare):
+                draw, shares = streams.generator(key, "speed"), loss.values
+                self._draw_speed = lambda: 1.0 / (1.0 - shares[int(draw.integers(len(shares)))])
+            else:
+                self.speed_factor = 1.0 / (1.0 - loss)
             stops = performance.minor_stops
             if stops is not None:
                 self._draw_tbms = sampler(stops.time_between, streams.generator(key, "stops"))
@@ -208,7 +219,8 @@ class Unit:
         self.pool.free.pop(self, None)
         self.jobs = jobs
         self.setup_left_s = setup_s
-        self.run_left_s = run_s * self.speed_factor
+        speed = self.speed_factor if self._draw_speed is None else self._draw_speed()
+        self.run_left_s = run_s * speed
         self._go()
         self.refresh()
 

@@ -28,9 +28,9 @@ from factoryos.store.postgres_sql import (
     FAILURES,
     INPUTS,
     PIECES,
+    TILED_FAIL,
     groups,
     state_time_select,
-    subtree,
     with_,
 )
 
@@ -46,7 +46,7 @@ segs AS (
         AS g(key, a, b)
 )"""
 
-_SEGMENTS = f"""
+_SEGMENTS = """
 ut AS MATERIALIZED (
     SELECT u.path, u.key,
            least(greatest(date_trunc('hour', l.ts), %(start)s), %(end)s) AS tail
@@ -65,8 +65,10 @@ useg AS MATERIALIZED (
 ),
 ev AS (
     SELECT g.seg, g.path, g.key, g.a, g.b, s.ts AS t, 1 AS src, s.event_id, s.state, s.reason
-    FROM useg g JOIN state_events s ON s.path = g.path AND s.ts >= g.a AND s.ts < g.b
-    WHERE s.ts >= %(start)s AND s.ts < %(end)s AND {subtree("s.path")}
+    FROM useg g CROSS JOIN LATERAL (
+        SELECT s.ts, s.event_id, s.state, s.reason FROM state_events s
+        WHERE s.path = g.path AND s.ts >= g.a AND s.ts < g.b
+    ) s
     UNION ALL
     SELECT g.seg, g.path, g.key, g.a, g.b, g.a - interval '1 microsecond', 0, '',
            c.state, c.reason
@@ -147,12 +149,13 @@ fail AS (
     FROM ut u
     JOIN hours h ON h.key = u.key AND h.hour < u.tail
     JOIN fail_hours r ON r.path = u.path AND r.hour = h.hour
-)
+),"""
+        + TILED_FAIL
+        + f"""
 SELECT {groups(group_by, "f", "p")}, sum(f.entries)::bigint AS failures,
        extract(epoch FROM sum(f.d))::float8 AS seconds
-FROM fail f
-JOIN keys k ON k.key = f.key
-JOIN tiles p ON p.key = f.key AND p.idx = width_bucket(f.t, k.starts)
+FROM tiled f
+JOIN tiles p ON p.key = f.key AND p.idx = f.tile
 WHERE f.t < p.end_ts
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3"""
@@ -160,34 +163,42 @@ ORDER BY 1, 2, 3"""
 
 
 def _point_events(kind: str, columns: str, rolled_table: str, rolled_columns: str) -> str:
-    """Point events of ``kind`` in raw segments plus the rolled hours, each with its tile."""
+    """The CTE ``pts``: point events of ``kind`` in raw segments plus the rolled hours, each
+    with its tile (rolled rows have no ``t``: their hour lies inside the tile whole)."""
     return f"""
-SELECT o.path, u.key, p.idx AS tile, {columns}
-FROM units u
-JOIN segs g ON g.key = u.key
-JOIN other_events o ON o.path = u.path AND o.ts >= g.a AND o.ts < g.b
-JOIN keys k ON k.key = u.key
-JOIN tiles p ON p.key = u.key AND p.idx = width_bucket(o.ts, k.starts)
-WHERE o.kind = '{kind}' AND o.ts < p.end_ts AND o.ts >= %(start)s AND o.ts < %(end)s
-  AND {subtree("o.path")}
-UNION ALL
-SELECT r.path, u.key, h.tile, {rolled_columns}
-FROM units u
-JOIN hours h ON h.key = u.key
-JOIN {rolled_table} r ON r.path = u.path AND r.hour = h.hour"""
+pts AS MATERIALIZED (
+    SELECT o.path, u.key, width_bucket(o.ts, k.starts) AS tile, o.ts AS t, {columns}
+    FROM units u
+    JOIN segs g ON g.key = u.key
+    JOIN keys k ON k.key = u.key
+    CROSS JOIN LATERAL (
+        SELECT * FROM other_events o
+        WHERE o.path = u.path AND o.ts >= g.a AND o.ts < g.b AND o.kind = '{kind}'
+    ) o
+    UNION ALL
+    SELECT r.path, u.key, h.tile, NULL::timestamptz, {rolled_columns}
+    FROM units u
+    JOIN hours h ON h.key = u.key
+    JOIN {rolled_table} r ON r.path = u.path AND r.hour = h.hour
+)"""
+
+
+_TILE_OF = """
+FROM pts c JOIN tiles p ON p.key = c.key AND p.idx = c.tile
+WHERE (c.t IS NULL OR c.t < p.end_ts)"""
 
 
 def count_totals_sql(group_by: Sequence[GroupKey]) -> str:
     """Columns: g_path, g_day, g_shift, path, product, operation, good, scrap, rework."""
     cols = "product, operation, good, scrap, rework"
-    inner = _point_events("count", "o." + cols.replace(", ", ", o."), "count_hours", cols)
+    pts = _point_events("count", "o." + cols.replace(", ", ", o."), "count_hours", cols)
     return (
-        with_(INPUTS, _ROLL_INPUTS)
+        with_(INPUTS, _ROLL_INPUTS, pts)
         + f"""
 SELECT {groups(group_by, "c", "p")}, c.path, c.product, c.operation,
        coalesce(sum(c.good), 0)::bigint, coalesce(sum(c.scrap), 0)::bigint,
        coalesce(sum(c.rework), 0)::bigint
-FROM ({inner}) c JOIN tiles p ON p.key = c.key AND p.idx = c.tile
+{_TILE_OF}
 GROUP BY 1, 2, 3, 4, 5, 6
 ORDER BY 1, 2, 3, 4, 5, 6"""
     )
@@ -195,14 +206,14 @@ ORDER BY 1, 2, 3, 4, 5, 6"""
 
 def energy_totals_sql(group_by: Sequence[GroupKey]) -> str:
     """Columns: g_path, g_day, g_shift, energy_kwh, energy_cost_cny."""
-    inner = _point_events("energy", "o.energy_kwh AS kwh", "energy_hours", "kwh")
+    pts = _point_events("energy", "o.energy_kwh AS kwh", "energy_hours", "kwh")
     return (
-        with_(INPUTS, _ROLL_INPUTS)
+        with_(INPUTS, _ROLL_INPUTS, pts)
         + f"""
 SELECT {groups(group_by, "c", "p")}, coalesce(sum(c.kwh), 0.0)::float8,
        coalesce(sum(c.kwh * p.price), 0.0)::float8
-FROM ({inner}) c JOIN tiles p ON p.key = c.key AND p.idx = c.tile
-WHERE c.kwh IS NOT NULL
+{_TILE_OF}
+  AND c.kwh IS NOT NULL
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3"""
     )

@@ -42,11 +42,14 @@ ROLLUP_DDL: tuple[str, ...] = (
         PRIMARY KEY (path, hour))""",
 )
 
-# Session-local work tables of an append (emptied at commit).
+# Session-local work tables of an append (emptied at commit): the units' hour ranges to
+# recompute, and the state intervals over them (computed once, read by both state roll-ups).
 WORK_TABLES: tuple[str, ...] = (
-    'CREATE TEMP TABLE IF NOT EXISTS _new (event_id text COLLATE "C") ON COMMIT DELETE ROWS',
     'CREATE TEMP TABLE IF NOT EXISTS _ranges (path text COLLATE "C", a timestamptz, '
     "b timestamptz) ON COMMIT DELETE ROWS",
+    'CREATE TEMP TABLE IF NOT EXISTS _iv (path text COLLATE "C", a timestamptz, b timestamptz, '
+    "t timestamptz, src int, state text, reason text, prev_state text, nxt timestamptz) "
+    "ON COMMIT DELETE ROWS",
 )
 
 LOCK_UNITS = """
@@ -61,7 +64,7 @@ ADD_COUNTS = f"""
 INSERT INTO count_hours (path, hour, product, operation, good, scrap, rework)
 SELECT b.path, {_HOUR}, b.product, b.operation, coalesce(sum(b.good), 0),
        coalesce(sum(b.scrap), 0), coalesce(sum(b.rework), 0)
-FROM _incoming b JOIN _new n ON n.event_id = b.event_id
+FROM _incoming b
 WHERE b.kind = 'count'
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 3, 4
@@ -74,7 +77,7 @@ ON CONFLICT (path, hour, product, operation) DO UPDATE SET
 ADD_ENERGY = f"""
 INSERT INTO energy_hours (path, hour, kwh)
 SELECT b.path, {_HOUR}, sum(b.energy_kwh)
-FROM _incoming b JOIN _new n ON n.event_id = b.event_id
+FROM _incoming b
 WHERE b.kind = 'energy' AND b.energy_kwh IS NOT NULL
 GROUP BY 1, 2
 ORDER BY 1, 2
@@ -88,7 +91,7 @@ SELECT nb.path, date_trunc('hour', coalesce(p.ts, nb.lo)),
        date_trunc('hour', coalesce(x.ts, nb.hi)) + interval '1 hour'
 FROM (
     SELECT b.path, min({_TS}) AS lo, max({_TS}) AS hi
-    FROM _incoming b JOIN _new n ON n.event_id = b.event_id
+    FROM _incoming b
     WHERE b.kind = 'state'
     GROUP BY b.path
 ) nb
@@ -116,11 +119,18 @@ CLEAR_RANGES = (
 )
 
 # Intervals touching [a, b): the carried-in state at a, the events in [a, b), and the first
-# event at or after b (src 2) that closes the last of them.
-_RANGE_INTERVALS = """
-WITH ev AS (
+# event at or after b (src 2) that closes the last of them. Every read of the events is an index
+# probe per unit (LATERAL): a join the planner may turn into a scan of every partition is not
+# written (the work tables have no statistics to stop it).
+FILL_INTERVALS = """
+INSERT INTO _iv (path, a, b, t, src, state, reason, prev_state, nxt)
+SELECT path, a, b, t, src, state, reason, lag(state) OVER w, lead(t) OVER w
+FROM (
     SELECT r.path, r.a, r.b, s.ts AS t, 1 AS src, s.event_id, s.state, s.reason
-    FROM _ranges r JOIN state_events s ON s.path = r.path AND s.ts >= r.a AND s.ts < r.b
+    FROM _ranges r CROSS JOIN LATERAL (
+        SELECT s.ts, s.event_id, s.state, s.reason FROM state_events s
+        WHERE s.path = r.path AND s.ts >= r.a AND s.ts < r.b
+    ) s
     UNION ALL
     SELECT r.path, r.a, r.b, c.ts, 0, c.event_id, c.state, c.reason
     FROM _ranges r CROSS JOIN LATERAL (
@@ -133,20 +143,14 @@ WITH ev AS (
         SELECT s.ts, s.event_id, s.state, s.reason FROM state_events s
         WHERE s.path = r.path AND s.ts >= r.b ORDER BY s.ts, s.event_id LIMIT 1
     ) n
-),
-iv AS MATERIALIZED (
-    SELECT path, a, b, t, src, state, reason, lag(state) OVER w AS prev_state,
-           lead(t) OVER w AS nxt
-    FROM ev
-    WINDOW w AS (PARTITION BY path ORDER BY t, event_id)
-)"""
+) ev
+WINDOW w AS (PARTITION BY path ORDER BY t, event_id)
+"""
 
-FILL_STATE_HOURS = (
-    _RANGE_INTERVALS
-    + """,
-clipped AS (
+FILL_STATE_HOURS = """
+WITH clipped AS (
     SELECT path, state, reason, greatest(t, a) AS s, least(nxt, b) AS e
-    FROM iv WHERE src < 2 AND nxt IS NOT NULL AND least(nxt, b) > greatest(t, a)
+    FROM _iv WHERE src < 2 AND nxt IS NOT NULL AND least(nxt, b) > greatest(t, a)
 )
 INSERT INTO state_hours (path, hour, state, reason, us, last)
 SELECT c.path, h, c.state, c.reason,
@@ -159,27 +163,24 @@ CROSS JOIN LATERAL generate_series(
 ) AS h
 GROUP BY 1, 2, 3, 4
 """
-)
 
-FILL_FAIL_HOURS = (
-    _RANGE_INTERVALS
-    + f""",
-f AS (
+FILL_FAIL_HOURS = f"""
+WITH f AS (
     SELECT path, date_trunc('hour', t) AS hour,
            (prev_state IS NULL OR prev_state NOT IN {_F})::int AS entries,
            CASE WHEN nxt IS NULL THEN 0
                 ELSE (extract(epoch FROM nxt - t) * 1000000)::bigint END AS us
-    FROM iv WHERE src = 1 AND state IN {_F}
+    FROM _iv WHERE src = 1 AND state IN {_F}
 )
 INSERT INTO fail_hours (path, hour, entries, us)
 SELECT path, hour, sum(entries), sum(us) FROM f GROUP BY 1, 2
 HAVING sum(entries) > 0 OR sum(us) > 0
 """
-)
 
 BACKFILL: tuple[str, ...] = (
     *WORK_TABLES,
     ALL_RANGES,
+    FILL_INTERVALS,
     FILL_STATE_HOURS,
     FILL_FAIL_HOURS,
     """INSERT INTO count_hours (path, hour, product, operation, good, scrap, rework)
@@ -190,7 +191,13 @@ BACKFILL: tuple[str, ...] = (
     SELECT path, date_trunc('hour', ts), sum(energy_kwh)
     FROM other_events WHERE kind = 'energy' AND energy_kwh IS NOT NULL GROUP BY 1, 2""",
     "DELETE FROM _ranges",
+    "DELETE FROM _iv",
 )
 
 POINT_ROLLUPS: tuple[str, ...] = (ADD_COUNTS, ADD_ENERGY)
-STATE_ROLLUPS: tuple[str, ...] = (*CLEAR_RANGES, FILL_STATE_HOURS, FILL_FAIL_HOURS)
+STATE_ROLLUPS: tuple[str, ...] = (
+    FILL_INTERVALS,
+    *CLEAR_RANGES,
+    FILL_STATE_HOURS,
+    FILL_FAIL_HOURS,
+)

@@ -67,20 +67,24 @@ iv AS MATERIALIZED (
     WINDOW w AS (PARTITION BY path ORDER BY t, event_id)
 )"""
 
+# Each interval's tiles are enumerated behind a fence before the tiles are joined by (key,
+# idx): unfenced, the planner paired every interval with every tile of its key first.
 PIECES = """
-spans AS (
-    SELECT iv.path, iv.key, iv.s, iv.e, iv.state, iv.reason,
-           greatest(width_bucket(iv.s, k.starts), 1) AS i,
-           width_bucket(iv.e - interval '1 microsecond', k.starts) AS j
-    FROM iv JOIN keys k ON k.key = iv.key
-    WHERE iv.e > iv.s
+cuts AS MATERIALIZED (
+    SELECT sp.path, sp.key, sp.s, sp.e, sp.state, sp.reason, g.k AS tile
+    FROM (
+        SELECT iv.path, iv.key, iv.s, iv.e, iv.state, iv.reason,
+               greatest(width_bucket(iv.s, k.starts), 1) AS i,
+               width_bucket(iv.e - interval '1 microsecond', k.starts) AS j
+        FROM iv JOIN keys k ON k.key = iv.key
+        WHERE iv.e > iv.s
+    ) sp
+    CROSS JOIN LATERAL generate_series(sp.i, sp.j) AS g(k)
 ),
 pieces AS (
-    SELECT sp.path, sp.key, t.idx AS tile, sp.state, sp.reason,
-           least(sp.e, t.end_ts) - greatest(sp.s, t.start_ts) AS d
-    FROM spans sp
-    CROSS JOIN LATERAL generate_series(sp.i, sp.j) AS g(k)
-    JOIN tiles t ON t.key = sp.key AND t.idx = g.k
+    SELECT c.path, c.key, c.tile, c.state, c.reason,
+           least(c.e, t.end_ts) - greatest(c.s, t.start_ts) AS d
+    FROM cuts c JOIN tiles t ON t.key = c.key AND t.idx = c.tile
 )"""
 
 _FAIL = f"""
@@ -93,6 +97,16 @@ fail AS (
     SELECT path, key, s AS t, 0 AS entries, e - s AS d
     FROM iv
     WHERE state IN {FAILURES} AND e > s
+)"""
+
+
+# The tile of each row computed before the join with the tiles, behind a fence: a join clause
+# over three relations (row, key starts, tiles) left the planner free to pair every row with
+# every tile of its key first (seconds, where the lookup costs microseconds).
+TILED_FAIL = """
+tiled AS MATERIALIZED (
+    SELECT f.path, f.key, f.t, f.entries, f.d, width_bucket(f.t, k.starts) AS tile
+    FROM fail f JOIN keys k ON k.key = f.key
 )"""
 
 
@@ -143,13 +157,12 @@ def state_time_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
 def failure_totals_sql(group_by: Sequence[GroupKey]) -> str:
     """Columns: g_path, g_day, g_shift, failures, seconds (each by the tile of its start)."""
     return (
-        with_(INPUTS, _INTERVALS, _FAIL)
+        with_(INPUTS, _INTERVALS, _FAIL, TILED_FAIL)
         + f"""
 SELECT {groups(group_by, "f", "p")}, sum(f.entries)::bigint AS failures,
        extract(epoch FROM sum(f.d))::float8 AS seconds
-FROM fail f
-JOIN keys k ON k.key = f.key
-JOIN tiles p ON p.key = f.key AND p.idx = width_bucket(f.t, k.starts)
+FROM tiled f
+JOIN tiles p ON p.key = f.key AND p.idx = f.tile
 WHERE f.t < p.end_ts
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3"""
@@ -157,28 +170,30 @@ ORDER BY 1, 2, 3"""
 
 
 def _other_events(kind: str, columns: str) -> str:
+    """The CTE ``pts``: point events of ``kind`` in the window, each with its tile."""
     return f"""
-SELECT o.path, u.key, o.ts AS t, {columns}
-FROM other_events o JOIN units u ON o.path = u.path
-WHERE o.kind = '{kind}' AND o.ts >= %(start)s AND o.ts < %(end)s AND {subtree("o.path")}"""
+pts AS MATERIALIZED (
+    SELECT o.path, u.key, o.ts AS t, width_bucket(o.ts, k.starts) AS tile, {columns}
+    FROM other_events o JOIN units u ON o.path = u.path JOIN keys k ON k.key = u.key
+    WHERE o.kind = '{kind}' AND o.ts >= %(start)s AND o.ts < %(end)s AND {subtree("o.path")}
+)"""
 
 
 _TILE_OF = """
-JOIN keys k ON k.key = c.key
-JOIN tiles p ON p.key = c.key AND p.idx = width_bucket(c.t, k.starts)
+FROM pts c JOIN tiles p ON p.key = c.key AND p.idx = c.tile
 WHERE c.t < p.end_ts"""
 
 
 def count_totals_sql(group_by: Sequence[GroupKey]) -> str:
     """Columns: g_path, g_day, g_shift, path, product, operation, good, scrap, rework."""
-    inner = _other_events("count", "o.product, o.operation, o.good, o.scrap, o.rework")
+    pts = _other_events("count", "o.product, o.operation, o.good, o.scrap, o.rework")
     return (
-        with_(INPUTS)
+        with_(INPUTS, pts)
         + f"""
 SELECT {groups(group_by, "c", "p")}, c.path, c.product, c.operation,
        coalesce(sum(c.good), 0)::bigint, coalesce(sum(c.scrap), 0)::bigint,
        coalesce(sum(c.rework), 0)::bigint
-FROM ({inner}) c {_TILE_OF}
+{_TILE_OF}
 GROUP BY 1, 2, 3, 4, 5, 6
 ORDER BY 1, 2, 3, 4, 5, 6"""
     )
@@ -186,13 +201,13 @@ ORDER BY 1, 2, 3, 4, 5, 6"""
 
 def energy_totals_sql(group_by: Sequence[GroupKey]) -> str:
     """Columns: g_path, g_day, g_shift, energy_kwh, energy_cost_cny."""
-    inner = _other_events("energy", "o.energy_kwh")
+    pts = _other_events("energy", "o.energy_kwh")
     return (
-        with_(INPUTS)
+        with_(INPUTS, pts)
         + f"""
 SELECT {groups(group_by, "c", "p")}, coalesce(sum(c.energy_kwh), 0.0)::float8,
        coalesce(sum(c.energy_kwh * p.price), 0.0)::float8
-FROM ({inner}) c {_TILE_OF}
+{_TILE_OF}
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3"""
     )

@@ -69,9 +69,12 @@ _TYPES = {
 class Registry:
     """A DuckDB file (or ``:memory:``) holding the programme's factories."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        """``read_only``: an existing file, opened to read (a server beside the writing CLI)."""
         try:
-            self._db = duckdb.connect(str(path))
+            self._db = duckdb.connect(str(path), read_only=read_only)
+            if read_only:
+                return
             for name, schema in SCHEMAS.items():
                 cols = ", ".join(f"{f.name} {_TYPES[f.type]}" for f in schema)
                 self._db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")

@@ -16,6 +16,7 @@ router = APIRouter(include_in_schema=False)
 ASSETS = {
     "app.js": "text/javascript",
     "i18n.js": "text/javascript",
+    "program.js": "text/javascript",
     "style.css": "text/css",
 }
 
@@ -33,6 +34,12 @@ def _plotly() -> tuple[bytes, str]:
 @router.get("/")
 def index() -> HTMLResponse:
     return HTMLResponse(_asset("index.html"), headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/program")
+def program_page() -> HTMLResponse:
+    """The programme pages: the city view, a factory's report, a plant's own assessment."""
+    return HTMLResponse(_asset("program.html"), headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/static/plotly.min.js")

@@ -3,6 +3,7 @@ and to the events behind them, and the stored events themselves (paged)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -51,8 +52,30 @@ def _window(ctx: SiteDep, node: str | None, start: str | None, end: str | None) 
     return window.until(ctx.service.now(ctx.site.id))
 
 
+async def _cached(
+    request: Request,
+    ctx: SiteDep,
+    asked: tuple[str | None, str | None, str | None],
+    compute: Callable[[Window], Any],
+) -> Response:
+    """An answer over the window ``asked`` (node, from, to), kept until a change touches the
+    window. A window cut at the site's clock (to the whole second) is computed afresh: its end
+    moves with every request."""
+    window = Window.parse(ctx.site.plant, *asked)
+    cut = window.until(ctx.service.now(ctx.site.id).replace(microsecond=0))
+    live = cut != window
+    return await cached_json(
+        request,
+        request.app.state.responses,
+        lambda: compute(cut),
+        bound=cut.end,
+        extra=cut.end if live else None,
+        keep=not live,
+    )
+
+
 @router.get("/sites/{site}/kpis", summary="ISO 22400 KPIs as factoryos.kpi/2 (ETag)")
-def kpis(
+async def kpis(
     request: Request,
     ctx: SiteDep,
     node: Node = None,
@@ -60,36 +83,34 @@ def kpis(
     end: To = None,
     by: Annotated[GroupBy, Query(description="Grouping")] = GroupBy.TOTAL,
 ) -> Response:
-    window = _window(ctx, node, start, end)
     store, plant = ctx.service.store, ctx.site.plant
-    return cached_json(request, ctx.service, lambda: kpis_json(store, plant, window, by))
+    return await _cached(request, ctx, (node, start, end), lambda w: kpis_json(store, plant, w, by))
 
 
 @router.get("/sites/{site}/losses", summary="Six big losses and the downtime Pareto (ETag)")
-def losses(
+async def losses(
     request: Request, ctx: SiteDep, node: Node = None, start: From = None, end: To = None
 ) -> Response:
-    window = _window(ctx, node, start, end)
     store, plant = ctx.service.store, ctx.site.plant
-    return cached_json(request, ctx.service, lambda: losses_json(store, plant, window))
+    return await _cached(request, ctx, (node, start, end), lambda w: losses_json(store, plant, w))
 
 
 @router.get("/sites/{site}/energy", summary="kWh per unit and per 10,000 CNY, load vs tariff")
-def energy(
+async def energy(
     request: Request, ctx: SiteDep, node: Node = None, start: From = None, end: To = None
 ) -> Response:
-    window = _window(ctx, node, start, end)
     store, plant = ctx.service.store, ctx.site.plant
-    return cached_json(request, ctx.service, lambda: energy_json(store, plant, window))
+    return await _cached(request, ctx, (node, start, end), lambda w: energy_json(store, plant, w))
 
 
 @router.get("/sites/{site}/bottleneck", summary="The bottleneck by the active period method")
-def bottleneck(
+async def bottleneck(
     request: Request, ctx: SiteDep, node: Node = None, start: From = None, end: To = None
 ) -> Response:
-    window = _window(ctx, node, start, end)
     store, plant = ctx.service.store, ctx.site.plant
-    return cached_json(request, ctx.service, lambda: bottleneck_json(store, plant, window))
+    return await _cached(
+        request, ctx, (node, start, end), lambda w: bottleneck_json(store, plant, w)
+    )
 
 
 @router.get("/sites/{site}/kpis/drill", summary="A KPI's time elements, total and per work unit")

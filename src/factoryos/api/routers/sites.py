@@ -80,7 +80,7 @@ def _twin(ctx: SiteDep) -> dict[str, Any] | None:
 
 
 @router.get("/sites/{site}/units", summary="Live state of every work unit (ETag)")
-def units(request: Request, ctx: SiteDep) -> Response:
+async def units(request: Request, ctx: SiteDep) -> Response:
     service, site = ctx.service, ctx.site
     now = service.now(site.id)
 
@@ -90,15 +90,24 @@ def units(request: Request, ctx: SiteDep) -> Response:
             row["since"] = row["since"].isoformat() if row["since"] else None
         return {"now": now.isoformat(), "units": rows}
 
-    return cached_json(request, service, compute, now.date())
+    # the answer holds each unit's last state: any stored event may change it
+    return await cached_json(
+        request, request.app.state.responses, compute, bound=None, extra=now.date()
+    )
 
 
 @router.get("/sites/{site}/lines/today", summary="Today's OEE and its factors per line (ETag)")
-def lines_today(request: Request, ctx: SiteDep) -> Response:
+async def lines_today(request: Request, ctx: SiteDep) -> Response:
     service, site = ctx.service, ctx.site
     now = service.now(site.id)
 
     def compute() -> dict[str, Any]:
         return {"now": now.isoformat(), "lines": line_oee_today(service.store, site.plant, now)}
 
-    return cached_json(request, service, compute, now.replace(second=0, microsecond=0))
+    return await cached_json(
+        request,
+        request.app.state.responses,
+        compute,
+        bound=None,
+        extra=now.replace(second=0, microsecond=0),
+    )
