@@ -121,7 +121,7 @@ class _Panel:
             ("stored", f"{c.stored:,}"),
             ("duplicates", f"{c.duplicates:,}"),
             ("dead letters", f"{c.dead_letters:,}"),
-            ("waiting (not yet taken)", f"{waiting:,}"),
+            ("waiting (not yet committed)", f"{waiting:,}"),
             ("lag (arrival to commit, last batch)", f"{lag:.3f} s"),
         ):
             table.add_row(name, value)
