@@ -83,7 +83,8 @@ def browse(
         write.write_text(text, encoding="utf-8")
         console.print(
             f"proposed mapping written to {write} ({len(proposal.rules)} rules, "
-            f"{proposal.unresolved} to complete)"
+            f"{proposal.unresolved} to complete)",
+            soft_wrap=True,  # a long path stays one line that can be copied
         )
     else:
         console.print(text, markup=False, highlight=False, soft_wrap=True)
