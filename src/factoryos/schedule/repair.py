@@ -331,6 +331,8 @@ def _best_shift(
 
     best = right_shift(new, old, now)
     best_score = score(best)
+    if len({a.job for a in old.assignments}) == len(new.jobs):
+        return best  # no new order: every place gives this plan
     starts = sorted(old_starts.values())
     # coarse to fine (halves, quarters, eighths ... of the open starts): where the time limit
     # stops the places, those tried are spread over the whole plan
@@ -340,8 +342,9 @@ def _best_shift(
         for k in range(1, 2**level, 2)
         if starts
     ]
-    for at in dict.fromkeys(times):
-        if time.perf_counter() - t0 > params.time_limit_s / 5:
+    for i, at in enumerate(dict.fromkeys(times)):
+        # first at their release (``now``) always, as before the places between
+        if i and time.perf_counter() - t0 > params.time_limit_s / 5:
             break
         s = right_shift(new, old, now, new_at=at)
         if (sc := score(s)) < best_score:
