@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from factoryos.schedule import (
     Alternative,
     Assignment,
     Job,
+    Objective,
     Operation,
     Problem,
     SchedulingError,
@@ -70,6 +73,56 @@ def test_repair_is_no_worse_than_the_right_shift() -> None:
     assert out.result.solution.makespan + out.deviation <= shifted.makespan + sum(
         abs(shifted.by_ref()[a.ref].start - a.start) for a in old.assignments if a.start >= d.now
     )
+
+
+def _one_unit_and_a_rush() -> tuple[Problem, Solution, Disruption, Objective]:
+    """Four orders of 10 on one unit, the first two due at once (weight 5), the last two
+    loose; a weight-10 rush order due at 20. Rush last: 30 late (300); rush first: the
+    first two 10 late and four orders moved 10 (140); after the first: on time, the second
+    10 late and three orders moved 10 (80)."""
+    dues = (10, 20, 1000, 1000)
+    jobs = tuple(
+        Job(
+            (Operation((Alternative(0, 10),)),),
+            name=f"J{i}",
+            due_date=due,
+            weight=5 if due < 100 else 1,
+        )
+        for i, due in enumerate(dues)
+    )
+    p = Problem(jobs, 1, name="one-unit")
+    old = Solution.from_assignments([Assignment(i, 0, 0, 10 * i, 10 * i + 10) for i in range(4)])
+    rush = Job((Operation((Alternative(0, 10),)),), name="rush", due_date=20, weight=10)
+    return p, old, Disruption(now=0, new_jobs=(rush,)), Objective(0, 1)
+
+
+def test_right_shift_puts_the_rush_order_at_a_given_place() -> None:
+    p, old, d, _ = _one_unit_and_a_rush()
+    new = dataclasses.replace(p, jobs=p.jobs + d.new_jobs)
+    by = right_shift(new, old, 0, new_at=20).by_ref()
+    assert [by[(j, 0)].start for j in range(5)] == [0, 10, 30, 40, 20]
+    assert right_shift(new, old, 0, new_first=True).by_ref()[(4, 0)].start == 0
+    assert right_shift(new, old, 0).by_ref()[(4, 0)].start == 40
+
+
+def test_repair_puts_a_rush_order_where_it_costs_least_not_first_or_last() -> None:
+    p, old, d, obj = _one_unit_and_a_rush()
+    new = dataclasses.replace(p, jobs=p.jobs + d.new_jobs)
+    costs = {
+        how: obj.score(new, s)
+        + sum(abs(s.by_ref()[a.ref].start - a.start) for a in old.assignments)
+        for how, s in (
+            ("last", right_shift(new, old, 0)),
+            ("first", right_shift(new, old, 0, new_first=True)),
+        )
+    }
+    assert costs == {"last": 300, "first": 140}
+    # no time for a CP-SAT step (order by order, 0.3 s left is the stop): the start alone
+    # (before: the better of rush last and rush first, 140)
+    out = repair(p, old, d, SolverParams(0.2, 1), objective=obj, max_model_operations=0)
+    check(out.problem, out.result.solution)
+    assert out.result.objective == 80
+    assert out.result.solution.by_ref()[(4, 0)].start == 10
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -90,6 +90,7 @@ def repair_by_orders(
         default=0,
     )
     settled = window.now - longest_setup
+    reach = _window_size(problem)
 
     def left() -> float:
         return params.time_limit_s - (time.perf_counter() - t0)
@@ -109,7 +110,16 @@ def repair_by_orders(
                 return best, f"time limit ({tried()})"
             jobs = [j, *(x for x in _ahead(best, problem.num_machines, j, k - 1) if x != j)]
             limit = SolverParams(left(), params.num_workers, params.seed)
-            found = _step(problem, best, jobs, window, obj, deviation_weight, settled, limit)
+            found = _step(
+                problem,
+                best,
+                jobs,
+                window,
+                obj,
+                deviation_weight,
+                (settled, longest_setup, reach),
+                limit,
+            )
             steps += 1
             failed += found is None
             if found is not None and score(found) < score(best):
@@ -123,6 +133,31 @@ def repair_by_orders(
             k += 2
 
 
+def _window_size(problem: Problem) -> int:
+    """How far a step's operations may move, as in a decomposition step: twice the longest
+    operation on units with their own time off, else no window. Why: without one an
+    electronics step's start domains (a gap per pause of a year's calendar) and its thousands
+    of fixed intervals of time off kept CP-SAT from any plan in a step's second (every step
+    of the repair ended UNKNOWN, so the right-shift stood); the plants without time off of
+    their own solve their steps whole."""
+    if not problem.off:
+        return 0
+    return 2 * max(
+        (a.duration for _, op in problem.iter_operations() for a in op.alternatives), default=0
+    )
+
+
+def _windows(hinted: list[Assignment], now: int, reach: int) -> dict[OpRef, tuple[int, int]]:
+    """Start windows of a step's operations around their hinted starts: within ``reach`` of
+    it, and the step's first order (the costly one) anywhere from ``now`` to that, so a rush
+    order can come forward in one step; ``{}`` without a reach."""
+    if not reach:
+        return {}
+    return {
+        a.ref: (now if a.job == 0 else max(now, a.start - reach), a.start + reach) for a in hinted
+    }
+
+
 def _step(
     problem: Problem,
     best: Solution,
@@ -130,23 +165,40 @@ def _step(
     window: Window,
     obj: Objective,
     deviation_weight: int,
-    settled: int,
+    room: tuple[int, int, int],
     limit: SolverParams,
 ) -> Solution | None:
-    """``jobs`` re-solved with everything else fixed; ``None`` without a valid plan."""
+    """``jobs`` re-solved with everything else fixed; ``None`` without a valid plan. ``room``:
+    where fixed work matters (``settled``), the longest changeover and the start windows' reach
+    (0: none, see :func:`_windows`)."""
+    settled, longest_setup, window_size = room
     chosen = set(jobs)
     index = {j: i for i, j in enumerate(jobs)}
     sub = dataclasses.replace(
         problem, jobs=tuple(problem.jobs[j] for j in jobs), name=f"{problem.name}[repair]"
     )
+    hinted = [
+        Assignment(index[a.job], a.op, a.machine, a.start, a.end)
+        for a in best.assignments
+        if a.job in chosen
+    ]
+    windows = _windows(hinted, window.now, window_size)
+    # fixed work that no window reaches cannot meet the step's operations: left out
+    lo_reach, hi_reach = settled, float("inf")
+    if windows:
+        longest = max(
+            (x.duration for _, op in sub.iter_operations() for x in op.alternatives), default=0
+        )
+        lo_reach = max(settled, min(lo for lo, _ in windows.values()) - longest_setup)
+        hi_reach = max(hi for _, hi in windows.values()) + longest + longest_setup
     busy: dict[int, list[tuple[int, int]]] = {}
     fixed_ops: dict[int, list[tuple[int, int, Operation]]] = {}
     kept: list[Assignment] = []
     for a in best.assignments:
         if a.job not in chosen:
             kept.append(a)
-            if a.end <= settled:
-                continue  # over before the step's free work can start (or set up)
+            if a.end <= lo_reach or a.start > hi_reach:
+                continue  # over before the step's free work can start (or set up), or after
             busy.setdefault(a.machine, []).append((a.start, a.end))
             if problem.has_setups:
                 op = problem.jobs[a.job].operations[a.op]
@@ -172,16 +224,9 @@ def _step(
         not_before=window.now,
         deviation_from={remap[r]: t for r, t in window.old_starts.items() if r in remap},
         deviation_weight=deviation_weight,
+        start_windows=windows,
     )
-    model.add_hint(
-        Solution.from_assignments(
-            [
-                Assignment(index[a.job], a.op, a.machine, a.start, a.end)
-                for a in best.assignments
-                if a.job in chosen
-            ]
-        )
-    )
+    model.add_hint(Solution.from_assignments(hinted))
     # small steps: on the 4-week plant 2-order steps all solved to optimality in 0.04-0.7 s,
     # 6-order steps mostly ended UNKNOWN at 1 s
     step = SolverParams(
@@ -189,6 +234,9 @@ def _step(
         limit.num_workers,
         limit.seed,
         probing=not problem.has_setups,
+        # as in a decomposition step: presolve of thousands of intervals of time off took the
+        # whole step (see SolverParams.presolve)
+        presolve=not problem.off,
     )
     try:
         r = model.solve(step)
