@@ -256,10 +256,11 @@ class TwinPublisher:
                 for device in sorted(node.devices):
                     death = Payload(last_ms or _now_ms(), node.next_seq(), ())
                     self._send(node, self._topic("DDEATH", node_id, device), death)
-                node.client.publish(
-                    self._topic("NDEATH", node_id), self._death(), qos=1
-                ).wait_for_publish(10)
-                node.closed = True
+                ndeath = node.client.publish(self._topic("NDEATH", node_id), self._death(), qos=1)
+                node.closed = True  # a rebirth asked for from now on is not answered
+            # not under the lock: a rebirth request waiting for it holds the network thread,
+            # which the acknowledgement needs
+            ndeath.wait_for_publish(10)
             node.client.disconnect()
             node.client.loop_stop()
         self._closed += self._nodes.values()
