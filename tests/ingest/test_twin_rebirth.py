@@ -142,6 +142,8 @@ def test_rebirths_asked_for_while_the_twin_publishes_keep_seq_in_order(
         time.sleep(0.3)  # the listener subscribed
         publisher.publish(StateChange("a0", _at(0), a, MachineState.PRODUCING))
         publisher.publish(StateChange("b0", _at(0), b, MachineState.PRODUCING))
+        # the node subscribed to its NCMD before its NBIRTH went out
+        wait_for(lambda: any(k == "NBIRTH" for k, _ in received), 10, "the NBIRTH heard")
         ms = int(time.time() * 1000)
         ncmd = encode(
             Payload(ms, None, (Metric(REBIRTH_METRIC, None, ms, DataType.BOOLEAN, True),))
@@ -158,7 +160,7 @@ def test_rebirths_asked_for_while_the_twin_publishes_keep_seq_in_order(
             path = (a, b)[i % 2]
             publisher.publish(StateChange(f"e{i}", _at(1 + i), path, MachineState.PRODUCING))
         asker.join(10)
-        wait_for(lambda: publisher.rebirths == asks, 10, f"{asks} rebirths")
+        wait_for(lambda: publisher.rebirths == asks, 20, f"{asks} rebirths")
     finally:
         publisher.close()
     heard = lambda: sum(k != "NCMD" for k, _ in received)  # noqa: E731

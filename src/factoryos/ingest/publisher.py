@@ -159,7 +159,7 @@ class TwinPublisher:
         command = self._topic("NCMD", node_id)
 
         def on_connect(c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
-            c.subscribe(command, qos=0)  # again after a reconnect: the session is clean
+            c.subscribe(command, qos=0)  # after a reconnect too: the session is clean
 
         def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
             if message.topic == command and _asks_rebirth(bytes(message.payload)):
@@ -175,6 +175,9 @@ class TwinPublisher:
             except OSError as exc:
                 del self._nodes[node_id]
                 raise IngestError(f"cannot reach the broker {self.broker}: {exc}") from exc
+            # subscribed before the NBIRTH goes out: the broker takes a connection's packets in
+            # order, so a host that saw the birth can ask for a rebirth
+            client.subscribe(command, qos=0)
             client.loop_start()
             self._send_nbirth(node_id, node)
         return node
