@@ -11,22 +11,27 @@ stamped with the publishing time) at QoS 1, round-robin over the devices. In the
   (c) the same into PostgreSQL (a fresh database on 127.0.0.1:5432, dropped afterwards), when
       the server is there.
 
-Prints metrics/s, the ratio to (a), publish-to-commit latency p50/p99 and the counts reconciled.
+Prints metrics/s, the ratio to (a), the CPU time per metric of this process (subscriber or
+ingester; the ingester's writer thread apart) and of the publisher, publish-to-commit latency
+p50/p99 and the counts reconciled. On a shared machine compare the CPU figures: wall rates follow
+the neighbours' load. ``bench/ingest_stages.py`` splits the ingester's own work by stage.
 
     .venv/bin/python bench/ingest.py                      # 20,000 messages = 200,000 metrics
     .venv/bin/python bench/ingest.py --messages 5000      # a quick look
-    .venv/bin/python bench/ingest.py --messages 6000 --rate 200   # latency below capacity
+    .venv/bin/python bench/ingest.py --messages 6000 --rate 500   # latency below capacity
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -40,13 +45,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from factoryos.app.ingesting import run_ingest
 from factoryos.app.settings import Settings
+from factoryos.ingest import sparkplug_b_pb2 as pb
 from factoryos.ingest.batching import IngestOptions
 from factoryos.ingest.mapping import load_mapping_text
 from factoryos.ingest.pipeline import Batch, Pipeline
 from factoryos.ingest.sparkplug import BDSEQ_METRIC, DataType, Metric, Payload, encode
 from tests.ingest.conftest import PlantBroker, _free_port
 
-console = Console()
+console = Console(width=150)
 DEVICES = 100
 METRICS = 10
 GROUP, NODE = "bench", "line.one"
@@ -60,31 +66,43 @@ MAPPING = "host_id: HOST\nmax_future_s: null\nsources:\n" + "".join(
 )
 
 
-def _publish(port: int, messages: int, ready: mp.synchronize.Event, rate: float) -> None:
+PUBLISHER_INFLIGHT = 50
+"""QoS 1 publishes the edge node keeps unacknowledged. paho walks its whole in-flight table on
+every PUBACK: at 5,000 the publisher spent ~275 µs of CPU a message and capped every run at
+~900 messages/s; at 20-200 it spends ~50 µs."""
+
+
+def _publish(
+    port: int, messages: int, ready: mp.synchronize.Event, rate: float, cpu: mp.Queue[float]
+) -> None:
     """The edge node (its own process): births, then DDATA as fast as the client goes, or at
-    ``rate`` messages/s when it is above 0."""
+    ``rate`` messages/s when it is above 0; puts its CPU seconds on ``cpu``. DDATA payloads are
+    filled into the protobuf message directly (the edge node's cost, not the ingester's)."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-edge")
-    client.max_inflight_messages_set(5000)
+    client.max_inflight_messages_set(PUBLISHER_INFLIGHT)
     client.max_queued_messages_set(0)
     client.connect("127.0.0.1", port)
     client.loop_start()
     ready.wait()
+    cpu_start = time.process_time()
     seq = 0
 
-    def send(topic: str, payload: Payload) -> mqtt.MQTTMessageInfo:
+    def send(topic: str, payload: bytes) -> mqtt.MQTTMessageInfo:
         nonlocal seq
         seq = (seq + 1) % 256
-        return client.publish(f"spBv1.0/{GROUP}/{topic}", encode(payload), qos=1)
+        return client.publish(f"spBv1.0/{GROUP}/{topic}", payload, qos=1)
 
     now = time.time_ns() // 1_000_000
-    send(f"NBIRTH/{NODE}", Payload(now, 0, (Metric(BDSEQ_METRIC, None, None, DataType.UINT64, 0),)))
+    bdseq = Metric(BDSEQ_METRIC, None, None, DataType.UINT64, 0)
+    send(f"NBIRTH/{NODE}", encode(Payload(now, 0, (bdseq,))))
     seq = 1
     for d in range(DEVICES):
         metrics = tuple(
             Metric(f"m{i}", d * 16 + i + 1, None, DataType.DOUBLE, None, True)
             for i in range(METRICS)
         )
-        send(f"DBIRTH/{NODE}/dev.{d}", Payload(now, seq, metrics))
+        send(f"DBIRTH/{NODE}/dev.{d}", encode(Payload(now, seq, metrics)))
+    topics = [f"DDATA/{NODE}/dev.{d}" for d in range(DEVICES)]
     info = None
     begin = time.perf_counter()
     for n in range(messages):
@@ -92,27 +110,56 @@ def _publish(port: int, messages: int, ready: mp.synchronize.Event, rate: float)
             time.sleep(ahead)
         d = n % DEVICES
         ts = time.time_ns() // 1_000_000
-        metrics = tuple(
-            Metric(None, d * 16 + i + 1, ts, DataType.DOUBLE, float(n)) for i in range(METRICS)
-        )
-        info = send(f"DDATA/{NODE}/dev.{d}", Payload(ts, seq, metrics))
+        message = pb.Payload(timestamp=ts, seq=seq)
+        for i in range(METRICS):
+            message.metrics.add(
+                alias=d * 16 + i + 1, timestamp=ts, datatype=DataType.DOUBLE, double_value=n
+            )
+        info = send(topics[d], message.SerializeToString())
     if info is not None:
         info.wait_for_publish(120)
+    cpu.put(time.process_time() - cpu_start)
     client.disconnect()
     client.loop_stop()
 
 
-def _start_publisher(
-    port: int, messages: int, rate: float = 0.0
-) -> tuple[mp.Process, mp.synchronize.Event]:
-    ready = mp.Event()
-    process = mp.Process(target=_publish, args=(port, messages, ready, rate), daemon=True)
-    process.start()
-    return process, ready
+class Publisher:
+    """The edge node's process; :meth:`go` starts its DDATA, :meth:`join` waits and gives its
+    CPU seconds."""
+
+    def __init__(self, port: int, messages: int, rate: float) -> None:
+        self.ready = mp.Event()
+        self.cpu: mp.Queue[float] = mp.Queue()
+        self.process = mp.Process(
+            target=_publish, args=(port, messages, self.ready, rate, self.cpu), daemon=True
+        )
+        self.process.start()
+
+    def go(self) -> None:
+        self.ready.set()
+
+    def join(self) -> float:
+        cpu = self.cpu.get(timeout=600)
+        self.process.join(60)
+        return cpu
 
 
-def bare(port: int, messages: int, rate: float) -> float:
-    """(a): seconds from the first to the last DDATA received by a counting subscriber."""
+@dataclass
+class Run:
+    """One path's figures: wall seconds first message to last (commit), CPU seconds of this
+    process and of the publisher, publish-to-commit latencies."""
+
+    seconds: float
+    cpu_s: float
+    publisher_cpu_s: float
+    latencies: list[float] = field(default_factory=list)
+    pipeline: Pipeline | None = None
+    writer_cpu_s: float = 0.0  # of those, the writer thread's (commits and acknowledgements)
+
+
+def bare(port: int, messages: int, rate: float) -> Run:
+    """(a): a counting subscriber (QoS 1, MQTT 5 like the ingester; paho acknowledges each
+    message as it arrives)."""
     want = messages + 1 + DEVICES
     seen = 0
     first = last = 0.0
@@ -133,20 +180,19 @@ def bare(port: int, messages: int, rate: float) -> float:
     client.subscribe("spBv1.0/#", qos=1)
     client.loop_start()
     time.sleep(0.5)
-    process, ready = _start_publisher(port, messages, rate)
-    ready.set()
+    publisher = Publisher(port, messages, rate)
+    cpu = time.process_time()
+    publisher.go()
     done.wait(600)
-    process.join(60)
+    cpu = time.process_time() - cpu
+    publisher_cpu = publisher.join()
     client.disconnect()
     client.loop_stop()
-    return last - first
+    return Run(last - first, cpu, publisher_cpu)
 
 
-def ours(
-    port: int, messages: int, workdir: Path, db: str, rate: float
-) -> tuple[float, list[float], Pipeline]:
-    """(b), (c): seconds from the first message to the last commit, publish-to-commit
-    latencies."""
+def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
+    """(b), (c): from the first message to the last commit."""
     stop = threading.Event()
     latencies: list[float] = []
     state: dict[str, float] = {}
@@ -156,11 +202,13 @@ def ours(
     def on_batch(pipeline: Pipeline, _w: int, batch: Batch, now_ms: int) -> None:
         if not pipelines:
             pipelines.append(pipeline)
-        latencies.extend((now_ms - t) / 1000 for t in batch.publish_ms)
+        latencies.extend((now_ms - t) / 1000 for t in batch.events.ts_ms())
         if batch.first_ms is not None:
             state.setdefault("first", batch.first_ms / 1000)
         state["last"] = now_ms / 1000
+        state["writer_cpu"] = time.thread_time()  # the writer thread's own CPU
         if pipeline.counts.stored >= want:
+            state["cpu"] = time.process_time()
             stop.set()
 
     mapping = load_mapping_text(MAPPING.replace("HOST", f"bench{len(db)}"))
@@ -176,12 +224,16 @@ def ours(
     )
     thread.start()
     time.sleep(1.0)
-    process, ready = _start_publisher(port, messages, rate)
-    ready.set()
-    process.join(600)
+    publisher = Publisher(port, messages, rate)
+    cpu = time.process_time()
+    publisher.go()
+    publisher_cpu = publisher.join()
     stop.wait(600)
     thread.join(60)
-    return state["last"] - state["first"], latencies, pipelines[0]
+    run = Run(state["last"] - state["first"], state["cpu"] - cpu, publisher_cpu, latencies)
+    run.pipeline = pipelines[0]
+    run.writer_cpu_s = state["writer_cpu"]
+    return run
 
 
 def main(
@@ -194,9 +246,9 @@ def main(
         workdir = Path(tmp)
         broker = PlantBroker(_free_port(), workdir)
         broker.start()
-        runs: dict[str, tuple[float, list[float], Pipeline]] = {}
+        runs: dict[str, Run] = {}
         try:
-            bare_s = bare(broker.port, messages, rate)
+            runs["(a) bare subscriber"] = bare(broker.port, messages, rate)
             duck = str(workdir / "bench.duckdb")
             runs["(b) factoryos -> DuckDB"] = ours(broker.port, messages, workdir, duck, rate)
             url = _postgres()
@@ -210,21 +262,48 @@ def main(
         finally:
             broker.stop()
     metrics = messages * METRICS
+    bare_run = runs["(a) bare subscriber"]
     table = Table(title=f"{messages:,} DDATA x {METRICS} metrics, {DEVICES} devices, QoS 1")
-    for column in ("path", "seconds", "metrics/s", "ratio to (a)"):
+    for column in (
+        "path",
+        "seconds",
+        "metrics/s",
+        "ratio to (a)",
+        "CPU µs/metric",
+        "CPU ratio",
+        "of it writer",
+        "publisher CPU µs/metric",
+    ):
         table.add_column(column, justify="right")
-    table.add_row("(a) bare subscriber", f"{bare_s:.2f}", f"{metrics / bare_s:,.0f}", "1.00")
-    for name, (seconds, _, _) in runs.items():
+    for name, run in runs.items():
         table.add_row(
-            name, f"{seconds:.2f}", f"{metrics / seconds:,.0f}", f"{seconds / bare_s:.2f}"
+            name,
+            f"{run.seconds:.2f}",
+            f"{metrics / run.seconds:,.0f}",
+            f"{run.seconds / bare_run.seconds:.2f}",
+            f"{run.cpu_s / metrics * 1e6:.2f}",
+            f"{run.cpu_s / bare_run.cpu_s:.2f}",
+            f"{run.writer_cpu_s / metrics * 1e6:.2f}" if run.pipeline else "",
+            f"{run.publisher_cpu_s / metrics * 1e6:.2f}",
         )
     console.print(table)
-    for name, (_, latencies, pipeline) in runs.items():
-        cuts = statistics.quantiles(latencies, n=100)
+    console.print(
+        "CPU µs/metric: this process (subscriber or ingester, all threads) per metric; "
+        "1,000,000 / it is the metrics/s one free core would carry; 'of it writer': the "
+        "thread that commits and acknowledges (the rest is paho's network thread, which "
+        f"decodes and batches). Load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
+        highlight=False,
+    )
+    for name, run in runs.items():
+        if run.pipeline is None:
+            continue
+        cuts = statistics.quantiles(run.latencies, n=100)
+        counts = run.pipeline.counts
         console.print(
             f"{name}: publish-to-commit p50 {cuts[49]:.3f} s, p99 {cuts[98]:.3f} s; "
-            f"{pipeline.counts.line()}; reconciled {pipeline.counts.reconciles()}, "
-            f"stored = published {pipeline.counts.stored == metrics}",
+            f"{counts.line()}; reconciled {counts.reconciles()}, "
+            f"stored = published {counts.stored == metrics}",
             highlight=False,
         )
 

@@ -88,6 +88,7 @@ def test_city_view_factory_report_chinese(server: str, tmp_path: Path) -> None:
         assert page.locator("#shortlist tr.pick").count() == 2  # f0004, f0001 (award year 2025)
         assert "2 of 70" in page.inner_text("#targets")  # 70 new in 2024: 2 here
         assert "383" in page.inner_text("#chart-density")  # the Shanghai reference line
+        assert "Robot density by industry" in page.inner_text("#chart-density")  # its title
         page.screenshot(path=tmp_path / "1_city.png", full_page=True)
 
         page.select_option("#f-district", "Pudong")
@@ -97,6 +98,8 @@ def test_city_view_factory_report_chinese(server: str, tmp_path: Path) -> None:
         page.click("#factories tr.pick >> nth=0")  # best score first: f0002
         page.wait_for_selector("#factory-radar .main-svg", timeout=20_000)
         page.wait_for_selector("#factory-gains .main-svg", timeout=20_000)
+        # its scores hold levels 1-2 only: the radar falls back to showing them
+        page.wait_for_selector("#factory-radar .scatterlayer .trace", timeout=20_000)
         assert page.inner_text("#factory-name") == "Factory f0002"
         page.screenshot(path=tmp_path / "2_factory.png", full_page=True)
 

@@ -158,7 +158,7 @@ def test_replay_after_fixing_the_mapping_stores_exactly_once(tmp_path: Path) -> 
     for _ in range(2):  # a second replay finds nothing pending
         replayer = Pipeline(fixed, units)
         done = [d.letter_id for d in letters.letters() if replayer.replay(d, NOW_MS)]
-        result = store.append(replayer.take().events)
+        result = store.append(replayer.take().table())
         letters.mark_replayed(done, dt.datetime.now(dt.UTC))
     assert store.count() == 20
     assert letters.count() == 0 and letters.count(replayed=True) == 20

@@ -94,9 +94,13 @@ def _session(letters: DeadLetterStore) -> dict[str, Any]:
 
 
 def make_commit(store: EventStore, letters: DeadLetterStore) -> Commit:
+    saved: dict[str, str] = {}  # the session documents as last committed
+
     def commit(batch: Batch, session: dict[str, str]) -> Committed:
-        result = store.append(batch.events)
-        added = letters.commit(batch.letters, session)
+        result = store.append(batch.table())
+        changed = {name: doc for name, doc in session.items() if saved.get(name) != doc}
+        added = letters.commit(batch.letters, changed)
+        saved.update(changed)
         return Committed(result.inserted, result.duplicates, added)
 
     return commit
@@ -192,7 +196,7 @@ def replay_dead_letters(
         now_ms = time.time_ns() // 1_000_000
         done = [d.letter_id for d in pending if pipeline.replay(d, now_ms)]
         batch = pipeline.take()
-        result = store.append(batch.events)
+        result = store.append(batch.table())
         letters.commit([], {"memory": pipeline.session()["memory"]})
         letters.mark_replayed(done, dt.datetime.now(dt.UTC))
         return ReplayResult(

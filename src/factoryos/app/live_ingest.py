@@ -20,6 +20,7 @@ from factoryos.app.settings import Settings
 from factoryos.ingest.mapping import load_mapping
 from factoryos.ingest.pipeline import Batch, Counts, Pipeline
 from factoryos.model import Event, Plant
+from factoryos.store.arrow import table_to_events
 from factoryos.store.protocol import EventStore
 
 __all__ = ["LiveIngest"]
@@ -68,8 +69,9 @@ class LiveIngest:
 
     def _batch(self, _: Pipeline, __: int, batch: Batch, ___: int) -> None:
         if batch.events:
-            self.latest = max(e.ts for e in batch.events)
-            self._on_stored(batch.events)
+            events = table_to_events(batch.table())
+            self.latest = max(e.ts for e in events)
+            self._on_stored(events)
 
     def _run(self) -> None:
         try:

@@ -187,8 +187,8 @@ def _order_ids(orders_csv: str) -> set[str]:
     return {r["order"] for r in csv.DictReader(io.StringIO(orders_csv))}
 
 
-def _per_order(before: PlanRobustness, after: PlanRobustness) -> tuple[dict[str, Any], ...]:
-    old = {o.order_id: o for o in before.orders}
+def _per_order(before: PlanRobustness | None, after: PlanRobustness) -> tuple[dict[str, Any], ...]:
+    old = {} if before is None else {o.order_id: o for o in before.orders}
     rows = []
     for o in after.orders:
         b = old.get(o.order_id)
@@ -288,16 +288,17 @@ def repair_and_check(
         before = before_run.result()
     proposal.check_s = time.perf_counter() - t0
     proposal.summary = _repair_summary(out)
-    if before is None or after is None:
+    if after is None:
         proposal.summary["orders_checked"] = 0
         return
+    # before: None when only rush orders are checked (they were not in the plan before)
     proposal.orders = _per_order(before, after)
     proposal.summary |= {
         "replications": params.replications,
         "orders_checked": len(after.orders),
         "due_within_h": params.lookahead.total_seconds() / 3600,
-        "on_time_orders_before": round(before.on_time_orders.mean, 2),
+        "on_time_orders_before": None if before is None else round(before.on_time_orders.mean, 2),
         "on_time_orders_after": round(after.on_time_orders.mean, 2),
-        "tardiness_h_before": round(before.total_tardiness_h.mean, 1),
+        "tardiness_h_before": None if before is None else round(before.total_tardiness_h.mean, 1),
         "tardiness_h_after": round(after.total_tardiness_h.mean, 1),
     }

@@ -260,9 +260,11 @@ class Service:
             site = self.site_of_path(event.path)
             if site is None:
                 continue
-            first = isinstance(event, StateChange | ProductionCount) and self._first_push(
-                event.event_id
+            # counts matter to the loop only (scrap): remembered only when it runs
+            heard = isinstance(event, StateChange) or (
+                self.loop is not None and isinstance(event, ProductionCount)
             )
+            first = heard and self._first_push(event.event_id)
             touched.setdefault(site, [])
             if first:
                 touched[site].append(event)

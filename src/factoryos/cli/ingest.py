@@ -83,7 +83,8 @@ def browse(
         write.write_text(text, encoding="utf-8")
         console.print(
             f"proposed mapping written to {write} ({len(proposal.rules)} rules, "
-            f"{proposal.unresolved} to complete)"
+            f"{proposal.unresolved} to complete)",
+            soft_wrap=True,  # a long path stays one line that can be copied
         )
     else:
         console.print(text, markup=False, highlight=False, soft_wrap=True)
@@ -121,7 +122,7 @@ class _Panel:
             ("stored", f"{c.stored:,}"),
             ("duplicates", f"{c.duplicates:,}"),
             ("dead letters", f"{c.dead_letters:,}"),
-            ("waiting (not yet taken)", f"{waiting:,}"),
+            ("waiting (not yet committed)", f"{waiting:,}"),
             ("lag (arrival to commit, last batch)", f"{lag:.3f} s"),
         ):
             table.add_row(name, value)

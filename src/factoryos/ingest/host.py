@@ -106,6 +106,11 @@ class SparkplugHost:
         self.reorder_ms = int(resolver.mapping.reorder_timeout_s * 1000)
         self._waiting: set[tuple[str, str]] = set()  # nodes holding messages
 
+    def session_of(self, group: str, node: str) -> _Node | None:
+        """The edge node's session as it stands (None: never seen); the hot path for data
+        messages (``factoryos.ingest.spdata``) reads it and advances its seq."""
+        return self._nodes.get((group, node))
+
     # -- session persistence ----------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         return {

@@ -73,6 +73,7 @@ class MqttIngester:
         self._state_topic = state_topic(options.host_id)
         self._state_ms = now_ms()  # the timestamp of this connection's will and birth
         self._stopping = False
+        self._sparkplug_prefix = NAMESPACE + "/"
         self.client = self._client()
 
     def _client(self) -> mqtt.Client:
@@ -113,29 +114,28 @@ class MqttIngester:
         self._connected.set()
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
-        topic, payload, dup = message.topic, bytes(message.payload), bool(message.dup)
+        # In paho's network thread: the message is decoded and batched here (BatchLoop.offer).
+        topic = message.topic
         token = (message.mid, message.qos, self._generation)
         if (
             topic == self._state_topic
             and not message.retain  # the copy kept from before it connected: the birth follows
             and not self._stopping
-            and _offline(payload)
+            and _offline(bytes(message.payload))
         ):
             # message-flow-hid-sparkplug-state-message-delivered: republish online at once
             self.client.publish(topic, _state(True, self._state_ms), qos=1, retain=True)
-        if topic.startswith(NAMESPACE + "/"):
-
-            def take(pipeline: Pipeline, now: int) -> None:
-                rebirth = pipeline.sparkplug(topic, payload, now, token, dup)
-                if rebirth is not None:
-                    self._ask_rebirth(rebirth)
-
+        if topic.startswith(self._sparkplug_prefix):
+            self._loop.offer(self._sparkplug, topic, message.payload, token, message.dup)
         else:
+            self._loop.offer(_json, topic, message.payload, token)
 
-            def take(pipeline: Pipeline, now: int) -> None:
-                pipeline.mqtt_json(topic, payload, now, token)
-
-        self._loop.inbox.put(take)
+    def _sparkplug(
+        self, pipeline: Pipeline, now: int, topic: str, payload: bytes, token: Any, dup: bool
+    ) -> None:
+        rebirth = pipeline.sparkplug(topic, payload, now, token, dup)
+        if rebirth is not None:
+            self._ask_rebirth(rebirth)
 
     def run(self, stop: threading.Event, connect_timeout_s: float = 10.0) -> None:
         """Connect, ingest until ``stop`` is set, then commit what arrived and disconnect."""
@@ -164,7 +164,7 @@ class MqttIngester:
 
     def _tick(self, stop: threading.Event, done: threading.Event) -> None:
         """Lets the batch loop expire the Sparkplug gaps held past the reorder timeout, also
-        when no message comes (the loop applies the pipeline from its own thread only)."""
+        when no message comes (through ``offer``, under the loop's lock like a message)."""
         timeout_s = self.pipeline.mapping.reorder_timeout_s
         if timeout_s == 0:
             return  # nothing is ever held
@@ -175,7 +175,7 @@ class MqttIngester:
                 self._ask_rebirth(rebirth)
 
         while not done.wait(every_s) and not stop.is_set():
-            self._loop.inbox.put(expire)
+            self._loop.offer(expire)
 
     def _acknowledge(self, tokens: list[Any]) -> None:
         for mid, qos, generation in tokens:
@@ -206,3 +206,7 @@ def _offline(payload: bytes) -> bool:
     except ValueError:
         return False
     return isinstance(document, dict) and document.get("online") is False
+
+
+def _json(pipeline: Pipeline, now: int, topic: str, payload: bytes, token: Any) -> None:
+    pipeline.mqtt_json(topic, payload, now, token)

@@ -70,13 +70,8 @@ class OpcUaIngester:
         self.connections = 0
 
     def _on_change(self, node_id: str, value: Value, ts_ms: int) -> None:
-        url = self.url
-
-        def take(pipeline: Pipeline, now: int) -> None:
-            reading = Reading(Protocol.OPCUA, url, node_id, ts_ms, value)
-            pipeline.opcua(reading, now)
-
-        self._loop.inbox.put(take)
+        reading = Reading(Protocol.OPCUA, self.url, node_id, ts_ms, value)
+        self._loop.offer(_take, reading)
 
     def run(self, stop: threading.Event) -> None:
         client = threading.Thread(target=lambda: asyncio.run(self._client(stop)), daemon=True)
@@ -144,3 +139,7 @@ async def _browse(url: str, limit: int) -> list[BrowsedVariable]:
                     )
                 )
     return found[:limit]
+
+
+def _take(pipeline: Pipeline, now: int, reading: Reading) -> None:
+    pipeline.opcua(reading, now)

@@ -2,8 +2,10 @@
 
 Each message goes through its protocol adapter (Sparkplug host, MQTT JSON) into readings, the
 readings through the :class:`Converter` into events; whatever fails becomes a dead letter. A
-:class:`Batch` collects the events, letters and the session after them; the caller commits it
-(events first, then letters and session) and only then acknowledges its messages.
+Sparkplug data message in sequence first meets the hot path (``factoryos.ingest.spdata``), which
+takes it whole, or declines it unchanged to the host. A :class:`Batch` collects the events (as
+columns), letters and the session after them; the caller commits it (events first, then letters
+and session) and only then acknowledges its messages.
 
 Counts are kept per record: a record is one value (a metric, a JSON field) or one message that
 could not be decoded at all. At any time ``received = stored + duplicates + dead letters +
@@ -20,13 +22,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+
+from factoryos.ingest.columns import EventColumns
 from factoryos.ingest.convert import Baseline, Converter, Protocol, Reading, Rejected, Resolver
 from factoryos.ingest.host import Handled, HostResult, SparkplugHost
 from factoryos.ingest.mapping import IngestMapping
 from factoryos.ingest.mqtt_json import json_readings
 from factoryos.ingest.sparkplug import CodecError, MessageType, Topic
+from factoryos.ingest.spdata import DataPath
 from factoryos.model.deadletter import DeadLetter
-from factoryos.model.events import Event
 
 MAX_PAYLOAD = 256 * 1024
 """Bytes; a device reading is tens to hundreds of bytes, so anything this big is a fault."""
@@ -59,12 +64,19 @@ class Batch:
     """Events and dead letters of some messages, the session after them, and the messages'
     tokens to acknowledge once the batch is committed."""
 
-    events: list[Event] = field(default_factory=list)
+    events: EventColumns = field(default_factory=EventColumns)
     letters: list[DeadLetter] = field(default_factory=list)
     tokens: list[Any] = field(default_factory=list)
     baselines: int = 0
     first_ms: int | None = None  # arrival of the oldest message, for the batch's time bound
-    publish_ms: list[int] = field(default_factory=list)  # readings' timestamps, for latency
+
+    _table: pa.Table | None = field(default=None, repr=False)
+
+    def table(self) -> pa.Table:
+        """The events as the store's canonical table (made once, when the batch is closed)."""
+        if self._table is None:
+            self._table = self.events.table()
+        return self._table
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,7 @@ class Pipeline:
         self.host = SparkplugHost(self.resolver)
         if "sparkplug" in session:
             self.host.restore(session["sparkplug"])
+        self.data_path = DataPath(self.host, self.converter)
         self.counts = Counts()
         self.batch = Batch()
 
@@ -117,8 +130,18 @@ class Pipeline:
     ) -> Rebirth | None:
         """One message from the Sparkplug namespace; a rebirth to request, or None.
 
-        A message ahead of its turn is held by the host: its token joins a batch (and so is
+        An in-order data message takes the hot path (``spdata``) whole, or the host's general
+        path: a message ahead of its turn is held there, its token joins a batch (and so is
         acknowledged) only when its turn comes or its gap expires (:meth:`expire`)."""
+        if len(data) <= MAX_PAYLOAD:
+            taken = self.data_path.take(topic_text, data, received_ms, self.batch.events)
+            if taken is not None:
+                self._arrived(received_ms, token)
+                self.counts.received += taken.samples
+                self.counts.unmapped += taken.unmapped
+                for reading in taken.readings:
+                    self._convert(reading, topic_text, data, received_ms)
+                return None
         try:
             topic = Topic.parse(topic_text)
         except CodecError as exc:
@@ -144,6 +167,9 @@ class Pipeline:
     def _handled(self, handled: list[Handled]) -> list[Rebirth]:
         rebirths = []
         for h in handled:
+            if h.topic.type in (MessageType.NBIRTH, MessageType.DBIRTH):
+                # its aliases may have changed (also a held birth whose turn came now)
+                self.data_path.forget(h.topic.group, h.topic.node)
             self._token(h.received_ms, h.tag)
             self._take(Protocol.SPARKPLUG, str(h.topic), h.data, h.received_ms, h.result)
             if h.result.rebirth is not None:
@@ -201,7 +227,8 @@ class Pipeline:
     ) -> None:
         self.counts.unmapped += result.unmapped
         self.counts.received += len(result.deaths)
-        self.batch.events.extend(result.deaths)
+        for death in result.deaths:
+            self.batch.events.add(death)
         for reason, reading in result.rejected:
             self._letter(protocol, topic, data, now_ms, reason, reading)
         for reading in result.readings:
@@ -221,8 +248,7 @@ class Pipeline:
         if isinstance(event, Baseline):
             self.batch.baselines += 1
         else:
-            self.batch.events.append(event)
-            self.batch.publish_ms.append(reading.ts_ms)
+            self.batch.events.add(event)
 
     def _letter(
         self,

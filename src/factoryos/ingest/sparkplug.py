@@ -172,6 +172,12 @@ class Payload:
     metrics: tuple[Metric, ...]
 
 
+def value_field(datatype: int) -> tuple[str, int] | None:
+    """The oneof field a scalar ``datatype`` travels in and the bits of a signed integer (0:
+    not one); None for a datatype that is not a supported scalar."""
+    return _FIELD.get(datatype)
+
+
 def typed_value(datatype: int, field: str | None, raw: Value | DataSet | Template) -> Value:
     """The value of a metric of ``datatype`` that arrived in oneof ``field``; CodecError when
     the field does not carry that datatype or the datatype is not a scalar."""

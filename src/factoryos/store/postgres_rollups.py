@@ -28,6 +28,10 @@ overlapping ids never deadlock on them.
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
+
 from factoryos.store.postgres_sql import FAILURES as _F
 
 ROLLUP_DDL: tuple[str, ...] = (
@@ -257,3 +261,37 @@ REFRESH: tuple[str, ...] = (
     FILL_STATE_HOURS,
     FILL_FAIL_HOURS,
 )
+
+
+def refresh(conn: psycopg.Connection[Any]) -> int:
+    """Run :data:`REFRESH` when hours are marked; the merged ranges recomputed."""
+    row = conn.execute("SELECT EXISTS (SELECT FROM rollup_dirty)").fetchone()
+    if row is None or not row[0]:
+        return 0
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("SET LOCAL work_mem = '64MB'")
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK,))
+        cur.execute(REFRESH[0])
+        ranges = max(cur.rowcount, 0)
+        for statement in REFRESH[1:]:
+            cur.execute(statement)
+    return ranges
+
+
+_PARTS = (
+    "(SELECT sum(c.reltuples) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+    "WHERE i.inhparent = '{}'::regclass)"
+)
+
+
+def row_estimates(conn: psycopg.Connection[Any]) -> tuple[float, float, float, float]:
+    """Catalog row estimates: state events, other events, state roll-ups, point roll-ups
+    (-1 where never analysed)."""
+    row = conn.execute(
+        f"SELECT {_PARTS.format('state_events')}, {_PARTS.format('other_events')}, "
+        "(SELECT reltuples FROM pg_class WHERE oid = 'state_hours'::regclass), "
+        "(SELECT sum(reltuples) FROM pg_class "
+        "WHERE oid IN ('count_hours'::regclass, 'energy_hours'::regclass))"
+    ).fetchone()
+    a, b, c, d = (float(x) if x is not None else -1.0 for x in row or (None,) * 4)
+    return a, b, c, d

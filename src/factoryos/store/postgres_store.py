@@ -263,19 +263,7 @@ class PostgresStore:
         right answers; a writer may call it after a burst so that no reader pays for it.
         """
 
-        def refresh(conn: psycopg.Connection[Any]) -> int:
-            if not conn.execute("SELECT EXISTS (SELECT FROM rollup_dirty)").fetchone()[0]:  # type: ignore[index]
-                return 0
-            with conn.transaction(), conn.cursor() as cur:
-                cur.execute("SET LOCAL work_mem = '64MB'")
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (postgres_rollups.REFRESH_LOCK,))
-                cur.execute(postgres_rollups.REFRESH[0])
-                ranges = max(cur.rowcount, 0)
-                for statement in postgres_rollups.REFRESH[1:]:
-                    cur.execute(statement)
-            return ranges
-
-        return self._run("refreshing roll-ups", refresh)
+        return self._run("refreshing roll-ups", postgres_rollups.refresh)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -376,27 +364,14 @@ class PostgresStore:
         return self._run(what, lambda c: c.execute(text, params).fetchall())
 
     def _rollups_pay(self) -> tuple[bool, bool]:
-        """Whether state and point roll-ups hold fewer rows than their events (catalog row
-        estimates, read at most once a minute; unknown before the first ANALYZE: yes)."""
+        """Whether state and point roll-ups hold ROLLUP_GAIN times fewer rows than their events
+        (catalog row estimates, read at most once a minute; unknown before the first ANALYZE:
+        yes)."""
         read_at, answer = self._density
         if time.monotonic() - read_at < 60:
             return answer
-        parts = (
-            "(SELECT sum(c.reltuples) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = '{}'::regclass)"
-        )
-        rows = self._run(
-            "reading table statistics",
-            lambda c: c.execute(
-                f"SELECT {parts.format('state_events')}, {parts.format('other_events')}, "
-                "(SELECT reltuples FROM pg_class WHERE oid = 'state_hours'::regclass), "
-                "(SELECT sum(reltuples) FROM pg_class "
-                "WHERE oid IN ('count_hours'::regclass, 'energy_hours'::regclass))"
-            ).fetchone(),
-        )
-        states_raw, points_raw, states_rolled, points_rolled = (
-            float(x) if x is not None else -1.0 for x in rows or (None,) * 4
-        )
+        rows = self._run("reading table statistics", postgres_rollups.row_estimates)
+        states_raw, points_raw, states_rolled, points_rolled = rows
         answer = (
             states_rolled <= 0 or states_raw <= 0 or states_rolled * ROLLUP_GAIN < states_raw,
             points_rolled <= 0 or points_raw <= 0 or points_rolled * ROLLUP_GAIN < points_raw,

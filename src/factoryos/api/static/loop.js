@@ -37,8 +37,8 @@ async function showLoop() {
     items.map((p) => `<tr data-id="${p.id}" class="pick"><td>${plantTime(p.triggers[0].observed_at)}</td>` +
       `<td>${p.triggers.map((x) => esc(x.why)).join("<br>")}</td><td>${esc(p.status)}${p.error ? `<br><small class="error">${esc(p.error)}</small>` : ""}</td>` +
       `<td>${p.summary.moved_operations ?? "–"}</td>` +
-      `<td>${p.summary.orders ? arrow(p.summary.on_time_orders_before, p.summary.on_time_orders_after, 1) + ` / ${p.summary.orders}` : "–"}</td>` +
-      `<td>${p.summary.orders ? arrow(p.summary.tardiness_h_before, p.summary.tardiness_h_after, 0) : "–"}</td>` +
+      `<td>${p.summary.orders_checked ? arrow(p.summary.on_time_orders_before, p.summary.on_time_orders_after, 1) + ` / ${p.summary.orders_checked}` : "–"}</td>` +
+      `<td>${p.summary.orders_checked ? arrow(p.summary.tardiness_h_before, p.summary.tardiness_h_after, 0) : "–"}</td>` +
       `<td>${p.latency_s ?? "–"}</td><td>${p.status === "held" ? `<button data-act="approve" data-id="${p.id}">${t("approve")}</button> ` +
         `<button data-act="reject" data-id="${p.id}">${t("reject")}</button>` : ""}</td></tr>`).join("");
   if (!L.open || !items.some((p) => p.id === L.open)) L.open = items[0].id;

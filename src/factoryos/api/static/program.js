@@ -23,7 +23,7 @@ const L = {
     no_registry: "This server has no programme registry (serve --registry FILE).",
     of: "of", met: "met", unmet: "not met", density: "Robot density", type: "Type",
     level_scores: "Level scores", requirement: "Requirement", source: "Source", points: "Points",
-    no_sites: "No site to assess.", of_employees: "robots per 10,000 employees",
+    no_sites: "No site to assess.", of_employees: "robots per 10,000 employees", this_factory: "this factory",
   },
   zh: {
     dashboard: "仪表盘", city: "全市总览", factory: "工厂报告", plant: "本厂评估",
@@ -42,7 +42,7 @@ const L = {
     no_registry: "本服务未配置项目登记库（serve --registry FILE）。",
     of: "/", met: "已达成", unmet: "未达成", density: "机器人密度", type: "类型",
     level_scores: "各等级得分", requirement: "要求", source: "来源", points: "分值",
-    no_sites: "没有可评估的工厂。", of_employees: "台/万名员工",
+    no_sites: "没有可评估的工厂。", of_employees: "台/万名员工", this_factory: "本厂",
   },
 };
 const S = { lang: localStorage.getItem("lang") || "en", view: "city", city: null, factory: null };
@@ -128,14 +128,14 @@ async function showCity() {
     shapes: refs.map((r) => ({ type: "line", xref: "paper", x0: 0, x1: 1, y0: r.per_10k, y1: r.per_10k, line: { dash: "dot", width: 1 } })),
     annotations: refs.map((r) => ({ xref: "paper", x: 1, y: r.per_10k, xanchor: "right", yanchor: "bottom", showarrow: false,
       text: `${esc(zh() ? r.name_zh : r.name_en)} ${r.per_10k}`, font: { size: 10 } })),
-    title: t(n), margin: { t: 40, b: 80 } });
+    title: { text: t(n) }, margin: { t: 40, b: 80 } });
   Plotly.react("chart-density", [{ type: "bar", x: dens.by_industry.map((g) => g.group), y: dens.by_industry.map((g) => g.per_10k) }],
     refLines("density_industry"), cfg);
   Plotly.react("chart-density-district", [{ type: "bar", x: dens.by_district.map((g) => g.group), y: dens.by_district.map((g) => g.per_10k) }],
     refLines("density_district"), cfg);
   const d = ranks.by_district;
   Plotly.react("chart-gains", [{ type: "bar", x: d.map((g) => g.group), y: d.map((g) => g.median_productivity_pct) }],
-    { title: t("gains_district"), margin: { t: 40, b: 80 },
+    { title: { text: t("gains_district") }, margin: { t: 40, b: 80 },
       shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 50, y1: 50, line: { dash: "dot", width: 1 } }],
       annotations: [{ xref: "paper", x: 1, y: 50, xanchor: "right", yanchor: "bottom", showarrow: false, text: `${t("programme")} +50 %` }] }, cfg);
   $("shortlist").innerHTML = `<tr><th>#</th><th>${t("name")}</th><th>${t("district")}</th><th>${t("industry")}</th>` +
@@ -168,7 +168,7 @@ async function showFactories() {
   $("f-count").textContent = `${doc.count} / ${doc.of}`;
   const lv = Object.keys(doc.levels);
   Plotly.react("chart-levels", [{ type: "bar", x: lv.map((k) => `${t("level")} ${k}`), y: lv.map((k) => doc.levels[k]) }],
-    { title: t("levels"), margin: { t: 40 } }, cfg);
+    { title: { text: t("levels") }, margin: { t: 40 } }, cfg);
   $("factories").innerHTML = `<tr><th>${t("name")}</th><th>${t("district")}</th><th>${t("industry")}</th><th>${t("year")}</th>` +
     `<th>${t("level")}</th><th>${t("score")}</th><th>${t("productivity")}</th><th>${t("energy")}</th><th>${t("robots_10k")}</th></tr>` +
     doc.factories.slice(0, 500).map((f) => `<tr class="pick" data-id="${esc(f.factory_id)}"><td>${esc(f.name)}</td>` +
@@ -179,24 +179,26 @@ async function showFactories() {
 
 // -- one factory's report ---------------------------------------------------------------------
 
-function radar(el, levels, pick) {
+function radar(el, levels, wanted) {
+  // the factory's level and the next; all levels when it has scores for neither
+  const pick = levels.some((lv) => wanted(lv.level)) ? wanted : () => true;
   const traces = levels.map((lv) => {
     const subs = lv.sub_domains;
     const names = subs.map((s) => (zh() ? s.name_zh : s.name_en));
     return { type: "scatterpolar", fill: "toself", name: `${t("level")} ${lv.level}`, r: [...subs.map((s) => s.score), subs[0]?.score],
       theta: [...names, names[0]], visible: pick(lv.level) ? true : "legendonly" };
   });
-  Plotly.react(el, traces, { title: t("sub_domains"), polar: { radialaxis: { range: [0, 1] } }, margin: { t: 50, l: 80, r: 80 } }, cfg);
+  Plotly.react(el, traces, { title: { text: t("sub_domains") }, polar: { radialaxis: { range: [0, 1] } }, margin: { t: 50, l: 80, r: 80 } }, cfg);
 }
 
 function gainsChart(el, gains) {
   const g = (gains || []).filter((x) => x.change_pct != null);
   const name = (x) => (zh() ? x.name_zh : x.name_en);
   Plotly.react(el, [
-    { type: "bar", name: t("factory"), x: g.map(name), y: g.map((x) => x.change_pct),
+    { type: "bar", name: t("this_factory"), x: g.map(name), y: g.map((x) => x.change_pct),
       error_y: { type: "data", symmetric: false, array: g.map((x) => x.high_pct - x.change_pct), arrayminus: g.map((x) => x.change_pct - x.low_pct) } },
     { type: "scatter", mode: "markers", name: t("programme"), marker: { symbol: "diamond", size: 11 }, x: g.map(name), y: g.map((x) => x.programme_reported_pct) },
-  ], { title: t("gains"), margin: { t: 40, b: 90 } }, cfg);
+  ], { title: { text: t("gains") }, margin: { t: 40, b: 90 } }, cfg);
 }
 
 async function showFactory(id) {
@@ -223,7 +225,7 @@ async function showPlant() {
   radar("plant-radar", a.levels, (lv) => lv === Math.min(5, a.level + 1) || lv === a.level);
   Plotly.react("plant-levels", [{ type: "bar", x: a.levels.map((l) => `${t("level")} ${l.level}`), y: a.levels.map((l) => l.score),
     marker: { color: a.levels.map((l) => (l.counts ? "#2e9d4f" : "#9e9e9e")) } }],
-    { title: t("level_scores"), yaxis: { range: [0, 1] }, margin: { t: 40 },
+    { title: { text: t("level_scores") }, yaxis: { range: [0, 1] }, margin: { t: 40 },
       shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: 0.8, y1: 0.8, line: { dash: "dot", width: 1 } }] }, cfg);
   const req = Object.fromEntries(a.requirements.map((r) => [r.id, r]));
   $("plant-gaps").innerHTML = `<tr><th>${t("requirement")}</th><th>${t("score")}</th><th>${t("source")}</th><th>${t("points")}</th></tr>` +

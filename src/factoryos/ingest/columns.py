@@ -1,0 +1,153 @@
+"""A batch's events as columns: one Python list per column of each kind, one Arrow table per batch.
+
+The ingester makes up to hundreds of thousands of events a second, nearly all sensor samples.
+Building an event object per value and then taking it apart again into columns cost more than
+decoding the message (docs/ingest.md, "Where the time goes"); here a value is appended straight to
+its kind's lists, and :meth:`EventColumns.table` turns the lists into the canonical long table
+once per batch. Timestamps travel as integer microseconds, never as datetime objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pyarrow as pa
+
+from factoryos.model.events import (
+    EVENT_COLUMNS,
+    EnergyReading,
+    Event,
+    ProductionCount,
+    SensorSample,
+    StateChange,
+)
+
+_ARROW = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
+_TS = pa.timestamp("us", tz="UTC")
+SCHEMA = pa.schema(
+    [pa.field(c.name, _TS if c.type == "timestamp" else _ARROW[c.type]) for c in EVENT_COLUMNS]
+)
+"""The canonical long table (``factoryos.model.events.EVENT_COLUMNS``), ts in UTC microseconds."""
+
+# The columns each kind fills besides event_id, ts and path; the others are null.
+_OWN: dict[str, tuple[str, ...]] = {
+    "state": ("state", "reason"),
+    "count": ("product", "order_id", "operation", "good", "scrap", "rework"),
+    "energy": ("energy_kwh",),
+    "sample": ("sensor", "value", "unit"),
+}
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+class _KindColumns:
+    __slots__ = ("columns", "event_id", "kind", "path", "ts_us")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.event_id: list[str] = []
+        self.ts_us: list[int] = []
+        self.path: list[str] = []
+        self.columns: dict[str, list[Any]] = {name: [] for name in _OWN[kind]}
+
+    def table(self) -> pa.Table | None:
+        n = len(self.event_id)
+        if not n:
+            return None
+        arrays = []
+        for field in SCHEMA:
+            name = field.name
+            if name == "event_id":
+                arrays.append(pa.array(self.event_id, pa.string()))
+            elif name == "ts":
+                arrays.append(pa.array(self.ts_us, pa.int64()).cast(_TS))
+            elif name == "kind":
+                arrays.append(pa.repeat(self.kind, n))
+            elif name == "path":
+                arrays.append(pa.array(self.path, pa.string()))
+            elif name in self.columns:
+                arrays.append(pa.array(self.columns[name], field.type))
+            else:
+                arrays.append(pa.nulls(n, field.type))
+        return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+class EventColumns:
+    """Events of one batch by kind. :meth:`sample` is the hot path; :meth:`add` takes an event
+    object (state changes, counts, energy: the rarer kinds, and dead-letter replays)."""
+
+    __slots__ = ("_ids", "_kinds", "sample_columns")
+
+    def __init__(self) -> None:
+        self._kinds = {kind: _KindColumns(kind) for kind in _OWN}
+        self._ids = tuple(k.event_id for k in self._kinds.values())
+        samples = self._kinds["sample"]
+        c = samples.columns
+        # Bound appends of the sample lists, in the order of :meth:`sample`'s arguments.
+        self.sample_columns = (
+            samples.event_id.append,
+            samples.ts_us.append,
+            samples.path.append,
+            c["sensor"].append,
+            c["value"].append,
+            c["unit"].append,
+        )
+
+    def __len__(self) -> int:  # after every message: no generator
+        states, counts, energy, samples = self._ids
+        return len(states) + len(counts) + len(energy) + len(samples)
+
+    def sample(
+        self, event_id: str, ts_us: int, path: str, sensor: str, value: float, unit: str | None
+    ) -> None:
+        ids, times, paths, sensors, values, units = self.sample_columns
+        ids(event_id)
+        times(ts_us)
+        paths(path)
+        sensors(sensor)
+        values(value)
+        units(unit)
+
+    def add(self, event: Event) -> None:
+        delta = event.ts - _EPOCH
+        ts_us = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        if isinstance(event, SensorSample):
+            self.sample(event.event_id, ts_us, event.path, event.sensor, event.value, event.unit)
+            return
+        if isinstance(event, StateChange):
+            own: tuple[Any, ...] = (event.state.value, event.reason)
+            k = self._kinds["state"]
+        elif isinstance(event, ProductionCount):
+            own = (
+                event.product,
+                event.order_id,
+                event.operation,
+                event.good,
+                event.scrap,
+                event.rework,
+            )
+            k = self._kinds["count"]
+        elif isinstance(event, EnergyReading):
+            own = (event.energy_kwh,)
+            k = self._kinds["energy"]
+        else:
+            raise TypeError(f"the ingester makes no {type(event).__name__} events")
+        k.event_id.append(event.event_id)
+        k.ts_us.append(ts_us)
+        k.path.append(event.path)
+        for column, value in zip(k.columns.values(), own, strict=True):
+            column.append(value)
+
+    def ts_ms(self) -> list[int]:
+        """Every event's timestamp in milliseconds (the benchmark's publish-to-commit latency)."""
+        return [us // 1000 for k in self._kinds.values() for us in k.ts_us]
+
+    def table(self) -> pa.Table:
+        """The canonical long table of every event, state changes first."""
+        tables = [t for k in self._kinds.values() if (t := k.table()) is not None]
+        if not tables:
+            return SCHEMA.empty_table()
+        return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+__all__ = ["SCHEMA", "EventColumns"]
