@@ -40,9 +40,11 @@ if (exec 3<>"/dev/tcp/${ADDRESS%:*}/${ADDRESS##*:}") 2>/dev/null; then
     SERVE+=(--loop-broker "$BROKER")
     echo "Live data through MQTT: the twin publishes a Sparkplug B virtual plant to $BROKER" \
         "(log: out/publish.log); the server ingests it"
-    # the publisher starts once the server (and so its ingester) is up, to be heard from birth
+    # The publisher starts beside the server, not after it: a busy machine takes many seconds to
+    # start either. Its births go out before the server's ingester subscribes; the ingester then
+    # sees data without a birth and asks for a rebirth (NCMD), which the twin's edge nodes answer,
+    # and the data is stored from there on.
     (
-        until (exec 3<>"/dev/tcp/127.0.0.1/${PORT}") 2>/dev/null; do sleep 0.5; done
         cd out
         exec ../.venv/bin/factoryos simulate ../examples/robot_factory.yaml --days 7 \
             --start 2026-03-02 --publish "$BROKER" --speed 3600 >publish.log 2>&1

@@ -41,7 +41,8 @@ class PublishOutcome:
 
 
 class _Publisher(Protocol):
-    published: int
+    @property
+    def published(self) -> int: ...
 
     def publish(self, event: Event) -> bool: ...
 

@@ -7,10 +7,18 @@ starts) and then sends one DDATA per event: ``state`` and ``reason``; ``good``, 
 ``rework`` with ``product``, ``order``, ``operation``; ``energy_kwh`` (kWh since the previous
 reading). Metric timestamps are the events' times in milliseconds, Sparkplug's resolution. On
 close each device sends DDEATH and each node NDEATH; the node's will is its NDEATH too.
+
+Each node answers an NCMD ``Node Control/Rebirth`` (a host that subscribed after the births, or
+saw a gap, asks for it): NBIRTH again with the same bdSeq and seq from 0, then each device's
+DBIRTH with its current values. Only the values that are a state are current values: ``good``,
+``scrap``, ``rework`` and ``energy_kwh`` are amounts of one event, not readings, so a birth that
+repeated the last one would count it twice; they are born null. The NCMD comes on the node's
+network thread while the twin publishes from its own: a lock per node keeps seq in send order.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,10 +32,12 @@ from factoryos.ingest.sparkplug import (
     BDSEQ_METRIC,
     NAMESPACE,
     REBIRTH_METRIC,
+    CodecError,
     DataType,
     Metric,
     Payload,
     Value,
+    decode,
     encode,
 )
 from factoryos.model.errors import IngestError
@@ -46,6 +56,8 @@ DEVICE_METRICS: dict[str, tuple[int, DataType]] = {
     "operation": (8, DataType.STRING),
     "energy_kwh": (9, DataType.DOUBLE),
 }
+# what a device's DBIRTH repeats on a rebirth: the metrics that hold a state, not an amount
+CURRENT = ("state", "reason", "product", "order", "operation")
 
 
 def twin_mapping(root_path: str, group: str, host_id: str = "factoryos") -> IngestMapping:
@@ -87,6 +99,12 @@ class _Node:
     client: mqtt.Client
     seq: int = 0
     devices: dict[str, int] = field(default_factory=dict)  # device -> its alias offset
+    # device -> metric -> (value, timestamp ms) of the metrics in CURRENT, for a rebirth
+    current: dict[str, dict[str, tuple[Value, int]]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    published: int = 0
+    rebirths: int = 0
+    closed: bool = False
 
     def next_seq(self) -> int:
         seq = self.seq
@@ -102,9 +120,19 @@ class TwinPublisher:
         self.root = root_path.rstrip("/") + "/"
         self.group = group
         self.qos = qos
-        self.published = 0
         self._bdseq = int(time.time()) % 256
         self._nodes: dict[str, _Node] = {}
+        self._closed: list[_Node] = []  # nodes closed: their counts stay in the totals
+
+    @property
+    def published(self) -> int:
+        """Messages sent so far (births, data, deaths), rebirths included."""
+        return sum(n.published for n in [*self._nodes.values(), *self._closed])
+
+    @property
+    def rebirths(self) -> int:
+        """Rebirth requests answered so far."""
+        return sum(n.rebirths for n in [*self._nodes.values(), *self._closed])
 
     def _topic(self, kind: str, node: str, device: str | None = None) -> str:
         tail = f"/{device}" if device is not None else ""
@@ -116,6 +144,7 @@ class TwinPublisher:
         )
 
     def _node(self, node_id: str) -> _Node:
+        """The edge node, connected and born; called with no node's lock held."""
         node = self._nodes.get(node_id)
         if node is not None:
             return node
@@ -127,12 +156,33 @@ class TwinPublisher:
         client.will_set(self._topic("NDEATH", node_id), self._death(), qos=1)
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(0)
-        try:
-            client.connect(self.broker.host, self.broker.port)
-        except OSError as exc:
-            raise IngestError(f"cannot reach the broker {self.broker}: {exc}") from exc
-        client.loop_start()
-        node = self._nodes[node_id] = _Node(client)
+        command = self._topic("NCMD", node_id)
+
+        def on_connect(c: mqtt.Client, _u: object, _f: object, reason: object, _p: object) -> None:
+            c.subscribe(command, qos=0)  # after a reconnect too: the session is clean
+
+        def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+            if message.topic == command and _asks_rebirth(bytes(message.payload)):
+                self._rebirth(node_id)
+
+        client.on_connect = on_connect
+        client.on_message = on_message
+        node = _Node(client)
+        with node.lock:  # a rebirth asked for meanwhile waits for the first birth
+            self._nodes[node_id] = node
+            try:
+                client.connect(self.broker.host, self.broker.port)
+            except OSError as exc:
+                del self._nodes[node_id]
+                raise IngestError(f"cannot reach the broker {self.broker}: {exc}") from exc
+            # subscribed before the NBIRTH goes out: the broker takes a connection's packets in
+            # order, so a host that saw the birth can ask for a rebirth
+            client.subscribe(command, qos=0)
+            client.loop_start()
+            self._send_nbirth(node_id, node)
+        return node
+
+    def _send_nbirth(self, node_id: str, node: _Node) -> None:
         now = _now_ms()
         birth = Payload(
             now,
@@ -143,13 +193,37 @@ class TwinPublisher:
             ),
         )
         self._send(node, self._topic("NBIRTH", node_id), birth)
-        return node
+
+    def _send_dbirth(self, node_id: str, node: _Node, device: str) -> None:
+        offset = node.devices[device]
+        current = node.current.get(device, {})
+        birth = []
+        for name, (alias, datatype) in DEVICE_METRICS.items():
+            value, ts = current.get(name, (None, None))
+            birth.append(Metric(name, offset + alias, ts, datatype, value, value is None))
+        payload = Payload(_now_ms(), node.next_seq(), tuple(birth))
+        self._send(node, self._topic("DBIRTH", node_id, device), payload)
+
+    def _rebirth(self, node_id: str) -> None:
+        """NBIRTH again (same bdSeq, seq from 0), then every device's DBIRTH."""
+        node = self._nodes.get(node_id)
+        if node is None:
+            return
+        with node.lock:
+            if node.closed:
+                return
+            node.seq = 0
+            self._send_nbirth(node_id, node)
+            for device in node.devices:
+                self._send_dbirth(node_id, node, device)
+            node.rebirths += 1
 
     def _send(self, node: _Node, topic: str, payload: Payload) -> None:
+        """Called with the node's lock held."""
         info = node.client.publish(topic, encode(payload), qos=self.qos)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise IngestError(f"publishing on {topic} failed: {mqtt.error_string(info.rc)}")
-        self.published += 1
+        node.published += 1
 
     def publish(self, event: Event) -> bool:
         """Publish one event; False for kinds a device does not report (orders, operations)."""
@@ -161,37 +235,48 @@ class TwinPublisher:
         area, line, *unit = event.path[len(self.root) :].split("/")
         node_id, device = f"{area}.{line}", ".".join(unit)
         node = self._node(node_id)
-        offset = node.devices.get(device)
-        if offset is None:
-            offset = node.devices[device] = 16 * (len(node.devices) + 1)
-            birth = tuple(
-                Metric(n, offset + a, None, t, None, True) for n, (a, t) in DEVICE_METRICS.items()
+        ts = int(event.ts.timestamp() * 1000)
+        with node.lock:
+            if device not in node.devices:
+                node.devices[device] = 16 * (len(node.devices) + 1)
+                self._send_dbirth(node_id, node, device)
+            offset = node.devices[device]
+            current = node.current.setdefault(device, {})
+            current.update((n, (v, ts)) for n, v in metrics if n in CURRENT)
+            data = tuple(
+                Metric(None, offset + DEVICE_METRICS[name][0], ts, DEVICE_METRICS[name][1], value)
+                for name, value in metrics
             )
             self._send(
-                node,
-                self._topic("DBIRTH", node_id, device),
-                Payload(_now_ms(), node.next_seq(), birth),
+                node, self._topic("DDATA", node_id, device), Payload(ts, node.next_seq(), data)
             )
-        ts = int(event.ts.timestamp() * 1000)
-        data = tuple(
-            Metric(None, offset + DEVICE_METRICS[name][0], ts, DEVICE_METRICS[name][1], value)
-            for name, value in metrics
-        )
-        self._send(node, self._topic("DDATA", node_id, device), Payload(ts, node.next_seq(), data))
         return True
 
     def close(self, last_ms: int | None = None) -> None:
         """Devices die (DDEATH at ``last_ms``), then nodes (NDEATH), then disconnect."""
         for node_id, node in self._nodes.items():
-            for device in sorted(node.devices):
-                death = Payload(last_ms or _now_ms(), node.next_seq(), ())
-                self._send(node, self._topic("DDEATH", node_id, device), death)
-            node.client.publish(
-                self._topic("NDEATH", node_id), self._death(), qos=1
-            ).wait_for_publish(10)
+            with node.lock:
+                for device in sorted(node.devices):
+                    death = Payload(last_ms or _now_ms(), node.next_seq(), ())
+                    self._send(node, self._topic("DDEATH", node_id, device), death)
+                ndeath = node.client.publish(self._topic("NDEATH", node_id), self._death(), qos=1)
+                node.closed = True  # a rebirth asked for from now on is not answered
+            # not under the lock: a rebirth request waiting for it holds the network thread,
+            # which the acknowledgement needs
+            ndeath.wait_for_publish(10)
             node.client.disconnect()
             node.client.loop_stop()
+        self._closed += self._nodes.values()
         self._nodes.clear()
+
+
+def _asks_rebirth(data: bytes) -> bool:
+    """Whether an NCMD payload sets ``Node Control/Rebirth`` to true (a bad payload does not)."""
+    try:
+        payload, _ = decode(data)
+    except CodecError:
+        return False
+    return any(m.name == REBIRTH_METRIC and m.value is True for m in payload.metrics)
 
 
 def _metrics(event: Event) -> list[tuple[str, Value]] | None:
