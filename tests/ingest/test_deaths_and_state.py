@@ -20,6 +20,7 @@ from factoryos.ingest.pipeline import Pipeline
 from factoryos.ingest.sparkplug import BDSEQ_METRIC, DataType, Metric, Payload, encode
 from factoryos.model import load_plant
 from factoryos.model.events import StateChange
+from factoryos.store.arrow import table_to_events
 from tests.ingest.conftest import PlantBroker
 from tests.ingest.edge import mapping
 from tests.ingest.test_exactly_once import Ingester
@@ -53,7 +54,7 @@ def _unknown(pipeline: Pipeline) -> list[tuple[str, int]]:
     """(unit, ms after NOW_MS) of each ``unknown`` state in the batch."""
     return [
         (e.path.removeprefix(UNITS), int(e.ts.timestamp() * 1000) - NOW_MS)
-        for e in pipeline.take().events
+        for e in table_to_events(pipeline.take().table())
         if isinstance(e, StateChange) and e.state.value == "unknown"
     ]
 
