@@ -37,9 +37,9 @@ USERS = {
 FAST = {"horizon_h": 16, "step_h": 8, "duration_h": 4, "time_limit_s": 0.5}
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    tmp = tmp_path_factory.mktemp("risk")
+def risk_service(tmp: Path) -> Service:
+    """Sites ``works`` (mill 1 strained, mill 2 calm, mill 3 lacking sensors) and ``other``;
+    users of both; the classifier's data is the shipped AI4I sample."""
     works = tmp / "works.yaml"
     works.write_text(RELIABILITY_PLANT, encoding="utf-8")
     other = tmp / "other.yaml"
@@ -61,6 +61,12 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     for name, (role, site) in USERS.items():
         svc.accounts.add(name, PASSWORD)
         svc.accounts.grant(name, role, site)
+    return svc
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    svc = risk_service(tmp_path_factory.mktemp("risk"))
     yield svc
     svc.stop()
 

@@ -75,7 +75,7 @@ async def risk(
         )
     window = Window.parse(ctx.site.plant, None, start, end)
     models = risk_models(request, ctx)
-    ready = models.state()[0] == "ready"
+    model_status = models.state()[0]
     plan_id = _plan(ctx)
     ask = WindowAsk(
         dt.timedelta(hours=duration_h),
@@ -99,6 +99,8 @@ async def risk(
             ask=ask,
         ),
         bound=None,  # the latest samples of any time: every new event may change it
-        extra=plan_id,
-        keep=ready,  # a "training" answer is not kept
+        # the ETag is of the request and the store's change number: the model's state and the
+        # plan must be in it, or a poll after training finished would get a 304 to "training"
+        extra=(plan_id, model_status),
+        keep=model_status == "ready",  # a "training" answer is not kept
     )

@@ -24,13 +24,15 @@ const L = {
     training: "风险模型正在训练，本页将自动刷新。",
   },
 };
-const S = { lang: localStorage.getItem("lang") || "en", timer: null };
+const S = { lang: localStorage.getItem("lang") || "en", timer: null, zones: {} };
 const $ = (id) => document.getElementById(id);
 const t = (k) => L[S.lang][k] ?? L.en[k] ?? k;
 const zh = () => S.lang === "zh";
 const esc = (x) => String(x ?? "").replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 const num = (v, d = 1) => (v == null ? "–" : Number(v).toLocaleString(zh() ? "zh-CN" : "en", { maximumFractionDigits: d }));
-const when = (iso) => (iso ? new Date(iso).toLocaleString(zh() ? "zh-CN" : "en", { dateStyle: "short", timeStyle: "short" }) : "");
+// times in the site's zone (the plant's clock), not the browser's
+const when = (iso) => (iso ? new Date(iso).toLocaleString(zh() ? "zh-CN" : "en-CA",
+  { timeZone: S.zones[$("site").value], year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) : "");
 
 class HttpError extends Error { constructor(status, text) { super(`${status} ${text}`); this.status = status; } }
 async function api(path) {
@@ -59,6 +61,7 @@ async function start() {
   const me = await api("/auth/me");
   $("user").textContent = me.user;
   const sites = await api("/sites");
+  sites.forEach((s) => { S.zones[s.id] = s.timezone; });
   $("site").innerHTML = sites.map((s) => `<option value="${esc(s.id)}">${esc(s.name || s.id)}</option>`).join("");
   $("risk").hidden = false;
   await show();
@@ -81,7 +84,10 @@ async function show() {
   const threshold = Number($("threshold").value || 0.5);
   let d;
   try {
-    d = await api(`/sites/${encodeURIComponent(site)}/risk?threshold=${threshold}`);
+    // the window search (duration_h, horizon_h, step_h, time_limit_s) may come in the page's URL
+    const q = new URLSearchParams(location.search);
+    q.set("threshold", threshold);
+    d = await api(`/sites/${encodeURIComponent(site)}/risk?${q}`);
   } catch (err) {
     if (err.status === 403) message(t("forbidden"));
     else if (err.status !== 401) message(String(err.message));
