@@ -22,6 +22,7 @@ from factoryos.api.routers import (
     live,
     loop,
     program,
+    risk,
     schedules,
     sites,
 )
@@ -58,7 +59,7 @@ def create_app(settings: ServiceSettings, *, service: Service | None = None) -> 
     app.state.responses = ResponseCache(svc.changes)
     errors.install(app)
     app.add_middleware(ServerTiming)
-    for router in (auth, sites, kpis, schedules, jobs, live, loop, program):
+    for router in (auth, sites, kpis, schedules, jobs, live, loop, program, risk):
         app.include_router(router.router, prefix=API_PREFIX)
     app.include_router(dashboard.router)
     return app

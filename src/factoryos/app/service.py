@@ -65,6 +65,7 @@ class ServiceSettings:
     broker: str = "mqtt://127.0.0.1:1883"  # the ingester's source (mqtt:// or opc.tcp://)
     registry: Path | None = None  # a programme registry (DuckDB) for the programme officer
     answers: tuple[tuple[str, Path], ...] = ()  # (site id, self-assessment answers YAML)
+    risk_data: Path | None = None  # AI4I 2020 CSV: the risk view's classifier trains on it
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,6 +121,15 @@ def serve(
         list[str] | None,
         typer.Option(help="SITE=FILE: a site's self-assessment answers; repeat per site."),
     ] = None,
+    risk_data: Annotated[
+        Path | None,
+        typer.Option(
+            help="AI4I 2020 CSV: train the failure classifier of the risk view on it (once, "
+            "in the background, on the first request).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     loop: Annotated[
         LoopPolicy,
         typer.Option(
@@ -160,6 +169,7 @@ def serve(
             broker=broker,
             registry=registry,
             answers=tuple(_site_file(a) for a in answers or ()),
+            risk_data=risk_data,
             loop=LoopSettings(
                 loop,
                 loop_broker,

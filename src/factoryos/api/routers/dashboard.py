@@ -18,6 +18,7 @@ ASSETS = {
     "i18n.js": "text/javascript",
     "loop.js": "text/javascript",
     "program.js": "text/javascript",
+    "risk.js": "text/javascript",
     "style.css": "text/css",
 }
 
@@ -41,6 +42,12 @@ def index() -> HTMLResponse:
 def program_page() -> HTMLResponse:
     """The programme pages: the city view, a factory's report, a plant's own assessment."""
     return HTMLResponse(_asset("program.html"), headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/risk")
+def risk_page() -> HTMLResponse:
+    """The maintenance lead's page: failure risk per work unit and proposed windows."""
+    return HTMLResponse(_asset("risk.html"), headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/static/plotly.min.js")

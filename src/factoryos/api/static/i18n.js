@@ -17,7 +17,7 @@ window.I18N = {
     idling_and_minor_stops_s: "idling & minor stops", reduced_speed_s: "reduced speed",
     defects_and_rework_s: "defects & rework", fully_productive_s: "fully productive",
     active_period: "mean active period (min)", dead_letters: "Dead letters", no_downtime: "no unplanned downtime in the window", received: "Received",
-    topic: "Topic", reason: "Reason", pending: "pending", assessment: "Assessment",
+    topic: "Topic", reason: "Reason", pending: "pending", assessment: "Assessment", maintenance_risk: "Maintenance risk",
   },
   zh: {
     overview: "工厂总览", line_view: "产线", plan: "生产计划", energy: "能源", logout: "退出",
@@ -36,6 +36,6 @@ window.I18N = {
     idling_and_minor_stops_s: "空转与小停机", reduced_speed_s: "速度降低",
     defects_and_rework_s: "缺陷与返工", fully_productive_s: "完全有效生产",
     active_period: "平均活动周期（分钟）", dead_letters: "死信", no_downtime: "窗口内无非计划停机", received: "接收时间",
-    topic: "主题", reason: "原因", pending: "待处理", assessment: "智能工厂评估",
+    topic: "主题", reason: "原因", pending: "待处理", assessment: "智能工厂评估", maintenance_risk: "设备故障风险",
   },
 };
