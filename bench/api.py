@@ -71,14 +71,14 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _serve(db: str, cwd: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
     """``factoryos serve`` in its own process, with a user that may read the site."""
-    users_db = "factoryos-users.duckdb" if db.startswith("postgresql") else db
     for args in (
         ["users", "add", "bench", "--password", PASSWORD],
         ["users", "grant", "bench", "viewer", "jiading"],
     ):
-        subprocess.run(
-            [FACTORYOS, *args, "--db", users_db], cwd=cwd, check=True, capture_output=True
-        )
+        # accounts live in the store (on PostgreSQL too): a second server on it finds the user
+        done = subprocess.run([FACTORYOS, *args, "--db", db], cwd=cwd, capture_output=True)
+        if done.returncode and b"exists already" not in done.stdout + done.stderr:
+            raise RuntimeError(f"{' '.join(args)}: {(done.stdout + done.stderr).decode()}")
     cmd = [FACTORYOS, "serve", "--plant", str(PLANT), "--db", db, "--port", str(port), *extra]
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
