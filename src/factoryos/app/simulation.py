@@ -159,6 +159,13 @@ def read_schedule_file(path: str | Path) -> Schedule:
                 unit_index=int(row["unit_index"]),
                 start=dt.datetime.fromisoformat(row["start"]).astimezone(dt.UTC),
                 end=dt.datetime.fromisoformat(row["end"]).astimezone(dt.UTC),
+                # the changeover before the run: a twin following the plan sets up from here
+                setup_start=(
+                    dt.datetime.fromisoformat(row["setup_start"]).astimezone(dt.UTC)
+                    if row.get("setup_start")
+                    else None
+                ),
+                setup_duration=dt.timedelta(seconds=float(row.get("setup_duration_s") or 0.0)),
             )
             for row in doc["operations"]
         )

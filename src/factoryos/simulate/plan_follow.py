@@ -2,12 +2,16 @@
 
 The ``schedule`` rule only borrows a plan's pools and start order and otherwise dispatches as
 early as it can, so a plan of another plant's order book finished far ahead of itself. Here each
-planned operation runs on its **planned work unit** and starts **no earlier than planned**; a
+planned operation runs on its **planned work unit** and starts **no earlier than planned** (its
+planned changeover, when the plan has one, no earlier than the changeover's planned start); a
 unit never helps out with work planned on a sibling. Late upstream work delays what follows, a
 failure holds the unit's queue, and a unit free before its next planned start waits for it (a
-wake-up is scheduled then). Among its own operations that are due, a unit takes the one planned
-earliest, so an operation whose input is late does not stall a later one that is ready. Work the
-plan does not know (orders outside it) may run on any unit of its pool, as soon as it is queued.
+wake-up is scheduled then). Work reaches a line no earlier than the plan starts it there: until
+then it waits before the line, outside its ``input_buffer`` (as material a plan releases to the
+floor when it is due; else a book released days ahead fills the buffers). Among its own
+operations that are due, a unit takes the one planned earliest, so an operation whose input is
+late does not stall a later one that is ready. Work the plan does not know (orders outside it)
+may run on any unit of its pool, as soon as it is queued.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from factoryos.model.schedule import Schedule
 from factoryos.simulate.units import BatchKey, Pool, Unit
 
 if TYPE_CHECKING:
-    from factoryos.simulate.twin import PlantTwin
+    from factoryos.simulate.twin import Job, PlantTwin
 
 __all__ = ["PlanFollower"]
 
@@ -35,7 +39,10 @@ class PlanFollower:
         for op in schedule.operations:
             # a component's step may carry its path in the order ("castings_sr6.painting")
             step = op.operation_id.rsplit(".", 1)[-1]
-            at = (op.start - twin.start).total_seconds()
+            # a planned changeover comes before the run (often before a break the run follows):
+            # the unit may begin it then, else every setup would push its run back
+            begin = op.setup_start if op.setup_start is not None and op.setup_duration else op.start
+            at = (begin - twin.start).total_seconds()
             self._planned[(op.order_id, op.product, step)] = (op.equipment_id, op.unit_index, at)
         self._index = {u.path: u.unit for u in twin.plant.work_units}
         self._wakeups: set[tuple[str, float]] = set()
@@ -44,6 +51,18 @@ class PlanFollower:
         order_id, product, op_index, _ = key
         step = self.twin.plant.product_by_id[product].routing[op_index].id
         return self._planned.get((order_id, product, step))
+
+    def hold(self, job: Job) -> bool:
+        """Keep ``job`` off its next line until its step's planned start (True: held, it is
+        dispatched again then). Released work would otherwise wait for its planned start
+        inside the line's ``input_buffer``, and a book released days ahead of its plan fills
+        the buffers and blocks the work planned first (a plan made without buffers)."""
+        order = job.order.spec.order_id
+        planned = self._planned.get((order, job.product.id, job.operation.id))
+        if planned is None or planned[2] <= self.twin.env.now:
+            return False
+        self.twin.env.schedule_at(planned[2], self.twin.dispatch_held, job)
+        return True
 
     def _mine(self, pool: Pool, unit: Unit, key: BatchKey) -> float | None:
         """When ``unit`` may start batch ``key`` (None: not its work)."""

@@ -393,6 +393,10 @@ class PlantTwin:
                     self._release_unit(order, sub, top=False)
         self._dispatch_or_wait(job)
 
+    def dispatch_held(self, job: Job) -> None:
+        """A job held back by the plan follower goes on to its line now."""
+        self._dispatch_or_wait(job)
+
     def _dispatch_or_wait(self, job: Job) -> None:
         full_line = self._advance(job)
         if full_line is not None:
@@ -413,6 +417,8 @@ class PlantTwin:
         pool = self._choose_pool(job)
         line = pool.line
         if job.line is not line:
+            if self._follower is not None and self._follower.hold(job):
+                return None  # material goes to the line when the plan uses it, not before
             if line.input_buffer is not None and self.line_input[line.id] >= line.input_buffer:
                 return line.id
             job.line = line
