@@ -5,36 +5,18 @@ view, and switch to Chinese. Screenshots go to the test's temporary folder."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from factoryos.api import create_app
 from factoryos.app.service import Service, ServiceSettings
 from factoryos.store.duckdb_store import DuckDBStore
 from factoryos.store.users import DuckDBUserStore
+from tests.api.browser import CHROMIUM, MARKS, served
 from tests.api.conftest import PLANT_A, ROOT, SHANGHAI
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason="Chromium is absent: run scripts/browser.sh (apt-get install chromium)",
-    ),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
@@ -52,25 +34,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Serv
     service = Service(settings, store=DuckDBStore(":memory:"), users=DuckDBUserStore(":memory:"))
     service.accounts.add("ada", "browser pass")
     service.accounts.grant("ada", "admin", "jiading")
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings, service=service),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=1,
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started
-    yield f"http://127.0.0.1:{port}", service
-    service.close_streams()
-    srv.should_exit = True
-    thread.join(10)
+    with served(service) as url:
+        yield url, service
 
 
 def test_dashboard_live_line_plan_energy_chinese(

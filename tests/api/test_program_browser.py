@@ -5,37 +5,19 @@ switches to Chinese. Screenshots go to the test's temporary folder."""
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from factoryos.api import create_app
 from factoryos.app.service import Service, ServiceSettings
 from factoryos.store.duckdb_store import DuckDBStore
 from factoryos.store.users import DuckDBUserStore
+from tests.api.browser import CHROMIUM, MARKS, served
 from tests.api.conftest import PLANT_A
 from tests.api.program_registry import write_registry
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason="Chromium is absent: run scripts/browser.sh (apt-get install chromium)",
-    ),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
@@ -50,25 +32,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     service = Service(settings, store=DuckDBStore(":memory:"), users=DuckDBUserStore(":memory:"))
     service.accounts.add("ola", "browser pass")
     service.accounts.grant("ola", "program_officer", "*")
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings, service=service),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=1,
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started
-    yield f"http://127.0.0.1:{port}"
-    service.close_streams()
-    srv.should_exit = True
-    thread.join(10)
+    with served(service) as url:
+        yield url
 
 
 def test_city_view_factory_report_chinese(server: str, tmp_path: Path) -> None:

@@ -4,33 +4,15 @@ its proposed window, switch to Chinese. Screenshots go to the test's temporary f
 
 from __future__ import annotations
 
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from factoryos.api import create_app
+from tests.api.browser import CHROMIUM, MARKS, served
 from tests.api.test_risk import ORDERS, PASSWORD, risk_service
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason="Chromium is absent: run scripts/browser.sh (apt-get install chromium)",
-    ),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+pytestmark = MARKS
 
 
 @pytest.fixture(scope="module")
@@ -38,24 +20,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     service = risk_service(tmp_path_factory.mktemp("risk-browser"))
     plans = service.plans["works"]
     plans.solve(plans.new(ORDERS, "weighted_tardiness"), 1.0, lambda _: None)
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(service.settings, service=service),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=1,
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with served(service) as url:
+        yield url
     service.stop()
 
 
