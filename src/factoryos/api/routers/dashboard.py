@@ -19,6 +19,7 @@ ASSETS = {
     "loop.js": "text/javascript",
     "program.js": "text/javascript",
     "risk.js": "text/javascript",
+    "session.js": "text/javascript",
     "style.css": "text/css",
 }
 

@@ -1,7 +1,6 @@
 // factoryos dashboard: plain JS over /api/v1 (session cookie + CSRF header), live over SSE.
 "use strict";
 
-const API = "/api/v1";
 const COLORS = {
   producing: "#2e9d4f", setup: "#d9a400", minor_stop: "#f08c00", fault: "#d32f2f",
   idle: "#9e9e9e", starved: "#7b8fa3", blocked: "#8e44ad", off: "#424242",
@@ -10,21 +9,9 @@ const COLORS = {
 const S = { lang: localStorage.getItem("lang") || "en", site: null, plant: null, view: "overview",
   live: null, plans: [] };
 
-const $ = (id) => document.getElementById(id);
 const t = (key) => (I18N[S.lang][key] ?? I18N.en[key] ?? key);
 
-function csrf() {
-  const m = document.cookie.match(/(?:^|; )factoryos_csrf=([^;]+)/);
-  return m ? decodeURIComponent(m[1]) : "";
-}
 
-async function api(path, opts = {}) {
-  const headers = Object.assign({ "X-CSRF-Token": csrf() }, opts.headers || {});
-  const r = await fetch(API + path, Object.assign({ credentials: "same-origin" }, opts, { headers }));
-  if (r.status === 401) { showLogin(); throw new Error("401"); }
-  if (!r.ok) throw new Error(`${r.status} ${await r.text()}`);
-  return r.json();
-}
 
 // Times shown in the plant's zone, whatever the browser's zone is.
 function plantTime(iso, withDate = true) {
@@ -55,13 +42,6 @@ function showLogin() {
   $("login").hidden = false;
 }
 
-async function login(ev) {
-  ev.preventDefault();
-  const r = await fetch(API + "/auth/login", { method: "POST", body: new URLSearchParams(new FormData($("login"))) });
-  if (!r.ok) { $("login-error").textContent = t("wrong_login"); return; }
-  $("login").hidden = true;
-  await start();
-}
 
 async function start() {
   const me = await api("/auth/me");

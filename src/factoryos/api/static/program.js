@@ -3,7 +3,6 @@
 // by the server), English / 中文.
 "use strict";
 
-const API = "/api/v1";
 const L = {
   en: {
     dashboard: "Dashboard", city: "City view", factory: "Factory report", plant: "Our assessment",
@@ -46,7 +45,6 @@ const L = {
   },
 };
 const S = { lang: localStorage.getItem("lang") || "en", view: "city", city: null, factory: null };
-const $ = (id) => document.getElementById(id);
 const t = (k) => L[S.lang][k] ?? L.en[k] ?? k;
 const zh = () => S.lang === "zh";
 const esc = (x) => String(x ?? "").replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -54,18 +52,6 @@ const num = (v, d = 1) => (v == null ? "–" : Number(v).toLocaleString(zh() ? "
 const pct = (v) => (v == null ? "–" : (v > 0 ? "+" : "") + num(v, 1));
 const cfg = { displaylogo: false, responsive: true };
 
-function csrf() {
-  const m = document.cookie.match(/(?:^|; )factoryos_csrf=([^;]+)/);
-  return m ? decodeURIComponent(m[1]) : "";
-}
-class HttpError extends Error { constructor(status, text) { super(`${status} ${text}`); this.status = status; } }
-async function api(path, opts = {}) {
-  const headers = Object.assign({ "X-CSRF-Token": csrf() }, opts.headers || {});
-  const r = await fetch(API + path, Object.assign({ credentials: "same-origin" }, opts, { headers }));
-  if (r.status === 401) { showLogin(); throw new HttpError(401, ""); }
-  if (!r.ok) throw new HttpError(r.status, await r.text());
-  return r.json();
-}
 const year = () => $("year").value || "2025";
 
 function translate() {
@@ -77,13 +63,6 @@ function message(text) { $("message").textContent = text || ""; $("message").hid
 function showLogin() {
   document.querySelectorAll(".view").forEach((v) => (v.hidden = true));
   $("login").hidden = false;
-}
-async function login(ev) {
-  ev.preventDefault();
-  const r = await fetch(API + "/auth/login", { method: "POST", body: new URLSearchParams(new FormData($("login"))) });
-  if (!r.ok) { $("login-error").textContent = t("wrong_login"); return; }
-  $("login").hidden = true;
-  await start();
 }
 
 async function start() {

@@ -3,7 +3,6 @@
 // force for units above it. Plain JS over /api/v1, offline, English / 中文.
 "use strict";
 
-const API = "/api/v1";
 const L = {
   en: {
     dashboard: "Dashboard", title: "Maintenance risk", threshold: "Threshold", sign_in: "Sign in",
@@ -25,7 +24,6 @@ const L = {
   },
 };
 const S = { lang: localStorage.getItem("lang") || "en", timer: null, zones: {} };
-const $ = (id) => document.getElementById(id);
 const t = (k) => L[S.lang][k] ?? L.en[k] ?? k;
 const zh = () => S.lang === "zh";
 const esc = (x) => String(x ?? "").replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -34,13 +32,6 @@ const num = (v, d = 1) => (v == null ? "–" : Number(v).toLocaleString(zh() ? "
 const when = (iso) => (iso ? new Date(iso).toLocaleString(zh() ? "zh-CN" : "en-CA",
   { timeZone: S.zones[$("site").value], year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }) : "");
 
-class HttpError extends Error { constructor(status, text) { super(`${status} ${text}`); this.status = status; } }
-async function api(path) {
-  const r = await fetch(API + path, { credentials: "same-origin" });
-  if (r.status === 401) { showLogin(); throw new HttpError(401, ""); }
-  if (!r.ok) throw new HttpError(r.status, await r.text());
-  return r.json();
-}
 
 function translate() {
   document.documentElement.lang = zh() ? "zh-CN" : "en";
@@ -49,13 +40,6 @@ function translate() {
 }
 function message(text) { $("message").textContent = text || ""; $("message").hidden = !text; }
 function showLogin() { $("risk").hidden = true; $("login").hidden = false; }
-async function login(ev) {
-  ev.preventDefault();
-  const r = await fetch(API + "/auth/login", { method: "POST", body: new URLSearchParams(new FormData($("login"))) });
-  if (!r.ok) { $("login-error").textContent = t("wrong_login"); return; }
-  $("login").hidden = true;
-  await start();
-}
 
 async function start() {
   const me = await api("/auth/me");
