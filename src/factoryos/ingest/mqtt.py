@@ -18,6 +18,7 @@ comes. As the Sparkplug Primary Host Application it publishes ``spBv1.0/STATE/<h
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 import urllib.parse
@@ -32,6 +33,13 @@ from factoryos.ingest.sparkplug import NAMESPACE, REBIRTH_METRIC, DataType, Metr
 from factoryos.model.errors import IngestError
 
 REBIRTH_EVERY_S = 5.0
+SWITCH_INTERVAL_S = 0.0005
+"""Python's thread switch interval while ingesting (default 5 ms). The network thread decodes
+flat out, holding the GIL up to the interval at a time, and the writer thread needs the GIL
+back after every call into the store (which runs without it): each time it waited up to 5 ms, and
+a 20,000-event DuckDB commit of ~30 ms of the writer's CPU took 0.2-2 s of wall time. At 0.5 ms
+the same commits took 0.06-0.4 s, and the ingester's rate doubled (16,000 -> 37,000 metrics/s,
+`bench/ingest.py` loaded, load average 14)."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,8 @@ class MqttIngester:
     def run(self, stop: threading.Event, connect_timeout_s: float = 10.0) -> None:
         """Connect, ingest until ``stop`` is set, then commit what arrived and disconnect."""
         self.link.start(connect_timeout_s)
+        switch_s = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         done = threading.Event()
         ticker = threading.Thread(target=self._tick, args=(stop, done), daemon=True)
         try:
@@ -137,6 +147,7 @@ class MqttIngester:
             self._stopping = True  # its own offline document is not answered
             self.link.publish(self._state_topic, _state(False, now_ms()), 1, True)
             self.link.close()
+            sys.setswitchinterval(switch_s)
 
     def _tick(self, stop: threading.Event, done: threading.Event) -> None:
         """Lets the batch loop expire the Sparkplug gaps held past the reorder timeout, also
