@@ -87,7 +87,10 @@ class MqttIngester:
             self._on_publish,
             self._on_connecting,
             self._on_connected,
+            self._on_failure,
         )
+        self._stop: threading.Event | None = None
+        self._failure: BaseException | None = None
 
     def _on_connecting(self) -> Will:
         # Sparkplug 3.0 (host-topic-phid-death-payload-connect): the will's timestamp is the
@@ -106,6 +109,11 @@ class MqttIngester:
         filters.add(self._state_topic)
         self.link.subscribe(sorted(filters), 1)
         self.link.publish(self._state_topic, _state(True, self._state_ms), qos=1, retain=True)
+
+    def _on_failure(self, exc: BaseException) -> None:
+        self._failure = exc
+        if self._stop is not None:
+            self._stop.set()  # what was taken is committed; the rest stays with the broker
 
     def _on_publish(
         self, topic: str, payload: bytes, packet_id: int, qos: int, dup: bool, retain: bool
@@ -134,6 +142,7 @@ class MqttIngester:
 
     def run(self, stop: threading.Event, connect_timeout_s: float = 10.0) -> None:
         """Connect, ingest until ``stop`` is set, then commit what arrived and disconnect."""
+        self._stop = stop
         self.link.start(connect_timeout_s)
         switch_s = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -148,6 +157,10 @@ class MqttIngester:
             self.link.publish(self._state_topic, _state(False, now_ms()), 1, True)
             self.link.close()
             sys.setswitchinterval(switch_s)
+        if self._failure is not None:
+            raise IngestError(
+                f"the MQTT client stopped on {type(self._failure).__name__}: {self._failure}"
+            ) from self._failure
 
     def _tick(self, stop: threading.Event, done: threading.Event) -> None:
         """Lets the batch loop expire the Sparkplug gaps held past the reorder timeout, also
@@ -165,8 +178,8 @@ class MqttIngester:
             self._loop.offer(expire)
 
     def _acknowledge(self, tokens: list[Any]) -> None:
-        # A message taken before a reconnect was sent again under the new connection (with a new
-        # packet id); that copy is acknowledged when its own batch commits.
+        # A message taken before a reconnect was sent again on the new connection; that copy is
+        # acknowledged when its own batch commits.
         generation = self.link.generation
         ids = [t[0] for t in tokens if t is not None and t[1] == generation]
         self.link.acknowledge(ids, generation)

@@ -6,8 +6,9 @@ a block to ``on_publish`` (:func:`factoryos.ingest.mqtt_wire.parse`); other thre
 persistent (``clean_start`` false, an expiry), the will is renewed before every CONNECT
 (``on_connecting``), a lost connection is retried with a growing delay (1 s up to 5 s, as the
 paho client did) and ``on_connected`` runs again (subscribe, birth). Each connection has a
-generation number: an acknowledgement is written only on the connection its message came on,
-since after a reconnect the broker sends unacknowledged messages again under new packet ids.
+generation number: an acknowledgement is written only on the connection its message came on;
+after a reconnect the broker sends the unacknowledged messages again, and each copy is
+acknowledged when the batch that took it commits (its events are duplicates by then).
 A PINGREQ goes out when nothing was written for half the keep-alive, and a connection that read
 nothing for one and a half keep-alives is taken for lost (MQTT 5, 3.1.2.10).
 """
@@ -33,7 +34,8 @@ RECONNECT_S = (1.0, 5.0)
 
 class MqttLink:
     """A client connection; ``start`` connects (raising :class:`IngestError` if it cannot) and
-    starts the network thread, ``close`` disconnects cleanly (the broker drops the will)."""
+    starts the network thread, ``close`` disconnects cleanly (the broker drops the will). An
+    exception out of a callback ends the network thread and is handed to ``on_failure``."""
 
     def __init__(
         self,
@@ -44,6 +46,7 @@ class MqttLink:
         on_publish: wire.OnPublish,
         on_connecting: Callable[[], wire.Will | None],
         on_connected: Callable[[], None],
+        on_failure: Callable[[BaseException], None],
         keepalive_s: int = 60,
     ) -> None:
         self.host, self.port = host, port
@@ -53,6 +56,7 @@ class MqttLink:
         self.on_publish = on_publish
         self.on_connecting = on_connecting
         self.on_connected = on_connected
+        self.on_failure = on_failure
         self.generation = 0
         self._sock: socket.socket | None = None
         self._send_lock = threading.Lock()
@@ -98,6 +102,12 @@ class MqttLink:
         self.on_connected()
 
     def _network(self) -> None:
+        try:
+            self._serve()
+        except BaseException as exc:  # a fault in a callback: the owner stops, and says why
+            self.on_failure(exc)
+
+    def _serve(self) -> None:
         while not self._closing.is_set():
             sock = self._sock
             try:
