@@ -187,7 +187,16 @@ def serve(
             f"'factoryos users grant NAME admin {next(iter(service.sites))} --db {settings.db}'"
         )
     server = _Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5),
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+            # named, not "auto": a missing C loop or parser must fail, not slow the server 3x
+            loop="uvloop",
+            http="httptools",
+        ),
         service,
         for_,
     )
