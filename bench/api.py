@@ -6,7 +6,9 @@ In one run, on loopback, against ``factoryos serve`` in its own process:
       no ETag sent, so every request gets the full body), ``--clients`` concurrent clients for
       ``--seconds``: requests/s, p50 and p99 latency as the clients saw it and as the server
       spent it (its ``Server-Timing`` header: without the socket and the event loop's queue),
-      the server process's CPU time per request, and the first (cold) request's latency. The
+      the server process's CPU time per request, the share of the run its event loop was
+      runnable but waiting for a CPU (the run queue of a busy box), and the first (cold)
+      request's latency. The
       clients are wrk's connections (C, keep-alive, each sends its next request when its answer
       arrived; Debian package ``wrk``); on the still DuckDB store the same load also comes from
       a Python client (httpx, asyncio tasks), the reference that showed that on a busy 2-core box
@@ -60,7 +62,7 @@ from factoryos.kpi.report import GroupBy
 from factoryos.model import load_plant
 from factoryos.store.duckdb_store import DuckDBStore
 
-console = Console(width=150)
+console = Console(width=180)
 ROOT = Path(__file__).resolve().parents[1]
 PLANT = ROOT / "examples" / "robot_factory.yaml"
 FACTORYOS = Path(sys.executable).with_name("factoryos")
@@ -156,6 +158,7 @@ class Load:
     server_p50_ms: float
     server_p99_ms: float
     server_cpu_ms: float
+    loop_wait: float  # share of the run the server's event loop was runnable but had no CPU
     load_average: float
 
 
@@ -163,6 +166,12 @@ def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _waited_s(pid: int) -> float:
+    """Seconds the process's main thread (uvicorn's event loop) spent runnable on the run
+    queue, waiting for a CPU (Linux schedstat)."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
 
 
 def _wrk(tmp: Path, pid: int, port: int, token: str, clients: int, seconds: float) -> Load:
@@ -176,9 +185,9 @@ def _wrk(tmp: Path, pid: int, port: int, token: str, clients: int, seconds: floa
     url = f"http://127.0.0.1:{port}/api/v1/sites/jiading/kpis?{urlencode(QUERY)}"
     cmd = [wrk, "-t2", f"-c{clients}", f"-d{round(seconds)}s", "--timeout", "120s"]
     cmd += ["-s", str(script), "-H", f"Authorization: Bearer {token}", url]
-    cpu0 = _cpu_s(pid)
+    cpu0, wait0 = _cpu_s(pid), _waited_s(pid)
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    cpu = _cpu_s(pid) - cpu0
+    cpu, waited = _cpu_s(pid) - cpu0, _waited_s(pid) - wait0
     got = json.loads(done.stdout.strip().splitlines()[-1])
     if got["errors"] or got["timed"] != got["requests"]:
         raise RuntimeError(f"wrk saw errors or answers without Server-Timing: {done.stdout}")
@@ -191,6 +200,7 @@ def _wrk(tmp: Path, pid: int, port: int, token: str, clients: int, seconds: floa
         got["server_p50_ms"],
         got["server_p99_ms"],
         1000 * cpu / got["requests"],
+        waited / (got["duration_us"] / 1e6),
         os.getloadavg()[0],
     )
 
@@ -223,9 +233,9 @@ async def _httpx_load(
 
 
 def _httpx(pid: int, port: int, token: str, clients: int, seconds: float) -> Load:
-    cpu0 = _cpu_s(pid)
+    cpu0, wait0 = _cpu_s(pid), _waited_s(pid)
     latencies, server = asyncio.run(_httpx_load(port, token, clients, seconds))
-    cpu = _cpu_s(pid) - cpu0
+    cpu, waited = _cpu_s(pid) - cpu0, _waited_s(pid) - wait0
     return Load(
         "httpx",
         len(latencies),
@@ -235,6 +245,7 @@ def _httpx(pid: int, port: int, token: str, clients: int, seconds: float) -> Loa
         1000 * statistics.median(server),
         1000 * _percentile(server, 0.99),
         1000 * cpu / len(latencies),
+        waited / seconds,
         os.getloadavg()[0],
     )
 
@@ -262,6 +273,7 @@ def _kpi_row(name: str, load: Load, cold: float | None) -> tuple[str, ...]:
         f"{load.server_p50_ms:.2f}" if timed else "",
         f"{load.server_p99_ms:.2f}" if timed else "",
         f"{load.server_cpu_ms:.2f}" if timed else "",
+        f"{100 * load.loop_wait:.0f}" if timed else "",
         f"{1000 * cold:,.0f}" if cold is not None else "",
         f"{load.requests:,}",
         f"{load.load_average:.1f}",
@@ -427,6 +439,7 @@ def main(
             nan,
             nan,
             nan,
+            nan,
             os.getloadavg()[0],
         )
         rows = [_kpi_row("kpi_report, 1 caller, computed every time (peer)", peer, None)]
@@ -453,14 +466,15 @@ def main(
                         load = _httpx(proc.pid, port, token, clients, seconds)
                         rows.append(_kpi_row(label, load, None))
                 except Exception as exc:  # a store too slow for the timeout: say so, go on
-                    rows.append((label, "failed", repr(exc)[:60], *[""] * 8))
+                    rows.append((label, "failed", repr(exc)[:60], *[""] * 9))
                 finally:
                     _stop(proc)
                 port += 1
             table = Table(title=f"KPIs of {LINE}, March 2026 by day")
             for col in (
                 "", "client", "req/s", "p50 ms", "p99 ms", "server p50", "server p99",
-                "server CPU ms/req", "cold ms", "requests", "load avg",
+                "server CPU ms/req", "loop waited for CPU %", "cold ms", "requests",
+                "load avg",
             ):  # fmt: skip
                 table.add_column(col, justify="right" if col else "left")
             for row in rows:
