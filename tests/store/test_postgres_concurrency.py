@@ -54,7 +54,8 @@ def wait_for_lock_waiter(conn: psycopg.Connection[tuple[object, ...]]) -> int:
     for _ in range(600):  # bounded: 60 s
         row = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database() AND query LIKE '%%INSERT INTO event_ids%%'"
+            "AND datname = current_database() "
+            "AND (query LIKE '%%INSERT INTO event_ids%%' OR query LIKE '%%COPY event_ids%%')"
         ).fetchone()
         if row is not None:
             return int(str(row[0]))
