@@ -86,9 +86,10 @@ OTHER_COLUMNS = tuple(c for c in COLUMN_NAMES if c not in ("state", "reason"))
 
 def split_kinds(batch: pa.Table) -> tuple[pa.Table, pa.Table]:
     """The state events (their own narrow table) and the others, in their tables' columns."""
-    is_state = pc.equal(batch["kind"], "state")
-    states = batch.filter(is_state).select(list(STATE_COLUMNS))
-    others = batch.filter(pc.invert(is_state)).select(list(OTHER_COLUMNS))
+    by_unit = batch.take(pc.sort_indices(batch, [("path", "ascending"), ("ts", "ascending")]))
+    is_state = pc.equal(by_unit["kind"], "state")
+    states = by_unit.filter(is_state).select(list(STATE_COLUMNS))
+    others = by_unit.filter(pc.invert(is_state)).select(list(OTHER_COLUMNS))
     return states, others
 
 
