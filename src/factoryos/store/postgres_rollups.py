@@ -32,6 +32,7 @@ from typing import Any
 
 import psycopg
 
+from factoryos.store import postgres_locks
 from factoryos.store.postgres_sql import FAILURES as _F
 
 ROLLUP_DDL: tuple[str, ...] = (
@@ -60,12 +61,6 @@ WORK_TABLES: tuple[str, ...] = (
     "t timestamptz, src int, state text, reason text, prev_state text, nxt timestamptz) "
     "ON COMMIT DELETE ROWS",
 )
-
-# The units of a batch, sorted (every writer locks in one order, so none waits in a cycle).
-LOCK_UNITS = """
-SELECT count(pg_advisory_xact_lock(hashtextextended(p, 7)))
-FROM (SELECT p FROM unnest(%(units)s::text[]) p ORDER BY p COLLATE "C") u
-"""
 
 _INSTANT = "timestamptz '1970-01-01 00:00:00+00' + {} * interval '1 microsecond'"
 
@@ -250,7 +245,6 @@ INSERT INTO _ranges (path, a, b) SELECT path, min(a), max(b) FROM g GROUP BY pat
 POINT_ROLLUPS: tuple[str, ...] = (ADD_COUNTS, ADD_ENERGY)
 # In the append's transaction: the last state of each unit, and the hours to recompute.
 STATE_MARKS: tuple[str, ...] = (UPDATE_UNIT_LAST, MARK_DIRTY)
-REFRESH_LOCK = 0x66_6F_73_04  # advisory lock key: "fos" + purpose (as in postgres_schema)
 # One transaction, after the lock: the marked hours recomputed from the events as they are now.
 REFRESH: tuple[str, ...] = (
     TAKE_DIRTY,
@@ -268,7 +262,7 @@ def refresh(conn: psycopg.Connection[Any]) -> int:
         return 0
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("SET LOCAL work_mem = '64MB'")
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK,))
+        cur.execute(postgres_locks.LOCK, (postgres_locks.REFRESH,))
         cur.execute(REFRESH[0])
         ranges = max(cur.rowcount, 0)
         for statement in REFRESH[1:]:

@@ -39,6 +39,7 @@ from factoryos.model.errors import StoreError
 from factoryos.model.events import COLUMN_NAMES, Event, EventKind
 from factoryos.store import (
     postgres_batch,
+    postgres_locks,
     postgres_notices,
     postgres_retention,
     postgres_rollup_sql,
@@ -220,7 +221,7 @@ class PostgresStore:
         conn = self._conn
         with conn.transaction(), conn.cursor() as cur:
             units = pc.unique(batch["path"]).to_pylist()
-            cur.execute(postgres_rollups.LOCK_UNITS, {"units": units})
+            cur.execute(postgres_locks.LOCK_UNITS, {"units": units})
             new = self._register_ids(cur, batch)
             if new.num_rows == 0:
                 return 0
