@@ -28,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from factoryos.model.errors import StoreError
+from factoryos.store import postgres_locks
 from factoryos.store.postgres_rollups import (
     BACKFILL,
     DIRTY_DDL,
@@ -37,8 +38,6 @@ from factoryos.store.postgres_rollups import (
 )
 
 EVENT_TABLES = ("state_events", "other_events")
-_MIGRATION_LOCK = 0x66_6F_73_01  # advisory lock keys: "fos" + purpose
-_PARTITION_LOCK = 0x66_6F_73_02
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +156,7 @@ def _apply(conn: psycopg.Connection[Any], target: int = CODE_VERSION) -> list[Mi
     """Apply the migrations newer than the stored version up to ``target``, in one transaction."""
     applied = []
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(postgres_locks.LOCK, (postgres_locks.MIGRATION,))
         current = stored_version(conn)  # read under the lock: another process may have run
         if current == 0:
             conn.execute(
@@ -252,7 +251,7 @@ def create_partitions(conn: psycopg.Connection[Any], months: Iterable[dt.date]) 
     writers from creating the same partition at once.
     """
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK,))
+        conn.execute(postgres_locks.LOCK, (postgres_locks.PARTITION,))
         have = existing_months(conn)
         for month in sorted(set(months) - have):
             for table in EVENT_TABLES:
