@@ -39,11 +39,11 @@ HOUR = dt.timedelta(hours=1)
 
 _ROLL_INPUTS = """
 hours AS (
-    SELECT * FROM unnest(%(h_key)s::int[], %(h_hour)s::timestamptz[], %(h_tile)s::int[])
+    SELECT * FROM unnest(%(h_key)b::int[], %(h_hour)b::timestamptz[], %(h_tile)b::int[])
         AS h(key, hour, tile)
 ),
 segs AS (
-    SELECT * FROM unnest(%(s_key)s::int[], %(s_a)s::timestamptz[], %(s_b)s::timestamptz[])
+    SELECT * FROM unnest(%(s_key)b::int[], %(s_a)b::timestamptz[], %(s_b)b::timestamptz[])
         AS g(key, a, b)
 )"""
 
@@ -100,7 +100,7 @@ ev AS (
     UNION ALL
     SELECT g.seg, g.path, g.key, g.a, g.b, ul.ts, 1, ul.event_id, ul.state, ul.reason
     FROM useg g JOIN unit_last ul ON ul.path = g.path AND ul.ts >= g.a AND ul.ts < g.b
-    WHERE date_trunc('month', ul.ts)::date = ANY(%(expired)s::date[])
+    WHERE date_trunc('month', ul.ts)::date = ANY(%(expired)b::date[])
 ),
 iv AS MATERIALIZED (
     SELECT seg, path, key, a, b, greatest(t, a) AS s, coalesce(lead(t) OVER w, b) AS e, src,

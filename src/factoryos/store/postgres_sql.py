@@ -25,12 +25,12 @@ FAILURES = "(" + ", ".join(f"'{s.value}'" for s in sorted(FAILURE_STATES)) + ")"
 INPUTS = """
 units AS (
     SELECT path COLLATE "C" AS path, key
-    FROM unnest(%(u_path)s::text[], %(u_key)s::int[]) AS u(path, key)
+    FROM unnest(%(u_path)b::text[], %(u_key)b::int[]) AS u(path, key)
 ),
 tiles AS (
     SELECT * FROM unnest(
-        %(t_key)s::int[], %(t_idx)s::int[], %(t_start)s::timestamptz[], %(t_end)s::timestamptz[],
-        %(t_day)s::date[], %(t_shift)s::text[], %(t_kind)s::text[], %(t_price)s::float8[]
+        %(t_key)b::int[], %(t_idx)b::int[], %(t_start)b::timestamptz[], %(t_end)b::timestamptz[],
+        %(t_day)b::date[], %(t_shift)b::text[], %(t_kind)b::text[], %(t_price)b::float8[]
     ) AS t(key, idx, start_ts, end_ts, local_day, shift, kind, price)
 ),
 keys AS (

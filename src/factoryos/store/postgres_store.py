@@ -102,6 +102,9 @@ class PostgresStore:
         self._upgrade = upgrade
         self._months: set[dt.date] = set()
         self._density: tuple[float, tuple[bool, bool]] = (-1e9, (True, True))
+        self._kept_params: dict[
+            tuple[bool, frozenset[dt.date]], tuple[AggregateQuery, dict[str, Any]]
+        ] = {}
         self.applied: list[str] = []  # migrations applied when opened with upgrade=True
         self._conn = self._open()
 
@@ -347,21 +350,37 @@ class PostgresStore:
         window reaching into months whose raw events expired reads roll-ups whatever it costs:
         they are all that is left of those months.
         """
-        expired = self._expired(query) if self.rollups is not False else frozenset()
+        expired, dirty = self._window_state(query)
         use = self.rollups
         if use == "auto":
             states, points = self._rollups_pay()
             use = states if sql_of in ("state_time_sql", "failure_totals_sql") else points
-        params = postgres_batch.query_params(query, rollups=bool(use or expired), expired=expired)
+        rolled = bool(use or expired)
+        params = self._params(query, rolled, expired)
         module: Any = postgres_sql
-        if use or expired:
+        if rolled:
             segments = Counter(params["s_key"])
             probes = sum(segments[key] for key in params["u_key"])
             if probes <= MAX_SEGMENT_PROBES or expired:
                 module = postgres_rollup_sql
-                self.refresh_rollups()
+                if dirty:
+                    self.refresh_rollups()
         text = getattr(module, sql_of)(query.group_by, **kw)
         return self._run(what, lambda c: c.execute(text, params).fetchall())
+
+    def _params(
+        self, query: AggregateQuery, rolled: bool, expired: frozenset[dt.date]
+    ) -> dict[str, Any]:
+        """The query's parameters, built once for the aggregates of one report (the KPI engine
+        asks the four of the same query object: 0.8 ms of Python each for a line-month, 5 ms
+        with its rolled hours and segments)."""
+        key = (rolled, expired)
+        kept = self._kept_params.get(key)
+        if kept is not None and kept[0] is query:
+            return kept[1]
+        params = postgres_batch.query_params(query, rollups=rolled, expired=expired)
+        self._kept_params[key] = (query, params)
+        return params
 
     def _rollups_pay(self) -> tuple[bool, bool]:
         """Whether state and point roll-ups hold ROLLUP_GAIN times fewer rows than their events
@@ -379,16 +398,22 @@ class PostgresStore:
         self._density = (time.monotonic(), answer)
         return answer
 
-    def _expired(self, query: AggregateQuery) -> frozenset[dt.date]:
-        """The months of the window whose raw events retention dropped."""
-        rows = self._run(
+    def _window_state(self, query: AggregateQuery) -> tuple[frozenset[dt.date], bool]:
+        """The months of the window whose raw events retention dropped, and whether appends
+        left roll-up hours to recompute; one round trip (none when roll-ups are never read)."""
+        if self.rollups is False:
+            return frozenset(), False
+        row = self._run(
             "reading expired months",
             lambda c: c.execute(
-                "SELECT month FROM expired_months WHERE month < %s AND month >= %s::date - 31",
+                "SELECT ARRAY(SELECT month FROM expired_months "
+                "WHERE month < %s AND month >= %s::date - 31), EXISTS (SELECT FROM rollup_dirty)",
                 (query.end, query.start.astimezone(dt.UTC).date()),
-            ).fetchall(),
+            ).fetchone(),
         )
-        return frozenset(r[0] for r in rows)
+        if row is None:
+            raise AssertionError("unreachable: a SELECT without FROM returns one row")
+        return frozenset(row[0]), bool(row[1])
 
     def state_time(self, query: AggregateQuery, *, by_reason: bool = False) -> list[StateTime]:
         """Seconds in each state, clipped to the query window and cut by its periods."""
