@@ -30,8 +30,10 @@ from factoryos.store.postgres_sql import (
     INPUTS,
     PIECES,
     TILED_FAIL,
+    failure_select,
     groups,
     state_time_select,
+    states_and_failures,
     with_,
 )
 
@@ -110,31 +112,19 @@ iv AS MATERIALIZED (
 )"""
 
 
-def state_time_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
-    """Columns: g_path, g_day, g_shift, kind, state, reason, seconds."""
-    return (
-        with_(INPUTS, _ROLL_INPUTS, _SEGMENTS, PIECES)
-        + """,
+_ROLLED_STATES = """
 rolled AS (
     SELECT r.path, u.key, h.tile, r.state, r.reason, r.us * interval '1 microsecond' AS d
     FROM ut u
     JOIN hours h ON h.key = u.key AND h.hour < u.tail
     JOIN state_hours r ON r.path = u.path AND r.hour = h.hour
 )"""
-        + state_time_select(
-            group_by,
-            by_reason=by_reason,
-            pieces="(SELECT path, key, tile, state, reason, d FROM pieces UNION ALL\n"
-            "          SELECT path, key, tile, state, reason, d FROM rolled) x",
-        )
-    )
+_PIECES_AND_ROLLED = (
+    "(SELECT path, key, tile, state, reason, d FROM pieces UNION ALL\n"
+    "          SELECT path, key, tile, state, reason, d FROM rolled) x"
+)
 
-
-def failure_totals_sql(group_by: Sequence[GroupKey]) -> str:
-    """Columns: g_path, g_day, g_shift, failures, seconds (each by the tile of its start)."""
-    return (
-        with_(INPUTS, _ROLL_INPUTS, _SEGMENTS)
-        + f""",
+_ROLLED_FAIL = f"""
 fail AS (
     SELECT path, key, s AS t, 1 AS entries, interval '0' AS d
     FROM iv
@@ -166,16 +156,29 @@ fail AS (
     FROM ut u
     JOIN hours h ON h.key = u.key AND h.hour < u.tail
     JOIN fail_hours r ON r.path = u.path AND r.hour = h.hour
-),"""
-        + TILED_FAIL
-        + f"""
-SELECT {groups(group_by, "f", "p")}, sum(f.entries)::bigint AS failures,
-       extract(epoch FROM sum(f.d))::float8 AS seconds
-FROM tiled f
-JOIN tiles p ON p.key = f.key AND p.idx = f.tile
-WHERE f.t < p.end_ts
-GROUP BY 1, 2, 3
-ORDER BY 1, 2, 3"""
+)"""
+
+
+def state_time_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
+    """Columns: g_path, g_day, g_shift, kind, state, reason, seconds."""
+    return with_(INPUTS, _ROLL_INPUTS, _SEGMENTS, PIECES, _ROLLED_STATES) + state_time_select(
+        group_by, by_reason=by_reason, pieces=_PIECES_AND_ROLLED
+    )
+
+
+def failure_totals_sql(group_by: Sequence[GroupKey]) -> str:
+    """Columns: g_path, g_day, g_shift, failures, seconds (each by the tile of its start)."""
+    return with_(INPUTS, _ROLL_INPUTS, _SEGMENTS, _ROLLED_FAIL, TILED_FAIL) + failure_select(
+        group_by
+    )
+
+
+def state_and_failures_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
+    """:func:`state_time_sql` and :func:`failure_totals_sql` in one statement."""
+    return states_and_failures(
+        (INPUTS, _ROLL_INPUTS, _SEGMENTS, PIECES, _ROLLED_STATES, _ROLLED_FAIL, TILED_FAIL),
+        state_time_select(group_by, by_reason=by_reason, pieces=_PIECES_AND_ROLLED),
+        failure_select(group_by),
     )
 
 

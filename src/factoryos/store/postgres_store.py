@@ -102,6 +102,8 @@ class PostgresStore:
         self._upgrade = upgrade
         self._months: set[dt.date] = set()
         self._density: tuple[float, tuple[bool, bool]] = (-1e9, (True, True))
+        # the failure rows of the last state_time: its query, roll-up mode, snapshot
+        self._failures_of: tuple[AggregateQuery, object, str, list[FailureTotal]] | None = None
         self._kept_params: dict[
             tuple[bool, frozenset[dt.date]], tuple[AggregateQuery, dict[str, Any]]
         ] = {}
@@ -354,7 +356,7 @@ class PostgresStore:
         use = self.rollups
         if use == "auto":
             states, points = self._rollups_pay()
-            use = states if sql_of in ("state_time_sql", "failure_totals_sql") else points
+            use = points if sql_of in ("count_totals_sql", "energy_totals_sql") else states
         rolled = bool(use or expired)
         params = self._params(query, rolled, expired)
         module: Any = postgres_sql
@@ -416,15 +418,36 @@ class PostgresStore:
         return frozenset(row[0]), bool(row[1])
 
     def state_time(self, query: AggregateQuery, *, by_reason: bool = False) -> list[StateTime]:
-        """Seconds in each state, clipped to the query window and cut by its periods."""
-        rows = self._aggregate(query, "state_time_sql", "state_time", by_reason=by_reason)
+        """Seconds in each state, clipped to the query window and cut by its periods.
+
+        The same statement sums failures over the same intervals; a following
+        ``failure_totals`` of the same query object returns them, without a second pass, when
+        the server's snapshot shows that nothing was committed in between.
+        """
+        rows = self._aggregate(query, "state_and_failures_sql", "state_time", by_reason=by_reason)
+        failures = [
+            FailureTotal(GroupValues(p, d, s), int(n), float(seconds))
+            for section, p, d, s, _, _, _, seconds, n, _ in rows
+            if section == "f"
+        ]
+        snapshot = next(row[-1] for row in rows if row[0] == "v")
+        self._failures_of = (query, self.rollups, snapshot, failures)
         return [
             StateTime(GroupValues(p, d, s), PeriodKind(kind), state, reason, float(seconds))
-            for p, d, s, kind, state, reason, seconds in rows
+            for section, p, d, s, kind, state, reason, seconds, _, _ in rows
+            if section == "s"
         ]
 
     def failure_totals(self, query: AggregateQuery) -> list[FailureTotal]:
         """Entries into a failure state and seconds in failure states, by the period of each."""
+        kept = self._failures_of
+        if kept is not None and kept[0] is query and kept[1] == self.rollups:
+            row = self._run(
+                "reading the snapshot",
+                lambda c: c.execute("SELECT pg_current_snapshot()::text").fetchone(),
+            )
+            if row is not None and row[0] == kept[2]:
+                return list(kept[3])
         return [
             FailureTotal(GroupValues(p, d, s), int(n), float(seconds))
             for p, d, s, n, seconds in self._aggregate(
