@@ -15,6 +15,7 @@ Schema and partitions: ``postgres_schema``; the aggregate SQL: ``postgres_sql``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections import Counter
@@ -102,6 +103,8 @@ class PostgresStore:
         self._upgrade = upgrade
         self._months: set[dt.date] = set()
         self._density: tuple[float, tuple[bool, bool]] = (-1e9, (True, True))
+        # the expired months the last aggregate found in its window, for the next of its query
+        self._expired_of: tuple[AggregateQuery, frozenset[dt.date]] | None = None
         # the failure rows of the last state_time: its query, roll-up mode, snapshot
         self._failures_of: tuple[AggregateQuery, object, str, list[FailureTotal]] | None = None
         self._kept_params: dict[
@@ -352,7 +355,32 @@ class PostgresStore:
         window reaching into months whose raw events expired reads roll-ups whatever it costs:
         they are all that is left of those months.
         """
-        expired, dirty = self._window_state(query)
+        if self.rollups is False:
+            text, params = self._statement(query, sql_of, frozenset(), kw)[1:]
+            return self._run(what, functools.partial(_fetch, text=text, params=params))
+        # Optimistic: the statement for the expired months seen last for this query object
+        # (usually none) goes out in one round trip with the check of what it assumed; only a
+        # wrong guess, or roll-up hours marked by appends, costs another.
+        kept = self._expired_of
+        expired = kept[1] if kept is not None and kept[0] is query else frozenset()
+        for attempt in range(2):
+            rolled, text, params = self._statement(query, sql_of, expired, kw)
+            checked = functools.partial(self._checked, query=query, text=text, params=params)
+            found, dirty, rows = self._run(what, checked)
+            self._expired_of = (query, found)
+            if found != expired and attempt == 0:
+                expired = found
+                continue
+            if rolled and dirty:
+                self.refresh_rollups()
+                return self._run(what, functools.partial(_fetch, text=text, params=params))
+            break
+        return rows
+
+    def _statement(
+        self, query: AggregateQuery, sql_of: str, expired: frozenset[dt.date], kw: dict[str, bool]
+    ) -> tuple[bool, str, dict[str, Any]]:
+        """Whether the aggregate reads roll-ups, its SQL and its parameters."""
         use = self.rollups
         if use == "auto":
             states, points = self._rollups_pay()
@@ -365,10 +393,26 @@ class PostgresStore:
             probes = sum(segments[key] for key in params["u_key"])
             if probes <= MAX_SEGMENT_PROBES or expired:
                 module = postgres_rollup_sql
-                if dirty:
-                    self.refresh_rollups()
         text = getattr(module, sql_of)(query.group_by, **kw)
-        return self._run(what, lambda c: c.execute(text, params).fetchall())
+        return module is postgres_rollup_sql, text, params
+
+    @staticmethod
+    def _checked(
+        conn: psycopg.Connection[Any], query: AggregateQuery, text: str, params: dict[str, Any]
+    ) -> tuple[frozenset[dt.date], bool, list[Any]]:
+        """The window's expired months, whether roll-up hours are marked, and the rows of
+        ``text``: two statements in one round trip (a pipeline)."""
+        with conn.pipeline():
+            check = conn.execute(
+                "SELECT ARRAY(SELECT month FROM expired_months "
+                "WHERE month < %s AND month >= %s::date - 31), EXISTS (SELECT FROM rollup_dirty)",
+                (query.end, query.start.astimezone(dt.UTC).date()),
+            )
+            main = conn.execute(text, params)
+        row = check.fetchone()
+        if row is None:
+            raise AssertionError("unreachable: a SELECT without FROM returns one row")
+        return frozenset(row[0]), bool(row[1]), main.fetchall()
 
     def _params(
         self, query: AggregateQuery, rolled: bool, expired: frozenset[dt.date]
@@ -399,23 +443,6 @@ class PostgresStore:
         )
         self._density = (time.monotonic(), answer)
         return answer
-
-    def _window_state(self, query: AggregateQuery) -> tuple[frozenset[dt.date], bool]:
-        """The months of the window whose raw events retention dropped, and whether appends
-        left roll-up hours to recompute; one round trip (none when roll-ups are never read)."""
-        if self.rollups is False:
-            return frozenset(), False
-        row = self._run(
-            "reading expired months",
-            lambda c: c.execute(
-                "SELECT ARRAY(SELECT month FROM expired_months "
-                "WHERE month < %s AND month >= %s::date - 31), EXISTS (SELECT FROM rollup_dirty)",
-                (query.end, query.start.astimezone(dt.UTC).date()),
-            ).fetchone(),
-        )
-        if row is None:
-            raise AssertionError("unreachable: a SELECT without FROM returns one row")
-        return frozenset(row[0]), bool(row[1])
 
     def state_time(self, query: AggregateQuery, *, by_reason: bool = False) -> list[StateTime]:
         """Seconds in each state, clipped to the query window and cut by its periods.
@@ -487,3 +514,7 @@ class PostgresStore:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _fetch(conn: psycopg.Connection[Any], text: str, params: dict[str, Any]) -> list[Any]:
+    return conn.execute(text, params).fetchall()
