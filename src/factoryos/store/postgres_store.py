@@ -103,7 +103,7 @@ class PostgresStore:
         self._upgrade = upgrade
         self._months: set[dt.date] = set()
         self._density: tuple[float, tuple[bool, bool]] = (-1e9, (True, True))
-        # the expired months the last aggregate found in its window, for the next of its query
+        # the expired months the last aggregate found in its window, for the next of that window
         self._expired_of: tuple[AggregateQuery, frozenset[dt.date]] | None = None
         # the failure rows of the last state_time: its query, roll-up mode, snapshot
         self._failures_of: tuple[AggregateQuery, object, str, list[FailureTotal]] | None = None
@@ -358,11 +358,11 @@ class PostgresStore:
         if self.rollups is False:
             text, params = self._statement(query, sql_of, frozenset(), kw)[1:]
             return self._run(what, functools.partial(_fetch, text=text, params=params))
-        # Optimistic: the statement for the expired months seen last for this query object
+        # Optimistic: the statement for the expired months seen last in this window
         # (usually none) goes out in one round trip with the check of what it assumed; only a
         # wrong guess, or roll-up hours marked by appends, costs another.
         kept = self._expired_of
-        expired = kept[1] if kept is not None and kept[0] is query else frozenset()
+        expired = kept[1] if kept is not None and _same_window(kept[0], query) else frozenset()
         for attempt in range(2):
             rolled, text, params = self._statement(query, sql_of, expired, kw)
             checked = functools.partial(self._checked, query=query, text=text, params=params)
