@@ -160,6 +160,7 @@ def append_figures(events: int, batch: int, took: dict[str, float]) -> list[tupl
         ratios = (f"{t / t_copy:.2f}x", f"{t / t_bin:.2f}x")
         append.add_row(label, f"{t:.1f}", f"{rate[name]:,.0f}", *ratios)
     console.print(append)
+    console.print(f"load average after the appends: {Path('/proc/loadavg').read_text()}")
     return [
         ("PostgreSQL append within 2x of the bare CSV COPY", t_pg / t_copy <= 2),
         ("PostgreSQL append within 2x of the bare binary COPY", t_pg / t_bin <= 2),
@@ -232,14 +233,18 @@ def latencies(
     }
     wall: dict[str, list[float]] = {name: [] for name in ways}
     cpu = dict.fromkeys(ways, 0.0)
-    for query in queries:
-        for name, (store, rollups) in ways.items():
-            pid = pg.backend_pid if store is pg else None
-            pg.rollups = rollups if store is pg else "auto"
-            cpu0, server0, began = time.process_time(), server_cpu_s(pid), time.perf_counter()
-            kpi_inputs(store, query)
-            wall[name].append((time.perf_counter() - began) * 1000)
-            cpu[name] += time.process_time() - cpu0 + server_cpu_s(pid) - server0
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("line-months, each way in turn", total=len(queries))
+        for query in queries:
+            for name, (store, rollups) in ways.items():
+                pid = pg.backend_pid if store is pg else None
+                pg.rollups = rollups if store is pg else "auto"
+                cpu0, server0 = time.process_time(), server_cpu_s(pid)
+                began = time.perf_counter()
+                kpi_inputs(store, query)
+                wall[name].append((time.perf_counter() - began) * 1000)
+                cpu[name] += time.process_time() - cpu0 + server_cpu_s(pid) - server0
+            progress.advance(task)
     pg.rollups = "auto"
     return {name: (wall[name], cpu[name] * 1000 / len(queries)) for name in ways}
 
