@@ -177,12 +177,15 @@ def kpi_inputs(store: Any, query: AggregateQuery) -> tuple[Any, ...]:
     )
 
 
-def latencies(store: Any, queries: list[AggregateQuery]) -> list[float]:
+def latencies(store: Any, queries: list[AggregateQuery], what: str) -> list[float]:
     out = []
-    for query in queries:
-        began = time.perf_counter()
-        kpi_inputs(store, query)
-        out.append((time.perf_counter() - began) * 1000)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(what, total=len(queries))
+        for query in queries:
+            began = time.perf_counter()
+            kpi_inputs(store, query)
+            out.append((time.perf_counter() - began) * 1000)
+            progress.advance(task)
     return out
 
 
@@ -262,6 +265,7 @@ def main(
                 ratios = (f"{t / t_copy:.2f}x", f"{t / t_bin:.2f}x")
                 append.add_row(label, f"{t:.1f}", f"{rate[name]:,.0f}", *ratios)
             console.print(append)
+            console.print(f"load average after the appends: {Path('/proc/loadavg').read_text()}")
 
             # statistics as autovacuum would have them (the "auto" choice reads the catalog)
             admin.execute(
@@ -270,13 +274,13 @@ def main(
             month = month_queries(units, queries, seed)
             kpi_inputs(pg, month[0])  # warm both stores' caches once
             kpi_inputs(duck, month[0])
-            got = {"pg": latencies(pg, month)}
+            got = {"pg": latencies(pg, month, "line-month, PostgreSQL auto")}
             pg.rollups = True
-            got["pg rolled"] = latencies(pg, month)
+            got["pg rolled"] = latencies(pg, month, "line-month, PostgreSQL roll-ups")
             pg.rollups = False
-            got["pg raw"] = latencies(pg, month)
+            got["pg raw"] = latencies(pg, month, "line-month, PostgreSQL raw")
             pg.rollups = "auto"
-            got["duck"] = latencies(duck, month)
+            got["duck"] = latencies(duck, month, "line-month, DuckDB")
             lat = Table(
                 title=f"KPI inputs, one line x one month by day, {queries} random months (ms)"
             )

@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from factoryos.store import postgres_locks
 from factoryos.store.postgres_store import PostgresStore
 from tests.pg import PG_URL, drop_schemas, new_schema, pg_unavailable, url_with_schema
 from tests.store.pg_child import event
@@ -54,7 +55,8 @@ def wait_for_lock_waiter(conn: psycopg.Connection[tuple[object, ...]]) -> int:
     for _ in range(600):  # bounded: 60 s
         row = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database() AND query LIKE '%%INSERT INTO event_ids%%'"
+            "AND datname = current_database() "
+            "AND (query LIKE '%%INSERT INTO event_ids%%' OR query LIKE '%%COPY event_ids%%')"
         ).fetchone()
         if row is not None:
             return int(str(row[0]))
@@ -138,3 +140,26 @@ def test_a_lost_connection_is_retried_and_each_event_stored_once(
     messages = [r.getMessage() for r in caplog.records]
     assert any("connection lost" in m and "retry 1 of" in m for m in messages), messages
     assert any("succeeded on retry 1" in m for m in messages), messages
+
+
+def test_stores_in_two_schemas_do_not_wait_for_each_other(url: str) -> None:
+    # Advisory locks are per database: a unit's lock in one store's schema must not hold up an
+    # append to the same unit path in another store of the same database.
+    other = url_with_schema(new_schema())
+    path = event(1).path
+    with psycopg.connect(PG_URL, autocommit=True) as holder, PostgresStore(other) as store:
+        holder.execute(f"SET search_path TO {schema_of(url)}")  # type: ignore[arg-type]
+        holder.execute("BEGIN")
+        holder.execute(postgres_locks.LOCK_UNITS, {"units": [path]})
+        holder.execute(postgres_locks.LOCK, (postgres_locks.REFRESH,))
+        results = []
+        appending = threading.Thread(
+            target=lambda: results.extend([store.append([event(1)]), store.refresh_rollups()])
+        )
+        appending.start()
+        appending.join(timeout=10)
+        waited = appending.is_alive()
+        holder.execute("ROLLBACK")  # frees a writer that waited
+        appending.join(timeout=30)
+    assert not waited, "the append or the refresh waited for a lock of another schema"
+    assert results[0].inserted == 1

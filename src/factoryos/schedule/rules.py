@@ -128,7 +128,12 @@ def dispatch(problem: Problem, rule: str = "MWKR", *, deadline: float | None = N
                 continue
             dur = on_best[0]
             prev = last_op[best_m]
-            setup = problem.setup(best_m, prev, _op(problem, ref)) if setups and prev else 0
+            if not setups:
+                setup = 0
+            elif prev is None:
+                setup = problem.first_setup(best_m, _op(problem, ref))
+            else:
+                setup = problem.setup(best_m, prev, _op(problem, ref))
             est = max(rt, free_m + setup)
             if est < best_ect or ref == best_ref:
                 job = problem.jobs[ref[0]]
@@ -212,7 +217,7 @@ def serial(problem: Problem) -> Solution:
         best: tuple[int, int, int] | None = None
         for a in op.alternatives:
             m, free, prev = a.machine, machine_free[a.machine], last_op[a.machine]
-            setup = problem.setup(m, prev, op) if prev is not None else 0
+            setup = problem.first_setup(m, op) if prev is None else problem.setup(m, prev, op)
             if calendar:
                 start = problem.earliest_start(
                     m, ready, a.duration, free=free, setup=setup, mode=mode

@@ -25,12 +25,12 @@ __all__ = ["CHANNEL", "NOTIFY_STORED", "StoredNotice", "StoredNotices"]
 
 CHANNEL = "factoryos_stored"
 
-# Run in the append's transaction after the insert: ``_incoming`` then holds only the events this
-# batch stored (the duplicates were deleted from it).
+# Run in the append's transaction after the insert, with the span and number of the events the
+# batch stored (its duplicates left out).
 NOTIFY_STORED = f"""
 SELECT pg_notify('{CHANNEL}', json_build_object(
-    'schema', current_schema(), 'lo', min(b.ts_us), 'hi', max(b.ts_us), 'n', count(*))::text)
-FROM _incoming b
+    'schema', current_schema(), 'lo', %(lo)s::bigint, 'hi', %(hi)s::bigint, 'n', %(n)s::bigint
+)::text)
 """
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

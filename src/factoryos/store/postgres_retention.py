@@ -17,7 +17,8 @@ import psycopg
 from psycopg import sql
 
 from factoryos.model.errors import StoreError
-from factoryos.store.postgres_rollups import REFRESH, REFRESH_LOCK
+from factoryos.store import postgres_locks
+from factoryos.store.postgres_rollups import REFRESH
 from factoryos.store.postgres_schema import (
     EVENT_TABLES,
     existing_months,
@@ -97,7 +98,7 @@ def apply(conn: psycopg.Connection[Any], now: dt.datetime) -> RetentionPlan:
     with conn.transaction():
         conn.execute("LOCK TABLE state_events, other_events IN ACCESS EXCLUSIVE MODE")
         # the marked roll-up hours are recomputed from the events about to go: now, not after
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK,))
+        conn.execute(postgres_locks.LOCK, (postgres_locks.REFRESH,))
         for statement in REFRESH:
             conn.execute(statement)
         result = plan(conn, now)

@@ -32,6 +32,7 @@ from typing import Any
 
 import psycopg
 
+from factoryos.store import postgres_locks
 from factoryos.store.postgres_sql import FAILURES as _F
 
 ROLLUP_DDL: tuple[str, ...] = (
@@ -61,22 +62,17 @@ WORK_TABLES: tuple[str, ...] = (
     "ON COMMIT DELETE ROWS",
 )
 
-LOCK_UNITS = """
-SELECT count(pg_advisory_xact_lock(hashtextextended(path, 7)))
-FROM (SELECT DISTINCT path FROM _incoming ORDER BY path) p
-"""
+_INSTANT = "timestamptz '1970-01-01 00:00:00+00' + {} * interval '1 microsecond'"
 
-_TS = "timestamptz '1970-01-01 00:00:00+00' + b.ts_us * interval '1 microsecond'"
-_HOUR = f"date_trunc('hour', {_TS})"
-
+# The deltas arrive grouped per unit and hour (``postgres_batch``): one row per group, in key
+# order, so each roll-up row is touched once and in index order.
 ADD_COUNTS = f"""
 INSERT INTO count_hours (path, hour, product, operation, good, scrap, rework)
-SELECT b.path, {_HOUR}, b.product, b.operation, coalesce(sum(b.good), 0),
-       coalesce(sum(b.scrap), 0), coalesce(sum(b.rework), 0)
-FROM _incoming b
-WHERE b.kind = 'count'
-GROUP BY 1, 2, 3, 4
-ORDER BY 1, 2, 3, 4
+SELECT path, {_INSTANT.format("hour_us")}, product, operation, good, scrap, rework
+FROM unnest(%(c_path)s::text[], %(c_hour)s::int8[], %(c_product)s::text[],
+            %(c_operation)s::text[], %(c_good)s::int8[], %(c_scrap)s::int8[],
+            %(c_rework)s::int8[]) AS d(path, hour_us, product, operation, good, scrap, rework)
+ORDER BY path COLLATE "C", hour_us, product, operation
 ON CONFLICT (path, hour, product, operation) DO UPDATE SET
     good = count_hours.good + excluded.good,
     scrap = count_hours.scrap + excluded.scrap,
@@ -85,11 +81,9 @@ ON CONFLICT (path, hour, product, operation) DO UPDATE SET
 
 ADD_ENERGY = f"""
 INSERT INTO energy_hours (path, hour, kwh)
-SELECT b.path, {_HOUR}, sum(b.energy_kwh)
-FROM _incoming b
-WHERE b.kind = 'energy' AND b.energy_kwh IS NOT NULL
-GROUP BY 1, 2
-ORDER BY 1, 2
+SELECT path, {_INSTANT.format("hour_us")}, kwh
+FROM unnest(%(e_path)s::text[], %(e_hour)s::int8[], %(e_kwh)s::float8[]) AS d(path, hour_us, kwh)
+ORDER BY path COLLATE "C", hour_us
 ON CONFLICT (path, hour) DO UPDATE SET kwh = energy_hours.kwh + excluded.kwh
 """
 
@@ -99,10 +93,9 @@ INSERT INTO rollup_dirty (path, a, b)
 SELECT nb.path, date_trunc('hour', coalesce(p.ts, nb.lo)),
        date_trunc('hour', coalesce(x.ts, nb.hi)) + interval '1 hour'
 FROM (
-    SELECT b.path, min({_TS}) AS lo, max({_TS}) AS hi
-    FROM _incoming b
-    WHERE b.kind = 'state'
-    GROUP BY b.path
+    SELECT path COLLATE "C" AS path, {_INSTANT.format("lo_us")} AS lo,
+           {_INSTANT.format("hi_us")} AS hi
+    FROM unnest(%(s_path)s::text[], %(s_lo)s::int8[], %(s_hi)s::int8[]) AS d(path, lo_us, hi_us)
 ) nb
 LEFT JOIN LATERAL (
     SELECT s.ts FROM state_events s WHERE s.path = nb.path AND s.ts < nb.lo
@@ -219,9 +212,9 @@ ORDER BY path, ts DESC, event_id DESC
 
 UPDATE_UNIT_LAST = f"""
 INSERT INTO unit_last (path, ts, event_id, state, reason)
-SELECT DISTINCT ON (b.path) b.path, {_TS}, b.event_id, b.state, b.reason
-FROM _incoming b WHERE b.kind = 'state'
-ORDER BY b.path, b.ts_us DESC, b.event_id COLLATE "C" DESC
+SELECT path, {_INSTANT.format("ts_us")}, event_id, state, reason
+FROM unnest(%(l_path)s::text[], %(l_ts)s::int8[], %(l_id)s::text[], %(l_state)s::text[],
+            %(l_reason)s::text[]) AS d(path, ts_us, event_id, state, reason)
 ON CONFLICT (path) DO UPDATE SET
     ts = excluded.ts, event_id = excluded.event_id, state = excluded.state,
     reason = excluded.reason
@@ -252,7 +245,6 @@ INSERT INTO _ranges (path, a, b) SELECT path, min(a), max(b) FROM g GROUP BY pat
 POINT_ROLLUPS: tuple[str, ...] = (ADD_COUNTS, ADD_ENERGY)
 # In the append's transaction: the last state of each unit, and the hours to recompute.
 STATE_MARKS: tuple[str, ...] = (UPDATE_UNIT_LAST, MARK_DIRTY)
-REFRESH_LOCK = 0x66_6F_73_04  # advisory lock key: "fos" + purpose (as in postgres_schema)
 # One transaction, after the lock: the marked hours recomputed from the events as they are now.
 REFRESH: tuple[str, ...] = (
     TAKE_DIRTY,
@@ -270,7 +262,7 @@ def refresh(conn: psycopg.Connection[Any]) -> int:
         return 0
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("SET LOCAL work_mem = '64MB'")
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", (REFRESH_LOCK,))
+        cur.execute(postgres_locks.LOCK, (postgres_locks.REFRESH,))
         cur.execute(REFRESH[0])
         ranges = max(cur.rowcount, 0)
         for statement in REFRESH[1:]:

@@ -28,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from factoryos.model.errors import StoreError
+from factoryos.store import postgres_locks
 from factoryos.store.postgres_rollups import (
     BACKFILL,
     DIRTY_DDL,
@@ -37,8 +38,6 @@ from factoryos.store.postgres_rollups import (
 )
 
 EVENT_TABLES = ("state_events", "other_events")
-_MIGRATION_LOCK = 0x66_6F_73_01  # advisory lock keys: "fos" + purpose
-_PARTITION_LOCK = 0x66_6F_73_02
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +110,35 @@ MIGRATIONS += (
         "state roll-ups recomputed after the append, from the hours it marks",
         (DIRTY_DDL,),
     ),
+    Migration(
+        6,
+        "the service's background jobs and live loop proposals, kept over a restart",
+        (
+            """CREATE TABLE jobs (
+                id text PRIMARY KEY,
+                kind text NOT NULL,
+                site text NOT NULL,
+                status text NOT NULL,
+                progress double precision NOT NULL,
+                created timestamptz NOT NULL,
+                result jsonb,
+                error text
+            )""",
+            "CREATE INDEX jobs_site ON jobs (site, created)",
+            """CREATE TABLE loop_proposals (
+                id text PRIMARY KEY,
+                site text NOT NULL,
+                created timestamptz NOT NULL,
+                doc jsonb NOT NULL
+            )""",
+            "CREATE INDEX loop_proposals_site ON loop_proposals (site, created)",
+            """CREATE TABLE loop_adoptions (
+                site text PRIMARY KEY,
+                plan text NOT NULL,
+                adopted timestamptz NOT NULL
+            )""",
+        ),
+    ),
 )
 CODE_VERSION = MIGRATIONS[-1].version
 
@@ -128,7 +156,7 @@ def _apply(conn: psycopg.Connection[Any], target: int = CODE_VERSION) -> list[Mi
     """Apply the migrations newer than the stored version up to ``target``, in one transaction."""
     applied = []
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(postgres_locks.LOCK, (postgres_locks.MIGRATION,))
         current = stored_version(conn)  # read under the lock: another process may have run
         if current == 0:
             conn.execute(
@@ -223,7 +251,7 @@ def create_partitions(conn: psycopg.Connection[Any], months: Iterable[dt.date]) 
     writers from creating the same partition at once.
     """
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK,))
+        conn.execute(postgres_locks.LOCK, (postgres_locks.PARTITION,))
         have = existing_months(conn)
         for month in sorted(set(months) - have):
             for table in EVENT_TABLES:
