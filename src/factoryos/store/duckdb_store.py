@@ -46,44 +46,22 @@ from factoryos.store.protocol import AppendResult
 _OTHER_COLUMNS = [c for c in COLUMN_NAMES if c not in ("state", "reason")]
 
 
-# The keys of the batch's ids not stored before: INSERT OR IGNORE probes the primary key's index
-# per key, and RETURNING gives back only the keys it inserted. A key is 64 bits of the id's MD5
-# (stable across DuckDB versions, unlike hash()): a 2 M-key index took 60-100 ms a 20,000-key
-# batch where one on the ids themselves took 240-350 ms.
-_CLAIM_KEYS = """
-INSERT OR IGNORE INTO event_keys SELECT DISTINCT md5_number_lower(event_id) FROM _incoming
-RETURNING key
-"""
-# Ids whose key was stored already: duplicates, or (rarely: 64-bit keys) another id with the same
-# key; only these are looked up in the tables.
-_KNOWN_KEY_IDS = """
-SELECT DISTINCT event_id FROM _incoming
-WHERE md5_number_lower(event_id) NOT IN (SELECT key FROM _new_keys)
-"""
+# The key of each id of the batch: 64 bits of its MD5 (stable across DuckDB versions, unlike
+# hash()). A 2 M-key index took 60-100 ms a 20,000-key batch where one on the ids themselves
+# took 240-350 ms.
+_KEYS = "SELECT event_id, md5_number_lower(event_id) AS key FROM _incoming"
+# INSERT OR IGNORE probes the primary key's index per key; RETURNING gives back only the keys it
+# inserted: the keys not stored before.
+_CLAIM_KEYS = "INSERT OR IGNORE INTO event_keys SELECT DISTINCT key FROM _keyed RETURNING key"
+# Of the ids whose key was stored already (duplicates, or rarely another id with the same key),
+# those stored: only these few are looked up in the tables.
 _STORED = """
 SELECT event_id FROM state_events WHERE event_id IN (SELECT event_id FROM _known)
 UNION ALL
 SELECT event_id FROM other_events WHERE event_id IN (SELECT event_id FROM _known)
 """
-
-# The rows to store, one per id; state rows first, so an id that two kinds use in one batch is
-# stored once, as its state row (the other kinds skip the ids of the batch's states).
-_INSERT_NEW = """
-INSERT INTO {0}
-SELECT {1}
-FROM (
-    SELECT DISTINCT ON (event_id) *
-    FROM _incoming b
-    WHERE {2}
-      AND (md5_number_lower(event_id) IN (SELECT key FROM _new_keys)
-           OR event_id IN (SELECT event_id FROM _known_new))
-) b
-WHERE {3}
-ORDER BY ts
-"""
-_NOT_A_STATE_OF_THE_BATCH = """NOT EXISTS (
-    SELECT 1 FROM _incoming s WHERE s.kind = 'state' AND s.event_id = b.event_id
-)"""
+# The new rows of a table, one per id, sorted by time.
+_INSERT = "INSERT INTO {0} SELECT {1} FROM (SELECT DISTINCT ON (event_id) * FROM _rows) ORDER BY ts"
 
 
 def _sql_type(arrow_type: pa.DataType) -> str:
@@ -200,31 +178,40 @@ class DuckDBStore:
             con.register("_incoming", table)
             try:
                 con.execute("BEGIN TRANSACTION")
-                con.register("_new_keys", con.sql(_CLAIM_KEYS).to_arrow_table())
-                known = con.sql(_KNOWN_KEY_IDS).to_arrow_table()
-                con.register("_known", known)
-                # the tables are scanned only when a batch repeats ids (a redelivery)
-                stored = con.sql(_STORED).to_arrow_table() if known.num_rows else known
-                fresh = pc.is_in(known["event_id"], stored["event_id"])
-                con.register("_known_new", known.filter(pc.invert(fresh)))
+                keyed = con.sql(_KEYS).to_arrow_table()
+                con.register("_keyed", keyed)
+                new_keys = con.sql(_CLAIM_KEYS).to_arrow_table()
+                known = keyed.filter(pc.invert(pc.is_in(keyed["key"], new_keys["key"])))
+                if known.num_rows:  # a redelivery: the tables are scanned for these ids
+                    con.register("_known", known)
+                    stored = con.sql(_STORED).to_arrow_table()["event_id"]
+                    fresh = table.filter(pc.invert(pc.is_in(table["event_id"], stored)))
+                else:
+                    fresh = table
+                # state rows first: an id that two kinds use in one batch is stored once, as its
+                # state row
+                is_state = pc.equal(fresh["kind"], "state")
+                states = fresh.filter(is_state)
+                others = fresh.filter(pc.invert(is_state))
+                if states.num_rows and others.num_rows:
+                    others = others.filter(
+                        pc.invert(pc.is_in(others["event_id"], states["event_id"]))
+                    )
                 inserted = 0
-                for target, columns, which, where in (
-                    ("state_events", "event_id, ts, path, state, reason", "kind = 'state'", "TRUE"),
-                    (
-                        "other_events",
-                        ", ".join(_OTHER_COLUMNS),
-                        "kind <> 'state'",
-                        _NOT_A_STATE_OF_THE_BATCH,
-                    ),
+                for target, columns, rows in (
+                    ("state_events", "event_id, ts, path, state, reason", states),
+                    ("other_events", ", ".join(_OTHER_COLUMNS), others),
                 ):
-                    sql = _INSERT_NEW.format(target, columns, which, where)
-                    inserted += int(con.execute(sql).fetchall()[0][0])
+                    if rows.num_rows:
+                        con.register("_rows", rows)
+                        sql = _INSERT.format(target, columns)
+                        inserted += int(con.execute(sql).fetchall()[0][0])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
             finally:
-                for name in ("_incoming", "_new_keys", "_known", "_known_new"):
+                for name in ("_incoming", "_keyed", "_known", "_rows"):
                     con.unregister(name)
         if inserted:
             self._version += 1
