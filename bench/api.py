@@ -6,9 +6,16 @@ In one run, on loopback, against ``factoryos serve`` in its own process:
       no ETag sent, so every request gets the full body), ``--clients`` concurrent clients for
       ``--seconds``: requests/s, p50 and p99 latency as the clients saw it and as the server
       spent it (its ``Server-Timing`` header: without the socket and the event loop's queue),
-      and the first (cold) request's latency, on the embedded DuckDB store, on DuckDB while the
-      live twin appends April's events to the same store, and on PostgreSQL (a fresh database on
-      127.0.0.1:5432 holding the same events; skipped when no server answers);
+      the server process's CPU time per request, the share of the run its event loop was
+      runnable but waiting for a CPU (the run queue of a busy box), and the first (cold)
+      request's latency. The
+      clients are wrk's connections (C, keep-alive, each sends its next request when its answer
+      arrived; Debian package ``wrk``); on the still DuckDB store the same load also comes from
+      a Python client (httpx, asyncio tasks), the reference that showed that on a busy 2-core box
+      a Python load generator measures its own wait for the CPU. On the embedded DuckDB store,
+      on DuckDB while the live twin appends April's events to the same store, and on
+      PostgreSQL (a fresh database on 127.0.0.1:5432 holding the same events; skipped when no
+      server answers);
   (b) the same query in-process (``kpi_report`` on the DuckDB store, one caller, computed every
       time): the peer. The server computes the answer once and keeps it until a stored event
       could change it (one with ``ts`` before the window's end; April's events do not), so (a)
@@ -29,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import math
 import os
 import shutil
 import statistics
@@ -37,8 +45,10 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -52,7 +62,7 @@ from factoryos.kpi.report import GroupBy
 from factoryos.model import load_plant
 from factoryos.store.duckdb_store import DuckDBStore
 
-console = Console(width=150)
+console = Console(width=180)
 ROOT = Path(__file__).resolve().parents[1]
 PLANT = ROOT / "examples" / "robot_factory.yaml"
 FACTORYOS = Path(sys.executable).with_name("factoryos")
@@ -110,10 +120,96 @@ def _token(port: int) -> str:
     return str(r.json()["access_token"])
 
 
-async def _load(
+WRK_SCRIPT = """
+st = {}  -- global: done() reads each thread's list through thread:get
+response = function(status, headers, body)
+  local v = headers["server-timing"]
+  if v then st[#st + 1] = tonumber(string.match(v, "dur=([%d.]+)")) end
+end
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+done = function(summary, latency, requests)
+  local all = {}
+  for _, t in ipairs(threads) do
+    for _, x in ipairs(t:get("st")) do all[#all + 1] = x end
+  end
+  table.sort(all)
+  local function q(p) return all[math.min(#all, math.floor(p * #all) + 1)] or -1 end
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "errors": %d, '
+    .. '"server_p50_ms": %f, "server_p99_ms": %f, "timed": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout, q(0.5), q(0.99), #all))
+end
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """What one load run measured: client-side and the server's own (``Server-Timing``) times,
+    and the server process's CPU time (user + system, all its threads) per request."""
+
+    client: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    server_p50_ms: float
+    server_p99_ms: float
+    server_cpu_ms: float
+    loop_wait: float  # share of the run the server's event loop was runnable but had no CPU
+    load_average: float
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _waited_s(pid: int) -> float:
+    """Seconds the process's main thread (uvicorn's event loop) spent runnable on the run
+    queue, waiting for a CPU (Linux schedstat)."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
+def _wrk(tmp: Path, pid: int, port: int, token: str, clients: int, seconds: float) -> Load:
+    """``clients`` connections of wrk (C, 2 threads, keep-alive), each sending its next request
+    when its answer arrived, for ``seconds``."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk not found: apt-get install wrk (scripts/setup.sh does it)")
+    script = tmp / "latency.lua"
+    script.write_text(WRK_SCRIPT)
+    url = f"http://127.0.0.1:{port}/api/v1/sites/jiading/kpis?{urlencode(QUERY)}"
+    cmd = [wrk, "-t2", f"-c{clients}", f"-d{round(seconds)}s", "--timeout", "120s"]
+    cmd += ["-s", str(script), "-H", f"Authorization: Bearer {token}", url]
+    cpu0, wait0 = _cpu_s(pid), _waited_s(pid)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    cpu, waited = _cpu_s(pid) - cpu0, _waited_s(pid) - wait0
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    if got["errors"] or got["timed"] != got["requests"]:
+        raise RuntimeError(f"wrk saw errors or answers without Server-Timing: {done.stdout}")
+    return Load(
+        "wrk",
+        got["requests"],
+        got["duration_us"] / 1e6,
+        got["p50_us"] / 1000,
+        got["p99_us"] / 1000,
+        got["server_p50_ms"],
+        got["server_p99_ms"],
+        1000 * cpu / got["requests"],
+        waited / (got["duration_us"] / 1e6),
+        os.getloadavg()[0],
+    )
+
+
+async def _httpx_load(
     port: int, token: str, clients: int, seconds: float
 ) -> tuple[list[float], list[float]]:
-    """Client latencies and the server's own times (s) of the requests made."""
+    """The Python reference client: ``clients`` asyncio tasks over one httpx client (latencies
+    and the server's own times, s)."""
     url = f"http://127.0.0.1:{port}/api/v1/sites/jiading/kpis"
     latencies: list[float] = []
     server: list[float] = []
@@ -136,6 +232,24 @@ async def _load(
     return latencies, server
 
 
+def _httpx(pid: int, port: int, token: str, clients: int, seconds: float) -> Load:
+    cpu0, wait0 = _cpu_s(pid), _waited_s(pid)
+    latencies, server = asyncio.run(_httpx_load(port, token, clients, seconds))
+    cpu, waited = _cpu_s(pid) - cpu0, _waited_s(pid) - wait0
+    return Load(
+        "httpx",
+        len(latencies),
+        seconds,
+        1000 * statistics.median(latencies),
+        1000 * _percentile(latencies, 0.99),
+        1000 * statistics.median(server),
+        1000 * _percentile(server, 0.99),
+        1000 * cpu / len(latencies),
+        waited / seconds,
+        os.getloadavg()[0],
+    )
+
+
 def _cold(port: int, token: str) -> float:
     t0 = time.perf_counter()
     r = httpx.get(
@@ -148,18 +262,21 @@ def _cold(port: int, token: str) -> float:
     return time.perf_counter() - t0
 
 
-def _kpi_row(
-    name: str, latencies: list[float], seconds: float, server: list[float], cold: float | None
-) -> tuple[str, ...]:
+def _kpi_row(name: str, load: Load, cold: float | None) -> tuple[str, ...]:
+    timed = not math.isnan(load.server_p50_ms)
     return (
         name,
-        f"{len(latencies) / seconds:,.1f}",
-        f"{1000 * statistics.median(latencies):.1f}",
-        f"{1000 * _percentile(latencies, 0.99):.1f}",
-        f"{1000 * statistics.median(server):.2f}" if server else "",
-        f"{1000 * _percentile(server, 0.99):.2f}" if server else "",
+        load.client,
+        f"{load.requests / load.seconds:,.1f}",
+        f"{load.p50_ms:,.1f}",
+        f"{load.p99_ms:,.1f}",
+        f"{load.server_p50_ms:.2f}" if timed else "",
+        f"{load.server_p99_ms:.2f}" if timed else "",
+        f"{load.server_cpu_ms:.2f}" if timed else "",
+        f"{100 * load.loop_wait:.0f}" if timed else "",
         f"{1000 * cold:,.0f}" if cold is not None else "",
-        f"{len(latencies):,}",
+        f"{load.requests:,}",
+        f"{load.load_average:.1f}",
     )
 
 
@@ -291,7 +408,7 @@ def main(
     clients: Annotated[int, typer.Option(help="Concurrent clients.")] = 20,
     seconds: Annotated[float, typer.Option(help="Load duration per store (s).")] = 30.0,
     live_seconds: Annotated[float, typer.Option(help="Live latency sampling (s).")] = 20.0,
-    port: Annotated[int, typer.Option(help="First loopback port to use.")] = 8765,
+    port: Annotated[int, typer.Option(help="First loopback port to use.")] = 18400,
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp_text:
         tmp = Path(tmp_text)
@@ -312,8 +429,20 @@ def main(
         pg_url = _postgres_copy(store)
         store.close()
         shutil.copy(tmp / "month.duckdb", tmp / "month-live.duckdb")  # each server its users
-        peer = ("in-process kpi_report, 1 caller (peer)", direct, min(seconds, 10), [], None)
-        rows = [_kpi_row(*peer)]
+        nan = math.nan
+        peer = Load(
+            "in-process",
+            len(direct),
+            min(seconds, 10),
+            1000 * statistics.median(direct),
+            1000 * _percentile(direct, 0.99),
+            nan,
+            nan,
+            nan,
+            nan,
+            os.getloadavg()[0],
+        )
+        rows = [_kpi_row("kpi_report, 1 caller, computed every time (peer)", peer, None)]
         april = ("--twin", "--speed", "600", "--twin-at", "2026-04-02T10:00+08:00")
         try:
             for name, db, extra in (
@@ -330,16 +459,22 @@ def main(
                 try:
                     token = _token(port)
                     cold = _cold(port, token)
-                    lat, server = asyncio.run(_load(port, token, clients, seconds))
-                    rows.append(_kpi_row(label, lat, seconds, server, cold))
+                    rows.append(
+                        _kpi_row(label, _wrk(tmp, proc.pid, port, token, clients, seconds), cold)
+                    )
+                    if not extra and db.endswith(".duckdb"):  # the Python client, same server
+                        load = _httpx(proc.pid, port, token, clients, seconds)
+                        rows.append(_kpi_row(label, load, None))
                 except Exception as exc:  # a store too slow for the timeout: say so, go on
-                    rows.append((label, "failed", repr(exc)[:40], "", "", "", "", ""))
+                    rows.append((label, "failed", repr(exc)[:60], *[""] * 9))
                 finally:
                     _stop(proc)
                 port += 1
             table = Table(title=f"KPIs of {LINE}, March 2026 by day")
             for col in (
-                "", "req/s", "p50 ms", "p99 ms", "server p50", "server p99", "cold ms", "requests"
+                "", "client", "req/s", "p50 ms", "p99 ms", "server p50", "server p99",
+                "server CPU ms/req", "loop waited for CPU %", "cold ms", "requests",
+                "load avg",
             ):  # fmt: skip
                 table.add_column(col, justify="right" if col else "left")
             for row in rows:

@@ -3,6 +3,8 @@
 The benchmark's messages (``bench/ingest.py``: 100 devices, 10 Double metrics a DDATA, aliases
 only) are encoded up front; then, each stage timed on its own over the same messages:
 
+  mqtt      the ingester's MQTT reader: the PUBLISH packets parsed from 1,000-packet reads,
+            their PUBACKs built;
   parse     protobuf's C parser alone (``Payload.ParseFromString``), the floor of decoding;
   pipeline  ``Pipeline.sparkplug``: topic, decode, session checks, mapping, columns or events;
   table     the batch as the canonical Arrow table (what ``append`` receives);
@@ -31,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.ingest import DEVICES, GROUP, MAPPING, METRICS, NODE, _drop, _postgres
 
+from factoryos.ingest import mqtt_wire as wire
 from factoryos.ingest import sparkplug_b_pb2 as pb
 from factoryos.ingest.mapping import load_mapping_text
 from factoryos.ingest.pipeline import Batch, Pipeline
@@ -104,7 +107,20 @@ def main(
         for _, data in stream:
             pb.Payload().ParseFromString(data)
 
-    rows: list[tuple[str, float]] = [("parse (protobuf C, floor)", timed(parse)[0])]
+    packets = [wire.publish(t, d, 1, False, i % 65535 + 1) for i, (t, d) in enumerate(stream)]
+    blocks = [b"".join(packets[i : i + 1000]) for i in range(0, len(packets), 1000)]
+
+    def mqtt() -> None:
+        ids: list[int] = []
+        for block in blocks:
+            wire.parse(block, lambda _t, _d, i, _q, _u, _r: ids.append(i), lambda _k, _b: None)
+            wire.pubacks(ids)
+            ids.clear()
+
+    rows: list[tuple[str, float]] = [
+        ("MQTT reader (mqtt_wire: PUBLISH parse, PUBACKs)", timed(mqtt)[0]),
+        ("parse (protobuf C, floor)", timed(parse)[0]),
+    ]
     pipeline_s, made = batches(stream, per_batch)
     rows.append(("pipeline (decode, session, map, columns)", pipeline_s))
     table_s, tables = timed(lambda: [b.table() for b in made])

@@ -17,3 +17,9 @@ if ! fc-list :lang=zh 2>/dev/null | grep -q . && command -v apt-get >/dev/null &
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk) \
     >/dev/null 2>&1 || echo "setup: could not install fonts-noto-cjk; zh-CN PDFs will be refused"
 fi
+# wrk (a compiled HTTP load generator) is the 20 concurrent clients of bench/api.py: a Python
+# client starved of CPU on a busy box measured itself, not the server (docs/api.md).
+if ! command -v wrk >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
+    >/dev/null 2>&1 || echo "setup: could not install wrk; bench/api.py will say so"
+fi

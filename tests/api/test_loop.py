@@ -6,7 +6,9 @@ the wall clock), so that the rush order's repair and the twin check work on the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +18,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from factoryos.api import create_app
-from factoryos.app.live_loop import LoopPolicy, LoopSettings
+from factoryos.app.hub import Hub
+from factoryos.app.live_loop import LiveLoop, LoopPolicy, LoopSettings, LoopSite
+from factoryos.app.loop_records import INTERRUPTED, proposal_doc, proposal_of
+from factoryos.app.loop_repair import Proposal, Trigger
+from factoryos.app.plans import DownSpan
 from factoryos.app.service import Service, ServiceSettings
 from factoryos.store.duckdb_store import DuckDBStore
+from factoryos.store.records import DuckDBRecordStore
 from factoryos.store.users import DuckDBUserStore
 from tests.api.conftest import PASSWORD, PLANT_A, auth
 
@@ -48,7 +55,12 @@ def loop_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Test
         plan_time_limit_s=2.0,
         loop=LoopSettings(LoopPolicy.APPROVAL, time_limit_s=2.0, replications=2),
     )
-    service = Service(settings, store=DuckDBStore(":memory:"), users=DuckDBUserStore(":memory:"))
+    service = Service(
+        settings,
+        store=DuckDBStore(":memory:"),
+        users=DuckDBUserStore(":memory:"),
+        records=DuckDBRecordStore(tmp / "records.duckdb"),
+    )
     for name, role in (("pia", "planner"), ("vic", "viewer")):
         service.accounts.add(name, PASSWORD)
         service.accounts.grant(name, role, SITE)
@@ -118,6 +130,41 @@ def test_a_rush_order_is_repaired_checked_and_held_until_a_planner_approves(
     assert "RUSH-1" in planned
     assert client.post(approve, headers=planner).status_code == 409  # decided already
     assert service.loop is not None and service.loop.current(SITE) == held["plan"]
+    # a restarted server (a new loop over the same records and plans) knows all of it
+    assert isinstance(service.records, DuckDBRecordStore)
+    again = LiveLoop(
+        service.settings.loop,
+        {SITE: LoopSite(service.sites[SITE].plant, service.plans[SITE])},
+        service.now,
+        Hub(),
+        DuckDBRecordStore(service.records.path),
+    )
+    assert [p.to_json() for p in again.proposals(SITE)] == [
+        p.to_json() for p in service.loop.proposals(SITE)
+    ]
+    assert again.proposal(SITE, held["id"]).to_json()["decided_by"] == "pia"
+    assert again.current(SITE) == held["plan"]  # the adopted plan stays in force
+    # a proposal held when the server stopped is approved by the next one (here: back to the
+    # parent plan, the one plan on disk besides the adopted one)
+    was_held = dataclasses.replace(
+        again.proposal(SITE, held["id"]),
+        status="held",
+        parent=held["plan"],
+        plan=parent,
+        decided_by="",
+        id="0123456789ab",
+    )
+    service.records.put_proposal(SITE, was_held.id, at, proposal_doc(was_held))
+    third = LiveLoop(
+        service.settings.loop,
+        {SITE: LoopSite(service.sites[SITE].plant, service.plans[SITE])},
+        service.now,
+        Hub(),
+        DuckDBRecordStore(service.records.path),
+    )
+    assert third.proposal(SITE, was_held.id).status == "held"
+    decided = third.decide(SITE, was_held.id, approve=True, by="pia")
+    assert decided.status == "adopted" and third.current(SITE) == parent
 
 
 def test_a_scrap_report_names_a_planned_step(loop_client: tuple[TestClient, Service]) -> None:
@@ -162,3 +209,34 @@ def test_dispatch_lists_leave_out_what_ended(tmp_path: Path) -> None:
     lists = dispatch_lists(plant, ops, t + dt.timedelta(hours=1, minutes=30))
     assert [o["order_id"] for o in lists[unit.path]] == ["SO-1", "SO-2"]
     assert len(lists) == len(plant.work_units)
+
+
+def test_a_stored_proposal_comes_back_as_it_was_and_a_running_one_interrupted() -> None:
+    t = dt.datetime(2026, 3, 3, 2, tzinfo=dt.UTC)
+    down = DownSpan("hmc", 1, t, t + dt.timedelta(hours=2))
+    triggers = (
+        Trigger(SITE, "down", "hmc/1 down", 1_800_000_000.25, down=down),
+        Trigger(SITE, "scrap", "SO-1 scrapped", 1_800_000_001.5, scrap=("SO-1", "painting")),
+        Trigger(SITE, "rush", "rush", 1_800_000_002.0, rush_csv=f"{HEADER}\nR-1,sr6,1,a,b,1\n"),
+    )
+    held = Proposal(
+        SITE,
+        triggers,
+        "plan-a",
+        t,
+        plan="plan-b",
+        status="adopted",
+        moves=({"order_id": "SO-1", "reason": "moved"},),
+        orders=({"order_id": "SO-1", "on_time_before": 0.5, "on_time_after": 1.0},),
+        summary={"orders_checked": 1},
+        repair_s=1.25,
+        check_s=2.5,
+        published_at=1_800_000_005.125,
+        decided_by="pia",
+    )
+    back = proposal_of(json.loads(json.dumps(proposal_doc(held))))
+    assert back == held  # every field, triggers' times heard and rush rows included
+    assert back.latency_s == held.latency_s
+    running = Proposal(SITE, triggers[:1], "plan-a", t)
+    back = proposal_of(json.loads(json.dumps(proposal_doc(running))))
+    assert (back.status, back.error) == ("interrupted", INTERRUPTED)

@@ -1,6 +1,7 @@
 """The twin's edge nodes answer `Node Control/Rebirth`: a host that subscribed after the births
-asks for a rebirth and from then on stores the data; rebirths asked for while the twin publishes
-keep each node's seq in order."""
+asks for a rebirth and from then on stores the data; a host that reads the cumulative totals
+starts its baselines from the rebirth and counts nothing twice; rebirths asked for while the twin
+publishes keep each node's seq in order."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from factoryos.ingest.sparkplug import (
     encode,
 )
 from factoryos.model import Plant, load_plant
-from factoryos.model.events import MachineState, ProductionCount, StateChange
+from factoryos.model.events import EnergyReading, MachineState, ProductionCount, StateChange
 from factoryos.store.duckdb_store import DuckDBStore
 from tests.ingest.conftest import PlantBroker, wait_online
 from tests.ingest.twin_kpis import Background, wait_for
@@ -120,6 +121,88 @@ def test_a_host_that_came_after_the_births_gets_a_rebirth(
     # counts are amounts per event: the rebirth does not repeat one (no double count)
     assert sum(r["good"] or 0 for r in rows) == 3 + 4 + 5
     assert sum(r["scrap"] or 0 for r in rows) == 1
+
+
+def _ask_rebirth(port: int, group: str, node: str) -> None:
+    ms = int(time.time() * 1000)
+    ncmd = encode(Payload(ms, None, (Metric(REBIRTH_METRIC, None, ms, DataType.BOOLEAN, True),)))
+    asker = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"ask-{group}")
+    asker.connect("127.0.0.1", port)
+    asker.loop_start()
+    asker.publish(f"{NAMESPACE}/{group}/NCMD/{node}", ncmd, qos=1).wait_for_publish(5)
+    asker.disconnect()
+    asker.loop_stop()
+
+
+def test_a_late_host_reading_totals_starts_from_the_rebirth_and_counts_once(
+    broker: PlantBroker, tmp_path: Path
+) -> None:
+    """Counts and energy made before the host came are in the totals of the rebirth's DBIRTH:
+    its baseline, not counted; a second rebirth (the host listening) restates the same totals:
+    no event; every amount after the first rebirth is counted once."""
+    plant = load_plant(ROOT / "examples" / "robot_factory.yaml")
+    a, b, node = _two_units(plant)
+    product = plant.products[0].id
+    tag = f"totals{time.time_ns()}"
+    publisher = TwinPublisher(Broker.parse(broker.url), plant.root_path, tag)
+    try:
+        publisher.publish(StateChange("a0", _at(0), a, MachineState.PRODUCING))
+        publisher.publish(ProductionCount("a1", _at(1), a, product, good=2))
+        publisher.publish(EnergyReading("a1e", _at(1), a, 1.5))
+        publisher.publish(StateChange("b0", _at(1), b, MachineState.PRODUCING))
+
+        mapping = twin_mapping(plant.root_path, tag, host_id=f"host-{tag}", totals=True)
+        settings = Settings(db=str(tmp_path / "totals.duckdb"))
+        stop = threading.Event()
+        stored = [0]
+        ingester = Background(
+            lambda: run_ingest(
+                settings,
+                mapping,
+                plant,
+                broker.url,
+                stop,
+                options=IngestOptions(batch_s=0.1),
+                on_batch=lambda p, *_: stored.__setitem__(0, p.counts.stored),
+            )
+        )
+        try:
+            wait_online(broker.port, {mapping.host_id}, 15)
+            publisher.publish(StateChange("a2", _at(2), a, MachineState.IDLE, "starved"))
+            wait_for(lambda: publisher.rebirths >= 1, 10, "the rebirth answered")
+            _ask_rebirth(broker.port, tag, node)
+            wait_for(lambda: publisher.rebirths >= 2, 10, "the second rebirth answered")
+            later = [
+                ProductionCount("a3", _at(3), a, product, good=3, scrap=1),
+                ProductionCount("b5", _at(5), b, product, good=4),
+                EnergyReading("a6e", _at(6), a, 0.5),
+                ProductionCount("a7", _at(7), a, product, good=5),
+            ]
+            for event in later:
+                publisher.publish(event)
+            # a3 is two events (good, scrap); the first rebirth's DBIRTHs restate both units'
+            # states, the second's the same again (same seq, same times: same ids, duplicates)
+            expected = len(later) + 1 + 2
+            wait_for(lambda: stored[0] >= expected, 10, f"{expected} stored")
+        finally:
+            stop.set()
+            counts = ingester.join(30)
+    finally:
+        publisher.close()
+    assert isinstance(counts, Counts)
+    assert counts.reconciles(), counts.line()
+    assert counts.dead_letters == 1 and counts.duplicates == 2, counts.line()
+    assert counts.stored == expected, counts.line()
+    rows = DuckDBStore(settings.db).events().to_pylist()
+    assert sum(r["good"] or 0 for r in rows) == 3 + 4 + 5
+    assert sum(r["scrap"] or 0 for r in rows) == 1
+    assert sum(r["energy_kwh"] or 0.0 for r in rows) == 0.5
+    # each amount's event at the time of the reading that carried it
+    assert {(r["path"], r["ts"], r["good"]) for r in rows if r["good"]} == {
+        (a, _at(3), 3),
+        (b, _at(5), 4),
+        (a, _at(7), 5),
+    }
 
 
 def test_rebirths_asked_for_while_the_twin_publishes_keep_seq_in_order(

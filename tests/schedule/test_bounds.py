@@ -76,11 +76,25 @@ def test_unattended_work_may_use_the_time_off() -> None:
     assert bottleneck_bound(p).bound <= 100
 
 
-def test_units_that_set_up_per_lot_count_every_lot_but_the_first() -> None:
-    # three 10-unit lots of one family on one unit with a 5-unit step setup: 30 + 2 x 5
+def test_units_that_set_up_per_lot_count_every_lot_the_first_too() -> None:
+    # three 10-unit lots of one family on one unit with a 5-unit step setup: 3 x (5 + 10),
+    # the first lot sets up too (as the twin does)
     lot = Operation((Alternative(0, 10),), family="f", setup_default=5)
     jobs = tuple(Job((lot,), name=f"l{k}") for k in range(3))
     per_lot = Problem(jobs, 1, lot_setup_machines=frozenset({0}))
-    assert bottleneck_bound(per_lot).bound == 40 == dispatch(per_lot, "EDD").makespan
+    assert bottleneck_bound(per_lot).bound == 45 == dispatch(per_lot, "EDD").makespan
     # a campaign unit: no setup within the family
     assert bottleneck_bound(Problem(jobs, 1)).bound == 30 == dispatch(Problem(jobs, 1)).makespan
+
+
+def test_busy_while_a_waiting_run_fits_leaves_out_stretch_ends_too_short() -> None:
+    # the calendar pauses at 100; b (50 units, one stretch) waits from 0 while a runs 0-60,
+    # then cannot fit into 60-100: idle for the plain share, not for the fitting one
+    p = Problem((_job("a", 0, (0, 60)), _job("b", 0, (0, 50))), 1, breaks=(100,))
+    plan = Solution((Assignment(0, 0, 0, 0, 60), Assignment(1, 0, 0, 100, 150)))
+    assert abs(busy_while_waiting(p, plan, (0,)) - 0.6) < 1e-9
+    assert busy_while_waiting(p, plan, (0,), fitting=True) == 1.0
+    # a shorter waiting run (30) would have fitted from 60 to 70: those 11 instants count
+    short = Problem((_job("a", 0, (0, 60)), _job("b", 0, (0, 30))), 1, breaks=(100,))
+    late = Solution((Assignment(0, 0, 0, 0, 60), Assignment(1, 0, 0, 100, 130)))
+    assert abs(busy_while_waiting(short, late, (0,), fitting=True) - 60 / 71) < 1e-9

@@ -107,8 +107,8 @@ def test_a_lot_plan_passes_the_validator_and_carries_its_quantities(plant: Plant
     placed = [o for o in plan if o.operation_id.endswith("place")]
     assert sorted(o.quantity for o in placed) == [5, 5, 5, 10, 10, 10, 10, 10, 10]
     # one placer, which sets up per lot (the default): 3 x 150 min of placing and a 30 min
-    # setup before each lot but the first
-    assert max(o.end for o in placed) == MONDAY + dt.timedelta(minutes=450 + 8 * 30)
+    # setup before each of the 9 lots, the first included (as in the twin)
+    assert max(o.end for o in placed) == MONDAY + dt.timedelta(minutes=450 + 9 * 30)
 
 
 def test_a_campaign_placer_sets_up_only_on_a_family_change(tmp_path: Path) -> None:
@@ -134,8 +134,9 @@ def test_a_lot_size_below_one_is_refused_with_the_order(plant: Plant) -> None:
 
 
 def test_overlapping_lots_pass_each_transfer_batch_on(tmp_path: Path) -> None:
-    # 10 boards placed (6 min each) then tested (6 min each) in transfer batches of 2: testing
-    # starts after 12 min and ends 12 min after placing: 72 min instead of 120
+    # 10 boards placed (6 min each, after the lot's 30 min setup) then tested (6 min each) in
+    # transfer batches of 2: testing starts after 12 min and ends 12 min after placing: 72 min
+    # instead of 120
     text = (
         PLANT.replace("lot_size: 10", "lot_size: 10\n    transfer_batch: 2")
         .replace(
@@ -155,7 +156,7 @@ def test_overlapping_lots_pass_each_transfer_batch_on(tmp_path: Path) -> None:
     for solution in (best_rule(pp.problem)[1], solve(pp.problem, SolverParams(2.0, 2)).solution):
         check(pp.problem, solution)
         place, test = sorted(solution.assignments, key=lambda a: a.op)
-        assert (place.start, place.end, test.start, test.end) == (0, 60, 12, 72)
+        assert (place.start, place.end, test.start, test.end) == (30, 90, 42, 102)
 
 
 def test_what_the_plan_does_not_model_is_said(tmp_path: Path) -> None:

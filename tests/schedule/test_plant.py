@@ -89,7 +89,21 @@ def test_plan_carries_family_changeovers_on_each_unit(small: PlantProblem) -> No
     changes = 0
     for eq_id, unit in {(o.equipment_id, o.unit_index) for o in plan}:
         ops = plan.for_equipment(eq_id, unit)
-        assert ops[0].setup_start is None
+        equipment = plant.equipment_by_id[eq_id]
+        first = ops[0]
+        step = next(
+            s
+            for s in plant.product_by_id[first.product].routing
+            if s.id == first.operation_id.rsplit(".", 1)[-1]
+        )
+        # the first lot sets up too on a per-lot unit, as in the twin
+        seconds = step.setup_time_s if equipment.setup == "per_lot" else 0.0
+        assert first.setup_duration == dt.timedelta(minutes=math.ceil(seconds / 60))
+        if seconds:
+            assert first.setup_start is not None
+            assert first.setup_start + first.setup_duration <= first.start
+        else:
+            assert first.setup_start is None
         for before, after in itertools.pairwise(ops):
             a = plant.product_by_id[before.product].family
             b = plant.product_by_id[after.product].family
@@ -98,7 +112,6 @@ def test_plan_carries_family_changeovers_on_each_unit(small: PlantProblem) -> No
                 for s in plant.product_by_id[after.product].routing
                 if s.id == after.operation_id.rsplit(".", 1)[-1]
             )
-            equipment = plant.equipment_by_id[eq_id]
             if a != b:
                 seconds = equipment.setup_matrix_s.get(a, {}).get(b, step.setup_time_s)
             else:  # a new lot of the same family

@@ -3,52 +3,59 @@
 One worker thread runs them in order: the CPU-heavy solvers and twins should not fight each other
 (or the live twin) for the cores. A job's function gets a ``progress`` callable taking a fraction
 0..1 and returns a JSON-ready result; an exception becomes the job's error message.
+
+Every job is also kept in the service's :class:`~factoryos.store.records.RecordStore` (each change
+of status at once, progress at most every ``PROGRESS_EVERY_S``), so that a restarted server still
+shows it; a job that was queued or running when its server stopped is shown ``interrupted``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
+import logging
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Literal
 
-from factoryos.model.errors import FactoryosError
+from factoryos.model.errors import FactoryosError, StoreError
+from factoryos.store.records import JobRecord, RecordStore
 
 __all__ = ["Job", "JobRunner"]
 
-JobStatus = Literal["queued", "running", "done", "failed"]
+Job = JobRecord
+JobStatus = Literal["queued", "running", "done", "failed", "interrupted"]
 Progress = Callable[[float], None]
 Work = Callable[[Progress], dict[str, Any]]
 
+log = logging.getLogger(__name__)
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: str
-    kind: str
-    site: str
-    status: JobStatus
-    progress: float
-    created: dt.datetime
-    result: dict[str, Any] | None = None
-    error: str | None = None
+PROGRESS_EVERY_S = 1.0  # a solver reports progress many times a second; the store hears less
+INTERRUPTED = "the server stopped while this job was queued or running; submit it again"
 
 
 class JobRunner:
-    """Runs :data:`Work` in the background; jobs are kept (in memory) for reading."""
+    """Runs :data:`Work` in the background; jobs are read from memory and kept in ``records``.
 
-    def __init__(self) -> None:
+    ``sites``: the sites this server serves; their jobs left unfinished by an earlier server
+    are marked interrupted, and every earlier job of theirs is read back."""
+
+    def __init__(self, records: RecordStore, sites: Sequence[str]) -> None:
+        self._records = records
         self._pool: ThreadPoolExecutor | None = None  # made on the first job, again after shutdown
         self._lock = threading.Lock()
-        self._jobs: dict[str, Job] = {}
-        self._ids = itertools.count(1)
+        records.interrupt_jobs(sites, INTERRUPTED)
+        self._jobs: dict[str, Job] = {j.id: j for j in records.jobs(sites)}
+        self._saved: dict[str, float] = {}  # job id -> monotonic time of its last progress save
 
     def submit(self, kind: str, site: str, work: Work) -> Job:
-        job_id = f"{kind}-{next(self._ids)}"
+        # unique over restarts and over servers sharing one store
+        job_id = f"{kind}-{uuid.uuid4().hex[:12]}"
         job = Job(job_id, kind, site, "queued", 0.0, dt.datetime.now(dt.UTC))
+        self._records.put_job(job)
         with self._lock:
             self._jobs[job_id] = job
             if self._pool is None:
@@ -58,7 +65,15 @@ class JobRunner:
 
     def _set(self, job_id: str, **changes: Any) -> None:
         with self._lock:
-            self._jobs[job_id] = replace(self._jobs[job_id], **changes)
+            job = self._jobs[job_id] = replace(self._jobs[job_id], **changes)
+        now = time.monotonic()
+        if "status" not in changes and now - self._saved.get(job_id, 0.0) < PROGRESS_EVERY_S:
+            return
+        self._saved[job_id] = now
+        try:
+            self._records.put_job(job)
+        except StoreError:  # the job goes on; a restart will show it as last stored
+            log.exception("job %s was not stored", job_id)
 
     def _run(self, job_id: str, work: Work) -> None:
         self._set(job_id, status="running")
@@ -74,6 +89,7 @@ class JobRunner:
             self._set(job_id, status="failed", error=f"{type(exc).__name__}: {exc}")
         else:
             self._set(job_id, status="done", progress=1.0, result=result)
+        self._saved.pop(job_id, None)
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -89,14 +105,19 @@ class JobRunner:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             job = self.get(job_id)
-            if job is None or job.status in ("done", "failed"):
+            if job is None or job.status in ("done", "failed", "interrupted"):
                 return job
             time.sleep(0.05)
         return self.get(job_id)
 
     def shutdown(self) -> None:
-        """Drop queued jobs; a running one ends by itself (solvers have time limits)."""
+        """Drop queued jobs (interrupted); a running one ends by itself (solvers have time
+        limits), or, when the process ends first, the next server marks it interrupted."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            queued = [j.id for j in self._jobs.values() if j.status == "queued"]
+        for job_id in queued:
+            self._set(job_id, status="interrupted", error=INTERRUPTED)

@@ -10,7 +10,9 @@ that arrive during a repair are handled together in the next turn) and makes a
 in the twin (:mod:`factoryos.app.loop_repair`). With policy ``auto`` it is adopted at once;
 with ``approval`` it is held until a planner approves it (or rejects it). Adopting makes it the
 site's current plan and publishes its dispatch lists (:mod:`factoryos.app.loop_dispatch`).
-Every proposal is also told to the browsers through the hub (kind ``loop``).
+Every proposal is also told to the browsers through the hub (kind ``loop``), and kept with the
+plan adopted last in the service's records (:mod:`factoryos.app.loop_records`): a restarted
+server shows them and keeps the adopted plan in force.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ from typing import Any
 
 from factoryos.app.hub import Hub, LiveMessage
 from factoryos.app.loop_dispatch import DispatchOut, dispatch_lists
+from factoryos.app.loop_records import proposal_doc, proposal_of
 from factoryos.app.loop_repair import LoopParams, Proposal, Trigger, repair_and_check, warm_up
 from factoryos.app.plans import DownSpan, PlanStore
 from factoryos.model import Event, Plant, ProductionCount, StateChange
-from factoryos.model.errors import FactoryosError, ParameterError
+from factoryos.model.errors import FactoryosError, ParameterError, StoreError
 from factoryos.model.states import FAILURE_STATES
+from factoryos.store.records import RecordStore
 
 __all__ = ["LiveLoop", "LoopPolicy", "LoopSettings"]
 
@@ -78,6 +82,7 @@ class LiveLoop:
         sites: dict[str, LoopSite],
         now: Callable[[str], dt.datetime],
         hub: Hub,
+        records: RecordStore,
     ) -> None:
         if settings.policy is LoopPolicy.OFF:
             raise ParameterError("loop", settings.policy.value, "a loop that is off is not built")
@@ -102,8 +107,19 @@ class LiveLoop:
         }
         self._lock = threading.Lock()
         self._queue: queue.Queue[Trigger | None] = queue.Queue()
-        self._proposals: dict[str, list[Proposal]] = {s: [] for s in sites}
-        self._adopted: dict[str, tuple[str, float]] = {}  # site -> (plan id, wall time)
+        # what an earlier server of these sites proposed and adopted: kept over a restart
+        self._records = records
+        self._proposals: dict[str, list[Proposal]] = {}
+        for site in sites:
+            self._proposals[site] = [proposal_of(d) for d in records.proposals(site, KEPT)]
+            for p in self._proposals[site]:
+                if p.status == "interrupted":
+                    self._save(p)
+        self._adopted: dict[str, tuple[str, float]] = {  # site -> (plan id, wall time)
+            site: (plan, at.timestamp())
+            for site, (plan, at) in records.adoptions().items()
+            if site in sites
+        }
         self._downs: dict[str, list[DownSpan]] = {s: [] for s in sites}
         self._ops_cache: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.ignored = 0  # triggers that did not concern the current plan
@@ -307,6 +323,7 @@ class LiveLoop:
             active = list(downs)
             self._proposals[site].append(proposal := Proposal(site, triggers, parent, now))
             del self._proposals[site][:-KEPT]
+        self._save(proposal)
         try:
             repair_and_check(self.sites[site].plans, proposal, active, self.params, self._pool)
         except (FactoryosError, ValueError, OSError) as exc:
@@ -329,9 +346,14 @@ class LiveLoop:
         site, plan = proposal.site, proposal.plan
         assert plan is not None
         plans = self.sites[site].plans
+        adopted = time.time()
         with self._lock:
-            self._adopted[site] = (plan, time.time())
+            self._adopted[site] = (plan, adopted)
         plans.set_meta(plan, status_loop="adopted")
+        try:
+            self._records.put_adoption(site, plan, dt.datetime.fromtimestamp(adopted, dt.UTC))
+        except StoreError:  # the plan is in force all the same; a restart will not know it
+            log.exception("the adoption of %s at %s was not stored", plan, site)
         if self.out is not None:
             try:
                 self.out.publish(site, self.dispatch(site, plan), plan, proposal.id)
@@ -342,7 +364,17 @@ class LiveLoop:
         self._tell(proposal)
 
     def _tell(self, proposal: Proposal) -> None:
+        self._save(proposal)
         self.hub.publish(LiveMessage(proposal.site, "loop", proposal.to_json(details=False)))
+
+    def _save(self, proposal: Proposal) -> None:
+        """Keep the proposal as it is now; a store that fails is logged, the loop goes on."""
+        first = min(t.observed_at for t in proposal.triggers)
+        created = dt.datetime.fromtimestamp(first, dt.UTC)
+        try:
+            self._records.put_proposal(proposal.site, proposal.id, created, proposal_doc(proposal))
+        except StoreError:
+            log.exception("proposal %s of %s was not stored", proposal.id, proposal.site)
 
     # -- dispatch --------------------------------------------------------------------------------
 

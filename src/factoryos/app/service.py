@@ -27,12 +27,13 @@ from factoryos.app.live_view import line_oee_today
 from factoryos.app.plans import PlanStore
 from factoryos.app.program_serving import ProgramRegistry
 from factoryos.app.settings import DEFAULT_DB, Settings
-from factoryos.app.stores import open_store, open_user_store
+from factoryos.app.stores import open_record_store, open_store, open_user_store
 from factoryos.app.watch import StoreWatch
 from factoryos.model import Event, Plant, ProductionCount, StateChange, load_plant
 from factoryos.model.errors import ParameterError
 from factoryos.store.postgres_url import is_postgres_url
 from factoryos.store.protocol import EventStore
+from factoryos.store.records import RecordStore
 from factoryos.store.users import UserStore
 
 __all__ = ["Service", "ServiceSettings", "Site"]
@@ -96,6 +97,7 @@ class Service:
         *,
         store: EventStore | None = None,
         users: UserStore | None = None,
+        records: RecordStore | None = None,
     ) -> None:
         if not settings.plants:
             raise ParameterError("plant", [], "serve needs at least one plant model")
@@ -118,14 +120,16 @@ class Service:
             s.id: PlanStore(s.plant, s.plant_path, self.work_dir / s.id / "plans")
             for s in self.sites.values()
         }
-        self.jobs = JobRunner()
+        # jobs and loop proposals beside the events: a restarted server still shows them
+        self.records = records if records is not None else open_record_store(settings.db)
+        self.jobs = JobRunner(self.records, list(self.sites))
         self.dead_letters = DeadLetters(settings.db)
         self.hub = Hub()
         self.twins: dict[str, LiveTwin] = {}
         self.loop: LiveLoop | None = None
         if settings.loop.policy is not LoopPolicy.OFF:
             sites = {s.id: LoopSite(s.plant, self.plans[s.id]) for s in self.sites.values()}
-            self.loop = LiveLoop(settings.loop, sites, self.now, self.hub)
+            self.loop = LiveLoop(settings.loop, sites, self.now, self.hub, self.records)
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
         self.changes = ChangeLog()

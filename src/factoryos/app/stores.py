@@ -8,11 +8,13 @@ from pathlib import Path
 from factoryos.app.settings import Settings
 from factoryos.model.errors import StoreError
 from factoryos.store.duckdb_store import DuckDBStore
+from factoryos.store.postgres_records import PostgresRecordStore
 from factoryos.store.postgres_retention import RetentionPlan
 from factoryos.store.postgres_store import PostgresStore
 from factoryos.store.postgres_url import is_postgres_url, redact
 from factoryos.store.postgres_users import PostgresUserStore
 from factoryos.store.protocol import EventStore
+from factoryos.store.records import DuckDBRecordStore, RecordStore
 from factoryos.store.users import DuckDBUserStore, UserStore
 
 
@@ -33,6 +35,12 @@ def open_user_store(db: str) -> UserStore:
     """The accounts at ``db``: tables on the PostgreSQL server of a ``postgresql://`` URL (every
     server and command of the plant shares them), else in the DuckDB file."""
     return PostgresUserStore(db) if is_postgres_url(db) else DuckDBUserStore(db)
+
+
+def open_record_store(db: str) -> RecordStore:
+    """The service's jobs and loop proposals at ``db``: beside the events, on the PostgreSQL
+    server of a ``postgresql://`` URL or in the DuckDB file."""
+    return PostgresRecordStore(db) if is_postgres_url(db) else DuckDBRecordStore(db)
 
 
 def shown(db: str) -> str:

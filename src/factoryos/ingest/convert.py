@@ -62,7 +62,8 @@ class Rejected(ValueError):
 
 
 class Baseline:
-    """Marker: the reading set a cumulative baseline and makes no event."""
+    """Marker: the reading set a cumulative baseline (the first after a start, or one that did
+    not move) and makes no event."""
 
 
 BASELINE = Baseline()
@@ -164,7 +165,9 @@ class Converter:
             return SensorSample(event_id, ts, path, rule.sensor, number, rule.unit)
         if rule.cumulative:
             delta = self._delta(f"{reading.source}|{reading.metric}", number, rule)
-            if delta is None:
+            # no change (a birth restating the total, a repeated sample) is no event either:
+            # it would be a count of nothing, or one without a product when nothing was made
+            if delta is None or delta == 0:
                 return BASELINE
             number = delta
         if rule.kind is Kind.ENERGY:

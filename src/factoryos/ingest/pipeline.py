@@ -9,7 +9,8 @@ and session) and only then acknowledges its messages.
 
 Counts are kept per record: a record is one value (a metric, a JSON field) or one message that
 could not be decoded at all. At any time ``received = stored + duplicates + dead letters +
-baselines`` (a baseline is the first reading of a cumulative counter, which makes no event);
+baselines`` (a baseline is a reading of a cumulative counter that makes no event: the first,
+or one that did not move);
 values of metrics no rule names are counted apart as ``unmapped``.
 """
 

@@ -8,11 +8,15 @@ starts) and then sends one DDATA per event: ``state`` and ``reason``; ``good``, 
 reading). Metric timestamps are the events' times in milliseconds, Sparkplug's resolution. On
 close each device sends DDEATH and each node NDEATH; the node's will is its NDEATH too.
 
+Beside each amount the device sends its cumulative total since it was born (``good_total``,
+``scrap_total``, ``rework_total``, ``energy_kwh_total``): a reading, where the amount is an event.
+A mapping reads one or the other (:func:`twin_mapping`, ``totals``), never both.
+
 Each node answers an NCMD ``Node Control/Rebirth`` (a host that subscribed after the births, or
 saw a gap, asks for it): NBIRTH again with the same bdSeq and seq from 0, then each device's
-DBIRTH with its current values. Only the values that are a state are current values: ``good``,
-``scrap``, ``rework`` and ``energy_kwh`` are amounts of one event, not readings, so a birth that
-repeated the last one would count it twice; they are born null. The NCMD comes on the node's
+DBIRTH with its current values: its state, and its totals, from which a host that reads the
+totals starts a baseline (a host that was listening reads no change: no event). The amounts are
+born null: a birth that repeated the last one would count it twice. The NCMD comes on the node's
 network thread while the twin publishes from its own: a lock per node keeps seq in send order.
 """
 
@@ -55,18 +59,43 @@ DEVICE_METRICS: dict[str, tuple[int, DataType]] = {
     "order": (7, DataType.STRING),
     "operation": (8, DataType.STRING),
     "energy_kwh": (9, DataType.DOUBLE),
+    "good_total": (10, DataType.INT64),
+    "scrap_total": (11, DataType.INT64),
+    "rework_total": (12, DataType.INT64),
+    "energy_kwh_total": (13, DataType.DOUBLE),
 }
-# what a device's DBIRTH repeats on a rebirth: the metrics that hold a state, not an amount
-CURRENT = ("state", "reason", "product", "order", "operation")
+# the amount metrics and the cumulative total published beside each
+TOTALS = {
+    "good": "good_total",
+    "scrap": "scrap_total",
+    "rework": "rework_total",
+    "energy_kwh": "energy_kwh_total",
+}
+# what a device's DBIRTH repeats on a rebirth: the metrics that hold a state or a total, not an
+# amount
+CURRENT = ("state", "reason", "product", "order", "operation", *TOTALS.values())
 
 
-def twin_mapping(root_path: str, group: str, host_id: str = "factoryos") -> IngestMapping:
-    """The mapping that reads what :class:`TwinPublisher` publishes for a plant."""
+def twin_mapping(
+    root_path: str, group: str, host_id: str = "factoryos", *, totals: bool = False
+) -> IngestMapping:
+    """The mapping that reads what :class:`TwinPublisher` publishes for a plant.
+
+    ``totals``: counts and energy from the cumulative totals (deltas between readings), which a
+    host that comes late can start from (the rebirth's DBIRTH is its baseline) and which carry
+    what a lost message held into the next reading; else from the amount of each event, exact
+    to the twin's own figures (a sum of float deltas is not)."""
     source = {"group": group, "node": "+", "device": "+"}
     path = f"{root_path}/{{node}}/{{device}}"
+
+    def metric(name: str) -> dict[str, object]:
+        if totals:
+            return {"sparkplug": {**source, "metric": TOTALS[name]}, "cumulative": True}
+        return {"sparkplug": {**source, "metric": name}}
+
     counts = [
         {
-            "sparkplug": {**source, "metric": name},
+            **metric(name),
             "path": path,
             "kind": "count",
             "field": name,
@@ -88,7 +117,7 @@ def twin_mapping(root_path: str, group: str, host_id: str = "factoryos") -> Inge
                     "values": "factoryos",
                 },
                 *counts,
-                {"sparkplug": {**source, "metric": "energy_kwh"}, "path": path, "kind": "energy"},
+                {**metric("energy_kwh"), "path": path, "kind": "energy"},
             ],
         }
     )
@@ -100,7 +129,7 @@ class _Node:
     seq: int = 0
     devices: dict[str, int] = field(default_factory=dict)  # device -> its alias offset
     # device -> metric -> (value, timestamp ms) of the metrics in CURRENT, for a rebirth
-    current: dict[str, dict[str, tuple[Value, int]]] = field(default_factory=dict)
+    current: dict[str, dict[str, tuple[Value, int | None]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     published: int = 0
     rebirths: int = 0
@@ -239,9 +268,17 @@ class TwinPublisher:
         with node.lock:
             if device not in node.devices:
                 node.devices[device] = 16 * (len(node.devices) + 1)
+                # born with its totals at 0: a host reading totals takes that as its baseline
+                node.current[device] = {t: (_zero(t), None) for t in TOTALS.values()}
                 self._send_dbirth(node_id, node, device)
             offset = node.devices[device]
-            current = node.current.setdefault(device, {})
+            current = node.current[device]
+            for name, value in list(metrics):
+                total = TOTALS.get(name)
+                if total is not None:
+                    before = current[total][0]
+                    assert isinstance(before, int | float) and isinstance(value, int | float)
+                    metrics.append((total, before + value))
             current.update((n, (v, ts)) for n, v in metrics if n in CURRENT)
             data = tuple(
                 Metric(None, offset + DEVICE_METRICS[name][0], ts, DEVICE_METRICS[name][1], value)
@@ -277,6 +314,10 @@ def _asks_rebirth(data: bytes) -> bool:
     except CodecError:
         return False
     return any(m.name == REBIRTH_METRIC and m.value is True for m in payload.metrics)
+
+
+def _zero(total: str) -> Value:
+    return 0.0 if DEVICE_METRICS[total][1] is DataType.DOUBLE else 0
 
 
 def _metrics(event: Event) -> list[tuple[str, Value]] | None:

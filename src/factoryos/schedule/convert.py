@@ -36,8 +36,9 @@ def to_schedule(
     previous_end: dict[tuple[int, int], int] = {}
     if setups and problem.unavailable:
         for seq in result.solution.machine_sequences(problem.num_machines):
-            for before, after in itertools.pairwise(seq):
-                previous_end[after.ref] = before.end
+            for before, after in itertools.pairwise([None, *seq]):
+                assert after is not None  # the first one's setup runs from the plan's start
+                previous_end[after.ref] = 0 if before is None else before.end
     for a in result.solution.assignments:
         setup = setups.get(a.ref, 0)
         job = problem.jobs[a.job]

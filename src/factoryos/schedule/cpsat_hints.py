@@ -64,15 +64,19 @@ class Hints:
         # off its machine (or first on it) an operation has no changeover there
         setups = {sk: (starts[sk[0]], 0) for sk in self._setup_vars if sk[0] in starts}
         for mach, seq_a in on.items():
-            for before, after in itertools.pairwise(seq_a):
+            for before, after in itertools.pairwise([None, *seq_a]):
+                assert after is not None
                 if (after.ref, mach) not in self._setup_vars:
                     continue
-                op_b = p.jobs[before.job].operations[before.op]
                 op_a = p.jobs[after.job].operations[after.op]
-                size = p.setup(mach, op_b, op_a)
+                if before is None:  # first in the model: its first setup from the start
+                    free, size = 0, p.first_setup(mach, op_a)
+                else:
+                    op_b = p.jobs[before.job].operations[before.op]
+                    free, size = before.end, p.setup(mach, op_b, op_a)
                 if size:
-                    slot = p.changeover_slot(mach, before.end, after.start, size)
-                    setups[(after.ref, mach)] = (before.end if slot is None else slot, size)
+                    slot = p.changeover_slot(mach, free, after.start, size)
+                    setups[(after.ref, mach)] = (free if slot is None else slot, size)
         for sk, (begin, size) in setups.items():
             values = (begin, size, begin + size, int(size > 0))
             for var, value in zip(self._setup_vars[sk], values, strict=True):

@@ -46,8 +46,9 @@ class SetupConstraints:
                 for b in range(len(items))
                 if a != b
             }
-            if any(setups.values()):
-                self._circuit(mach, items, setups)
+            firsts = {i: p.first_setup(mach, op) for i, (_, op, _) in enumerate(items)}
+            if any(setups.values()) or any(firsts.values()):
+                self._circuit(mach, items, setups, firsts)
             fixed = self._fixed_ops.get(mach)
             if fixed:
                 self._widen_fixed(mach, items, fixed)
@@ -57,11 +58,17 @@ class SetupConstraints:
         mach: int,
         items: list[tuple[OpRef, Operation, cp_model.IntVar | int]],
         setups: dict[tuple[int, int], int],
+        firsts: dict[int, int],
     ) -> None:
+        """``firsts``: the setup of each item when it comes first in the model
+        (``Problem.first_setup``). In a step with fixed work on the machine an item first in
+        the model may follow fixed work; asking its first setup from the plan's start then is
+        stricter than needed only if that fixed work ends within the setup, never invalid."""
         m = self.model
         arcs: list[tuple[int, int, cp_model.LiteralT]] = []
         named = self._arcs.setdefault(mach, {})
         optional = False
+        incoming: dict[int, list[tuple[cp_model.IntVar, int, OpRef | None]]] = {}
         for i, (ref, _, lit) in enumerate(items):
             first = m.new_bool_var(f"f{ref}m{mach}")
             last = m.new_bool_var(f"l{ref}m{mach}")
@@ -69,6 +76,9 @@ class SetupConstraints:
             arcs.append((i + 1, 0, last))
             named[(None, ref)] = first
             named[(ref, None)] = last
+            if firsts[i]:
+                m.add(self.ops[ref].start >= firsts[i]).only_enforce_if(first)
+                incoming.setdefault(i, []).append((first, firsts[i], None))
             if not isinstance(lit, int):
                 optional = True
                 arcs.append((i + 1, i + 1, ~lit))
@@ -83,7 +93,6 @@ class SetupConstraints:
                     m.add(empty == 0)
                 else:
                     m.add_implication(empty, ~lit)
-        incoming: dict[int, list[tuple[cp_model.IntVar, int, OpRef]]] = {}
         for (a, b), setup in setups.items():
             ref_a, ref_b = items[a][0], items[b][0]
             arc = m.new_bool_var(f"a{ref_a}{ref_b}m{mach}")
@@ -104,7 +113,7 @@ class SetupConstraints:
         self,
         mach: int,
         items: list[tuple[OpRef, Operation, cp_model.IntVar | int]],
-        incoming: dict[int, list[tuple[cp_model.IntVar, int, OpRef]]],
+        incoming: dict[int, list[tuple[cp_model.IntVar, int, OpRef | None]]],
         spans: list[tuple[int, int]],
     ) -> None:
         """A changeover needs a stretch of available time between the previous operation's end
@@ -126,7 +135,8 @@ class SetupConstraints:
             begin = m.new_int_var(0, self.horizon, f"sb{ref}m{mach}")
             m.add(begin + size <= self.ops[ref].start)
             for arc, _, before in arcs:
-                m.add(begin >= self.ops[before].end).only_enforce_if(arc)
+                if before is not None:  # a first setup starts after the plan's start (0)
+                    m.add(begin >= self.ops[before].end).only_enforce_if(arc)
             end = m.new_int_var(0, self.horizon, f"se{ref}m{mach}")  # = begin + size
             iv = m.new_optional_interval_var(begin, size, end, present, f"si{ref}m{mach}")
             intervals.append(iv)

@@ -120,6 +120,10 @@ def solve(
             objective_upper_bound=None if obj.is_makespan else score(best),
         )
         model.add_hint(best)
+        # building the model is part of the time limit (a 3,000-operation plan: ~1 s)
+        limit = min(limit, left())
+        if limit < 0.05:
+            return False
         try:
             res = model.solve(
                 SolverParams(limit, params.num_workers, params.seed, params.log), watch=watch

@@ -231,6 +231,15 @@ class Problem(MachineTime):
         found = self._setup_lookup.get((machine, before.family, after.family))
         return after.setup_default if found is None else found
 
+    def first_setup(self, machine: int, op: Operation) -> int:
+        """Setup before the first operation on ``machine`` (its state at the plan's start is
+        not known): a unit that sets up per lot pays the new lot's step setup, as the twin
+        charges it (``simulate.twin``: a unit with no last lot starts with one); elsewhere
+        there is no family change to pay for."""
+        if op.family and machine in self.lot_setup_machines:
+            return op.setup_default
+        return 0
+
     @cached_property
     def has_setups(self) -> bool:
         """Whether any changeover can be non-zero (false for the standard benchmark formats)."""

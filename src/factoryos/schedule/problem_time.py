@@ -155,9 +155,14 @@ class MachineTime:
         machine's unavailable time (it sits right before ``start`` when nothing is in the way);
         ``None`` when the gap holds none."""
         t = start - setup
-        for lo, hi in reversed(self.blocked_on(machine)):
-            if t < free:
+        spans = self.blocked_on(machine)
+        # from the last span that begins before ``start`` back (the changeover ends by then),
+        # until one ends by ``t`` (sorted and merged: all before it do too); scanning them all
+        # from the end was 1.3 s of a 7,620-operation plan's check (to_schedule and validate)
+        for i in range(bisect.bisect_left(spans, (start, start)) - 1, -1, -1):
+            lo, hi = spans[i]
+            if t < free or hi <= t:
                 break
-            if lo < t + setup and t < hi:
+            if lo < t + setup:
                 t = lo - setup
         return t if t >= free else None

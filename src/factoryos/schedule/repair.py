@@ -200,7 +200,11 @@ def right_shift(
         options = []
         for alt in op.alternatives:
             prev = last[alt.machine]
-            setup = 0 if prev is None else problem.setup(alt.machine, prev, op)
+            setup = (
+                problem.first_setup(alt.machine, op)
+                if prev is None
+                else problem.setup(alt.machine, prev, op)
+            )
             mode = problem.mode_of(op)
             start = problem.earliest_start(
                 alt.machine,

@@ -49,14 +49,17 @@ class Solution:
         return seqs
 
     def setups(self, problem: Problem) -> dict[OpRef, int]:
-        """Changeover before each operation from its predecessor on the same machine (0 first)."""
+        """Changeover before each operation from its predecessor on the same machine (the first
+        one's: ``Problem.first_setup``)."""
         out: dict[OpRef, int] = {}
         ops = {ref: op for ref, op in problem.iter_operations()}
         for seq in self.machine_sequences(problem.num_machines):
             previous = None
             for a in seq:
                 out[a.ref] = (
-                    0 if previous is None else problem.setup(a.machine, ops[previous], ops[a.ref])
+                    problem.first_setup(a.machine, ops[a.ref])
+                    if previous is None
+                    else problem.setup(a.machine, ops[previous], ops[a.ref])
                 )
                 previous = a.ref
         return out

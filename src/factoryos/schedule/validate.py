@@ -157,21 +157,22 @@ def setups_in_unavailable(
     down = {m for m, lo, hi in problem.unavailable + problem.off if hi > lo}
     for m in sorted(down) if machines is None else sorted(set(machines) & down):
         seq = [a for a in seqs[m] if a.end > a.start]
-        for before, after in itertools.pairwise(seq):
-            need = problem.setup(
-                m,
-                problem.jobs[before.job].operations[before.op],
-                problem.jobs[after.job].operations[after.op],
-            )
-            if need and problem.changeover_slot(m, before.end, after.start, need) is None:
-                blocked = [
-                    s for s in problem.blocked_on(m) if s[0] < after.start and s[1] > before.end
-                ]
+        # the first operation's setup (``Problem.first_setup``) runs after the plan's start
+        for before, after in itertools.pairwise([None, *seq]):
+            assert after is not None
+            op = problem.jobs[after.job].operations[after.op]
+            if before is None:
+                free, need = 0, problem.first_setup(m, op)
+            else:
+                free = before.end
+                need = problem.setup(m, problem.jobs[before.job].operations[before.op], op)
+            if need and problem.changeover_slot(m, free, after.start, need) is None:
+                blocked = [s for s in problem.blocked_on(m) if s[0] < after.start and s[1] > free]
                 out.append(
                     Violation(
                         "setup",
                         f"the changeover of {need} before {after.ref} on machine {m} finds no "
-                        f"available time in {before.end}-{after.start} (unavailable {blocked})",
+                        f"available time in {free}-{after.start} (unavailable {blocked})",
                     )
                 )
     return out
@@ -234,6 +235,17 @@ def _setup_violations(
 ) -> list[Violation]:
     """Consecutive operations on ``machine`` (sorted by start) leave room for the changeover."""
     out: list[Violation] = []
+    if items:
+        start, _, first = items[0]
+        need = problem.first_setup(machine, problem.jobs[first[0]].operations[first[1]])
+        if start < need:
+            out.append(
+                Violation(
+                    "setup",
+                    f"{first} starts at {start} on machine {machine}, first there; its setup "
+                    f"needs {need} from the plan's start",
+                )
+            )
     for (_, end, ref), (start, _, nxt) in itertools.pairwise(items):
         before = problem.jobs[ref[0]].operations[ref[1]]
         after = problem.jobs[nxt[0]].operations[nxt[1]]

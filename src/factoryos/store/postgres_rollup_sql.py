@@ -30,8 +30,10 @@ from factoryos.store.postgres_sql import (
     INPUTS,
     PIECES,
     TILED_FAIL,
+    failure_select,
     groups,
     state_time_select,
+    states_and_failures,
     with_,
 )
 
@@ -39,11 +41,11 @@ HOUR = dt.timedelta(hours=1)
 
 _ROLL_INPUTS = """
 hours AS (
-    SELECT * FROM unnest(%(h_key)s::int[], %(h_hour)s::timestamptz[], %(h_tile)s::int[])
+    SELECT * FROM unnest(%(h_key)b::int[], %(h_hour)b::timestamptz[], %(h_tile)b::int[])
         AS h(key, hour, tile)
 ),
 segs AS (
-    SELECT * FROM unnest(%(s_key)s::int[], %(s_a)s::timestamptz[], %(s_b)s::timestamptz[])
+    SELECT * FROM unnest(%(s_key)b::int[], %(s_a)b::timestamptz[], %(s_b)b::timestamptz[])
         AS g(key, a, b)
 )"""
 
@@ -100,7 +102,7 @@ ev AS (
     UNION ALL
     SELECT g.seg, g.path, g.key, g.a, g.b, ul.ts, 1, ul.event_id, ul.state, ul.reason
     FROM useg g JOIN unit_last ul ON ul.path = g.path AND ul.ts >= g.a AND ul.ts < g.b
-    WHERE date_trunc('month', ul.ts)::date = ANY(%(expired)s::date[])
+    WHERE date_trunc('month', ul.ts)::date = ANY(%(expired)b::date[])
 ),
 iv AS MATERIALIZED (
     SELECT seg, path, key, a, b, greatest(t, a) AS s, coalesce(lead(t) OVER w, b) AS e, src,
@@ -110,31 +112,19 @@ iv AS MATERIALIZED (
 )"""
 
 
-def state_time_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
-    """Columns: g_path, g_day, g_shift, kind, state, reason, seconds."""
-    return (
-        with_(INPUTS, _ROLL_INPUTS, _SEGMENTS, PIECES)
-        + """,
+_ROLLED_STATES = """
 rolled AS (
     SELECT r.path, u.key, h.tile, r.state, r.reason, r.us * interval '1 microsecond' AS d
     FROM ut u
     JOIN hours h ON h.key = u.key AND h.hour < u.tail
     JOIN state_hours r ON r.path = u.path AND r.hour = h.hour
 )"""
-        + state_time_select(
-            group_by,
-            by_reason=by_reason,
-            pieces="(SELECT path, key, tile, state, reason, d FROM pieces UNION ALL\n"
-            "          SELECT path, key, tile, state, reason, d FROM rolled) x",
-        )
-    )
+_PIECES_AND_ROLLED = (
+    "(SELECT path, key, tile, state, reason, d FROM pieces UNION ALL\n"
+    "          SELECT path, key, tile, state, reason, d FROM rolled) x"
+)
 
-
-def failure_totals_sql(group_by: Sequence[GroupKey]) -> str:
-    """Columns: g_path, g_day, g_shift, failures, seconds (each by the tile of its start)."""
-    return (
-        with_(INPUTS, _ROLL_INPUTS, _SEGMENTS)
-        + f""",
+_ROLLED_FAIL = f"""
 fail AS (
     SELECT path, key, s AS t, 1 AS entries, interval '0' AS d
     FROM iv
@@ -166,16 +156,29 @@ fail AS (
     FROM ut u
     JOIN hours h ON h.key = u.key AND h.hour < u.tail
     JOIN fail_hours r ON r.path = u.path AND r.hour = h.hour
-),"""
-        + TILED_FAIL
-        + f"""
-SELECT {groups(group_by, "f", "p")}, sum(f.entries)::bigint AS failures,
-       extract(epoch FROM sum(f.d))::float8 AS seconds
-FROM tiled f
-JOIN tiles p ON p.key = f.key AND p.idx = f.tile
-WHERE f.t < p.end_ts
-GROUP BY 1, 2, 3
-ORDER BY 1, 2, 3"""
+)"""
+
+
+def state_time_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
+    """Columns: g_path, g_day, g_shift, kind, state, reason, seconds."""
+    return with_(INPUTS, _ROLL_INPUTS, _SEGMENTS, PIECES, _ROLLED_STATES) + state_time_select(
+        group_by, by_reason=by_reason, pieces=_PIECES_AND_ROLLED
+    )
+
+
+def failure_totals_sql(group_by: Sequence[GroupKey]) -> str:
+    """Columns: g_path, g_day, g_shift, failures, seconds (each by the tile of its start)."""
+    return with_(INPUTS, _ROLL_INPUTS, _SEGMENTS, _ROLLED_FAIL, TILED_FAIL) + failure_select(
+        group_by
+    )
+
+
+def state_and_failures_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
+    """:func:`state_time_sql` and :func:`failure_totals_sql` in one statement."""
+    return states_and_failures(
+        (INPUTS, _ROLL_INPUTS, _SEGMENTS, PIECES, _ROLLED_STATES, _ROLLED_FAIL, TILED_FAIL),
+        state_time_select(group_by, by_reason=by_reason, pieces=_PIECES_AND_ROLLED),
+        failure_select(group_by),
     )
 
 

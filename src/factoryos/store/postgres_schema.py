@@ -110,6 +110,35 @@ MIGRATIONS += (
         "state roll-ups recomputed after the append, from the hours it marks",
         (DIRTY_DDL,),
     ),
+    Migration(
+        6,
+        "the service's background jobs and live loop proposals, kept over a restart",
+        (
+            """CREATE TABLE jobs (
+                id text PRIMARY KEY,
+                kind text NOT NULL,
+                site text NOT NULL,
+                status text NOT NULL,
+                progress double precision NOT NULL,
+                created timestamptz NOT NULL,
+                result jsonb,
+                error text
+            )""",
+            "CREATE INDEX jobs_site ON jobs (site, created)",
+            """CREATE TABLE loop_proposals (
+                id text PRIMARY KEY,
+                site text NOT NULL,
+                created timestamptz NOT NULL,
+                doc jsonb NOT NULL
+            )""",
+            "CREATE INDEX loop_proposals_site ON loop_proposals (site, created)",
+            """CREATE TABLE loop_adoptions (
+                site text PRIMARY KEY,
+                plan text NOT NULL,
+                adopted timestamptz NOT NULL
+            )""",
+        ),
+    ),
 )
 CODE_VERSION = MIGRATIONS[-1].version
 

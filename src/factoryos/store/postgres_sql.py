@@ -25,12 +25,12 @@ FAILURES = "(" + ", ".join(f"'{s.value}'" for s in sorted(FAILURE_STATES)) + ")"
 INPUTS = """
 units AS (
     SELECT path COLLATE "C" AS path, key
-    FROM unnest(%(u_path)s::text[], %(u_key)s::int[]) AS u(path, key)
+    FROM unnest(%(u_path)b::text[], %(u_key)b::int[]) AS u(path, key)
 ),
 tiles AS (
     SELECT * FROM unnest(
-        %(t_key)s::int[], %(t_idx)s::int[], %(t_start)s::timestamptz[], %(t_end)s::timestamptz[],
-        %(t_day)s::date[], %(t_shift)s::text[], %(t_kind)s::text[], %(t_price)s::float8[]
+        %(t_key)b::int[], %(t_idx)b::int[], %(t_start)b::timestamptz[], %(t_end)b::timestamptz[],
+        %(t_day)b::date[], %(t_shift)b::text[], %(t_kind)b::text[], %(t_price)b::float8[]
     ) AS t(key, idx, start_ts, end_ts, local_day, shift, kind, price)
 ),
 keys AS (
@@ -154,11 +154,9 @@ def state_time_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
     )
 
 
-def failure_totals_sql(group_by: Sequence[GroupKey]) -> str:
-    """Columns: g_path, g_day, g_shift, failures, seconds (each by the tile of its start)."""
-    return (
-        with_(INPUTS, _INTERVALS, _FAIL, TILED_FAIL)
-        + f"""
+def failure_select(group_by: Sequence[GroupKey]) -> str:
+    """The final SELECT of the failure query over ``tiled`` (failure rows with their tile)."""
+    return f"""
 SELECT {groups(group_by, "f", "p")}, sum(f.entries)::bigint AS failures,
        extract(epoch FROM sum(f.d))::float8 AS seconds
 FROM tiled f
@@ -166,6 +164,41 @@ JOIN tiles p ON p.key = f.key AND p.idx = f.tile
 WHERE f.t < p.end_ts
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3"""
+
+
+def failure_totals_sql(group_by: Sequence[GroupKey]) -> str:
+    """Columns: g_path, g_day, g_shift, failures, seconds (each by the tile of its start)."""
+    return with_(INPUTS, _INTERVALS, _FAIL, TILED_FAIL) + failure_select(group_by)
+
+
+def states_and_failures(ctes: Sequence[str], states: str, failures: str) -> str:
+    """One statement for the state rows (section ``s``) and the failure rows (``f``) over the
+    same intervals, which both need and which cost a third of either query; a row of section
+    ``v`` carries the statement's snapshot, so that a later ``failure_totals`` can tell whether
+    the rows it would read are still these.
+
+    Columns: section, g_path, g_day, g_shift, kind, state, reason, seconds, failures, snapshot.
+    """
+    return (
+        with_(*ctes, f"\nst AS ({states})", f"\nfa AS ({failures})")
+        + """
+SELECT 's' AS section, g_path, g_day, g_shift, kind, state, reason, seconds,
+       NULL::bigint AS failures, NULL::text AS snapshot
+FROM st
+UNION ALL
+SELECT 'f', g_path, g_day, g_shift, NULL, NULL, NULL, seconds, failures, NULL FROM fa
+UNION ALL
+SELECT 'v', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pg_current_snapshot()::text
+ORDER BY 1, 2, 3, 4, 5, 6, 7"""
+    )
+
+
+def state_and_failures_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
+    """:func:`state_time_sql` and :func:`failure_totals_sql` in one statement."""
+    return states_and_failures(
+        (INPUTS, _INTERVALS, PIECES, _FAIL, TILED_FAIL),
+        state_time_select(group_by, by_reason=by_reason, pieces="pieces"),
+        failure_select(group_by),
     )
 
 
