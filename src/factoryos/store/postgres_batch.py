@@ -26,6 +26,8 @@ from factoryos.model.aggregates import AggregateQuery, PeriodKind
 from factoryos.model.events import COLUMN_NAMES, EVENT_COLUMNS
 from factoryos.store import postgres_rollup_sql, postgres_schema, postgres_sql
 
+# The flat row layout (``ts`` in microseconds) of the bare-COPY reference tables of
+# ``bench/store.py``: the physical limit an append is measured against.
 STAGING_TYPES = {
     "string": "text",
     "timestamp": "bigint",

@@ -1,13 +1,14 @@
 """The server event store: PostgreSQL through psycopg 3, for several writers and many readers.
 
-An append is one transaction: the batch (checked and de-duplicated by id in Arrow first) is
-copied (as CSV written by Arrow) into a session-local staging table, its ids are inserted into
-``event_ids`` with ``ON CONFLICT DO NOTHING`` (so of two processes appending the same id at once,
-exactly one wins: the other waits for it and skips), the rows whose ids were not new leave the
-staging table, and the rest go to the partitioned event tables and the roll-ups. A process killed
-mid-batch leaves nothing: the transaction never commits. When the connection is lost mid-append
-the store reconnects and replays the batch with backoff (ids make the replay harmless), logging
-each retry and its outcome.
+An append is one transaction, with no staging table for the events: the batch is checked and
+de-duplicated by id in Arrow, its units are locked, its ids are ``COPY``ed in order into
+``event_ids`` (in a savepoint: when one is stored already, ``ON CONFLICT DO NOTHING`` over the
+staged ids names the duplicates instead; of two processes appending the same id at once exactly
+one stores it, the other waits for it and skips it), the new events are ``COPY``ed into their
+tables and the roll-up deltas Arrow grouped are added. A process killed mid-batch leaves
+nothing: the transaction never commits. When the connection is lost mid-append the store
+reconnects and replays the batch with backoff (ids make the replay harmless), logging each
+retry and its outcome.
 
 Schema and partitions: ``postgres_schema``; the aggregate SQL: ``postgres_sql``.
 """
