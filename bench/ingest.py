@@ -324,6 +324,10 @@ def bare_lean(port: int, messages: int, rate: float) -> Run:
     return Run(last - first, cpu, publisher_cpu)
 
 
+STORE_WAIT_S = 300
+"""How long a path may take to store everything after the publisher is done."""
+
+
 def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
     """(b), (c): from the first message to the last commit."""
     stop = threading.Event()
@@ -361,7 +365,15 @@ def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
     cpu = time.process_time()
     publisher.go()
     publisher_cpu = publisher.join()
-    stop.wait(600)
+    if not stop.wait(STORE_WAIT_S):
+        stop.set()
+        thread.join(60)
+        counts = pipelines[0].counts.line() if pipelines else "nothing committed"
+        broker_log = (workdir / "mosquitto.log").read_text().splitlines()[-5:]
+        raise SystemExit(
+            f"{db}: not all stored within {STORE_WAIT_S} s: {counts}; the broker's log ends "
+            + " | ".join(broker_log)
+        )
     thread.join(60)
     run = Run(state["last"] - state["first"], state["cpu"] - cpu, publisher_cpu, latencies)
     run.pipeline = pipelines[0]

@@ -6,6 +6,7 @@ the wall clock), so that the rush order's repair and the twin check work on the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -143,6 +144,27 @@ def test_a_rush_order_is_repaired_checked_and_held_until_a_planner_approves(
     ]
     assert again.proposal(SITE, held["id"]).to_json()["decided_by"] == "pia"
     assert again.current(SITE) == held["plan"]  # the adopted plan stays in force
+    # a proposal held when the server stopped is approved by the next one (here: back to the
+    # parent plan, the one plan on disk besides the adopted one)
+    was_held = dataclasses.replace(
+        again.proposal(SITE, held["id"]),
+        status="held",
+        parent=held["plan"],
+        plan=parent,
+        decided_by="",
+        id="0123456789ab",
+    )
+    service.records.put_proposal(SITE, was_held.id, at, proposal_doc(was_held))
+    third = LiveLoop(
+        service.settings.loop,
+        {SITE: LoopSite(service.sites[SITE].plant, service.plans[SITE])},
+        service.now,
+        Hub(),
+        DuckDBRecordStore(service.records.path),
+    )
+    assert third.proposal(SITE, was_held.id).status == "held"
+    decided = third.decide(SITE, was_held.id, approve=True, by="pia")
+    assert decided.status == "adopted" and third.current(SITE) == parent
 
 
 def test_a_scrap_report_names_a_planned_step(loop_client: tuple[TestClient, Service]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import socket
 import threading
 import time
@@ -93,7 +94,10 @@ class MqttLink:
             raise IngestError(
                 f"the broker {self.host}:{self.port} refused the connection (reason {reason:#x})"
             )
-        sock.settimeout(min(1.0, self.keepalive_s / 2))
+        # Blocking without a timeout: a timeout would apply to the writer's sendall too, and a
+        # send cut short by it would leave the broker half a packet. The network thread waits
+        # for data with poll instead, waking up for the keep-alive.
+        sock.settimeout(None)
         with self._send_lock:
             self._sock = sock
             self.generation += 1
@@ -126,15 +130,17 @@ class MqttLink:
         self._rest = b""
         read_at = time.monotonic()
         recv, parse, on_publish = sock.recv, wire.parse, self.on_publish
+        waiting = select.poll()
+        waiting.register(sock, select.POLLIN)
+        wait_ms = int(min(1.0, self.keepalive_s / 2) * 1000)
         while not self._closing.is_set():
-            try:
-                chunk = recv(READ_BYTES)
-            except TimeoutError:
+            if not waiting.poll(wait_ms):
                 now = time.monotonic()
                 if now - read_at > 1.5 * self.keepalive_s:
-                    raise OSError("no packet from the broker within 1.5 keep-alives") from None
+                    raise OSError("no packet from the broker within 1.5 keep-alives")
                 self._ping(now)
                 continue
+            chunk = recv(READ_BYTES)
             if not chunk:
                 raise OSError("the broker closed the connection")
             read_at = time.monotonic()
@@ -181,8 +187,13 @@ class MqttLink:
                 return False
             try:
                 sock.sendall(packet)
-            except OSError:
-                return False  # the network thread sees the loss and reconnects
+            except OSError as exc:
+                # Whatever part went out, the connection is done with: the network thread sees
+                # it closed, reconnects, and the broker sends the unacknowledged messages again.
+                log.warning("MQTT write failed (%s); dropping the connection", exc)
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                return False
             self._sent_at = time.monotonic()
             return True
 

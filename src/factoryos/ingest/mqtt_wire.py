@@ -1,12 +1,12 @@
 """MQTT 5 packets of the ingester's data path (OASIS MQTT 5.0, section 3), encoded and parsed.
 
 Hand-written because the client library was half of the ingester's CPU: paho-mqtt 2 spends
-42-51 µs of CPU per 10-metric Sparkplug message (a small ``recv`` per packet, a parse of every
+44-49 µs of CPU per 10-metric Sparkplug message (a small ``recv`` per packet, a parse of every
 MQTT 5 property, its locks, a PUBACK written per message), where the whole decode to events
 costs ~22. :func:`parse` takes every whole packet of one bulk read in a single loop and
 :func:`pubacks` writes the acknowledgements of a committed batch as one buffer: a counting
-subscriber on them spends 5.4-6.1 µs a message, system calls included, against paho's 42-51
-(``bench/ingest.py``, (a) and (a'), 2026-12-07, load average 12-15); the parse and PUBACK
+subscriber on them spends 2-9 µs a message, system calls included, against paho's 44-49
+(``bench/ingest.py``, (a) and (a'), 2026-12-07, load average 10-13); the parse and PUBACK
 alone are 0.6 µs a message (``bench/ingest_stages.py``). Only what a subscriber with QoS 1 and a
 retained, QoS 1 STATE publish needs is here: no QoS 2, no AUTH, no topic aliases (the
 ingester's CONNECT does not allow the broker any), no incoming properties but their length.
