@@ -4,14 +4,15 @@ State events, the bulk of any plant's data and the KPI engine's hot path, live i
 table ``state_events(event_id, ts, path, state, reason)``; every other kind lives in the long table
 ``other_events`` with the canonical columns. An event id is unique across both tables.
 
-Appends go through Arrow: the batch is registered, the keys of its ids (64 bits of their MD5) go
-into ``event_keys``, whose primary key (an ART index) holds the key of every stored id, with
-``INSERT OR IGNORE ... RETURNING``: an id whose key comes back is new. Only the ids whose key was
-there already (a redelivered batch, or rarely another id with the same key) are looked up in the
-tables. The new rows are inserted sorted by ts so that DuckDB's per-row-group min/max lets
-time-window queries skip old data. The anti-join of every batch against both tables that this
-replaced grew with the store (docs/store.md has the figures). The aggregates are single SQL
-statements (``factoryos.store.duckdb_sql``).
+Appends go through Arrow. A small store anti-joins each batch against both tables (de-duplicated by
+``event_id`` within itself first); its cost grows with the store. From :data:`INDEX_FROM_EVENTS`
+stored events on, the store keeps ``event_keys``, whose primary key (an ART index) holds the key
+of every stored id (64 bits of its MD5), and inserts the batch's keys with ``INSERT OR IGNORE
+... RETURNING``: an id whose key comes back is new; only the ids whose key was there already (a
+redelivered batch, or rarely another id with the same key) are looked up in the tables. Either
+way the new rows are inserted sorted by ts so that DuckDB's per-row-group min/max lets
+time-window queries skip old data (docs/store.md has the figures of both checks). The aggregates
+are single SQL statements (``factoryos.store.duckdb_sql``).
 """
 
 from __future__ import annotations
@@ -60,8 +61,21 @@ SELECT event_id FROM state_events WHERE event_id IN (SELECT event_id FROM _known
 UNION ALL
 SELECT event_id FROM other_events WHERE event_id IN (SELECT event_id FROM _known)
 """
-# The new rows of a table, one per id, sorted by time.
-_INSERT = "INSERT INTO {0} SELECT {1} FROM (SELECT DISTINCT ON (event_id) * FROM _rows) ORDER BY ts"
+# The new rows of a table, one per id, sorted by time; ``_ANTI_JOIN`` also leaves out the ids
+# stored (a small store).
+_INSERT = """
+INSERT INTO {0} SELECT {1} FROM (SELECT DISTINCT ON (event_id) * FROM _rows) b {2} ORDER BY ts
+"""
+_ANTI_JOIN = """
+WHERE NOT EXISTS (SELECT 1 FROM state_events s WHERE s.event_id = b.event_id)
+  AND NOT EXISTS (SELECT 1 FROM other_events o WHERE o.event_id = b.event_id)
+"""
+
+INDEX_FROM_EVENTS = 500_000
+"""Stored events from which the duplicate check uses the key index (``event_keys``) rather than
+an anti-join against the tables: a 20,000-event append cost 38 ms of CPU into an empty store and
+126 ms at 1 M events with the anti-join, 74 and 100 ms with the index (``bench/store_append.py``;
+the two cross at ~0.5 M)."""
 
 
 def _sql_type(arrow_type: pa.DataType) -> str:
@@ -94,8 +108,8 @@ CREATE TABLE IF NOT EXISTS other_events (
 """
 
 
-# The key of every stored id, for the duplicate check (a file from before this table gets it on
-# opening).
+# The key of every stored id, for the duplicate check of a big store (built once, when the store
+# reaches INDEX_FROM_EVENTS or is opened at that size without it).
 _KEY_INDEX_DDL = """
 CREATE TABLE event_keys (key UBIGINT PRIMARY KEY);
 INSERT INTO event_keys
@@ -117,11 +131,20 @@ def _subtree_filter(node: str | None, params: dict[str, Any]) -> str:
 class DuckDBStore:
     """An :class:`~factoryos.store.protocol.EventStore` in one DuckDB file, or ``":memory:"``."""
 
-    def __init__(self, path: str | Path = ":memory:", *, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        *,
+        threads: int | None = None,
+        index_from: int = INDEX_FROM_EVENTS,
+    ) -> None:
         """``threads``: DuckDB's worker threads (default: one per core). Many small stores run
         side by side (the programme's city sweep) want 1: on a busy machine DuckDB's threads
-        contend with each other and the other processes, and a small query pays for it twice."""
+        contend with each other and the other processes, and a small query pays for it twice.
+        ``index_from``: stored events from which duplicates are found through the key index
+        (tests set 0 to run the contract through it)."""
         self.path = str(path)
+        self._index_from = index_from
         self._lock = threading.RLock()
         self._version = 0  # bumped by every append that stores something
         self._failures_of: tuple[AggregateQuery, int, list[FailureTotal]] | None = None
@@ -135,8 +158,8 @@ class DuckDBStore:
             tables = self._con.execute(
                 "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'event_keys'"
             ).fetchall()
-            if not tables[0][0]:
-                self._con.execute(_KEY_INDEX_DDL)
+            self._indexed = bool(tables[0][0])
+            self._index_when_due(self._con)
         except duckdb.IOException as exc:
             if "Conflicting lock" not in str(exc):
                 raise StoreError(f"cannot open DuckDB store {self.path!r}: {exc}") from exc
@@ -178,16 +201,7 @@ class DuckDBStore:
             con.register("_incoming", table)
             try:
                 con.execute("BEGIN TRANSACTION")
-                keyed = con.sql(_KEYS).to_arrow_table()
-                con.register("_keyed", keyed)
-                new_keys = con.sql(_CLAIM_KEYS).to_arrow_table()
-                known = keyed.filter(pc.invert(pc.is_in(keyed["key"], new_keys["key"])))
-                if known.num_rows:  # a redelivery: the tables are scanned for these ids
-                    con.register("_known", known)
-                    stored = con.sql(_STORED).to_arrow_table()["event_id"]
-                    fresh = table.filter(pc.invert(pc.is_in(table["event_id"], stored)))
-                else:
-                    fresh = table
+                fresh = self._unstored(con, table) if self._indexed else table
                 # state rows first: an id that two kinds use in one batch is stored once, as its
                 # state row
                 is_state = pc.equal(fresh["kind"], "state")
@@ -204,7 +218,7 @@ class DuckDBStore:
                 ):
                     if rows.num_rows:
                         con.register("_rows", rows)
-                        sql = _INSERT.format(target, columns)
+                        sql = _INSERT.format(target, columns, "" if self._indexed else _ANTI_JOIN)
                         inserted += int(con.execute(sql).fetchall()[0][0])
                 con.execute("COMMIT")
             except BaseException:
@@ -213,9 +227,43 @@ class DuckDBStore:
             finally:
                 for name in ("_incoming", "_keyed", "_known", "_rows"):
                     con.unregister(name)
+            if inserted:
+                self._index_when_due(con)
         if inserted:
             self._version += 1
         return AppendResult(inserted, table.num_rows - inserted)
+
+    def _unstored(self, con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
+        """The rows of ``table`` whose ids are not stored, through the key index (the batch's new
+        keys claimed in it)."""
+        keyed = con.sql(_KEYS).to_arrow_table()
+        con.register("_keyed", keyed)
+        new_keys = con.sql(_CLAIM_KEYS).to_arrow_table()
+        known = keyed.filter(pc.invert(pc.is_in(keyed["key"], new_keys["key"])))
+        if not known.num_rows:
+            return table
+        # a redelivery: the tables are scanned for these ids only
+        con.register("_known", known)
+        stored = con.sql(_STORED).to_arrow_table()["event_id"]
+        return table.filter(pc.invert(pc.is_in(table["event_id"], stored)))
+
+    def _index_when_due(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Build ``event_keys`` once the store holds ``index_from`` events (one pass over the
+        ids: ~1 s at 0.5 M)."""
+        if self._indexed:
+            return
+        counted = con.execute(
+            "SELECT (SELECT count(*) FROM state_events) + (SELECT count(*) FROM other_events)"
+        ).fetchall()
+        if int(counted[0][0]) >= self._index_from:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(_KEY_INDEX_DDL)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            self._indexed = True
 
     # -- reading ---------------------------------------------------------------------------
 
