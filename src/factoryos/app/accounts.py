@@ -13,6 +13,7 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -77,12 +78,19 @@ def _digest(token: str) -> str:
 class Accounts:
     """Users and sessions over a :class:`UserStore`."""
 
-    def __init__(self, users: UserStore, sites: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        users: UserStore,
+        sites: frozenset[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """``sites`` (when given) are the site ids a grant may name, besides ``*``."""
         self.users = users
         self.sites = sites
         self._hasher = PasswordHasher()
+        self._clock = clock
         self._cache: dict[str, tuple[float, Principal]] = {}
+        self._asking: dict[str, float] = {}  # digest -> when one caller went to the store
         self._cache_lock = threading.Lock()
 
     def add(self, name: str, password: str) -> None:
@@ -129,28 +137,53 @@ class Accounts:
 
     def cached_session(self, token: str) -> Principal | None:
         """The principal of a session answered within ``SESSION_CACHE_S``, without asking the
-        store (None: ask :meth:`session`); cheap enough for an event loop."""
+        store (None: ask :meth:`session`); cheap enough for an event loop.
+
+        When the answer has just gone stale, ONE caller gets None and asks the store while the
+        others keep the stale answer for at most another ``SESSION_CACHE_S``: with every caller
+        asking at once, the 20 clients of ``bench/api.py`` queued behind 20 store lookups every
+        5 s (p99 562 ms against 17 ms with the lookups out of the way, wrk, 2026-12-07)."""
+        digest = _digest(token)
+        now = self._clock()
         with self._cache_lock:
-            hit = self._cache.get(_digest(token))
-        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+            hit = self._cache.get(digest)
+            if hit is None:
+                return None
+            fresh_until, principal = hit
+            if now < fresh_until:
+                return principal
+            if now >= fresh_until + SESSION_CACHE_S:
+                return None  # long unused: every caller asks, as for a new session
+            asked = self._asking.get(digest)
+            if asked is not None and now < asked + SESSION_CACHE_S:
+                return principal
+            self._asking[digest] = now
+            return None
 
     def session(self, token: str, now: dt.datetime | None = None) -> Principal | None:
         """The principal of a live session. Answers are kept ``SESSION_CACHE_S`` (every request
-        asks; the store need not): a grant or revocation shows within that time, a logout at
-        once."""
+        asks; the store need not): a grant or revocation shows within that time and one store
+        lookup, a logout at once."""
         digest = _digest(token)
         if now is None:
             with self._cache_lock:
                 hit = self._cache.get(digest)
-            if hit is not None and hit[0] > time.monotonic():
+            if hit is not None and hit[0] > self._clock():
                 return hit[1]
-        name = self.users.session_user(digest, now or dt.datetime.now(dt.UTC))
-        principal = None if name is None else self.principal(name)
-        if principal is not None and now is None:
+        try:
+            name = self.users.session_user(digest, now or dt.datetime.now(dt.UTC))
+            principal = None if name is None else self.principal(name)
+        finally:
             with self._cache_lock:
-                if len(self._cache) > SESSION_CACHE_SIZE:
-                    self._cache.clear()
-                self._cache[digest] = (time.monotonic() + SESSION_CACHE_S, principal)
+                self._asking.pop(digest, None)
+        if now is None:
+            with self._cache_lock:
+                if principal is None:
+                    self._cache.pop(digest, None)  # the session ended: no stale answer either
+                else:
+                    if len(self._cache) > SESSION_CACHE_SIZE:
+                        self._cache.clear()
+                    self._cache[digest] = (self._clock() + SESSION_CACHE_S, principal)
         return principal
 
     def logout(self, token: str) -> None:
