@@ -55,7 +55,7 @@ from factoryos.schedule import (
     validate,
 )
 from factoryos.schedule.bounds import bottleneck_bound, busy_while_waiting, path_bound
-from factoryos.schedule.repair import right_shift
+from factoryos.schedule.repair import operation_hours, right_shift
 
 console = Console()
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,7 +143,7 @@ def full_replan(
     at = merged.by_ref()
     weight, per_hour = deviation
     hours = sum(
-        -(-abs(at[r].start - a.start) // per_hour) for r, a in by.items() if r not in frozen
+        operation_hours(at[r].start - a.start, per_hour) for r, a in by.items() if r not in frozen
     )
     return merged, obj.score(problem, merged) + weight * hours, time.perf_counter() - t0
 

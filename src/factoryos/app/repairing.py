@@ -32,7 +32,7 @@ from factoryos.schedule import (
     to_schedule,
 )
 from factoryos.schedule.moves import Move, explain_moves
-from factoryos.schedule.repair import RepairResult, scrap_and_remake
+from factoryos.schedule.repair import RepairResult, operation_hours, scrap_and_remake
 
 __all__ = ["MOVE_COLUMNS", "RepairOutcome", "read_plan", "repair_plan", "write_repair"]
 
@@ -204,7 +204,7 @@ def repair_plan(
         shifted = right_shift(out.problem, stopped, disruption.now)
         shifted_at = shifted.by_ref()  # once: it builds a dict of every operation
         shift_dev = sum(
-            -(-abs(shifted_at[a.ref].start - a.start) // per_hour)
+            operation_hours(shifted_at[a.ref].start - a.start, per_hour)
             for a in old.assignments
             if a.start >= disruption.now
         )

@@ -142,4 +142,4 @@ class Hints:
             if ref in by_ref:
                 moved = abs(by_ref[ref].start - self._deviation_from[ref])
                 m.add_hint(dev, moved)
-                m.add_hint(hours, -(-moved // self._deviation_unit))
+                m.add_hint(hours, -(-moved // self._deviation_unit))  # rounded up, as the model

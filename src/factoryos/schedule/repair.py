@@ -37,7 +37,14 @@ from factoryos.schedule.problem import Alternative, Job, Operation, OpRef, Probl
 from factoryos.schedule.repair_orders import Window, repair_by_orders
 from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult
 
-__all__ = ["Disruption", "RepairResult", "repair", "right_shift", "scrap_and_remake"]
+__all__ = [
+    "Disruption",
+    "RepairResult",
+    "operation_hours",
+    "repair",
+    "right_shift",
+    "scrap_and_remake",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +65,6 @@ class RepairResult:
     frozen: frozenset[OpRef]
     deviation: int
     """Sum over old, unfrozen operations of |new start - old start|, in time units."""
-    deviation_hours: int
-    """The same in hours per operation, rounded up (what the objective weighs)."""
     remakes: tuple[OpRef, ...] = ()
     """The remake operations added for scrap, in ``problem``."""
     stopped: str = ""
@@ -329,7 +334,6 @@ def repair(
         result,
         frozenset(frozen),
         _moved(best, old_starts),
-        _deviation_hours(best, old_starts, deviation_unit),
         remakes,
         stopped,
     )
@@ -383,4 +387,10 @@ def _moved(s: Solution, old_starts: dict[OpRef, int]) -> int:
 def _deviation_hours(s: Solution, old_starts: dict[OpRef, int], unit: int) -> int:
     """The deviation the objective weighs: each operation's start change in hours, rounded up."""
     by = s.by_ref()
-    return sum(-(-abs(by[r].start - t) // unit) for r, t in old_starts.items())
+    return sum(operation_hours(by[r].start - t, unit) for r, t in old_starts.items())
+
+
+def operation_hours(shift: int, per_hour: int) -> int:
+    """What one operation's start ``shift`` (time units, ``per_hour`` an hour) adds to the
+    deviation: its hours, rounded up."""
+    return -(-abs(shift) // per_hour)
