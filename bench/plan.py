@@ -15,8 +15,9 @@ For each plant's 4-week order book (``schedule`` with the combined objective):
 
 Then a repair at the rush file's first release: the bottleneck's first unit down for a day and
 the rush orders added, repaired in ``--repair-time`` seconds; its objective (weighted tardiness
-plus deviation) against the right-shift of the old plan and against a full re-plan from scratch
-(best rule, then the same solver pipeline as ``schedule``) in the same time, started work kept.
+plus deviation in operation-hours) against the right-shift of the old plan and against a full
+re-plan from scratch (best rule, then the same solver pipeline as ``schedule``) in the same
+time, started work kept.
 
     .venv/bin/python bench/plan.py                                   # every plant, 60 s / 10 s
     .venv/bin/python bench/plan.py --plants robot --time-limit 20    # a quicker look
@@ -54,7 +55,7 @@ from factoryos.schedule import (
     validate,
 )
 from factoryos.schedule.bounds import bottleneck_bound, busy_while_waiting, path_bound
-from factoryos.schedule.repair import right_shift
+from factoryos.schedule.repair import operation_hours, right_shift
 
 console = Console()
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,12 +74,18 @@ PLANTS = {
 
 
 def full_replan(
-    problem: Problem, old: Solution, now: int, obj: Objective, deviation_weight: int, seconds: float
+    problem: Problem,
+    old: Solution,
+    now: int,
+    obj: Objective,
+    deviation: tuple[int, int],
+    seconds: float,
 ) -> tuple[Solution, int, float]:
     """Plan the disrupted ``problem`` afresh in ``seconds``: work started before ``now`` stays
     (as unavailable time of its unit, with room for the longest changeover after it), the rest
     starts from ``now`` from the best rule, as ``schedule`` would. Returns the merged plan, its
-    objective plus deviation from ``old`` and the time used."""
+    objective plus deviation from ``old`` (``deviation``: weight and time units an hour; as
+    repair counts it, hours per operation rounded up) and the time used."""
     t0 = time.perf_counter()
     by = old.by_ref()
     frozen = {ref for ref, a in by.items() if a.start < now}
@@ -133,8 +140,12 @@ def full_replan(
     if validate(problem, merged):
         merged = right_shift(problem, merged, now)
     check(problem, merged)
-    moved = sum(abs(merged.by_ref()[r].start - a.start) for r, a in by.items() if r not in frozen)
-    return merged, obj.score(problem, merged) + deviation_weight * moved, time.perf_counter() - t0
+    at = merged.by_ref()
+    weight, per_hour = deviation
+    hours = sum(
+        operation_hours(at[r].start - a.start, per_hour) for r, a in by.items() if r not in frozen
+    )
+    return merged, obj.score(problem, merged) + weight * hours, time.perf_counter() - t0
 
 
 def _hours(pp_axis: object, origin: dt.datetime, units: int) -> float:
@@ -237,7 +248,12 @@ def main(
             assert rep.repaired is not None and rep.old is not None
             progress.update(task, description=f"{name}: full re-plan ({repair_time:g} s)")
             _, replan_obj, replan_s = full_replan(
-                rep.repaired.problem, rep.old, rep.now, Objective(0, 1), 1, repair_time
+                rep.repaired.problem,
+                rep.old,
+                rep.now,
+                Objective(0, 1),
+                (1, pp.units_per_hour),
+                repair_time,
             )
             row.update(
                 {

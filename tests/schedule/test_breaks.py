@@ -107,7 +107,9 @@ def test_random_shops_with_pauses_always_yield_valid_plans(seed: int) -> None:
     check(p, dispatch(p, "MWKR"))
     check(p, solve(p, SolverParams(0.5, 2, seed=seed)).solution)
     old = solve(p, SolverParams(0.5, 2, seed=seed)).solution
-    out = repair(p, old, Disruption(now=old.makespan // 2), SolverParams(0.5, 2, seed=seed))
+    out = repair(
+        p, old, Disruption(now=old.makespan // 2), SolverParams(0.5, 2, seed=seed), deviation_unit=1
+    )
     check(out.problem, out.result.solution)
 
 

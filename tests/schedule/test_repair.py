@@ -45,7 +45,7 @@ def test_breakdown_and_rush_order_on_ft06(ft06: Problem) -> None:
         weight=10,
     )
     d = Disruption(now=20, down=((0, 22, 35),), new_jobs=(rush,))
-    out = repair(ft06, old, d, FAST)
+    out = repair(ft06, old, d, FAST, deviation_unit=1)
     check(out.problem, out.result.solution)
     assert {v.kind for v in validate(out.problem, old)} >= {
         "missing"
@@ -66,7 +66,7 @@ def test_repair_is_no_worse_than_the_right_shift() -> None:
     p = random_jssp(8, 4, seed=5)
     old = solve(p, FAST).solution
     d = Disruption(now=old.makespan // 3, down=((1, old.makespan // 3, old.makespan // 2),))
-    out = repair(p, old, d, FAST)
+    out = repair(p, old, d, FAST, deviation_unit=1)
     shifted = right_shift(out.problem, old, d.now)
     check(out.problem, shifted)
     check(out.problem, out.result.solution)
@@ -119,7 +119,9 @@ def test_repair_puts_a_rush_order_where_it_costs_least_not_first_or_last() -> No
     assert costs == {"last": 300, "first": 140}
     # no time for a CP-SAT step (order by order, 0.3 s left is the stop): the start alone
     # (before: the better of rush last and rush first, 140)
-    out = repair(p, old, d, SolverParams(0.2, 1), objective=obj, max_model_operations=0)
+    out = repair(
+        p, old, d, SolverParams(0.2, 1), objective=obj, max_model_operations=0, deviation_unit=1
+    )
     check(out.problem, out.result.solution)
     assert out.result.objective == 80
     assert out.result.solution.by_ref()[(4, 0)].start == 10
@@ -132,7 +134,7 @@ def test_random_disruptions_always_yield_valid_plans(seed: int) -> None:
     now = old.makespan // 2
     extra = random_fjsp(1, 4, seed=seed + 100).jobs
     d = Disruption(now=now, down=((seed % 4, now, now + 10),), new_jobs=extra)
-    out = repair(p, old, d, SolverParams(0.5, 1, seed=seed))
+    out = repair(p, old, d, SolverParams(0.5, 1, seed=seed), deviation_unit=1)
     check(out.problem, out.result.solution)
     check(out.problem, right_shift(out.problem, old, now))
     _assert_frozen_kept(old.by_ref(), out.result.solution.by_ref(), out.frozen)
@@ -175,7 +177,7 @@ def _cast_paint_pack() -> tuple[Problem, Solution]:
 
 def test_scrap_of_a_running_step_is_remade_and_the_order_waits_for_it() -> None:
     p, old = _cast_paint_pack()
-    out = repair(p, old, Disruption(now=5, scrap=((0, 1),)), FAST)
+    out = repair(p, old, Disruption(now=5, scrap=((0, 1),)), FAST, deviation_unit=1)
     sol = out.result.solution
     check(out.problem, sol)
     by = {(a.job, out.problem.jobs[a.job].operations[a.op].name): a for a in sol.assignments}
@@ -192,7 +194,7 @@ def test_scrap_of_a_running_step_is_remade_and_the_order_waits_for_it() -> None:
 def test_scrap_of_a_done_step_also_remakes_what_it_fed() -> None:
     p, old = _cast_paint_pack()
     # at 8 painting is done and packing (7-9) has consumed its output: both are lost
-    out = repair(p, old, Disruption(now=8, scrap=((0, 1),)), FAST)
+    out = repair(p, old, Disruption(now=8, scrap=((0, 1),)), FAST, deviation_unit=1)
     check(out.problem, out.result.solution)
     by = {out.problem.jobs[0].operations[a.op].name: a for a in out.result.solution.assignments}
     assert {n: (a.start, a.end) for n, a in by.items()} == {
@@ -211,7 +213,7 @@ def test_scrap_of_a_done_step_also_remakes_what_it_fed() -> None:
 def test_scrap_of_a_step_not_started_is_refused() -> None:
     p, old = _cast_paint_pack()
     with pytest.raises(SchedulingError, match="cannot scrap SO-1/pack: it has not started"):
-        repair(p, old, Disruption(now=5, scrap=((0, 2),)), FAST)
+        repair(p, old, Disruption(now=5, scrap=((0, 2),)), FAST, deviation_unit=1)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -221,7 +223,9 @@ def test_random_scrap_always_yields_valid_plans(seed: int) -> None:
     now = old.makespan // 2
     started = sorted(a.ref for a in old.assignments if a.start < now)
     scrap = tuple(started[:: max(1, len(started) // 2)])
-    out = repair(p, old, Disruption(now=now, scrap=scrap), SolverParams(0.5, 1, seed=seed))
+    out = repair(
+        p, old, Disruption(now=now, scrap=scrap), SolverParams(0.5, 1, seed=seed), deviation_unit=1
+    )
     check(out.problem, out.result.solution)
     assert len(out.remakes) >= len(scrap)
     assert all(out.result.solution.by_ref()[r].start >= now for r in out.remakes)

@@ -136,7 +136,7 @@ def test_every_solver_returns_plans_that_respect_setups(seed: int) -> None:
     old = solve(p, quick).solution
     now = old.makespan // 2
     d = Disruption(now=now, down=((seed % 3, now, now + 10),))
-    out = repair(p, old, d, quick)
+    out = repair(p, old, d, quick, deviation_unit=1)
     check(out.problem, out.result.solution)
     check(out.problem, right_shift(out.problem, old, now))
 
@@ -200,5 +200,7 @@ def test_changeovers_miss_downtime_in_every_solver(seed: int) -> None:
     old = solve(p, fast).solution
     check(p, old)
     check(p, solve_by_orders(p, fast, config=DecomposeConfig(2, 1, 3, 0.2)).solution)
-    out = repair(p, old, Disruption(now=old.makespan // 2, down=((0, 30, 40),)), fast)
+    out = repair(
+        p, old, Disruption(now=old.makespan // 2, down=((0, 30, 40),)), fast, deviation_unit=1
+    )
     check(out.problem, out.result.solution)

@@ -32,7 +32,7 @@ from factoryos.schedule import (
     to_schedule,
 )
 from factoryos.schedule.moves import Move, explain_moves
-from factoryos.schedule.repair import RepairResult, scrap_and_remake
+from factoryos.schedule.repair import RepairResult, operation_hours, scrap_and_remake
 
 __all__ = ["MOVE_COLUMNS", "RepairOutcome", "read_plan", "repair_plan", "write_repair"]
 
@@ -142,6 +142,10 @@ def repair_plan(
 ) -> RepairOutcome:
     """Repair the plan in ``plan_path`` at ``now`` for downtime, rush orders and scrap.
 
+    The objective is ``objective`` plus ``deviation_weight`` times the operation-hours moved
+    (each old operation's start change in hours, rounded up: see
+    :mod:`factoryos.schedule.repair`).
+
     ``scrap`` lists (order id, step) pairs, the step named as in the plan's ``operation_id``
     (``arm_assembly``, ``castings_sr6.painting``); each must be running or done at ``now``.
     ``plant``: the model of ``plant_path`` when the caller holds it already. Without
@@ -182,8 +186,15 @@ def repair_plan(
         now=pp.to_units(now), down=tuple(spans), new_jobs=new_jobs, scrap=tuple(scrapped)
     )
     params = SolverParams(time_limit_s=time_limit_s, num_workers=num_workers)
+    per_hour = pp.units_per_hour
     out = repair(
-        pp.problem, old, disruption, params, objective=obj, deviation_weight=deviation_weight
+        pp.problem,
+        old,
+        disruption,
+        params,
+        objective=obj,
+        deviation_weight=deviation_weight,
+        deviation_unit=per_hour,
     )
     check(out.problem, out.result.solution)
     new_pp = PlantProblem(out.problem, pp.orders + tuple(rush), pp.origin, pp.time_unit, pp.axis)
@@ -193,7 +204,7 @@ def repair_plan(
         shifted = right_shift(out.problem, stopped, disruption.now)
         shifted_at = shifted.by_ref()  # once: it builds a dict of every operation
         shift_dev = sum(
-            abs(shifted_at[a.ref].start - a.start)
+            operation_hours(shifted_at[a.ref].start - a.start, per_hour)
             for a in old.assignments
             if a.start >= disruption.now
         )
@@ -206,7 +217,7 @@ def repair_plan(
         origin=pp.origin,
         time_unit=pp.time_unit,
         axis=pp.axis,
-        objective_name=f"{obj.name}+{deviation_weight}*deviation",
+        objective_name=f"{obj.name}+{deviation_weight}*deviation_hours",
     )
     plan = dataclasses.replace(plan, kpis=plan_kpis(new_pp, out.result.solution))
     moves = explain_moves(

@@ -228,7 +228,7 @@ def repair(
         ),
     ] = None,
 ) -> None:
-    """Repair a plan after downtime, rush orders or scrap: minimise objective + deviation."""
+    """Repair a plan after downtime, rush orders or scrap: objective + operation-hours moved."""
     from factoryos.app.repairing import repair_plan, write_repair
 
     with reported_errors():

@@ -53,6 +53,7 @@ class CpSatJobShop(SetupConstraints, EnergyCost, Hints):
         not_before: int = 0,
         deviation_from: Mapping[OpRef, int] | None = None,
         deviation_weight: int = 0,
+        deviation_unit: int = 0,
         fixed_ops: Mapping[int, Sequence[tuple[int, int, Operation]]] | None = None,
         bounds: Sequence[tuple[Objective, int]] = (),
         start_windows: Mapping[OpRef, tuple[int, int]] | None = None,
@@ -74,6 +75,10 @@ class CpSatJobShop(SetupConstraints, EnergyCost, Hints):
         self._not_before = not_before
         self._deviation_from = dict(deviation_from or {})
         self._deviation_weight = deviation_weight
+        # time units per hour: deviation counts the hours each operation moved, rounded up
+        if deviation_weight and deviation_from and deviation_unit < 1:
+            raise ValueError(f"deviation_unit (time units per hour) must be >= 1: {deviation_unit}")
+        self._deviation_unit = deviation_unit
         # machine -> (start, end, operation) of work outside the model that sets up the unit
         self._fixed_ops = {m: list(v) for m, v in (fixed_ops or {}).items()}
         # lexicographic stages: earlier objectives kept at or below their optimum
@@ -94,7 +99,8 @@ class CpSatJobShop(SetupConstraints, EnergyCost, Hints):
         # (op, machine) -> stretch indices of a resumable run's start and end, stretch begins
         self._elastic_sizes: dict[tuple[OpRef, int], cp_model.IntVar] = {}
         self._stretch_vars: dict[tuple[OpRef, int], Stretch] = {}
-        self._devs: dict[OpRef, cp_model.IntVar] = {}
+        # op -> (|start change|, its hours rounded up) for the deviation term
+        self._devs: dict[OpRef, tuple[cp_model.IntVar, cp_model.IntVar]] = {}
         self.makespan: cp_model.IntVar
         self._create_variables()
         self._add_constraints()
@@ -340,8 +346,11 @@ class CpSatJobShop(SetupConstraints, EnergyCost, Hints):
                     continue
                 dev = self.model.new_int_var(0, self.horizon, f"dev{ref}")
                 self.model.add_abs_equality(dev, self.ops[ref].start - old)
-                self._devs[ref] = dev
-                devs.append(dev)
+                unit = self._deviation_unit
+                hours = self.model.new_int_var(0, -(-self.horizon // unit), f"devh{ref}")
+                self.model.add_division_equality(hours, dev + unit - 1, unit)
+                self._devs[ref] = (dev, hours)
+                devs.append(hours)
             terms.append(self._deviation_weight * sum(devs))
         expr = sum(terms)
         if self._objective_ub is not None:

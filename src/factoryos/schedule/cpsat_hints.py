@@ -32,7 +32,8 @@ class Hints:
     _durations: dict[OpRef, cp_model.IntVar]
     _elastic_sizes: dict[tuple[OpRef, int], cp_model.IntVar]
     _stretch_vars: dict[tuple[OpRef, int], Stretch]
-    _devs: dict[OpRef, cp_model.IntVar]
+    _devs: dict[OpRef, tuple[cp_model.IntVar, cp_model.IntVar]]
+    _deviation_unit: int
     _deviation_from: dict[OpRef, int]
 
     def add_hint(self, solution: Solution) -> None:
@@ -137,6 +138,8 @@ class Hints:
             if ev.pick is not None:
                 position = list(ev.tables).index(a.machine)
                 m.add_hint(ev.pick, i + len(ev.tables[a.machine]) * position)
-        for ref, dev in self._devs.items():
+        for ref, (dev, hours) in self._devs.items():
             if ref in by_ref:
-                m.add_hint(dev, abs(by_ref[ref].start - self._deviation_from[ref]))
+                moved = abs(by_ref[ref].start - self._deviation_from[ref])
+                m.add_hint(dev, moved)
+                m.add_hint(hours, -(-moved // self._deviation_unit))  # rounded up, as the model

@@ -49,6 +49,16 @@ class PlantProblem:
     def to_units(self, instant: dt.datetime) -> int:
         return self.axis.to_units(instant)
 
+    @property
+    def units_per_hour(self) -> int:
+        """Time units in an hour (60 for minutes): what repair counts deviation in."""
+        per_hour = dt.timedelta(hours=1) / self.time_unit
+        if per_hour < 1 or per_hour != int(per_hour):
+            raise SchedulingError(
+                f"time unit {self.time_unit} does not divide an hour into whole units"
+            )
+        return int(per_hour)
+
 
 def _expand(
     plant: Plant,

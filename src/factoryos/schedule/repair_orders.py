@@ -72,7 +72,7 @@ def repair_by_orders(
     start: Solution,
     window: Window,
     obj: Objective,
-    deviation_weight: int,
+    deviation: tuple[int, int],
     score: Callable[[Solution], int],
     params: SolverParams,
     t0: float,
@@ -81,7 +81,8 @@ def repair_by_orders(
     max_orders: int = 6,
 ) -> tuple[Solution, str]:
     """Improve ``start`` within ``params.time_limit_s`` (counted from ``t0``); return the plan
-    and why the search stopped."""
+    and why the search stopped. ``deviation``: the weight of the deviation term and the time
+    units in an hour (see :mod:`.repair`); ``score``: the objective plus deviation."""
     best = start
     k = orders_per_step
     longest_setup = max(
@@ -116,7 +117,7 @@ def repair_by_orders(
                 jobs,
                 window,
                 obj,
-                deviation_weight,
+                deviation,
                 (settled, longest_setup, reach),
                 limit,
             )
@@ -164,7 +165,7 @@ def _step(
     jobs: list[int],
     window: Window,
     obj: Objective,
-    deviation_weight: int,
+    deviation: tuple[int, int],
     room: tuple[int, int, int],
     limit: SolverParams,
 ) -> Solution | None:
@@ -223,7 +224,8 @@ def _step(
         frozen={remap[r]: v for r, v in window.frozen.items() if r in remap},
         not_before=window.now,
         deviation_from={remap[r]: t for r, t in window.old_starts.items() if r in remap},
-        deviation_weight=deviation_weight,
+        deviation_weight=deviation[0],
+        deviation_unit=deviation[1],
         start_windows=windows,
     )
     model.add_hint(Solution.from_assignments(hinted))
