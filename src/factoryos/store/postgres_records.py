@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from factoryos.model.errors import StoreError
@@ -48,10 +47,7 @@ class PostgresRecordStore:
     def _open(self) -> psycopg.Connection[Any]:
         conn = self.url.connect()
         try:
-            if self.url.schema is not None:
-                name = sql.Identifier(self.url.schema)
-                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
-                conn.execute(sql.SQL("SET search_path TO {}").format(name))
+            self.url.enter_schema(conn)
             postgres_schema.prepare(conn, self.url.shown)
         except psycopg.Error as exc:
             conn.close()

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
+from psycopg import sql
 
 from factoryos.model.errors import StoreError
 
@@ -57,6 +58,14 @@ class PostgresUrl:
             raise StoreError(f"{shown}: schema {schema!r} is not a plain SQL identifier")
         rest = urlencode([(name, value) for name, value in query if name != "schema"])
         return cls(urlunsplit(parts._replace(query=rest)), schema, shown)
+
+    def enter_schema(self, conn: psycopg.Connection[Any]) -> None:
+        """Create the URL's schema when it is missing and make it ``conn``'s search path: every
+        store opened on one URL (events, users, records) sees the same tables."""
+        if self.schema is not None:
+            name = sql.Identifier(self.schema)
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
+            conn.execute(sql.SQL("SET search_path TO {}").format(name))
 
     def connect(self) -> psycopg.Connection[Any]:
         """An autocommit connection in UTC; StoreError (one line) when the server says no."""

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import sql
 
 from factoryos.model.errors import StoreError
 from factoryos.store.postgres_url import PostgresUrl, one_line
@@ -51,10 +50,7 @@ class PostgresUserStore:
     def _open(self) -> psycopg.Connection[Any]:
         conn = self.url.connect()
         try:
-            if self.url.schema is not None:
-                name = sql.Identifier(self.url.schema)
-                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
-                conn.execute(sql.SQL("SET search_path TO {}").format(name))
+            self.url.enter_schema(conn)
             with conn.transaction():  # two servers starting at once create the tables once
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
                 for statement in _DDL:

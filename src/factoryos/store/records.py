@@ -12,16 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import duckdb
-
-from factoryos.model.errors import StoreError
+from factoryos.store.duckdb_tables import DuckDBTables
 
 __all__ = ["UNFINISHED", "DuckDBRecordStore", "JobRecord", "RecordStore"]
 
@@ -117,25 +113,11 @@ def utc(ts: dt.datetime) -> dt.datetime:
     return ts.astimezone(dt.UTC)
 
 
-class DuckDBRecordStore:
+class DuckDBRecordStore(DuckDBTables):
     """A :class:`RecordStore` in a DuckDB file (the event store's file is fine) or ``:memory:``."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:
-        self.path = str(path)
-        self._lock = threading.RLock()
-        try:
-            self._con = duckdb.connect(self.path)
-            self._con.execute(_DDL)
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open the service records in {self.path!r}: {exc}") from exc
-
-    @contextmanager
-    def _guard(self, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self._lock:
-            try:
-                yield self._con
-            except duckdb.Error as exc:
-                raise StoreError(f"{what} failed in {self.path!r}: {exc}") from exc
+        super().__init__(path, _DDL, "the service records")
 
     def put_job(self, job: JobRecord) -> None:
         with self._guard("storing a job") as con:
@@ -186,7 +168,3 @@ class DuckDBRecordStore:
         with self._guard("reading adoptions") as con:
             rows = con.execute("SELECT site, plan, adopted FROM loop_adoptions").fetchall()
         return {site: (plan, utc(at)) for site, plan, at in rows}
-
-    def close(self) -> None:
-        with self._lock:
-            self._con.close()

@@ -8,16 +8,12 @@ session token digests (a stolen database file does not hold usable tokens). A gr
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import duckdb
-
 from factoryos.model.errors import StoreError
+from factoryos.store.duckdb_tables import DuckDBTables
 
 __all__ = ["DuckDBUserStore", "Grant", "UserRecord", "UserStore"]
 
@@ -86,25 +82,11 @@ class UserStore(Protocol):
     def close(self) -> None: ...
 
 
-class DuckDBUserStore:
+class DuckDBUserStore(DuckDBTables):
     """A :class:`UserStore` in a DuckDB file (the event store's file is fine) or ``:memory:``."""
 
     def __init__(self, path: str | Path = ":memory:") -> None:
-        self.path = str(path)
-        self._lock = threading.RLock()
-        try:
-            self._con = duckdb.connect(self.path)
-            self._con.execute(_DDL)
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open the user store {self.path!r}: {exc}") from exc
-
-    @contextmanager
-    def _guard(self, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self._lock:
-            try:
-                yield self._con
-            except duckdb.Error as exc:
-                raise StoreError(f"{what} failed in the user store {self.path!r}: {exc}") from exc
+        super().__init__(path, _DDL, "the user store")
 
     def add_user(self, name: str, password_hash: str) -> None:
         if self.user(name) is not None:
@@ -166,7 +148,3 @@ class DuckDBUserStore:
     def drop_session(self, token_digest: str) -> None:
         with self._guard("closing a session") as con:
             con.execute("DELETE FROM sessions WHERE token_digest = ?", [token_digest])
-
-    def close(self) -> None:
-        with self._lock:
-            self._con.close()
