@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from factoryos.model.errors import StoreError
 from factoryos.store import postgres_schema
-from factoryos.store.postgres_url import PostgresUrl, one_line
+from factoryos.store.postgres_tables import PostgresTables
 from factoryos.store.records import UNFINISHED, JobRecord
 
 __all__ = ["PostgresRecordStore"]
 
-T = TypeVar("T")
 
 _UPSERT_JOB = """
 INSERT INTO jobs VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
@@ -33,40 +30,14 @@ ON CONFLICT (id) DO UPDATE SET status = excluded.status, progress = excluded.pro
     result = excluded.result, error = excluded.error"""
 
 
-class PostgresRecordStore:
+class PostgresRecordStore(PostgresTables):
     """A :class:`~factoryos.store.records.RecordStore` on PostgreSQL."""
 
     def __init__(self, url: str) -> None:
-        self.url = PostgresUrl.parse(url)
-        self._lock = threading.RLock()
-        self._conn = self._open()
+        super().__init__(url, "the service records")
 
-    def __repr__(self) -> str:
-        return f"PostgresRecordStore({self.url.shown!r})"
-
-    def _open(self) -> psycopg.Connection[Any]:
-        conn = self.url.connect()
-        try:
-            self.url.enter_schema(conn)
-            postgres_schema.prepare(conn, self.url.shown)
-        except psycopg.Error as exc:
-            conn.close()
-            raise StoreError(
-                f"cannot open the service records in {self.url.shown}: {one_line(exc)}"
-            ) from exc
-        except StoreError:
-            conn.close()
-            raise
-        return conn
-
-    def _run(self, what: str, work: Callable[[psycopg.Connection[Any]], T]) -> T:
-        with self._lock:
-            if self._conn.closed or self._conn.broken:
-                self._conn = self._open()
-            try:
-                return work(self._conn)
-            except psycopg.Error as exc:
-                raise StoreError(f"{what} failed in {self.url.shown}: {one_line(exc)}") from exc
+    def _set_up(self, conn: psycopg.Connection[Any]) -> None:
+        postgres_schema.prepare(conn, self.url.shown)
 
     def put_job(self, job: JobRecord) -> None:
         result = None if job.result is None else Jsonb(job.result, dumps=_dumps)
@@ -135,10 +106,6 @@ class PostgresRecordStore:
             lambda c: c.execute("SELECT site, plan, adopted FROM loop_adoptions").fetchall(),
         )
         return {site: (plan, at) for site, plan, at in rows}
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
 
 
 def _dumps(obj: Any) -> str:

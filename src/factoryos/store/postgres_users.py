@@ -11,17 +11,13 @@ reopened once per call.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 
 from factoryos.model.errors import StoreError
-from factoryos.store.postgres_url import PostgresUrl, one_line
+from factoryos.store.postgres_tables import PostgresTables
 from factoryos.store.users import Grant, UserRecord
-
-T = TypeVar("T")
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS users (
@@ -36,42 +32,17 @@ _DDL = (
 _DDL_LOCK = 0x66_6F_73_03  # advisory lock key: "fos" + purpose (as in postgres_schema)
 
 
-class PostgresUserStore:
+class PostgresUserStore(PostgresTables):
     """A :class:`~factoryos.store.users.UserStore` on PostgreSQL."""
 
     def __init__(self, url: str) -> None:
-        self.url = PostgresUrl.parse(url)
-        self._lock = threading.RLock()
-        self._conn = self._open()
+        super().__init__(url, "the user store")
 
-    def __repr__(self) -> str:
-        return f"PostgresUserStore({self.url.shown!r})"
-
-    def _open(self) -> psycopg.Connection[Any]:
-        conn = self.url.connect()
-        try:
-            self.url.enter_schema(conn)
-            with conn.transaction():  # two servers starting at once create the tables once
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
-                for statement in _DDL:
-                    conn.execute(statement)
-        except psycopg.Error as exc:
-            conn.close()
-            raise StoreError(
-                f"cannot open the user store in {self.url.shown}: {one_line(exc)}"
-            ) from exc
-        return conn
-
-    def _run(self, what: str, work: Callable[[psycopg.Connection[Any]], T]) -> T:
-        with self._lock:
-            if self._conn.closed or self._conn.broken:
-                self._conn = self._open()
-            try:
-                return work(self._conn)
-            except psycopg.Error as exc:
-                raise StoreError(
-                    f"{what} failed in the user store {self.url.shown}: {one_line(exc)}"
-                ) from exc
+    def _set_up(self, conn: psycopg.Connection[Any]) -> None:
+        with conn.transaction():  # two servers starting at once create the tables once
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+            for statement in _DDL:
+                conn.execute(statement)
 
     def add_user(self, name: str, password_hash: str) -> None:
         def add(c: psycopg.Connection[Any]) -> int:
@@ -158,7 +129,3 @@ class PostgresUserStore:
             "closing a session",
             lambda c: c.execute("DELETE FROM sessions WHERE token_digest = %s", (token_digest,)),
         )
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
