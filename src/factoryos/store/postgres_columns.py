@@ -102,51 +102,64 @@ def us(instant: dt.datetime) -> int:
     return (instant - _EPOCH) // dt.timedelta(microseconds=1)
 
 
-class _Layout:
+class Layout:
     """The query's units and tiles as arrays: units in path order (their index is their code),
     each calendar key's tiles in start order, and the group and kind code of every tile."""
 
     def __init__(self, query: AggregateQuery, params: dict[str, Any]) -> None:
+        self.start, self.end = us(query.start), us(query.end)
         self.paths: list[str] = params["u_path"]
         self.unit_key = np.asarray(params["u_key"], np.int64)
-        by_path = "path" in query.group_by
+        self.by_path = "path" in query.group_by
+        self.group_paths: list[str | None] = [*self.paths] if self.by_path else [None]
+        days = params["t_day"] if "local_day" in query.group_by else [None] * len(params["t_day"])
+        shifts = params["t_shift"] if "shift" in query.group_by else [None] * len(days)
         groups: dict[tuple[dt.date | None, str | None], int] = {}
-        tiles: dict[int, list[tuple[int, int, int, int, float]]] = {}
-        for key, start, end, day, shift, kind, price in zip(
-            params["t_key"], params["t_start"], params["t_end"], params["t_day"],
-            params["t_shift"], params["t_kind"], params["t_price"], strict=True,
-        ):  # fmt: skip
-            group = (
-                day if "local_day" in query.group_by else None,
-                shift if "shift" in query.group_by else None,
-            )
-            code = groups.setdefault(group, len(groups))
-            kind_code = _KINDS.index(PeriodKind(kind))
-            tiles.setdefault(key, []).append((us(start), us(end), code, kind_code, price))
+        group = np.array(
+            [groups.setdefault(g, len(groups)) for g in zip(days, shifts, strict=True)], np.int64
+        )
         self.groups = list(groups)
-        self.tiles = {key: _Tiles(rows) for key, rows in tiles.items()}
-        self.group_paths = self.paths if by_path else [None]
-        self.by_path = by_path
+        self._values: dict[tuple[int, int], GroupValues] = {}
+        kind_codes = {kind.value: n for n, kind in enumerate(_KINDS)}
+        kind = np.array([kind_codes[k] for k in params["t_kind"]], np.int64)
+        start, end = (_instants(params[name]) for name in ("t_start", "t_end"))
+        price = np.asarray(params["t_price"], np.float64)
+        key = np.asarray(params["t_key"], np.int64)
+        self.tiles: dict[int, _Tiles] = {}
+        for k in np.unique(key).tolist():
+            mine = np.flatnonzero(key == k)
+            mine = mine[np.argsort(start[mine], kind="stable")]
+            self.tiles[k] = _Tiles(start[mine], end[mine], group[mine], kind[mine], price[mine])
 
     def group_unit(self, unit: Ints) -> Ints:
         """The unit part of the group code: the unit when grouped by path, else 0."""
         return unit if self.by_path else np.zeros_like(unit)
 
     def values(self, unit: int, group: int) -> GroupValues:
-        day, shift = self.groups[group]
-        return GroupValues(self.group_paths[unit], day, shift)
+        """The group keys of (unit, group) codes, made once."""
+        made = self._values.get((unit, group))
+        if made is None:
+            day, shift = self.groups[group]
+            made = self._values[unit, group] = GroupValues(self.group_paths[unit], day, shift)
+        return made
 
 
+def _instants(values: list[dt.datetime]) -> Ints:
+    """Aware datetimes as microseconds since the epoch (Arrow converts them in C)."""
+    return np.asarray(
+        pa.array(values, pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(), np.int64
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class _Tiles:
     """One calendar key's tiles, in start order (the periods of a key do not overlap)."""
 
-    def __init__(self, rows: list[tuple[int, int, int, int, float]]) -> None:
-        rows.sort()
-        self.start = np.array([r[0] for r in rows], np.int64)
-        self.end = np.array([r[1] for r in rows], np.int64)
-        self.group = np.array([r[2] for r in rows], np.int64)
-        self.kind = np.array([r[3] for r in rows], np.int64)
-        self.price = np.array([r[4] for r in rows], np.float64)
+    start: Ints
+    end: Ints
+    group: Ints
+    kind: Ints
+    price: npt.NDArray[np.float64]
 
     def at(self, instant: Ints) -> Ints:
         """The tile holding each instant; -1 where none does."""
@@ -183,7 +196,7 @@ def _fetch(
     return Check(frozenset(row[0]), str(row[1])), [c.fetchall() for c in cursors[1:]]
 
 
-def _by_unit(rows: list[Any], layout: _Layout, width: int) -> tuple[Ints, list[list[Any]]]:
+def _by_unit(rows: list[Any], layout: Layout, width: int) -> tuple[Ints, list[list[Any]]]:
     """Rows (path, array, array, ...) of ``width`` columns, one per unit: for the units the
     query names, the unit code of each element and each column's arrays concatenated."""
     index = {path: n for n, path in enumerate(layout.paths)}
@@ -199,7 +212,7 @@ def _by_unit(rows: list[Any], layout: _Layout, width: int) -> tuple[Ints, list[l
 
 def _codes(values: pa.Array) -> tuple[Ints, list[Any]]:
     """Codes of ``values`` into a sorted vocabulary (None last, as SQL sorts NULL)."""
-    vocabulary = sorted({v for v in values.to_pylist()}, key=lambda v: (v is None, v or ""))
+    vocabulary = sorted(pc.unique(values).to_pylist(), key=lambda v: (v is None, v or ""))
     index = {v: n for n, v in enumerate(vocabulary)}
     found = pc.index_in(
         values, value_set=pa.array([v for v in vocabulary if v is not None], values.type)
@@ -227,7 +240,7 @@ def _sums(
 
 def states_and_failures(
     conn: psycopg.Connection[Any],
-    query: AggregateQuery,
+    layout: Layout,
     params: dict[str, Any],
     *,
     by_reason: bool,
@@ -239,8 +252,7 @@ def states_and_failures(
     seen, (carried, events) = _fetch(conn, params, CARRIED, STATES)
     if seen.expired and stop_if_expired:
         return seen, [], []
-    layout = _Layout(query, params)
-    start, end = us(query.start), us(query.end)
+    start, end = layout.start, layout.end
     index = {path: n for n, path in enumerate(layout.paths)}
     carried = [row for row in carried if row[0] in index]
     unit, (ts_of, state_of, reason_of) = _by_unit(events, layout, 4)
@@ -320,16 +332,15 @@ def _cat(parts: list[Ints]) -> Ints:
 
 def _points(
     conn: psycopg.Connection[Any],
-    query: AggregateQuery,
+    layout: Layout,
     params: dict[str, Any],
     statement: str,
     width: int,
     stop_if_expired: bool,
-) -> tuple[Check, _Layout, Ints, Ints, Ints, list[list[Any]]]:
-    """Point events of the window in a tile: the check, the layout, and for each event its
+) -> tuple[Check, Ints, Ints, Ints, list[list[Any]]]:
+    """Point events of the window in a tile: the check, and for each event its
     unit, its tile (in its key's tiles), its key, and the statement's other columns."""
     seen, (rows,) = _fetch(conn, params, statement)
-    layout = _Layout(query, params)
     if seen.expired and stop_if_expired:
         rows = []
     unit, (ts_of, *columns) = _by_unit(rows, layout, width)
@@ -341,20 +352,18 @@ def _points(
         tile[mine] = tiles.at(ts[mine])
     keep = np.flatnonzero(tile >= 0)
     kept = [[column[n] for n in keep.tolist()] for column in columns]
-    return seen, layout, unit[keep], tile[keep], key[keep], kept
+    return seen, unit[keep], tile[keep], key[keep], kept
 
 
 def count_totals(
     conn: psycopg.Connection[Any],
-    query: AggregateQuery,
+    layout: Layout,
     params: dict[str, Any],
     *,
     stop_if_expired: bool,
 ) -> tuple[Check, list[CountTotal]]:
     """Good, scrap and rework by group, unit, product and operation."""
-    seen, layout, unit, tile, key, columns = _points(
-        conn, query, params, COUNTS, 7, stop_if_expired
-    )
+    seen, unit, tile, key, columns = _points(conn, layout, params, COUNTS, 7, stop_if_expired)
     if len(unit) == 0:
         return seen, []
     product_of, operation_of, *quantity_of = columns
@@ -386,15 +395,13 @@ def count_totals(
 
 def energy_totals(
     conn: psycopg.Connection[Any],
-    query: AggregateQuery,
+    layout: Layout,
     params: dict[str, Any],
     *,
     stop_if_expired: bool,
 ) -> tuple[Check, list[EnergyTotal]]:
     """kWh and their cost at the price of the tile holding each reading, by group."""
-    seen, layout, unit, tile, key, (kwh_of,) = _points(
-        conn, query, params, ENERGY, 3, stop_if_expired
-    )
+    seen, unit, tile, key, (kwh_of,) = _points(conn, layout, params, ENERGY, 3, stop_if_expired)
     if len(unit) == 0:
         return seen, []
     group = _tile_values(layout, tile, key, "group")
@@ -410,7 +417,7 @@ def energy_totals(
     ]
 
 
-def _tile_values(layout: _Layout, tile: Ints, key: Ints, field: str) -> npt.NDArray[Any]:
+def _tile_values(layout: Layout, tile: Ints, key: Ints, field: str) -> npt.NDArray[Any]:
     """``field`` (group or price) of each row's tile in its key."""
     out = np.zeros(len(tile), np.float64 if field == "price" else np.int64)
     for k, tiles in layout.tiles.items():
