@@ -1,26 +1,28 @@
-"""The raw reads of the PostgreSQL aggregates: the window's events as columns, cut into tiles here.
+"""The raw reads of the PostgreSQL aggregates: the window's events as arrays, cut into tiles here.
 
-The server does what its indexes do well: one range scan of the ``(path, ts)`` index per kind of
-event over the subtree and the window (state events in ``(path, ts, event id)`` order, ties put in
-id order by an incremental sort), and one backward step per unit for the state it carries into
-the window; the rows travel as CSV (``COPY``), which Arrow parses into columns. numpy then cuts
-the state intervals into the calendar's tiles and sums them by group, as ``postgres_sql`` did row
-by row on the server: at the benchmark's density (a line-month of 20 units holds ~20,000 state
-events) the server's CPU per line-month fell from ~230 to ~15 ms and the client's sums take a
-few ms (docs/store.md, "Reads as columns").
+The server does what its indexes do well: a range scan of the ``(path, ts)`` index over the
+window for a run of units in path order (state events sorted by ``(path, ts, event id)``), and
+one backward step per unit for the state it carries into the window; each unit's events come
+back as arrays in binary, which psycopg loads in C. numpy then cuts the state intervals into the
+calendar's tiles and sums them by group, as SQL did row by row on the server before: a
+line-month's CPU (server and client) halved and a site-year's fell 3x (docs/store.md, "Raw
+reads as arrays"). Units are read :data:`UNITS_PER_READ` at a time, so a site's year never holds
+more than a few hundred thousand events in the client at once; their sums are added up.
 
 The definitions are those of ``kpi.from_events`` (the contract suite checks every backend
 against it): an interval runs from a state event to the unit's next one (or the window end),
 clipped to the window, and is spread over the tiles it overlaps; a failure is counted in the
-tile of its start and its seconds in the tile where it begins in the window; point events are
-summed in the tile holding their instant. Instants no tile holds are not aggregated.
+tile of the event that enters it and its seconds in the tile where its interval begins in the
+window; point events are summed in the tile holding their instant. Instants no tile holds are
+not aggregated. Events of one unit at one instant follow event id order, as in every backend.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +48,10 @@ Ints = npt.NDArray[np.int64]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = "(extract(epoch FROM ts) * 1000000)::int8"
-# The subtree as one index range: ``node`` <= path < ``node0`` (C collation) holds the node and
-# every path below it, and a few siblings such as ``node-2``, which are not units of the query
-# and are dropped with the other paths the query does not name.
-_WINDOW = "path >= %(node)s AND path < %(hi)s AND ts >= %(start)s AND ts < %(end)s"
+# A run of units in path order as one index range (first .. last unit path, C collation); paths
+# between them that are no units of the query are dropped on arrival.
+_WINDOW = "path >= %(first)s AND path <= %(last)s AND ts >= %(start)s AND ts < %(end)s"
+UNITS_PER_READ = 32
 
 # Each unit's events as arrays, in (ts, event id) order: the subquery's sort feeds the grouping
 # (the aggregate keeps the order of its input, checked on arrival: ``_by_unit``). Arrays in
@@ -109,6 +111,7 @@ class Layout:
     def __init__(self, query: AggregateQuery, params: dict[str, Any]) -> None:
         self.start, self.end = us(query.start), us(query.end)
         self.paths: list[str] = params["u_path"]
+        self.index = {path: n for n, path in enumerate(self.paths)}
         self.unit_key = np.asarray(params["u_key"], np.int64)
         self.by_path = "path" in query.group_by
         self.group_paths: list[str | None] = [*self.paths] if self.by_path else [None]
@@ -199,7 +202,7 @@ def _fetch(
 def _by_unit(rows: list[Any], layout: Layout, width: int) -> tuple[Ints, list[list[Any]]]:
     """Rows (path, array, array, ...) of ``width`` columns, one per unit: for the units the
     query names, the unit code of each element and each column's arrays concatenated."""
-    index = {path: n for n, path in enumerate(layout.paths)}
+    index = layout.index
     named = [row for row in rows if row[0] in index]
     unit = np.repeat(
         np.array([index[row[0]] for row in named], np.int64),
@@ -238,6 +241,17 @@ def _sums(
     return list(zip(*codes, strict=True)), sums
 
 
+def _parts(layout: Layout, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The parameters of each read: the units in runs of :data:`UNITS_PER_READ`."""
+    for first in range(0, len(layout.paths), UNITS_PER_READ):
+        run = layout.paths[first : first + UNITS_PER_READ]
+        yield {**params, "u_path": run, "first": run[0], "last": run[-1]}
+
+
+def _none_last(value: str | None) -> tuple[bool, str]:
+    return value is None, value or ""
+
+
 def states_and_failures(
     conn: psycopg.Connection[Any],
     layout: Layout,
@@ -249,11 +263,41 @@ def states_and_failures(
     """Seconds in each state by group, tile kind and (``by_reason``) reason, and the failures
     over the same intervals. With ``stop_if_expired``, a window reaching into expired months
     returns the check alone (the caller reads roll-ups)."""
-    seen, (carried, events) = _fetch(conn, params, CARRIED, STATES)
-    if seen.expired and stop_if_expired:
-        return seen, [], []
+    seen: Check | None = None
+    seconds: defaultdict[tuple[int, int, int, str, str | None], int] = defaultdict(int)
+    failures: defaultdict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for part in _parts(layout, params):
+        checked, (carried, events) = _fetch(conn, part, CARRIED, STATES)
+        if seen is None:
+            seen = checked
+            if seen.expired and stop_if_expired:
+                return seen, [], []
+        _add_states(layout, carried, events, by_reason, seconds, failures)
+    states = [
+        StateTime(layout.values(u, g), _KINDS[k], state, reason, us / 1e6)
+        for (u, g, k, state, reason), us in sorted(
+            seconds.items(), key=lambda kv: (kv[0][:4], _none_last(kv[0][4]))
+        )
+    ]
+    failed = [
+        FailureTotal(layout.values(u, g), n, us / 1e6)
+        for (u, g), (n, us) in sorted(failures.items())
+    ]
+    return seen or Check(frozenset(), ""), states, failed
+
+
+def _add_states(
+    layout: Layout,
+    carried: list[Any],
+    events: list[Any],
+    by_reason: bool,
+    seconds: defaultdict[tuple[int, int, int, str, str | None], int],
+    failures: defaultdict[tuple[int, int], list[int]],
+) -> None:
+    """Add the state intervals of one read (each unit's carried-in state and its events in the
+    window, in order) to ``seconds`` and ``failures``."""
     start, end = layout.start, layout.end
-    index = {path: n for n, path in enumerate(layout.paths)}
+    index = layout.index
     carried = [row for row in carried if row[0] in index]
     unit, (ts_of, state_of, reason_of) = _by_unit(events, layout, 4)
     # each unit's carried-in state first (one microsecond before the window), then its events
@@ -311,19 +355,16 @@ def states_and_failures(
                 length_us[rows] if length_us is not None else np.zeros(len(rows), np.int64)
             )
     sizes = (len(layout.group_paths), len(layout.groups), len(_KINDS), len(states), len(reasons))
-    keys, (seconds,) = _sums([_cat(p) for p in time_parts], sizes, [_cat(time_us)])
-    state_rows = [
-        StateTime(layout.values(u, g), _KINDS[k], states[s], reasons[r], float(t) / 1e6)
-        for (u, g, k, s, r), t in zip(keys, seconds.tolist(), strict=True)
-    ]
-    keys, (entries, failed) = _sums(
+    keys, (summed,) = _sums([_cat(p) for p in time_parts], sizes, [_cat(time_us)])
+    for (u, g, k, s, r), us in zip(keys, summed.tolist(), strict=True):
+        seconds[u, g, k, states[s], reasons[r]] += int(us)
+    keys, (entries, lengths) = _sums(
         [_cat(p) for p in fail_parts], sizes[:2], [_cat(fail_n), _cat(fail_us)]
     )
-    failure_rows = [
-        FailureTotal(layout.values(u, g), int(n), float(t) / 1e6)
-        for (u, g), n, t in zip(keys, entries.tolist(), failed.tolist(), strict=True)
-    ]
-    return seen, state_rows, failure_rows
+    for (u, g), n, us in zip(keys, entries.tolist(), lengths.tolist(), strict=True):
+        row = failures[u, g]
+        row[0] += int(n)
+        row[1] += int(us)
 
 
 def _cat(parts: list[Ints]) -> Ints:
@@ -337,22 +378,26 @@ def _points(
     statement: str,
     width: int,
     stop_if_expired: bool,
-) -> tuple[Check, Ints, Ints, Ints, list[list[Any]]]:
-    """Point events of the window in a tile: the check, and for each event its
-    unit, its tile (in its key's tiles), its key, and the statement's other columns."""
-    seen, (rows,) = _fetch(conn, params, statement)
-    if seen.expired and stop_if_expired:
-        rows = []
-    unit, (ts_of, *columns) = _by_unit(rows, layout, width)
-    ts = np.array(ts_of, np.int64)
-    key = layout.unit_key[unit]
-    tile = np.full(len(unit), -1, np.int64)
-    for k, tiles in layout.tiles.items():
-        mine = np.flatnonzero(key == k)
-        tile[mine] = tiles.at(ts[mine])
-    keep = np.flatnonzero(tile >= 0)
-    kept = [[column[n] for n in keep.tolist()] for column in columns]
-    return seen, unit[keep], tile[keep], key[keep], kept
+) -> Iterator[Check | tuple[Ints, Ints, Ints, list[list[Any]]]]:
+    """Point events of the window in a tile, a read at a time: first the check, then for each
+    read the events' units, their tiles (in their key's tiles), keys, and the statement's other
+    columns. Nothing after the check when ``stop_if_expired`` and it found expired months."""
+    for n, part in enumerate(_parts(layout, params)):
+        checked, (rows,) = _fetch(conn, part, statement)
+        if n == 0:
+            yield checked
+            if checked.expired and stop_if_expired:
+                return
+        unit, (ts_of, *columns) = _by_unit(rows, layout, width)
+        ts = np.array(ts_of, np.int64)
+        key = layout.unit_key[unit]
+        tile = np.full(len(unit), -1, np.int64)
+        for k, tiles in layout.tiles.items():
+            mine = np.flatnonzero(key == k)
+            tile[mine] = tiles.at(ts[mine])
+        keep = np.flatnonzero(tile >= 0)
+        kept = [[column[i] for i in keep.tolist()] for column in columns]
+        yield unit[keep], tile[keep], key[keep], kept
 
 
 def count_totals(
@@ -363,32 +408,35 @@ def count_totals(
     stop_if_expired: bool,
 ) -> tuple[Check, list[CountTotal]]:
     """Good, scrap and rework by group, unit, product and operation."""
-    seen, unit, tile, key, columns = _points(conn, layout, params, COUNTS, 7, stop_if_expired)
-    if len(unit) == 0:
-        return seen, []
-    product_of, operation_of, *quantity_of = columns
-    group = _tile_values(layout, tile, key, "group")
-    product, products = _codes(pa.array(product_of, pa.string()))
-    operation, operations = _codes(pa.array(operation_of, pa.string()))
-    sizes = (len(layout.group_paths), len(layout.groups), len(layout.paths), len(products),
-             len(operations))  # fmt: skip
-    keys, sums = _sums(
-        [layout.group_unit(unit), group, unit, product, operation],
-        sizes,
-        [np.array(q, np.float64) for q in quantity_of],
+    seen = Check(frozenset(), "")
+    sums: defaultdict[tuple[int, int, int, str, str | None], list[int]] = defaultdict(
+        lambda: [0, 0, 0]
     )
-    return seen, [
-        CountTotal(
-            layout.values(u, g),
-            layout.paths[p],
-            products[r],
-            operations[o],
-            int(good),
-            int(scrap),
-            int(rework),
+    for read in _points(conn, layout, params, COUNTS, 7, stop_if_expired):
+        if isinstance(read, Check):
+            seen = read
+            continue
+        unit, tile, key, (product_of, operation_of, *quantity_of) = read
+        if len(unit) == 0:
+            continue
+        group = _tile_values(layout, tile, key, "group")
+        product, products = _codes(pa.array(product_of, pa.string()))
+        operation, operations = _codes(pa.array(operation_of, pa.string()))
+        sizes = (len(layout.group_paths), len(layout.groups), len(layout.paths), len(products),
+                 len(operations))  # fmt: skip
+        keys, totals = _sums(
+            [layout.group_unit(unit), group, unit, product, operation],
+            sizes,
+            [np.array(q, np.float64) for q in quantity_of],
         )
-        for (u, g, p, r, o), good, scrap, rework in zip(
-            keys, *(s.tolist() for s in sums), strict=True
+        for (u, g, p, r, o), *quantities in zip(keys, *(t.tolist() for t in totals), strict=True):
+            row = sums[u, g, p, products[r], operations[o]]
+            for i, q in enumerate(quantities):
+                row[i] += int(q)
+    return seen, [
+        CountTotal(layout.values(u, g), layout.paths[p], product, operation, *row)
+        for (u, g, p, product, operation), row in sorted(
+            sums.items(), key=lambda kv: (kv[0][:4], _none_last(kv[0][4]))
         )
     ]
 
@@ -401,20 +449,27 @@ def energy_totals(
     stop_if_expired: bool,
 ) -> tuple[Check, list[EnergyTotal]]:
     """kWh and their cost at the price of the tile holding each reading, by group."""
-    seen, unit, tile, key, (kwh_of,) = _points(conn, layout, params, ENERGY, 3, stop_if_expired)
-    if len(unit) == 0:
-        return seen, []
-    group = _tile_values(layout, tile, key, "group")
-    price = _tile_values(layout, tile, key, "price")
-    kwh = np.array(kwh_of, np.float64)
-    keys, (energy, cost) = _sums(
-        [layout.group_unit(unit), group], (len(layout.group_paths), len(layout.groups)),
-        [kwh, kwh * price],
-    )  # fmt: skip
-    return seen, [
-        EnergyTotal(layout.values(u, g), e, c)
-        for (u, g), e, c in zip(keys, energy.tolist(), cost.tolist(), strict=True)
-    ]
+    seen = Check(frozenset(), "")
+    sums: defaultdict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for read in _points(conn, layout, params, ENERGY, 3, stop_if_expired):
+        if isinstance(read, Check):
+            seen = read
+            continue
+        unit, tile, key, (kwh_of,) = read
+        if len(unit) == 0:
+            continue
+        kwh = np.array(kwh_of, np.float64)
+        price = _tile_values(layout, tile, key, "price")
+        keys, (energy, cost) = _sums(
+            [layout.group_unit(unit), _tile_values(layout, tile, key, "group")],
+            (len(layout.group_paths), len(layout.groups)),
+            [kwh, kwh * price],
+        )
+        for (u, g), e, c in zip(keys, energy.tolist(), cost.tolist(), strict=True):
+            row = sums[u, g]
+            row[0] += e
+            row[1] += c
+    return seen, [EnergyTotal(layout.values(u, g), e, c) for (u, g), (e, c) in sorted(sums.items())]
 
 
 def _tile_values(layout: Layout, tile: Ints, key: Ints, field: str) -> npt.NDArray[Any]:
