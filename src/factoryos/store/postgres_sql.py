@@ -1,16 +1,12 @@
-"""The SQL of the PostgreSQL aggregates: state intervals cut by calendar tiles, summed server-side.
+"""The SQL pieces the PostgreSQL roll-up aggregates (``postgres_rollup_sql``) are built of.
 
 Every query gets the work units and the tiles as array parameters, unnested into ``units(path,
 key)`` and ``tiles(key, idx, start_ts, end_ts, local_day, shift, kind, price)``; ``keys(key,
 starts)`` holds each key's sorted tile starts, so the tile of an instant is one binary search
 (``width_bucket``) and an equality join on (key, idx): no range join. Events at an instant no tile
-holds are not aggregated (the search finds the tile before, whose end is then checked).
-
-State intervals come from one ``lead`` window over the window's state events plus each unit's last
-state before the window (one backward step of the ``(path, ts)`` index per unit), carried in one
-microsecond before the window start so that it sorts first. Events of one unit at one instant are
-ordered by event id, as every backend does. An interval spreads over tiles ``i..j`` (those of its
-first and last microsecond).
+holds are not aggregated (the search finds the tile before, whose end is then checked). An
+interval spreads over tiles ``i..j`` (those of its first and last microsecond). Raw reads do the
+same cutting in the client, on arrays (``postgres_columns``).
 """
 
 from __future__ import annotations
@@ -47,26 +43,6 @@ def subtree(column: str) -> str:
     return f"({column} = %(node)s OR ({column} >= %(lo)s AND {column} < %(hi)s))"
 
 
-_INTERVALS = f"""
-ev AS (
-    SELECT s.path, u.key, s.ts AS t, 1 AS src, s.event_id, s.state, s.reason
-    FROM state_events s JOIN units u ON s.path = u.path
-    WHERE s.ts >= %(start)s AND s.ts < %(end)s AND {subtree("s.path")}
-    UNION ALL
-    SELECT u.path, u.key, %(start)s - interval '1 microsecond', 0, '', c.state, c.reason
-    FROM units u CROSS JOIN LATERAL (
-        SELECT s.state, s.reason FROM state_events s
-        WHERE s.path = u.path AND s.ts < %(start)s
-        ORDER BY s.ts DESC, s.event_id DESC LIMIT 1
-    ) c
-),
-iv AS MATERIALIZED (
-    SELECT path, key, greatest(t, %(start)s) AS s, coalesce(lead(t) OVER w, %(end)s) AS e, src,
-           state, reason, lag(state) OVER w AS prev_state
-    FROM ev
-    WINDOW w AS (PARTITION BY path ORDER BY t, event_id)
-)"""
-
 # Each interval's tiles are enumerated behind a fence before the tiles are joined by (key,
 # idx): unfenced, the planner paired every interval with every tile of its key first.
 PIECES = """
@@ -86,19 +62,6 @@ pieces AS (
            least(c.e, t.end_ts) - greatest(c.s, t.start_ts) AS d
     FROM cuts c JOIN tiles t ON t.key = c.key AND t.idx = c.tile
 )"""
-
-_FAIL = f"""
-fail AS (
-    SELECT path, key, s AS t, 1 AS entries, interval '0' AS d
-    FROM iv
-    WHERE src = 1 AND state IN {FAILURES}
-      AND (prev_state IS NULL OR prev_state NOT IN {FAILURES})
-    UNION ALL
-    SELECT path, key, s AS t, 0 AS entries, e - s AS d
-    FROM iv
-    WHERE state IN {FAILURES} AND e > s
-)"""
-
 
 # The tile of each row computed before the join with the tiles, behind a fence: a join clause
 # over three relations (row, key starts, tiles) left the planner free to pair every row with
@@ -147,13 +110,6 @@ GROUP BY 1, 2, 3, 4, 5, 6
 ORDER BY 1, 2, 3, 4, 5, 6"""
 
 
-def state_time_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
-    """Columns: g_path, g_day, g_shift, kind, state, reason, seconds."""
-    return with_(INPUTS, _INTERVALS, PIECES) + state_time_select(
-        group_by, by_reason=by_reason, pieces="pieces"
-    )
-
-
 def failure_select(group_by: Sequence[GroupKey]) -> str:
     """The final SELECT of the failure query over ``tiled`` (failure rows with their tile)."""
     return f"""
@@ -164,11 +120,6 @@ JOIN tiles p ON p.key = f.key AND p.idx = f.tile
 WHERE f.t < p.end_ts
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3"""
-
-
-def failure_totals_sql(group_by: Sequence[GroupKey]) -> str:
-    """Columns: g_path, g_day, g_shift, failures, seconds (each by the tile of its start)."""
-    return with_(INPUTS, _INTERVALS, _FAIL, TILED_FAIL) + failure_select(group_by)
 
 
 def states_and_failures(ctes: Sequence[str], states: str, failures: str) -> str:
@@ -190,57 +141,4 @@ SELECT 'f', g_path, g_day, g_shift, NULL, NULL, NULL, seconds, failures, NULL FR
 UNION ALL
 SELECT 'v', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pg_current_snapshot()::text
 ORDER BY 1, 2, 3, 4, 5, 6, 7"""
-    )
-
-
-def state_and_failures_sql(group_by: Sequence[GroupKey], *, by_reason: bool) -> str:
-    """:func:`state_time_sql` and :func:`failure_totals_sql` in one statement."""
-    return states_and_failures(
-        (INPUTS, _INTERVALS, PIECES, _FAIL, TILED_FAIL),
-        state_time_select(group_by, by_reason=by_reason, pieces="pieces"),
-        failure_select(group_by),
-    )
-
-
-def _other_events(kind: str, columns: str) -> str:
-    """The CTE ``pts``: point events of ``kind`` in the window, each with its tile."""
-    return f"""
-pts AS MATERIALIZED (
-    SELECT o.path, u.key, o.ts AS t, width_bucket(o.ts, k.starts) AS tile, {columns}
-    FROM other_events o JOIN units u ON o.path = u.path JOIN keys k ON k.key = u.key
-    WHERE o.kind = '{kind}' AND o.ts >= %(start)s AND o.ts < %(end)s AND {subtree("o.path")}
-)"""
-
-
-_TILE_OF = """
-FROM pts c JOIN tiles p ON p.key = c.key AND p.idx = c.tile
-WHERE c.t < p.end_ts"""
-
-
-def count_totals_sql(group_by: Sequence[GroupKey]) -> str:
-    """Columns: g_path, g_day, g_shift, path, product, operation, good, scrap, rework."""
-    pts = _other_events("count", "o.product, o.operation, o.good, o.scrap, o.rework")
-    return (
-        with_(INPUTS, pts)
-        + f"""
-SELECT {groups(group_by, "c", "p")}, c.path, c.product, c.operation,
-       coalesce(sum(c.good), 0)::bigint, coalesce(sum(c.scrap), 0)::bigint,
-       coalesce(sum(c.rework), 0)::bigint
-{_TILE_OF}
-GROUP BY 1, 2, 3, 4, 5, 6
-ORDER BY 1, 2, 3, 4, 5, 6"""
-    )
-
-
-def energy_totals_sql(group_by: Sequence[GroupKey]) -> str:
-    """Columns: g_path, g_day, g_shift, energy_kwh, energy_cost_cny."""
-    pts = _other_events("energy", "o.energy_kwh")
-    return (
-        with_(INPUTS, pts)
-        + f"""
-SELECT {groups(group_by, "c", "p")}, coalesce(sum(c.energy_kwh), 0.0)::float8,
-       coalesce(sum(c.energy_kwh * p.price), 0.0)::float8
-{_TILE_OF}
-GROUP BY 1, 2, 3
-ORDER BY 1, 2, 3"""
     )

@@ -10,7 +10,8 @@ nothing: the transaction never commits. When the connection is lost mid-append t
 reconnects and replays the batch with backoff (ids make the replay harmless), logging each
 retry and its outcome.
 
-Schema and partitions: ``postgres_schema``; the aggregate SQL: ``postgres_sql``.
+Schema and partitions: ``postgres_schema``; aggregates from raw events: ``postgres_columns``, from
+roll-ups: ``postgres_rollup_sql``.
 """
 
 from __future__ import annotations
