@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from collections.abc import Iterator
 
 import pytest
 
-from factoryos.model.aggregates import AggregateQuery
-from factoryos.model.events import StateChange
+from factoryos.model.aggregates import AggregateQuery, GroupKey
+from factoryos.model.events import EnergyReading, Event, ProductionCount, StateChange
 from factoryos.model.states import MachineState
+from factoryos.store import postgres_columns
+from factoryos.store.duckdb_store import DuckDBStore
 from factoryos.store.postgres_store import PostgresStore
-from tests.contract.test_aggregates import KEYS, A, calendar
+from tests.contract.test_aggregates import KEYS, A, B, C, D, calendar
 from tests.pg import drop_schemas, new_schema, pg_unavailable, url_with_schema
+from tests.store.test_postgres_rollups import answers, assert_same
 
 pytestmark = pytest.mark.skipif(bool(pg_unavailable()), reason=pg_unavailable() or "")
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -66,3 +70,33 @@ def test_aggregates_are_planned_for_their_own_arrays_every_time() -> None:
         store._reconnect()  # a new connection is set up the same way
         again = store._conn.execute("SHOW plan_cache_mode").fetchone()
     assert mode == again == ("force_custom_plan",)
+
+
+@pytest.mark.parametrize("group_by", [("local_day", "shift"), ("path",)])
+def test_raw_reads_unit_by_unit_add_up_to_what_duckdb_answers(
+    monkeypatch: pytest.MonkeyPatch, group_by: tuple[GroupKey, ...]
+) -> None:
+    """Raw reads take the units UNITS_PER_READ at a time and add up their sums; one unit a read
+    (each its own index range, units between them dropped) answers as DuckDB does."""
+    rng = random.Random(7)
+    events: list[Event] = []
+    for n in range(120):
+        path = rng.choice([A, B, C, D])
+        ts = T0 + dt.timedelta(minutes=rng.randrange(3 * 24 * 60))
+        kind = rng.choice(["state", "state", "count", "energy"])
+        if kind == "state":
+            state = rng.choice(list(MachineState))
+            events.append(StateChange(f"e{n}", ts, path, state, rng.choice([None, "jam"])))
+        elif kind == "count":
+            events.append(ProductionCount(f"e{n}", ts, path, "p1", rng.randrange(5), 1))
+        else:
+            events.append(EnergyReading(f"e{n}", ts, path, rng.randrange(8) / 4))
+    q = AggregateQuery(
+        T0 + dt.timedelta(hours=5), T0 + dt.timedelta(days=2, hours=7), "e/s",
+        calendar(dt.date(2023, 12, 31), 5), KEYS, group_by,
+    )  # fmt: skip
+    monkeypatch.setattr(postgres_columns, "UNITS_PER_READ", 1)
+    with PostgresStore(url_with_schema(new_schema()), rollups=False) as pg, DuckDBStore() as duck:
+        pg.append(events)
+        duck.append(events)
+        assert_same(answers(pg, q), answers(duck, q))
