@@ -6,8 +6,9 @@ one backward step per unit for the state it carries into the window; each unit's
 back as arrays in binary, which psycopg loads in C. numpy then cuts the state intervals into the
 calendar's tiles and sums them by group, as SQL did row by row on the server before: at the
 issue's 10 M events the CPU (server and client) of a line-month fell 2.4x and of the site's year
-2.2x (docs/store.md, "Raw reads as arrays"). Units are read :data:`UNITS_PER_READ` at a time, so a site's year never holds
-more than a few hundred thousand events in the client at once; their sums are added up.
+2.2x (docs/store.md, "Raw reads as arrays"). Units are read :data:`UNITS_PER_READ` at a time,
+so a site's year never holds more than a few hundred thousand events in the client at once;
+their sums are added up.
 
 The definitions are those of ``kpi.from_events`` (the contract suite checks every backend
 against it): an interval runs from a state event to the unit's next one (or the window end),
