@@ -106,6 +106,10 @@ def test_busy_while_a_waiting_run_fits_leaves_out_stretch_ends_too_short() -> No
     short = Problem((_job("a", 0, (0, 60)), _job("b", 0, (0, 30))), 1, breaks=(100,))
     late = Solution((Assignment(0, 0, 0, 0, 60), Assignment(1, 0, 0, 100, 130)))
     assert abs(busy_while_waiting(short, late, (0,), fitting=True) - 60 / 71) < 1e-9
+    # with the pool's shortest run of 30 (another lot of the book), the first plan's stretch
+    # end counts as long as that run would fit, whatever waits
+    fits_30 = busy_while_waiting(p, plan, (0,), fitting=True, shortest_run=30)
+    assert abs(fits_30 - 60 / 71) < 1e-9
 
 
 def test_the_last_start_on_a_pool_bounds_the_makespan_through_overlapping_lots() -> None:

@@ -379,14 +379,20 @@ def path_bound(problem: Problem) -> int:
 
 
 def busy_while_waiting(
-    problem: Problem, solution: Solution, machines: tuple[int, ...], *, fitting: bool = False
+    problem: Problem,
+    solution: Solution,
+    machines: tuple[int, ...],
+    *,
+    fitting: bool = False,
+    shortest_run: int | None = None,
 ) -> float:
     """Share of the pool's available unit-time that is busy (running or changing over) while
     some of its work is ready (released, inputs done) and not started: 1.0 means it never
     idles with work waiting. With ``fitting``, a unit counts as available only while a waiting
     operation could still run on it before its next pause (a non-resumable run needs one
     working stretch: the end of a stretch too short for every waiting run is not idleness
-    a plan could fill)."""
+    a plan could fill); with ``shortest_run`` too, while a run of that length could (the
+    pool's shortest: stretch ends that no run of the book fits, whatever waits)."""
     starts = {a.ref: a.start for a in solution.assignments}
     ends = {a.ref: a.end for a in solution.assignments}
     horizon = solution.makespan + 1
@@ -443,7 +449,8 @@ def busy_while_waiting(
                     continue
                 if w <= 0:  # only stretch-bound runs wait: does the shortest fit?
                     k = bisect.bisect_right(pauses[m], t)
-                    if k < len(pauses[m]) and pauses[m][k] - t < shortest[0]:
+                    need = shortest[0] if shortest_run is None else shortest_run
+                    if k < len(pauses[m]) and pauses[m][k] - t < need:
                         continue
                 avail += 1
                 used += level[m] == 1
