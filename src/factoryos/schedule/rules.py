@@ -87,8 +87,8 @@ def dispatch(problem: Problem, rule: str = "MWKR", *, deadline: float | None = N
     """Build an active schedule of ``problem`` with the named priority ``rule``.
 
     Each step scans the ready operations of one pool of units, so a plant cut into small lots
-    (thousands of lots ready at once) can take minutes; past ``deadline`` (``time.perf_counter()``) it raises
-    :class:`RuleTimeout`."""
+    (thousands of lots ready at once) can take minutes; past ``deadline``
+    (``time.perf_counter()``) it raises :class:`RuleTimeout`."""
     key = RULES[rule]
     groups, op_groups = _machine_groups(problem)
     group_of = {m: g for g, ms in enumerate(groups) for m in ms}
