@@ -33,7 +33,6 @@ time, started work kept.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import tempfile
 import time
@@ -49,7 +48,6 @@ from factoryos.app.planning import plan_orders, write_schedule
 from factoryos.app.repairing import repair_plan
 from factoryos.model.loader import load_plant
 from factoryos.schedule import (
-    Assignment,
     Objective,
     Problem,
     Solution,
@@ -58,10 +56,10 @@ from factoryos.schedule import (
     check,
     read_orders,
     solve,
-    validate,
 )
 from factoryos.schedule.bounds import bottleneck_bound, busy_while_waiting, path_bound
-from factoryos.schedule.repair import operation_hours, right_shift
+from factoryos.schedule.repair import operation_hours
+from factoryos.schedule.replan import remainder
 
 console = Console()
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,63 +91,19 @@ def full_replan(
     objective plus deviation from ``old`` (``deviation``: weight and time units an hour; as
     repair counts it, hours per operation rounded up) and the time used."""
     t0 = time.perf_counter()
-    by = old.by_ref()
-    frozen = {ref for ref, a in by.items() if a.start < now}
-    setup = max(
-        [d for *_, d in problem.setup_matrix]
-        + [op.setup_default for _, op in problem.iter_operations()],
-        default=0,
-    )
-    busy = [(a.machine, a.start, a.end + setup) for ref, a in by.items() if ref in frozen]
-    jobs, index = [], {}
-    for j, job in enumerate(problem.jobs):
-        keep = [o for o in range(len(job.operations)) if (j, o) not in frozen]
-        new_of = {o: i for i, o in enumerate(keep)}
-        ready = max(
-            [now, job.release_date]
-            + [by[(j, o)].end for o in range(len(job.operations)) if (j, o) in frozen]
-        )
-        pairs = tuple(
-            (new_of[a], new_of[b]) for a, b in job.precedence_pairs() if a in new_of and b in new_of
-        )
-        transfers = tuple(
-            (new_of[a], new_of[b], n, lot)
-            for a, b, n, lot in job.transfers
-            if a in new_of and b in new_of
-        )
-        index.update({(len(jobs), i): (j, o) for o, i in new_of.items()})
-        jobs.append(
-            dataclasses.replace(
-                job,
-                operations=tuple(job.operations[o] for o in keep),
-                release_date=ready,
-                precedences=pairs,
-                transfers=transfers,
-            )
-        )
-    reduced = dataclasses.replace(
-        problem, jobs=tuple(jobs), unavailable=problem.unavailable + tuple(busy)
-    )
+    rest = remainder(problem, old, now)
     # one rule: on the loaded 2-core machine each takes 5-8 s on the 4-week robot plant
-    _, hint = best_rule(reduced, ("EDD",), score=lambda s: obj.score(reduced, s))
+    _, hint = best_rule(rest.problem, ("EDD",), score=lambda s: obj.score(rest.problem, s))
     left = max(0.1, seconds - (time.perf_counter() - t0))
-    result = solve(reduced, SolverParams(left, 2), objective=obj, hint=hint)
-    merged = Solution.from_assignments(
-        [a for ref, a in by.items() if ref in frozen]
-        + [
-            Assignment(*index[a.ref], a.machine, a.start, a.end)
-            for a in result.solution.assignments
-        ]
-    )
-    # the model did not see the changeover after started work: where one finds no time, the
-    # right-shift (same sequence) pushes the work behind it
-    if validate(problem, merged):
-        merged = right_shift(problem, merged, now)
+    result = solve(rest.problem, SolverParams(left, 2), objective=obj, hint=hint)
+    merged = rest.merge(result.solution)
     check(problem, merged)
     at = merged.by_ref()
     weight, per_hour = deviation
     hours = sum(
-        operation_hours(at[r].start - a.start, per_hour) for r, a in by.items() if r not in frozen
+        operation_hours(at[a.ref].start - a.start, per_hour)
+        for a in old.assignments
+        if a.start >= now
     )
     return merged, obj.score(problem, merged) + weight * hours, time.perf_counter() - t0
 

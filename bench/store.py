@@ -269,6 +269,14 @@ def main(
     reads_only: Annotated[
         bool, typer.Option(help="Skip the bare COPYs and the append figures: query figures only.")
     ] = False,
+    keep: Annotated[
+        str | None,
+        typer.Option(
+            help="Keep the stores for the next run: PostgreSQL schema NAME and DuckDB file "
+            "/tmp/NAME.duckdb; a next run with the same NAME and events skips the appends "
+            "(query figures only). Drop them with DROP SCHEMA and rm when done."
+        ),
+    ] = None,
 ) -> None:
     """Append throughput and KPI query latency: PostgresStore vs bare COPY vs DuckDBStore."""
     began = time.perf_counter()
@@ -278,13 +286,19 @@ def main(
         f"in {time.perf_counter() - began:.1f} s"
     )
     batches = [table.slice(lo, batch) for lo in range(0, events, batch)]
-    schema = f"bench_store_{uuid.uuid4().hex[:8]}"
+    schema = keep or f"bench_store_{uuid.uuid4().hex[:8]}"
     scoped = f"{url}{'&' if '?' in url else '?'}schema={schema}"
     admin = psycopg.connect(url, autocommit=True)
     try:
-        with PostgresStore(scoped) as pg, tempfile.TemporaryDirectory() as tmp:
+        # a kept schema of an older factoryos is upgraded (its roll-ups back-filled)
+        with (
+            PostgresStore(scoped, upgrade=keep is not None) as pg,
+            tempfile.TemporaryDirectory() as tmp,
+        ):
+            kept = keep is not None and pg.count() == events
+            reads_only = reads_only or kept
             admin.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-            for table in ("bare_bin", "bare_csv"):
+            for table in () if reads_only else ("bare_bin", "bare_csv"):
                 admin.execute(
                     sql.SQL("CREATE TABLE {} ({})").format(
                         sql.Identifier(table),
@@ -294,7 +308,7 @@ def main(
                         ),
                     )
                 )
-            duck = DuckDBStore(Path(tmp) / "bench.duckdb")
+            duck = DuckDBStore(Path("/tmp" if keep else tmp) / f"{keep or 'bench'}.duckdb")
             # Batch by batch, each writer in turn (the refresh of the state roll-ups a batch
             # marked right after it, as a reader would): the machine's load, which swings by
             # minutes, then weighs on every writer alike and the ratios stay fair.
@@ -307,7 +321,7 @@ def main(
             }
             if reads_only:
                 writers = {k: writers[k] for k in ("pg", "refresh", "duck")}
-            took = timed_rounds(batches, writers)
+            took = {} if kept else timed_rounds(batches, writers)
             assert pg.count() == duck.count() == events
             goals = [] if reads_only else append_figures(events, batch, took)
 
@@ -367,7 +381,10 @@ def main(
                 console.print(f"goal {goal}: {'met' if met else 'NOT met'}")
             duck.close()
     finally:
-        admin.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        if keep is None:
+            admin.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+            )
         admin.close()
 
 

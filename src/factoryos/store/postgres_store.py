@@ -41,6 +41,7 @@ from factoryos.model.errors import StoreError
 from factoryos.model.events import COLUMN_NAMES, Event, EventKind
 from factoryos.store import (
     postgres_batch,
+    postgres_columns,
     postgres_locks,
     postgres_notices,
     postgres_retention,
@@ -373,8 +374,18 @@ class PostgresStore:
 
     # -- aggregates ------------------------------------------------------------------------
 
-    def _aggregate(self, query: AggregateQuery, sql_of: str, what: str, **kw: bool) -> list[Any]:
-        """Rows of the aggregate ``sql_of`` (a function name of both SQL modules).
+    def _aggregate(
+        self,
+        query: AggregateQuery,
+        what: str,
+        sql_of: str,
+        rows_of: Callable[[list[Any]], T],
+        raw: Callable[..., tuple[postgres_columns.Check, T]],
+        **kw: bool,
+    ) -> T:
+        """The aggregate ``what``: from roll-ups (the SQL ``sql_of`` of ``postgres_rollup_sql``,
+        its rows made into results by ``rows_of``) or from raw events (``raw``, a function of
+        ``postgres_columns``).
 
         Roll-ups pay off while the raw segments stay few: each one is an index probe per unit.
         A window with many units and many cut hours (a site over a year) reads raw events in one
@@ -383,8 +394,9 @@ class PostgresStore:
         they are all that is left of those months.
         """
         if self.rollups is False:
-            text, params = self._statement(query, sql_of, frozenset(), kw)[1:]
-            return self._run(what, functools.partial(_fetch, text=text, params=params))
+            params = self._params(query, False, frozenset())
+            read = functools.partial(raw, query=query, params=params, stop_if_expired=False)
+            return self._run(what, read)[1]
         # Optimistic: the statement for the expired months seen last in this window
         # (usually none) goes out in one round trip with the check of what it assumed; only a
         # wrong guess, or roll-up hours marked by appends, costs another.
@@ -392,36 +404,43 @@ class PostgresStore:
         expired = kept[1] if kept is not None and _same_window(kept[0], query) else frozenset()
         for attempt in range(2):
             rolled, text, params = self._statement(query, sql_of, expired, kw)
+            if not rolled:
+                read = functools.partial(raw, query=query, params=params, stop_if_expired=True)
+                seen, result = self._run(what, read)
+                self._expired_of = (query, seen.expired)
+                if not seen.expired:
+                    return result
+                expired = seen.expired  # the next attempt reads roll-ups
+                continue
             checked = functools.partial(self._checked, query=query, text=text, params=params)
             found, dirty, rows = self._run(what, checked)
             self._expired_of = (query, found)
             if found != expired and attempt == 0:
                 expired = found
                 continue
-            if rolled and dirty:
+            if dirty:
                 self.refresh_rollups()
-                return self._run(what, functools.partial(_fetch, text=text, params=params))
-            break
-        return rows
+                rows = self._run(what, functools.partial(_fetch, text=text, params=params))
+            return rows_of(rows)
+        raise AssertionError("unreachable: the second attempt returns")
 
     def _statement(
         self, query: AggregateQuery, sql_of: str, expired: frozenset[dt.date], kw: dict[str, bool]
     ) -> tuple[bool, str, dict[str, Any]]:
-        """Whether the aggregate reads roll-ups, its SQL and its parameters."""
+        """Whether the aggregate reads roll-ups, their SQL (empty when not) and the
+        parameters."""
         use = self.rollups
         if use == "auto":
             states, points = self._rollups_pay()
             use = points if sql_of in ("count_totals_sql", "energy_totals_sql") else states
         rolled = bool(use or expired)
         params = self._params(query, rolled, expired)
-        module: Any = postgres_sql
         if rolled:
             segments = Counter(params["s_key"])
             probes = sum(segments[key] for key in params["u_key"])
             if probes <= MAX_SEGMENT_PROBES or expired:
-                module = postgres_rollup_sql
-        text = getattr(module, sql_of)(query.group_by, **kw)
-        return module is postgres_rollup_sql, text, params
+                return True, getattr(postgres_rollup_sql, sql_of)(query.group_by, **kw), params
+        return False, "", params
 
     @staticmethod
     def _checked(
@@ -474,23 +493,20 @@ class PostgresStore:
     def state_time(self, query: AggregateQuery, *, by_reason: bool = False) -> list[StateTime]:
         """Seconds in each state, clipped to the query window and cut by its periods.
 
-        The same statement sums failures over the same intervals; a following
-        ``failure_totals`` of the same query object returns them, without a second pass, when
-        the server's snapshot shows that nothing was committed in between.
+        The same pass sums failures over the same intervals; a following ``failure_totals`` of
+        the same query object returns them, without a second pass, when the server's snapshot
+        shows that nothing was committed in between.
         """
-        rows = self._aggregate(query, "state_and_failures_sql", "state_time", by_reason=by_reason)
-        failures = [
-            FailureTotal(GroupValues(p, d, s), int(n), float(seconds))
-            for section, p, d, s, _, _, _, seconds, n, _ in rows
-            if section == "f"
-        ]
-        snapshot = next(row[-1] for row in rows if row[0] == "v")
+        states, failures, snapshot = self._aggregate(
+            query,
+            "state_time",
+            "state_and_failures_sql",
+            _states_and_failures,
+            functools.partial(_raw_states_and_failures, by_reason=by_reason),
+            by_reason=by_reason,
+        )
         self._failures_of = (query, self.rollups, snapshot, failures)
-        return [
-            StateTime(GroupValues(p, d, s), PeriodKind(kind), state, reason, float(seconds))
-            for section, p, d, s, kind, state, reason, seconds, _, _ in rows
-            if section == "s"
-        ]
+        return states
 
     def failure_totals(self, query: AggregateQuery) -> list[FailureTotal]:
         """Entries into a failure state and seconds in failure states, by the period of each."""
@@ -502,26 +518,19 @@ class PostgresStore:
             )
             if row is not None and row[0] == kept[2]:
                 return list(kept[3])
-        return [
-            FailureTotal(GroupValues(p, d, s), int(n), float(seconds))
-            for p, d, s, n, seconds in self._aggregate(
-                query, "failure_totals_sql", "failure_totals"
-            )
-        ]
+        return self._aggregate(
+            query, "failure_totals", "failure_totals_sql", _failures, _raw_failures
+        )
 
     def count_totals(self, query: AggregateQuery) -> list[CountTotal]:
-        return [
-            CountTotal(GroupValues(p, d, s), path, product, op, int(good), int(scrap), int(rework))
-            for p, d, s, path, product, op, good, scrap, rework in self._aggregate(
-                query, "count_totals_sql", "count_totals"
-            )
-        ]
+        return self._aggregate(
+            query, "count_totals", "count_totals_sql", _counts, postgres_columns.count_totals
+        )
 
     def energy_totals(self, query: AggregateQuery) -> list[EnergyTotal]:
-        return [
-            EnergyTotal(GroupValues(p, d, s), float(kwh), float(cost))
-            for p, d, s, kwh, cost in self._aggregate(query, "energy_totals_sql", "energy_totals")
-        ]
+        return self._aggregate(
+            query, "energy_totals", "energy_totals_sql", _energy, postgres_columns.energy_totals
+        )
 
     # -- retention (PostgreSQL only: DuckDB has no partitions) -----------------------------
 
@@ -545,6 +554,70 @@ class PostgresStore:
 
 def _fetch(conn: psycopg.Connection[Any], text: str, params: dict[str, Any]) -> list[Any]:
     return conn.execute(text, params).fetchall()
+
+
+# The rows of the roll-up statements as results, and the raw reads in the same shape.
+
+
+def _states_and_failures(rows: list[Any]) -> tuple[list[StateTime], list[FailureTotal], str]:
+    states = [
+        StateTime(GroupValues(p, d, s), PeriodKind(kind), state, reason, float(seconds))
+        for section, p, d, s, kind, state, reason, seconds, _, _ in rows
+        if section == "s"
+    ]
+    failures = [
+        FailureTotal(GroupValues(p, d, s), int(n), float(seconds))
+        for section, p, d, s, _, _, _, seconds, n, _ in rows
+        if section == "f"
+    ]
+    snapshot = next(row[-1] for row in rows if row[0] == "v")
+    return states, failures, snapshot
+
+
+def _raw_states_and_failures(
+    conn: psycopg.Connection[Any],
+    query: AggregateQuery,
+    params: dict[str, Any],
+    *,
+    stop_if_expired: bool,
+    by_reason: bool,
+) -> tuple[postgres_columns.Check, tuple[list[StateTime], list[FailureTotal], str]]:
+    seen, states, failures = postgres_columns.states_and_failures(
+        conn, query, params, by_reason=by_reason, stop_if_expired=stop_if_expired
+    )
+    return seen, (states, failures, seen.snapshot)
+
+
+def _failures(rows: list[Any]) -> list[FailureTotal]:
+    return [
+        FailureTotal(GroupValues(p, d, s), int(n), float(seconds)) for p, d, s, n, seconds in rows
+    ]
+
+
+def _raw_failures(
+    conn: psycopg.Connection[Any],
+    query: AggregateQuery,
+    params: dict[str, Any],
+    *,
+    stop_if_expired: bool,
+) -> tuple[postgres_columns.Check, list[FailureTotal]]:
+    seen, _, failures = postgres_columns.states_and_failures(
+        conn, query, params, by_reason=False, stop_if_expired=stop_if_expired
+    )
+    return seen, failures
+
+
+def _counts(rows: list[Any]) -> list[CountTotal]:
+    return [
+        CountTotal(GroupValues(p, d, s), path, product, op, int(good), int(scrap), int(rework))
+        for p, d, s, path, product, op, good, scrap, rework in rows
+    ]
+
+
+def _energy(rows: list[Any]) -> list[EnergyTotal]:
+    return [
+        EnergyTotal(GroupValues(p, d, s), float(kwh), float(cost)) for p, d, s, kwh, cost in rows
+    ]
 
 
 def _same_window(a: AggregateQuery, b: AggregateQuery) -> bool:
