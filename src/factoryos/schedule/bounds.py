@@ -308,9 +308,13 @@ def _start_bound(
     if len(runs) <= units:
         return None  # each may start at its head on a unit of its own
     starts = []
+    fills: dict[int, int] = {}  # lots share their few run lengths
     for head, d, tail, ref in ops:
         others = sum(top) - d if d >= top[-1] else sum(top[: units - 1])
-        start = max(head, time.fill(release, work - d - others))
+        done = work - d - others
+        if done not in fills:
+            fills[done] = time.fill(release, done)
+        start = max(head, fills[done])
         # the run and the work after it in working units: a cheap floor of its order's end
         starts.append((start + d + tail, start, ref))
     starts.sort()
