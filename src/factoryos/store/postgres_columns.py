@@ -1,26 +1,28 @@
-"""The raw reads of the PostgreSQL aggregates: the window's events as columns, cut into tiles here.
+"""The raw reads of the PostgreSQL aggregates: the window's events as arrays, cut into tiles here.
 
-The server does what its indexes do well: one range scan of the ``(path, ts)`` index per kind of
-event over the subtree and the window (state events in ``(path, ts, event id)`` order, ties put in
-id order by an incremental sort), and one backward step per unit for the state it carries into
-the window; the rows travel as CSV (``COPY``), which Arrow parses into columns. numpy then cuts
-the state intervals into the calendar's tiles and sums them by group, as ``postgres_sql`` did row
-by row on the server: at the benchmark's density (a line-month of 20 units holds ~20,000 state
-events) the server's CPU per line-month fell from ~230 to ~15 ms and the client's sums take a
-few ms (docs/store.md, "Reads as columns").
+The server does what its indexes do well: a range scan of the ``(path, ts)`` index over the
+window for a run of units in path order (state events sorted by ``(path, ts, event id)``), and
+one backward step per unit for the state it carries into the window; each unit's events come
+back as arrays in binary, which psycopg loads in C. numpy then cuts the state intervals into the
+calendar's tiles and sums them by group, as SQL did row by row on the server before: a
+line-month's CPU (server and client) halved and a site-year's fell 3x (docs/store.md, "Raw
+reads as arrays"). Units are read :data:`UNITS_PER_READ` at a time, so a site's year never holds
+more than a few hundred thousand events in the client at once; their sums are added up.
 
 The definitions are those of ``kpi.from_events`` (the contract suite checks every backend
 against it): an interval runs from a state event to the unit's next one (or the window end),
 clipped to the window, and is spread over the tiles it overlaps; a failure is counted in the
-tile of its start and its seconds in the tile where it begins in the window; point events are
-summed in the tile holding their instant. Instants no tile holds are not aggregated.
+tile of the event that enters it and its seconds in the tile where its interval begins in the
+window; point events are summed in the tile holding their instant. Instants no tile holds are
+not aggregated. Events of one unit at one instant follow event id order, as in every backend.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-from collections.abc import Sequence
+import itertools
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +31,6 @@ import numpy.typing as npt
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from factoryos.model.aggregates import (
     AggregateQuery,
@@ -40,21 +41,26 @@ from factoryos.model.aggregates import (
     PeriodKind,
     StateTime,
 )
+from factoryos.model.errors import StoreError
 from factoryos.model.states import FAILURE_STATES
 
 Ints = npt.NDArray[np.int64]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = "(extract(epoch FROM ts) * 1000000)::int8"
-# The subtree as one index range: ``node`` <= path < ``node0`` (C collation) holds the node and
-# every path below it, and a few siblings such as ``node-2``, which are not units of the query
-# and are dropped with the other paths the query does not name.
-_WINDOW = "path >= %(node)s AND path < %(hi)s AND ts >= %(start)s AND ts < %(end)s"
+# A run of units in path order as one index range (first .. last unit path, C collation); paths
+# between them that are no units of the query are dropped on arrival.
+_WINDOW = "path >= %(first)s AND path <= %(last)s AND ts >= %(start)s AND ts < %(end)s"
+UNITS_PER_READ = 32
 
-STATES = f"""COPY (
-    SELECT path, {_US}, state, reason FROM state_events WHERE {_WINDOW}
+# Each unit's events as arrays, in (ts, event id) order: the subquery's sort feeds the grouping
+# (the aggregate keeps the order of its input, checked on arrival: ``_by_unit``). Arrays in
+# binary cost the client ~3 ms per 16,000 events; the same rows one by one (COPY) cost 150 ms.
+STATES = f"""
+SELECT path, array_agg(ts_us), array_agg(state), array_agg(reason) FROM (
+    SELECT path, {_US} AS ts_us, state, reason FROM state_events WHERE {_WINDOW}
     ORDER BY path, ts, event_id
-) TO STDOUT (FORMAT csv)"""
+) e GROUP BY path"""
 
 CARRIED = """
 SELECT u.path, c.state, c.reason
@@ -65,15 +71,15 @@ CROSS JOIN LATERAL (
     ORDER BY s.ts DESC, s.event_id DESC LIMIT 1
 ) c"""
 
-COUNTS = f"""COPY (
-    SELECT path, {_US}, product, operation, good, scrap, rework FROM other_events
-    WHERE {_WINDOW} AND kind = 'count'
-) TO STDOUT (FORMAT csv)"""
+COUNTS = f"""
+SELECT path, array_agg({_US}), array_agg(product), array_agg(operation),
+       array_agg(coalesce(good, 0)), array_agg(coalesce(scrap, 0)), array_agg(coalesce(rework, 0))
+FROM other_events WHERE {_WINDOW} AND kind = 'count' GROUP BY path"""
 
-ENERGY = f"""COPY (
-    SELECT path, {_US}, energy_kwh FROM other_events
-    WHERE {_WINDOW} AND kind = 'energy' AND energy_kwh IS NOT NULL
-) TO STDOUT (FORMAT csv)"""
+ENERGY = f"""
+SELECT path, array_agg({_US}), array_agg(energy_kwh)
+FROM other_events WHERE {_WINDOW} AND kind = 'energy' AND energy_kwh IS NOT NULL
+GROUP BY path"""
 
 # What every raw read asks first, in the same round trip: the months in the window whose raw
 # events retention dropped (the caller then reads roll-ups instead) and the snapshot the read
@@ -98,58 +104,65 @@ def us(instant: dt.datetime) -> int:
     return (instant - _EPOCH) // dt.timedelta(microseconds=1)
 
 
-def check(conn: psycopg.Connection[Any], params: dict[str, Any]) -> Check:
-    row = conn.execute(CHECK, params).fetchone()
-    if row is None:
-        raise AssertionError("unreachable: a SELECT without FROM returns one row")
-    return Check(frozenset(row[0]), str(row[1]))
-
-
-class _Layout:
+class Layout:
     """The query's units and tiles as arrays: units in path order (their index is their code),
     each calendar key's tiles in start order, and the group and kind code of every tile."""
 
     def __init__(self, query: AggregateQuery, params: dict[str, Any]) -> None:
+        self.start, self.end = us(query.start), us(query.end)
         self.paths: list[str] = params["u_path"]
+        self.index = {path: n for n, path in enumerate(self.paths)}
         self.unit_key = np.asarray(params["u_key"], np.int64)
-        by_path = "path" in query.group_by
+        self.by_path = "path" in query.group_by
+        self.group_paths: list[str | None] = [*self.paths] if self.by_path else [None]
+        days = params["t_day"] if "local_day" in query.group_by else [None] * len(params["t_day"])
+        shifts = params["t_shift"] if "shift" in query.group_by else [None] * len(days)
         groups: dict[tuple[dt.date | None, str | None], int] = {}
-        tiles: dict[int, list[tuple[int, int, int, int, float]]] = {}
-        for key, start, end, day, shift, kind, price in zip(
-            params["t_key"], params["t_start"], params["t_end"], params["t_day"],
-            params["t_shift"], params["t_kind"], params["t_price"], strict=True,
-        ):  # fmt: skip
-            group = (
-                day if "local_day" in query.group_by else None,
-                shift if "shift" in query.group_by else None,
-            )
-            code = groups.setdefault(group, len(groups))
-            kind_code = _KINDS.index(PeriodKind(kind))
-            tiles.setdefault(key, []).append((us(start), us(end), code, kind_code, price))
+        group = np.array(
+            [groups.setdefault(g, len(groups)) for g in zip(days, shifts, strict=True)], np.int64
+        )
         self.groups = list(groups)
-        self.tiles = {key: _Tiles(rows) for key, rows in tiles.items()}
-        self.group_paths = self.paths if by_path else [None]
-        self.by_path = by_path
+        self._values: dict[tuple[int, int], GroupValues] = {}
+        kind_codes = {kind.value: n for n, kind in enumerate(_KINDS)}
+        kind = np.array([kind_codes[k] for k in params["t_kind"]], np.int64)
+        start, end = (_instants(params[name]) for name in ("t_start", "t_end"))
+        price = np.asarray(params["t_price"], np.float64)
+        key = np.asarray(params["t_key"], np.int64)
+        self.tiles: dict[int, _Tiles] = {}
+        for k in np.unique(key).tolist():
+            mine = np.flatnonzero(key == k)
+            mine = mine[np.argsort(start[mine], kind="stable")]
+            self.tiles[k] = _Tiles(start[mine], end[mine], group[mine], kind[mine], price[mine])
 
     def group_unit(self, unit: Ints) -> Ints:
         """The unit part of the group code: the unit when grouped by path, else 0."""
         return unit if self.by_path else np.zeros_like(unit)
 
     def values(self, unit: int, group: int) -> GroupValues:
-        day, shift = self.groups[group]
-        return GroupValues(self.group_paths[unit], day, shift)
+        """The group keys of (unit, group) codes, made once."""
+        made = self._values.get((unit, group))
+        if made is None:
+            day, shift = self.groups[group]
+            made = self._values[unit, group] = GroupValues(self.group_paths[unit], day, shift)
+        return made
 
 
+def _instants(values: list[dt.datetime]) -> Ints:
+    """Aware datetimes as microseconds since the epoch (Arrow converts them in C)."""
+    return np.asarray(
+        pa.array(values, pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy(), np.int64
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class _Tiles:
     """One calendar key's tiles, in start order (the periods of a key do not overlap)."""
 
-    def __init__(self, rows: list[tuple[int, int, int, int, float]]) -> None:
-        rows.sort()
-        self.start = np.array([r[0] for r in rows], np.int64)
-        self.end = np.array([r[1] for r in rows], np.int64)
-        self.group = np.array([r[2] for r in rows], np.int64)
-        self.kind = np.array([r[3] for r in rows], np.int64)
-        self.price = np.array([r[4] for r in rows], np.float64)
+    start: Ints
+    end: Ints
+    group: Ints
+    kind: Ints
+    price: npt.NDArray[np.float64]
 
     def at(self, instant: Ints) -> Ints:
         """The tile holding each instant; -1 where none does."""
@@ -174,39 +187,35 @@ class _Tiles:
         return interval[keep], tile[keep], length[keep]
 
 
-def _read(
-    conn: psycopg.Connection[Any], statement: str, params: dict[str, Any], types: dict[str, Any]
-) -> pa.Table:
-    """The rows of a ``COPY ... TO STDOUT (FORMAT csv)`` as an Arrow table (NULL is the empty
-    unquoted field, an empty string the quoted one)."""
-    buffer = io.BytesIO()
-    with conn.cursor() as cur, cur.copy(statement, params) as copy:
-        for chunk in copy:
-            buffer.write(chunk)
-    if buffer.tell() == 0:
-        return pa.table({name: pa.array([], kind) for name, kind in types.items()})
-    buffer.seek(0)
-    return pacsv.read_csv(
-        buffer,
-        read_options=pacsv.ReadOptions(column_names=list(types)),
-        convert_options=pacsv.ConvertOptions(
-            column_types=types,
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-        ),
+def _fetch(
+    conn: psycopg.Connection[Any], params: dict[str, Any], *statements: str
+) -> tuple[Check, list[list[Any]]]:
+    """The check and the rows of ``statements``, all in one round trip (a pipeline)."""
+    with conn.pipeline():
+        cursors = [conn.execute(text, params, binary=True) for text in (CHECK, *statements)]
+    row = cursors[0].fetchone()
+    if row is None:
+        raise AssertionError("unreachable: a SELECT without FROM returns one row")
+    return Check(frozenset(row[0]), str(row[1])), [c.fetchall() for c in cursors[1:]]
+
+
+def _by_unit(rows: list[Any], layout: Layout, width: int) -> tuple[Ints, list[list[Any]]]:
+    """Rows (path, array, array, ...) of ``width`` columns, one per unit: for the units the
+    query names, the unit code of each element and each column's arrays concatenated."""
+    index = layout.index
+    named = [row for row in rows if row[0] in index]
+    unit = np.repeat(
+        np.array([index[row[0]] for row in named], np.int64),
+        np.array([len(row[1]) for row in named], np.int64),
     )
-
-
-def _units(paths: pa.ChunkedArray | pa.Array, layout: _Layout) -> Ints:
-    """The unit code of each path; -1 for paths the query does not name."""
-    found = pc.index_in(paths, value_set=pa.array(layout.paths, pa.string()))
-    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), np.int64)
+    return unit, [
+        list(itertools.chain.from_iterable(row[c] for row in named)) for c in range(1, width)
+    ]
 
 
 def _codes(values: pa.Array) -> tuple[Ints, list[Any]]:
     """Codes of ``values`` into a sorted vocabulary (None last, as SQL sorts NULL)."""
-    vocabulary = sorted({v for v in values.to_pylist()}, key=lambda v: (v is None, v or ""))
+    vocabulary = sorted(pc.unique(values).to_pylist(), key=lambda v: (v is None, v or ""))
     index = {v: n for n, v in enumerate(vocabulary)}
     found = pc.index_in(
         values, value_set=pa.array([v for v in vocabulary if v is not None], values.type)
@@ -232,9 +241,20 @@ def _sums(
     return list(zip(*codes, strict=True)), sums
 
 
+def _parts(layout: Layout, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The parameters of each read: the units in runs of :data:`UNITS_PER_READ`."""
+    for first in range(0, len(layout.paths), UNITS_PER_READ):
+        run = layout.paths[first : first + UNITS_PER_READ]
+        yield {**params, "u_path": run, "first": run[0], "last": run[-1]}
+
+
+def _none_last(value: str | None) -> tuple[bool, str]:
+    return value is None, value or ""
+
+
 def states_and_failures(
     conn: psycopg.Connection[Any],
-    query: AggregateQuery,
+    layout: Layout,
     params: dict[str, Any],
     *,
     by_reason: bool,
@@ -243,49 +263,57 @@ def states_and_failures(
     """Seconds in each state by group, tile kind and (``by_reason``) reason, and the failures
     over the same intervals. With ``stop_if_expired``, a window reaching into expired months
     returns the check alone (the caller reads roll-ups)."""
-    with conn.pipeline():
-        checked = conn.execute(CHECK, params)
-        carried_cur = conn.execute(CARRIED, params)
-    row = checked.fetchone()
-    if row is None:
-        raise AssertionError("unreachable: a SELECT without FROM returns one row")
-    seen = Check(frozenset(row[0]), str(row[1]))
-    carried = carried_cur.fetchall()
-    if seen.expired and stop_if_expired:
-        return seen, [], []
-    events = _read(
-        conn,
-        STATES,
-        params,
-        {"path": pa.string(), "ts": pa.int64(), "state": pa.string(), "reason": pa.string()},
-    )
-    layout = _Layout(query, params)
-    start, end = us(query.start), us(query.end)
-    # each unit's carried-in state first (one microsecond before the window), then its events:
-    # the events come in (path, ts, id) order and unit codes follow path order, so a stable
-    # sort by unit keeps both orders
-    unit = np.concatenate([_units(pa.array([r[0] for r in carried], pa.string()), layout),
-                           _units(events["path"], layout)])  # fmt: skip
-    ts = np.concatenate(
-        [np.full(len(carried), start - 1, np.int64), events["ts"].to_numpy().astype(np.int64)]
-    )
-    state, states = _codes(
-        pa.concat_arrays(
-            [pa.array([r[1] for r in carried], pa.string()), events["state"].combine_chunks()]
+    seen: Check | None = None
+    seconds: defaultdict[tuple[int, int, int, str, str | None], int] = defaultdict(int)
+    failures: defaultdict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for part in _parts(layout, params):
+        checked, (carried, events) = _fetch(conn, part, CARRIED, STATES)
+        if seen is None:
+            seen = checked
+            if seen.expired and stop_if_expired:
+                return seen, [], []
+        _add_states(layout, carried, events, by_reason, seconds, failures)
+    states = [
+        StateTime(layout.values(u, g), _KINDS[k], state, reason, us / 1e6)
+        for (u, g, k, state, reason), us in sorted(
+            seconds.items(), key=lambda kv: (kv[0][:4], _none_last(kv[0][4]))
         )
-    )
+    ]
+    failed = [
+        FailureTotal(layout.values(u, g), n, us / 1e6)
+        for (u, g), (n, us) in sorted(failures.items())
+    ]
+    return seen or Check(frozenset(), ""), states, failed
+
+
+def _add_states(
+    layout: Layout,
+    carried: list[Any],
+    events: list[Any],
+    by_reason: bool,
+    seconds: defaultdict[tuple[int, int, int, str, str | None], int],
+    failures: defaultdict[tuple[int, int], list[int]],
+) -> None:
+    """Add the state intervals of one read (each unit's carried-in state and its events in the
+    window, in order) to ``seconds`` and ``failures``."""
+    start, end = layout.start, layout.end
+    index = layout.index
+    carried = [row for row in carried if row[0] in index]
+    unit, (ts_of, state_of, reason_of) = _by_unit(events, layout, 4)
+    # each unit's carried-in state first (one microsecond before the window), then its events
+    # in order: a stable sort by unit keeps both orders
+    unit = np.concatenate([np.array([index[row[0]] for row in carried], np.int64), unit])
+    ts = np.concatenate([np.full(len(carried), start - 1, np.int64), np.array(ts_of, np.int64)])
+    state, states = _codes(pa.array([row[1] for row in carried] + state_of, pa.string()))
     if by_reason:
-        reason, reasons = _codes(
-            pa.concat_arrays(
-                [pa.array([r[2] for r in carried], pa.string()), events["reason"].combine_chunks()]
-            )
-        )
+        reason, reasons = _codes(pa.array([row[2] for row in carried] + reason_of, pa.string()))
     else:
         reason, reasons = np.zeros(len(unit), np.int64), [None]
     order = np.argsort(unit, kind="stable")
-    order = order[unit[order] >= 0]
     unit, ts, state, reason = unit[order], ts[order], state[order], reason[order]
     same_as_next = unit[1:] == unit[:-1]
+    if np.any(same_as_next & (ts[1:] < ts[:-1])):
+        raise StoreError("PostgreSQL returned a unit's state events out of time order")
     following = np.full(len(unit), end, np.int64)
     following[:-1] = np.where(same_as_next, ts[1:], end)
     begin = np.maximum(ts, start)
@@ -327,19 +355,16 @@ def states_and_failures(
                 length_us[rows] if length_us is not None else np.zeros(len(rows), np.int64)
             )
     sizes = (len(layout.group_paths), len(layout.groups), len(_KINDS), len(states), len(reasons))
-    keys, (seconds,) = _sums([_cat(p) for p in time_parts], sizes, [_cat(time_us)])
-    state_rows = [
-        StateTime(layout.values(u, g), _KINDS[k], states[s], reasons[r], float(t) / 1e6)
-        for (u, g, k, s, r), t in zip(keys, seconds.tolist(), strict=True)
-    ]
-    keys, (entries, failed) = _sums(
+    keys, (summed,) = _sums([_cat(p) for p in time_parts], sizes, [_cat(time_us)])
+    for (u, g, k, s, r), us in zip(keys, summed.tolist(), strict=True):
+        seconds[u, g, k, states[s], reasons[r]] += int(us)
+    keys, (entries, lengths) = _sums(
         [_cat(p) for p in fail_parts], sizes[:2], [_cat(fail_n), _cat(fail_us)]
     )
-    failure_rows = [
-        FailureTotal(layout.values(u, g), int(n), float(t) / 1e6)
-        for (u, g), n, t in zip(keys, entries.tolist(), failed.tolist(), strict=True)
-    ]
-    return seen, state_rows, failure_rows
+    for (u, g), n, us in zip(keys, entries.tolist(), lengths.tolist(), strict=True):
+        row = failures[u, g]
+        row[0] += int(n)
+        row[1] += int(us)
 
 
 def _cat(parts: list[Ints]) -> Ints:
@@ -348,103 +373,106 @@ def _cat(parts: list[Ints]) -> Ints:
 
 def _points(
     conn: psycopg.Connection[Any],
-    query: AggregateQuery,
+    layout: Layout,
     params: dict[str, Any],
     statement: str,
-    types: dict[str, Any],
+    width: int,
     stop_if_expired: bool,
-) -> tuple[Check, _Layout, pa.Table, Ints, Ints, Ints]:
-    """Point events of the window: the check, the layout, the rows of the query's units, and
-    for each its unit, tile (in its key) and key; rows in no tile dropped."""
-    seen = check(conn, params)
-    layout = _Layout(query, params)
-    if seen.expired and stop_if_expired:
-        return seen, layout, pa.table({}), *(np.zeros(0, np.int64),) * 3
-    rows = _read(conn, statement, params, {"path": pa.string(), "ts": pa.int64(), **types})
-    unit = _units(rows["path"], layout)
-    ts = rows["ts"].to_numpy().astype(np.int64)
-    key = np.full(len(unit), -1, np.int64)
-    named = unit >= 0
-    key[named] = layout.unit_key[unit[named]]
-    tile = np.full(len(unit), -1, np.int64)
-    for k, tiles in layout.tiles.items():
-        mine = np.flatnonzero(key == k)
-        tile[mine] = tiles.at(ts[mine])
-    keep = np.flatnonzero(tile >= 0)
-    return seen, layout, rows.take(pa.array(keep)), unit[keep], tile[keep], key[keep]
+) -> Iterator[Check | tuple[Ints, Ints, Ints, list[list[Any]]]]:
+    """Point events of the window in a tile, a read at a time: first the check, then for each
+    read the events' units, their tiles (in their key's tiles), keys, and the statement's other
+    columns. Nothing after the check when ``stop_if_expired`` and it found expired months."""
+    for n, part in enumerate(_parts(layout, params)):
+        checked, (rows,) = _fetch(conn, part, statement)
+        if n == 0:
+            yield checked
+            if checked.expired and stop_if_expired:
+                return
+        unit, (ts_of, *columns) = _by_unit(rows, layout, width)
+        ts = np.array(ts_of, np.int64)
+        key = layout.unit_key[unit]
+        tile = np.full(len(unit), -1, np.int64)
+        for k, tiles in layout.tiles.items():
+            mine = np.flatnonzero(key == k)
+            tile[mine] = tiles.at(ts[mine])
+        keep = np.flatnonzero(tile >= 0)
+        kept = [[column[i] for i in keep.tolist()] for column in columns]
+        yield unit[keep], tile[keep], key[keep], kept
 
 
 def count_totals(
     conn: psycopg.Connection[Any],
-    query: AggregateQuery,
+    layout: Layout,
     params: dict[str, Any],
     *,
     stop_if_expired: bool,
 ) -> tuple[Check, list[CountTotal]]:
     """Good, scrap and rework by group, unit, product and operation."""
-    seen, layout, rows, unit, tile, key = _points(
-        conn, query, params, COUNTS,
-        {"product": pa.string(), "operation": pa.string(), "good": pa.int64(),
-         "scrap": pa.int64(), "rework": pa.int64()},
-        stop_if_expired,
-    )  # fmt: skip
-    if rows.num_rows == 0:
-        return seen, []
-    group = _tile_values(layout, tile, key, "group")
-    product, products = _codes(rows["product"].combine_chunks())
-    operation, operations = _codes(rows["operation"].combine_chunks())
-    quantities = [
-        rows[name].fill_null(0).to_numpy().astype(np.float64)
-        for name in ("good", "scrap", "rework")
-    ]
-    sizes = (len(layout.group_paths), len(layout.groups), len(layout.paths), len(products),
-             len(operations))  # fmt: skip
-    keys, sums = _sums(
-        [layout.group_unit(unit), group, unit, product, operation], sizes, quantities
+    seen = Check(frozenset(), "")
+    sums: defaultdict[tuple[int, int, int, str, str | None], list[int]] = defaultdict(
+        lambda: [0, 0, 0]
     )
-    return seen, [
-        CountTotal(
-            layout.values(u, g),
-            layout.paths[p],
-            products[r],
-            operations[o],
-            int(good),
-            int(scrap),
-            int(rework),
+    for read in _points(conn, layout, params, COUNTS, 7, stop_if_expired):
+        if isinstance(read, Check):
+            seen = read
+            continue
+        unit, tile, key, (product_of, operation_of, *quantity_of) = read
+        if len(unit) == 0:
+            continue
+        group = _tile_values(layout, tile, key, "group")
+        product, products = _codes(pa.array(product_of, pa.string()))
+        operation, operations = _codes(pa.array(operation_of, pa.string()))
+        sizes = (len(layout.group_paths), len(layout.groups), len(layout.paths), len(products),
+                 len(operations))  # fmt: skip
+        keys, totals = _sums(
+            [layout.group_unit(unit), group, unit, product, operation],
+            sizes,
+            [np.array(q, np.float64) for q in quantity_of],
         )
-        for (u, g, p, r, o), good, scrap, rework in zip(
-            keys, *(s.tolist() for s in sums), strict=True
+        for (u, g, p, r, o), *quantities in zip(keys, *(t.tolist() for t in totals), strict=True):
+            row = sums[u, g, p, products[r], operations[o]]
+            for i, q in enumerate(quantities):
+                row[i] += int(q)
+    return seen, [
+        CountTotal(layout.values(u, g), layout.paths[p], product, operation, *row)
+        for (u, g, p, product, operation), row in sorted(
+            sums.items(), key=lambda kv: (kv[0][:4], _none_last(kv[0][4]))
         )
     ]
 
 
 def energy_totals(
     conn: psycopg.Connection[Any],
-    query: AggregateQuery,
+    layout: Layout,
     params: dict[str, Any],
     *,
     stop_if_expired: bool,
 ) -> tuple[Check, list[EnergyTotal]]:
     """kWh and their cost at the price of the tile holding each reading, by group."""
-    seen, layout, rows, unit, tile, key = _points(
-        conn, query, params, ENERGY, {"kwh": pa.float64()}, stop_if_expired
-    )
-    if rows.num_rows == 0:
-        return seen, []
-    group = _tile_values(layout, tile, key, "group")
-    price = _tile_values(layout, tile, key, "price")
-    kwh = rows["kwh"].to_numpy().astype(np.float64)
-    keys, (energy, cost) = _sums(
-        [layout.group_unit(unit), group], (len(layout.group_paths), len(layout.groups)),
-        [kwh, kwh * price],
-    )  # fmt: skip
-    return seen, [
-        EnergyTotal(layout.values(u, g), e, c)
-        for (u, g), e, c in zip(keys, energy.tolist(), cost.tolist(), strict=True)
-    ]
+    seen = Check(frozenset(), "")
+    sums: defaultdict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for read in _points(conn, layout, params, ENERGY, 3, stop_if_expired):
+        if isinstance(read, Check):
+            seen = read
+            continue
+        unit, tile, key, (kwh_of,) = read
+        if len(unit) == 0:
+            continue
+        kwh = np.array(kwh_of, np.float64)
+        price = _tile_values(layout, tile, key, "price")
+        keys, (energy, cost) = _sums(
+            [layout.group_unit(unit), _tile_values(layout, tile, key, "group")],
+            (len(layout.group_paths), len(layout.groups)),
+            [kwh, kwh * price],
+        )
+        for (u, g), e, c in zip(keys, energy.tolist(), cost.tolist(), strict=True):
+            row = sums[u, g]
+            row[0] += e
+            row[1] += c
+    return seen, [EnergyTotal(layout.values(u, g), e, c) for (u, g), (e, c) in sorted(sums.items())]
 
 
-def _tile_values(layout: _Layout, tile: Ints, key: Ints, field: str) -> npt.NDArray[Any]:
+def _tile_values(layout: Layout, tile: Ints, key: Ints, field: str) -> npt.NDArray[Any]:
     """``field`` (group or price) of each row's tile in its key."""
     out = np.zeros(len(tile), np.float64 if field == "price" else np.int64)
     for k, tiles in layout.tiles.items():
