@@ -99,8 +99,9 @@ def _us(column: pa.ChunkedArray | pa.Array) -> list[int]:
     return pc.cast(column, pa.int64()).to_pylist()  # type: ignore[no-any-return]
 
 
-def count_deltas(others: pa.Table) -> dict[str, list[Any]]:
-    """Good, scrap and rework added per unit, hour, product and operation (nulls add 0)."""
+def count_deltas(others: pa.Table) -> pa.Table:
+    """Good, scrap and rework added per unit, hour, product and operation (nulls add 0), in the
+    columns of the ``_counts`` work table."""
     counts = others.filter(pc.equal(others["kind"], "count"))
     grouped = (
         pa.table(
@@ -117,19 +118,14 @@ def count_deltas(others: pa.Table) -> dict[str, list[Any]]:
         .group_by(["path", "hour", "product", "operation"], use_threads=False)
         .aggregate([("good", "sum"), ("scrap", "sum"), ("rework", "sum")])
     )
-    return {
-        "c_path": grouped["path"].to_pylist(),
-        "c_hour": _us(grouped["hour"]),
-        "c_product": grouped["product"].to_pylist(),
-        "c_operation": grouped["operation"].to_pylist(),
-        "c_good": grouped["good_sum"].to_pylist(),
-        "c_scrap": grouped["scrap_sum"].to_pylist(),
-        "c_rework": grouped["rework_sum"].to_pylist(),
-    }
+    keys = ["path", "hour", "product", "operation"]
+    sums = ["good", "scrap", "rework"]
+    return pa.table({**{k: grouped[k] for k in keys}, **{k: grouped[f"{k}_sum"] for k in sums}})
 
 
-def energy_deltas(others: pa.Table) -> dict[str, list[Any]]:
-    """kWh added per unit and hour (readings without a value add nothing)."""
+def energy_deltas(others: pa.Table) -> pa.Table:
+    """kWh added per unit and hour (readings without a value add nothing), in the columns of
+    the ``_energy`` work table."""
     energy = others.filter(
         pc.and_(pc.equal(others["kind"], "energy"), pc.is_valid(others["energy_kwh"]))
     )
@@ -144,11 +140,7 @@ def energy_deltas(others: pa.Table) -> dict[str, list[Any]]:
         .group_by(["path", "hour"], use_threads=False)
         .aggregate([("kwh", "sum")])
     )
-    return {
-        "e_path": grouped["path"].to_pylist(),
-        "e_hour": _us(grouped["hour"]),
-        "e_kwh": grouped["kwh_sum"].to_pylist(),
-    }
+    return pa.table({"path": grouped["path"], "hour": grouped["hour"], "kwh": grouped["kwh_sum"]})
 
 
 def state_spans(states: pa.Table) -> dict[str, list[Any]]:

@@ -239,19 +239,15 @@ class PostgresStore:
             states, others = postgres_batch.split_kinds(new)
             for name, part in (("state_events", states), ("other_events", others)):
                 if part.num_rows:
-                    statement = sql.SQL(_COPY).format(
-                        sql.Identifier(name),
-                        sql.SQL(", ").join(sql.Identifier(c) for c in part.column_names),
-                    )
-                    with cur.copy(statement) as copy:
-                        copy.write(memoryview(postgres_batch.csv_of(part)))
+                    _copy(cur, name, part)
             if others.num_rows:
-                counts = postgres_batch.count_deltas(others)
-                if counts["c_path"]:
-                    cur.execute(postgres_rollups.ADD_COUNTS, counts)
-                energy = postgres_batch.energy_deltas(others)
-                if energy["e_path"]:
-                    cur.execute(postgres_rollups.ADD_ENERGY, energy)
+                for name, deltas, add in (
+                    ("_counts", postgres_batch.count_deltas(others), postgres_rollups.ADD_COUNTS),
+                    ("_energy", postgres_batch.energy_deltas(others), postgres_rollups.ADD_ENERGY),
+                ):
+                    if deltas.num_rows:
+                        _copy(cur, name, deltas)
+                        cur.execute(add)
             if states.num_rows:
                 spans = postgres_batch.state_spans(states)
                 cur.execute(postgres_rollups.UPDATE_UNIT_LAST, spans)
@@ -545,6 +541,15 @@ class PostgresStore:
 
 def _fetch(conn: psycopg.Connection[Any], text: str, params: dict[str, Any]) -> list[Any]:
     return conn.execute(text, params).fetchall()
+
+
+def _copy(cur: psycopg.Cursor[Any], table: str, rows: pa.Table) -> None:
+    """``rows`` into ``table``'s columns of their names, as Arrow-written CSV."""
+    statement = sql.SQL(_COPY).format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in rows.column_names)
+    )
+    with cur.copy(statement) as copy:
+        copy.write(memoryview(postgres_batch.csv_of(rows)))
 
 
 def _same_window(a: AggregateQuery, b: AggregateQuery) -> bool:
