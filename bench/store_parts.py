@@ -2,7 +2,7 @@
 
 On the same generated events as ``bench/store.py`` (``--events`` of ``--units`` units over 2026,
 appended in batches of ``--batch`` in time order), each part runs alone on fresh tables, as the
-store does it (Arrow CSV ``COPY``, ids sorted, events sorted by unit and time):
+store does it (binary ``COPY`` built from Arrow, ids sorted, events sorted by unit and time):
 
   heap          the events into the two monthly-partitioned event tables, no index (the peer)
   + brin        the same with the ``ts`` BRIN indexes
@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 import typer
 from psycopg import sql
 
-from factoryos.store import postgres_batch, postgres_schema
+from factoryos.store import pgcopy, postgres_batch, postgres_schema
 from factoryos.store.postgres_store import PostgresStore
 from store import generate, server_cpu_s
 
@@ -59,11 +59,11 @@ def id_style(table: pa.Table, style: str) -> pa.Table:
 
 
 def copy(cur: psycopg.Cursor[Any], name: str, part: pa.Table) -> None:
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(
         sql.Identifier(name), sql.SQL(", ").join(sql.Identifier(c) for c in part.column_names)
     )
     with cur.copy(statement) as out:
-        out.write(memoryview(postgres_batch.csv_of(part)))
+        out.write(pgcopy.binary_copy(part))
 
 
 def events_writer(conn: psycopg.Connection[Any]) -> Callable[[pa.Table], None]:
@@ -83,9 +83,9 @@ def ids_writer(conn: psycopg.Connection[Any]) -> Callable[[pa.Table], None]:
         with (
             conn.transaction(),
             conn.cursor() as cur,
-            cur.copy("COPY event_ids (event_id) FROM STDIN (FORMAT csv)") as out,
+            cur.copy("COPY event_ids (event_id) FROM STDIN (FORMAT binary)") as out,
         ):
-            out.write(memoryview(postgres_batch.sorted_ids(batch)))
+            out.write(pgcopy.binary_copy(postgres_batch.sorted_ids(batch)))
 
     return write
 

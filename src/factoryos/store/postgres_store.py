@@ -40,6 +40,7 @@ from factoryos.model.aggregates import (
 from factoryos.model.errors import StoreError
 from factoryos.model.events import COLUMN_NAMES, Event, EventKind
 from factoryos.store import (
+    pgcopy,
     postgres_batch,
     postgres_locks,
     postgres_notices,
@@ -66,8 +67,8 @@ WITH new AS (
 )
 SELECT i.n FROM _ids i WHERE NOT EXISTS (SELECT 1 FROM new WHERE new.event_id = i.event_id)
 """
-_COPY_IDS = "COPY event_ids (event_id) FROM STDIN (FORMAT csv)"
-_COPY = "COPY {} ({}) FROM STDIN (FORMAT csv)"
+_COPY_IDS = "COPY event_ids (event_id) FROM STDIN (FORMAT binary)"
+_COPY = "COPY {} ({}) FROM STDIN (FORMAT binary)"
 MAX_SEGMENT_PROBES = 20_000  # unit x raw segment pairs beyond which raw events are cheaper
 # "auto" reads roll-ups when they hold this many times fewer rows than the events: a rolled
 # window costs an index probe per unit and rolled hour and per raw segment, a raw one a range
@@ -273,12 +274,11 @@ class PostgresStore:
         conn = cur.connection
         try:
             with conn.transaction(), cur.copy(_COPY_IDS) as copy:
-                copy.write(memoryview(postgres_batch.sorted_ids(batch)))
+                copy.write(pgcopy.binary_copy(postgres_batch.sorted_ids(batch)))
             return batch
         except psycopg.errors.UniqueViolation:
             pass
-        with cur.copy("COPY _ids (n, event_id) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(memoryview(postgres_batch.numbered_ids(batch)))
+        _copy(cur, "_ids", postgres_batch.numbered_ids(batch))
         duplicates = [row[0] for row in cur.execute(_KEEP_NEW).fetchall()]
         if not duplicates:
             return batch
@@ -544,12 +544,12 @@ def _fetch(conn: psycopg.Connection[Any], text: str, params: dict[str, Any]) -> 
 
 
 def _copy(cur: psycopg.Cursor[Any], table: str, rows: pa.Table) -> None:
-    """``rows`` into ``table``'s columns of their names, as Arrow-written CSV."""
+    """``rows`` into ``table``'s columns of their names, in binary (``pgcopy``)."""
     statement = sql.SQL(_COPY).format(
         sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in rows.column_names)
     )
     with cur.copy(statement) as copy:
-        copy.write(memoryview(postgres_batch.csv_of(rows)))
+        copy.write(pgcopy.binary_copy(rows))
 
 
 def _same_window(a: AggregateQuery, b: AggregateQuery) -> bool:
