@@ -12,14 +12,16 @@ declined by the compiled decoder, never taken differently.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import struct
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from factoryos.ingest import _spcolumns
+from factoryos.ingest import _spcolumns, spdata
 from factoryos.ingest import sparkplug_b_pb2 as pb
 from factoryos.ingest.mapping import load_mapping_text
 from factoryos.ingest.pipeline import Pipeline
@@ -271,3 +273,20 @@ def test_a_plain_benchmark_message_is_taken_in_c() -> None:
     assert lists[4][10:] == [-5.0, float(2**64 - 1)]
     assert lists[0][0].startswith("in-") and lists[0][0].endswith("-002.000")
     assert struct.pack("<d", lists[4][1]) == struct.pack("<d", 1 / 3)
+
+
+def test_without_the_extension_the_python_path_decodes_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(spdata, "_spcolumns", None)
+    monkeypatch.setattr(spdata, "_warned", False)
+    aliases = {name: 7 + i for i, name in enumerate(NAMES)}
+    with caplog.at_level(logging.WARNING, logger="factoryos.ingest.spdata"):
+        pipeline = _pipeline("300", aliases, compiled=True)
+    assert "_spcolumns (the compiled Sparkplug decoder) is not built" in caplog.text
+    plan = pipeline.data_path._plan(DDATA)
+    assert plan is not None and plan.compiled is None
+    payload = pb.Payload(timestamp=NOW_MS, seq=2)
+    payload.metrics.add(alias=aliases["s10"], double_value=1.5)
+    taken, columns, next_seq, _ = _outcome(pipeline, payload.SerializeToString())
+    assert taken == ([], 1, 0) and columns[4] == [1.5] and next_seq == 3
