@@ -79,3 +79,79 @@ def test_cpsat_optimum_with_first_setups_matches_brute_force_on_one_machine() ->
         best = t if best is None else min(best, t)
     assert _optimum(p) == best
     assert bottleneck_bound(p).bound <= best
+
+
+def _flow_line(seed: int) -> Problem:
+    """A small flow line: three stages of one or two units each, on calendars of their own
+    (one around the clock), every order through each stage in turn (some joining two parts at
+    the second), step modes (resumable, unattended, one stretch), overlapping lots, families
+    with changeovers, release dates."""
+    rng = random.Random(seed)
+    stages: list[list[int]] = []
+    for _ in range(3):
+        n = rng.randint(1, 2)
+        first = sum(len(s) for s in stages)
+        stages.append(list(range(first, first + n)))
+    machines = sum(len(s) for s in stages)
+    off = []
+    for stage in stages:
+        if rng.random() < 0.3:
+            continue  # around the clock
+        t, length, gap = rng.randint(2, 10), rng.randint(3, 10), rng.randint(6, 20)
+        while t < 200:
+            off.extend((m, t, t + length) for m in stage)
+            t += length + gap
+
+    def op(stage: list[int], family: str) -> Operation:
+        mode = rng.choice(("resumable", "unattended", "stretch"))
+        d = rng.randint(2, 9)
+        return Operation(
+            tuple(Alternative(m, d + rng.randint(0, 1)) for m in stage),
+            family=family,
+            setup_default=rng.randint(0, 3),
+            resumable=mode == "resumable",
+            unattended=mode == "unattended",
+        )
+
+    jobs = []
+    for k in range(rng.randint(3, 4)):
+        family = rng.choice("AB")
+        join = rng.random() < 0.3
+        ops = [op(stages[0], family)] + ([op(stages[0], family)] if join else [])
+        ops += [op(stages[1], family), op(stages[2], family)]
+        n = len(ops)
+        pairs = ((0, n - 2), (1, n - 2), (n - 2, n - 1)) if join else ((0, 1), (1, 2))
+        transfers = []
+        for a, b in pairs:
+            if rng.random() < 0.4:
+                lot = rng.randint(2, 6)
+                transfers.append((a, b, rng.randint(1, lot - 1), lot))
+        jobs.append(
+            Job(
+                tuple(ops),
+                name=f"j{k}",
+                release_date=rng.randint(0, 12),
+                precedences=pairs,
+                transfers=tuple(transfers),
+            )
+        )
+    matrix = tuple((m, a, b, rng.randint(1, 4)) for m in range(machines) for a, b in ("AB", "BA"))
+    return Problem(
+        tuple(jobs),
+        machines,
+        setup_matrix=matrix,
+        off=tuple(off),
+        lot_setup_machines=frozenset(stages[rng.randint(0, 2)]),
+    )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_bound_never_exceeds_the_optimum_of_a_flow_line(seed: int) -> None:
+    p = _flow_line(seed)
+    optimum = _optimum(p)
+    assert max(bottleneck_bound(p).bound, path_bound(p)) <= optimum
+
+
+def test_the_flow_lines_reach_the_last_start_bound() -> None:
+    # the instances above check the bound from the last start, not only the end bound
+    assert sum(bottleneck_bound(_flow_line(s)).last_start is not None for s in range(12)) >= 3

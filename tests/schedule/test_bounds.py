@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from factoryos.schedule import Alternative, Assignment, Job, Operation, Problem, Solution
+from factoryos.schedule import (
+    Alternative,
+    Assignment,
+    Job,
+    Operation,
+    Problem,
+    Solution,
+    validate,
+)
 from factoryos.schedule.bounds import (
     bottleneck_bound,
     busy_while_waiting,
@@ -98,3 +106,42 @@ def test_busy_while_a_waiting_run_fits_leaves_out_stretch_ends_too_short() -> No
     short = Problem((_job("a", 0, (0, 60)), _job("b", 0, (0, 30))), 1, breaks=(100,))
     late = Solution((Assignment(0, 0, 0, 0, 60), Assignment(1, 0, 0, 100, 130)))
     assert abs(busy_while_waiting(short, late, (0,), fitting=True) - 60 / 71) < 1e-9
+    # with the pool's shortest run of 30 (another lot of the book), the first plan's stretch
+    # end counts as long as that run would fit, whatever waits
+    fits_30 = busy_while_waiting(p, plan, (0,), fitting=True, shortest_run=30)
+    assert abs(fits_30 - 60 / 71) < 1e-9
+
+
+def test_the_last_start_on_a_pool_bounds_the_makespan_through_overlapping_lots() -> None:
+    # two lots of 10 on machine 0, each followed on a machine of its own by a 30-unit run that
+    # may start once half the lot is done and ends at least 15 after it: the end of machine
+    # 0's work (20) and the least 15 after it give 35; the lot that starts last (at 10 or
+    # later) puts its 30-unit run from 15 to 45, which the optimum reaches
+    def lot(name: str, machine: int) -> Job:
+        ops = (Operation((Alternative(0, 10),)), Operation((Alternative(machine, 30),)))
+        return Job(ops, name=name, transfers=((0, 1, 1, 2),))
+
+    p = Problem((lot("a", 1), lot("b", 2)), 3)
+    b = bottleneck_bound(p)
+    assert (b.machines, b.bound, b.last_start) == ((0,), 45, 10)
+    plan = Solution(
+        (
+            Assignment(0, 0, 0, 0, 10),
+            Assignment(0, 1, 1, 5, 35),
+            Assignment(1, 0, 0, 10, 20),
+            Assignment(1, 1, 2, 15, 45),
+        )
+    )
+    assert not validate(p, plan) and plan.makespan == 45
+
+
+def test_heads_of_an_overlapping_resumable_run_that_pauses_over_time_off() -> None:
+    # a 2-unit resumable run after an 8-unit one, half a lot's overlap (ends at least 1 after
+    # it, so at 9 or later): from 7 (the ready time of rules) it would wait out the time off
+    # [7, 18) and end at 20; from 6 it runs one unit, pauses, and ends at 19
+    ops = (Operation((Alternative(0, 8),)), Operation((Alternative(1, 2),), resumable=True))
+    p = Problem((Job(ops, transfers=((0, 1, 1, 2),)),), 2, off=((1, 7, 18),))
+    starts, ends = calendar_heads(p)
+    assert (starts[(0, 1)], ends[(0, 1)]) == (6, 19)
+    assert not validate(p, Solution((Assignment(0, 0, 0, 0, 8), Assignment(0, 1, 1, 6, 19))))
+    assert path_bound(p) == 19

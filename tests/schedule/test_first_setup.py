@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 from factoryos.model import EventKind, OperationEvent, load_plant_text
-from factoryos.schedule import Alternative, Assignment, Job, Operation, Problem, Solution, check
+from factoryos.schedule import (
+    Alternative,
+    Assignment,
+    CpSatJobShop,
+    Job,
+    Operation,
+    Problem,
+    Solution,
+    SolverParams,
+    check,
+)
 from factoryos.schedule.orders import Order, build_problem
 from factoryos.schedule.rules import dispatch
 from factoryos.schedule.validate import validate
@@ -58,11 +68,15 @@ def _twin_lot_ends(text: str) -> list[float]:
 
 
 def _plan_lot_ends(text: str) -> list[float]:
+    """The lots' ends in the EDD plan, checked to be CP-SAT's optimal makespan too."""
     pp = build_problem(
         load_plant_text(text), [Order("o1", "p", 8, START, START + dt.timedelta(days=1))]
     )
     solution = dispatch(pp.problem, "EDD")
     check(pp.problem, solution)
+    optimal = CpSatJobShop(pp.problem).solve(SolverParams(5.0, 1))
+    assert optimal.status == "optimal"
+    assert optimal.solution.makespan == solution.makespan
     return sorted(float(a.end) for a in solution.assignments)
 
 
@@ -70,9 +84,9 @@ def test_plan_and_twin_both_set_up_before_a_units_first_lot() -> None:
     # two lots of 4 x 1 min, a 10 min setup each, the first included: lots end at 14 and 28
     per_lot = PLANT.replace("SETUP", "per_lot")
     assert _plan_lot_ends(per_lot) == _twin_lot_ends(per_lot) == [14.0, 28.0]
-    # a campaign unit: no family change, no setup, the first lot included
+    # a campaign unit sets up before its first campaign, then runs the family's lots on
     campaign = PLANT.replace("SETUP", "per_family_change")
-    assert _plan_lot_ends(campaign) == _twin_lot_ends(campaign) == [4.0, 8.0]
+    assert _plan_lot_ends(campaign) == _twin_lot_ends(campaign) == [14.0, 18.0]
 
 
 def test_the_validator_wants_the_first_setup_in_available_time() -> None:

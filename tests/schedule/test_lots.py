@@ -124,8 +124,9 @@ def test_a_campaign_placer_sets_up_only_on_a_family_change(tmp_path: Path) -> No
     check(pp.problem, result.solution)
     plan = to_schedule(pp.problem, result, origin=pp.origin, time_unit=pp.time_unit, axis=pp.axis)
     placed = [o for o in plan if o.operation_id.endswith("place")]
-    # one family: 3 x 150 min back to back, no setup between its lots
-    assert max(o.end for o in placed) == MONDAY + dt.timedelta(minutes=450)
+    # one family: 3 x 150 min back to back, no setup between its lots, one 30 min setup
+    # before the first campaign
+    assert max(o.end for o in placed) == MONDAY + dt.timedelta(minutes=30 + 450)
 
 
 def test_a_lot_size_below_one_is_refused_with_the_order(plant: Plant) -> None:

@@ -22,7 +22,8 @@ from factoryos.schedule import (
     solve,
     validate,
 )
-from factoryos.schedule.repair import Disruption, repair, right_shift, scrap_and_remake
+from factoryos.schedule.repair import Disruption, repair, scrap_and_remake
+from factoryos.schedule.right_shift import right_shift
 
 FAST = SolverParams(time_limit_s=2.0, num_workers=2)
 

@@ -17,7 +17,8 @@ from factoryos.schedule import (
     dispatch,
 )
 from factoryos.schedule.moves import explain_moves
-from factoryos.schedule.repair import Disruption, repair, right_shift
+from factoryos.schedule.repair import Disruption, repair
+from factoryos.schedule.right_shift import right_shift
 
 TARDINESS = Objective(0, 1)
 

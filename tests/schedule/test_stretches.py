@@ -24,7 +24,7 @@ from factoryos.schedule import (
     random_fjsp,
     validate,
 )
-from factoryos.schedule.repair import right_shift
+from factoryos.schedule.right_shift import right_shift
 
 FAST = SolverParams(time_limit_s=1.0, num_workers=2)
 

@@ -76,13 +76,22 @@ class EventColumns:
     """Events of one batch by kind. :meth:`sample` is the hot path; :meth:`add` takes an event
     object (state changes, counts, energy: the rarer kinds, and dead-letter replays)."""
 
-    __slots__ = ("_ids", "_kinds", "sample_columns")
+    __slots__ = ("_ids", "_kinds", "sample_columns", "sample_lists")
 
     def __init__(self) -> None:
         self._kinds = {kind: _KindColumns(kind) for kind in _OWN}
         self._ids = tuple(k.event_id for k in self._kinds.values())
         samples = self._kinds["sample"]
         c = samples.columns
+        # The sample lists themselves, in the same order, for the compiled decoder (spdata).
+        self.sample_lists = (
+            samples.event_id,
+            samples.ts_us,
+            samples.path,
+            c["sensor"],
+            c["value"],
+            c["unit"],
+        )
         # Bound appends of the sample lists, in the order of :meth:`sample`'s arguments.
         self.sample_columns = (
             samples.event_id.append,

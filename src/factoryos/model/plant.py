@@ -100,8 +100,9 @@ class Equipment(_Frozen):
     """When a unit sets up: ``per_lot`` (every new lot pays its step's ``setup_time``; after
     another family the ``setup_matrix`` entry instead, when there is one) or
     ``per_family_change`` (consecutive lots of one family run without a setup, a campaign; a
-    family change pays the matrix entry, else the step's ``setup_time``). The plan, the twin
-    and the capacity check all follow it."""
+    family change pays the matrix entry, else the step's ``setup_time``). A unit's first lot or
+    first campaign pays its step's ``setup_time`` (its state at the start is not known). The
+    plan, the twin and the capacity check all follow it."""
 
     @model_validator(mode="after")
     def _kind_known_or_categorised(self) -> Equipment:

@@ -121,8 +121,8 @@ NOTES: dict[str, str] = {
     "`setup_time` (after another family the `setup_matrix` entry instead, when there is one); "
     "`per_family_change`, lots of one family follow each other without a setup (a campaign) and "
     "a family change pays the matrix entry, else the step's `setup_time`. The plan, the twin and "
-    "the capacity check charge setups alike. The plan charges none before a unit's first lot "
-    "(its state at the plan's start is not known); the twin charges that one too.",
+    "the capacity check charge setups alike. A unit's first lot or first campaign pays its "
+    "step's `setup_time` in the plan and the twin (its state at the start is not known).",
     "FailureModel.time_between_failures": "Operating time between failures, a distribution.",
     "FailureModel.time_to_repair": "Time to repair, a distribution.",
     "Exponential.dist": "Selects this distribution.",

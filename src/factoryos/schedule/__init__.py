@@ -21,7 +21,8 @@ from factoryos.schedule.lexicographic import LexicographicResult, solve_lexicogr
 from factoryos.schedule.lns import LnsConfig, solve
 from factoryos.schedule.orders import Order, PlantProblem, build_problem, read_orders
 from factoryos.schedule.problem import Alternative, EnergyPrices, Job, Operation, OpRef, Problem
-from factoryos.schedule.repair import Disruption, RepairResult, repair, right_shift
+from factoryos.schedule.repair import Disruption, RepairResult, repair
+from factoryos.schedule.right_shift import right_shift
 from factoryos.schedule.rules import RULES, RuleRun, best_rule, dispatch, rules_within, serial
 from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult, SolveStatus
 from factoryos.schedule.validate import Violation, check, validate

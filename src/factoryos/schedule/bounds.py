@@ -14,6 +14,15 @@ over to once, at its cheapest change in. Jackson's sets with a tail threshold to
 ``r``, tails from ``q``) were tried: on the three example plants none beat these sets, and the
 scan took 94 s on the robot plant's 3,116 operations, so they are not computed.
 
+The same sets give a second bound from the last of their operations to start
+(:func:`_start_bound`): by then the pool has done all their work but that run and the
+``units - 1`` longest others (which may still run), so it starts no earlier than where the
+pool's time adds up to that; its order's rest, placed from there in the calendars, ends no
+earlier. It sees what the end bound's tails cannot: on a flow line with overlapping lots the
+work after a run's end is one transfer batch's, while the order's rest after its start is
+the whole downstream line (electronics: 678.1 -> 683.0 h, the box-build cells; coatings:
+637.0 -> 669.5 h, the reactors and the filling lines' weekdays after them).
+
 Heads are taken in the calendars (:func:`calendar_heads`): an operation cannot start before its
 predecessors' earliest ends on their quickest units' working time, which on a plant whose lines
 keep different shifts is far later than the working-unit head. A pool with unattended work
@@ -43,31 +52,78 @@ __all__ = [
 @dataclass(frozen=True)
 class PoolBound:
     """``bound``: no plan ends earlier, because of the work on ``machines`` released from
-    ``release`` on (``work`` time units, ``after`` more at least behind the last of it)."""
+    ``release`` on (``work`` time units, ``after`` more at least behind the last of it). With
+    ``last_start``, the bound is the last of that work to start (no earlier than
+    ``last_start``) and its order's own rest in the calendars (:func:`_start_bound`)."""
 
     machines: tuple[int, ...]
     bound: int
     release: int
     work: int
     after: int
+    last_start: int | None = None
+
+
+def _place(
+    problem: Problem,
+    ref: OpRef,
+    starts: dict[OpRef, int],
+    ends: dict[OpRef, int],
+    earliest: int = 0,
+) -> tuple[int, int]:
+    """The earliest start and end of ``ref`` no earlier than ``earliest`` after its release
+    and its inputs' ``starts``/``ends`` (floors of theirs), each unit of its pool alone in its
+    calendar: the least over the units. Overlapping lots (``Job.transfers``) give a start
+    floor (the first transfer batch) and an end floor (one batch's time of the run after the
+    input's end); a run of fixed length (one stretch, unattended) starts no earlier than its
+    end floor less its length, a resumable one may pause, so only its end is held back.
+    ``Problem.ready`` also holds a resumable run's start back, which a run pausing over time
+    off need not be, only as late as its end reaches the floor: good for rules, not for a
+    bound."""
+    job = problem.jobs[ref[0]]
+    op = job.operations[ref[1]]
+    start = max(earliest, job.release_date)
+    lags: list[tuple[int, int, int]] = []
+    for p in problem.predecessors[ref]:
+        lag = job.transfer(p[1], ref[1])
+        if lag is None:
+            start = max(start, ends[p])
+        else:
+            batch, lot = lag
+            start = max(start, starts[p] + -(-batch * (ends[p] - starts[p]) // lot))
+            lags.append((ends[p], batch, lot))
+    mode = problem.mode_of(op)
+    first, last = None, None
+    for a in op.alternatives:
+        end_floor = max((e + -(-b * a.duration // n) for e, b, n in lags), default=0)
+        begin = start if mode == "resumable" else max(start, end_floor - a.duration)
+        t = problem.earliest_fit(a.machine, begin, a.duration, mode)
+        if problem.run_end(a.machine, t, a.duration, mode) < end_floor:
+            # a resumable run ends later the later it starts (over the same or more time off)
+            lo, hi = t, end_floor
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if problem.run_end(a.machine, mid, a.duration, mode) >= end_floor:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            t = problem.earliest_fit(a.machine, lo, a.duration, mode)
+        end = max(problem.run_end(a.machine, t, a.duration, mode), end_floor)
+        first = t if first is None else min(first, t)
+        last = end if last is None else min(last, end)
+    assert first is not None and last is not None
+    return first, last
 
 
 def calendar_heads(problem: Problem) -> tuple[dict[OpRef, int], dict[OpRef, int]]:
     """Earliest start and end of every operation with no other work in the plant: after its
-    release and its predecessors (overlapping lots as in ``Problem.ready``), at the first fit
-    in the calendar of its quickest unit. Every plan starts and ends each operation no earlier
-    (each step takes the minimum over the units, and ``ready`` grows with its inputs)."""
+    release and its predecessors, at the first fit in the calendar of its quickest unit
+    (:func:`_place`). Every plan starts and ends each operation no earlier (each step takes the
+    minimum over the units, and every floor grows with its inputs')."""
     starts: dict[OpRef, int] = {}
     ends: dict[OpRef, int] = {}
     for ref in problem.topological_order:
-        op = problem.jobs[ref[0]].operations[ref[1]]
-        ready = problem.ready(ref, starts, ends)
-        mode = problem.mode_of(op)
-        fits = [
-            (problem.earliest_fit(a.machine, ready, a.duration, mode), a) for a in op.alternatives
-        ]
-        starts[ref] = min(t for t, _ in fits)
-        ends[ref] = min(problem.run_end(a.machine, t, a.duration, mode) for t, a in fits)
+        starts[ref], ends[ref] = _place(problem, ref, starts, ends)
     return starts, ends
 
 
@@ -201,15 +257,90 @@ def _least_changeovers(
     return sum(sorted(cheapest)[: len(families) - len(machines)])
 
 
+class _Rest:
+    """Where an operation's order ends at the earliest when the operation starts no earlier
+    than a given instant: its descendants placed as in :func:`calendar_heads` (each at its
+    first fit on its quickest unit), every other input at its calendar head."""
+
+    def __init__(self, problem: Problem, heads: dict[OpRef, int], ends: dict[OpRef, int]):
+        self.problem = problem
+        self.heads = heads
+        self.ends = ends
+        self.order: dict[int, list[OpRef]] = {}
+        for ref in problem.topological_order:
+            self.order.setdefault(ref[0], []).append(ref)
+
+    def end(self, ref: OpRef, start: int) -> int:
+        job = self.order[ref[0]]
+        starts = {r: self.heads[r] for r in job}
+        ends = {r: self.ends[r] for r in job}
+        moved = {ref}
+        out = 0
+        for r in job:
+            if r != ref and not any(q in moved for q in self.problem.predecessors[r]):
+                continue
+            starts[r], ends[r] = _place(
+                self.problem, r, starts, ends, max(start, self.heads[r]) if r == ref else 0
+            )
+            moved.add(r)
+            out = max(out, ends[r])
+        return out
+
+
+def _start_bound(
+    rest: _Rest,
+    time: _PoolTime,
+    units: int,
+    ops: list[tuple[int, int, int, OpRef]],
+    release: int,
+    work: int,
+    beat: int,
+) -> tuple[int, int] | None:
+    """The bound from the last of ``ops`` (head, least run, tail, ref; all released from
+    ``release``, ``work`` with their changeovers) to start on the pool's ``units``: when it
+    starts, every other one has started and at most ``units - 1`` others still run, so the
+    pool has done all the work but its own run and the ``units - 1`` longest others' after
+    ``release``; its order then ends no earlier than it does alone from that start
+    (:class:`_Rest`). Which one starts last is not known: the least over all of them. Returns
+    (bound, start) when it beats ``beat``, else None (stops at the first that does not)."""
+    runs = sorted((d for _, d, _, _ in ops), reverse=True)
+    top = runs[:units]
+    if len(runs) <= units:
+        return None  # each may start at its head on a unit of its own
+    starts = []
+    fills: dict[int, int] = {}  # lots share their few run lengths
+    for head, d, tail, ref in ops:
+        others = sum(top) - d if d >= top[-1] else sum(top[: units - 1])
+        done = work - d - others
+        if done not in fills:
+            fills[done] = time.fill(release, done)
+        start = max(head, fills[done])
+        # the run and the work after it in working units: a cheap floor of its order's end
+        starts.append((start + d + tail, start, ref))
+    starts.sort()
+    least: tuple[int, int] | None = None
+    for floor, start, ref in starts:
+        if least is not None and floor >= least[0]:
+            break
+        end = rest.end(ref, start)
+        if end <= beat:
+            return None
+        if least is None or end < least[0]:
+            least = (end, start)
+    return least
+
+
 def bottleneck_bound(problem: Problem) -> PoolBound:
     """The pool whose released work needs the latest end (see the module docstring); its
     work includes the least changeover time it needs."""
     pools: dict[tuple[int, ...], list[OpRef]] = {}
     for ref, op in problem.iter_operations():
         pools.setdefault(tuple(sorted(a.machine for a in op.alternatives)), []).append(ref)
-    heads, _ = calendar_heads(problem)
+    heads, head_ends = calendar_heads(problem)
     tails = end_tails(problem)
+    rest_of = _Rest(problem, heads, head_ends)
     best = PoolBound((), 0, 0, 0, 0)
+    starts: list[tuple[tuple[int, ...], _PoolTime, list[tuple[int, int, int, OpRef]], int]] = []
     for machines, refs in pools.items():
         ops = sorted(
             (heads[r], problem.jobs[r[0]].operations[r[1]].min_duration, tails[r], r) for r in refs
@@ -234,6 +365,13 @@ def bottleneck_bound(problem: Problem) -> PoolBound:
             end = time.fill(release, work) + after
             if end > best.bound:
                 best = PoolBound(machines, end, release, work, after)
+            starts.append((machines, time, rest, work))
+    # after every end bound: the best so far lets most start bounds stop at their first try
+    for machines, time, rest, work in starts:
+        release = rest[0][0]
+        found = _start_bound(rest_of, time, len(machines), rest, release, work, best.bound)
+        if found is not None:
+            best = PoolBound(machines, found[0], release, work, 0, found[1])
     return best
 
 
@@ -245,14 +383,20 @@ def path_bound(problem: Problem) -> int:
 
 
 def busy_while_waiting(
-    problem: Problem, solution: Solution, machines: tuple[int, ...], *, fitting: bool = False
+    problem: Problem,
+    solution: Solution,
+    machines: tuple[int, ...],
+    *,
+    fitting: bool = False,
+    shortest_run: int | None = None,
 ) -> float:
     """Share of the pool's available unit-time that is busy (running or changing over) while
     some of its work is ready (released, inputs done) and not started: 1.0 means it never
     idles with work waiting. With ``fitting``, a unit counts as available only while a waiting
     operation could still run on it before its next pause (a non-resumable run needs one
     working stretch: the end of a stretch too short for every waiting run is not idleness
-    a plan could fill)."""
+    a plan could fill); with ``shortest_run`` too, while a run of that length could (the
+    pool's shortest: stretch ends that no run of the book fits, whatever waits)."""
     starts = {a.ref: a.start for a in solution.assignments}
     ends = {a.ref: a.end for a in solution.assignments}
     horizon = solution.makespan + 1
@@ -309,7 +453,8 @@ def busy_while_waiting(
                     continue
                 if w <= 0:  # only stretch-bound runs wait: does the shortest fit?
                     k = bisect.bisect_right(pauses[m], t)
-                    if k < len(pauses[m]) and pauses[m][k] - t < shortest[0]:
+                    need = shortest[0] if shortest_run is None else shortest_run
+                    if k < len(pauses[m]) and pauses[m][k] - t < need:
                         continue
                 avail += 1
                 used += level[m] == 1

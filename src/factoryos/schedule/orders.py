@@ -254,6 +254,7 @@ def build_problem(
         lot_setup_machines=frozenset(
             m for m, u in enumerate(units) if u.equipment.setup == "per_lot"
         ),
+        first_setups=True,
         energy=energy,
         breaks=breaks,
         off=tuple(off),

@@ -193,6 +193,10 @@ class Problem(MachineTime):
     """Machines that set up for every new lot (``Equipment.setup: per_lot``): an operation
     after one of its own family pays its ``setup_default`` there; elsewhere only a family
     change costs a setup."""
+    first_setups: bool = False
+    """Whether every machine's first operation pays its ``setup_default`` (a plant's units,
+    per lot or campaign: their state at the plan's start is not known); a machine that sets up
+    per lot always does."""
 
     def __post_init__(self) -> None:
         if list(self.breaks) != sorted(set(self.breaks)):
@@ -233,19 +237,21 @@ class Problem(MachineTime):
 
     def first_setup(self, machine: int, op: Operation) -> int:
         """Setup before the first operation on ``machine`` (its state at the plan's start is
-        not known): a unit that sets up per lot pays the new lot's step setup, as the twin
-        charges it (``simulate.twin``: a unit with no last lot starts with one); elsewhere
-        there is no family change to pay for."""
-        if op.family and machine in self.lot_setup_machines:
+        not known): the new lot's step setup on a unit that sets up per lot, and before a
+        campaign unit's first campaign where ``first_setups`` says so, as the twin charges it
+        (``simulate.twin``: a unit that has made nothing yet sets up for its first job);
+        elsewhere there is no family change to pay for."""
+        if op.family and (self.first_setups or machine in self.lot_setup_machines):
             return op.setup_default
         return 0
 
     @cached_property
     def has_setups(self) -> bool:
         """Whether any changeover can be non-zero (false for the standard benchmark formats)."""
-        per_lot = self.lot_setup_machines
-        if per_lot and any(
-            op.setup_default > 0 and any(a.machine in per_lot for a in op.alternatives)
+        first = self.lot_setup_machines
+        if (self.first_setups or first) and any(
+            op.setup_default > 0
+            and (self.first_setups or any(a.machine in first for a in op.alternatives))
             for _, op in self.iter_operations()
             if op.family
         ):

@@ -13,7 +13,8 @@ input (a re-paint, a re-test, a re-machining of the same part); to remake from r
 scrap the branch's first step. A separate job could not hold the join: precedences are per job.
 
 A right-shift of the old plan (old machine order kept, rerouted only when another machine
-finishes earlier) gives a valid warm start at once; CP-SAT then minimises the objective plus
+finishes earlier) gives a valid warm start at once, and a fresh plan of what is left
+(:mod:`.replan`) another; from the better, CP-SAT minimises the objective plus
 ``deviation_weight`` times the deviation: over the old, unfrozen operations, each one's start
 change in hours (``deviation_unit`` time units an hour), rounded up, summed. So the default
 weight 1 weighs one operation moved by an hour as one weighted minute of lateness (with minutes
@@ -26,16 +27,18 @@ plan is not reshuffled by up to 59 minutes for nothing.
 from __future__ import annotations
 
 import dataclasses
-import heapq
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from factoryos.schedule.cpsat import CpSatJobShop, SolverParams
 from factoryos.schedule.errors import NoSolutionError, SchedulingError
-from factoryos.schedule.problem import Alternative, Job, Operation, OpRef, Problem
+from factoryos.schedule.problem import Alternative, Job, OpRef, Problem
 from factoryos.schedule.repair_orders import Window, repair_by_orders
-from factoryos.schedule.solution import Assignment, Objective, Solution, SolveResult
+from factoryos.schedule.replan import remainder
+from factoryos.schedule.right_shift import right_shift
+from factoryos.schedule.rules import RuleTimeout, dispatch, serial
+from factoryos.schedule.solution import Objective, Solution, SolveResult
 
 __all__ = [
     "Disruption",
@@ -151,95 +154,6 @@ def _disrupted(problem: Problem, old: Solution, d: Disruption) -> Problem:
     )
 
 
-def right_shift(
-    problem: Problem,
-    old: Solution,
-    now: int,
-    *,
-    new_first: bool = False,
-    new_at: int | None = None,
-) -> Solution:
-    """A valid plan for ``problem`` built from ``old``: frozen before ``now``, the rest shifted.
-
-    New orders (rush orders) come after the old plan's work, or with ``new_first`` in its
-    sequence at their release, heaviest first: they take the units before old work that
-    was to start later, which waits for them. ``new_at``: in the sequence at that time (or
-    their release if later), between those two."""
-    free = [0] * problem.num_machines
-    last: list[Operation | None] = [None] * problem.num_machines
-    end_of: dict[OpRef, int] = {}
-    start_of: dict[OpRef, int] = {}
-    out: list[Assignment] = []
-    old_by_ref = old.by_ref()
-    for a in sorted(old.assignments, key=lambda a: (a.start, a.end)):
-        if a.start < now:
-            out.append(a)
-            end_of[a.ref] = a.end
-            start_of[a.ref] = a.start
-            free[a.machine] = max(free[a.machine], a.end)
-            last[a.machine] = problem.jobs[a.job].operations[a.op]
-    topo = {ref: i for i, ref in enumerate(problem.topological_order)}
-    old_jobs = {a.job for a in old.assignments}
-
-    def key(r: OpRef) -> tuple[bool, int, int, int]:
-        # old operations in their old order; a remake of scrap (new operation of an old order)
-        # at once, since its order waits for it; new orders last (or at their release)
-        if r in old_by_ref:
-            return (False, old_by_ref[r].start, 0, topo[r])
-        if r[0] in old_jobs:
-            return (False, now, 0, topo[r])
-        job = problem.jobs[r[0]]
-        if new_first or new_at is not None:
-            return (False, max(now, job.release_date, new_at or 0), -job.weight, topo[r])
-        return (True, 0, 0, topo[r])
-
-    waiting = {
-        r: sum(1 for p in problem.predecessors[r] if p not in end_of)
-        for r in problem.topological_order
-        if r not in end_of
-    }
-    queue = [(key(r), r) for r, n in waiting.items() if n == 0]
-    heapq.heapify(queue)
-    while queue:
-        _, ref = heapq.heappop(queue)
-        for s in problem.successors[ref]:
-            if s in waiting:
-                waiting[s] -= 1
-                if waiting[s] == 0:
-                    heapq.heappush(queue, (key(s), s))
-        job = problem.jobs[ref[0]]
-        op = job.operations[ref[1]]
-        ready = max(now, problem.ready(ref, start_of, end_of))
-        previous = old_by_ref[ref].machine if ref in old_by_ref else -1
-        options = []
-        for alt in op.alternatives:
-            prev = last[alt.machine]
-            setup = (
-                problem.first_setup(alt.machine, op)
-                if prev is None
-                else problem.setup(alt.machine, prev, op)
-            )
-            mode = problem.mode_of(op)
-            start = problem.earliest_start(
-                alt.machine,
-                ready,
-                alt.duration,
-                free=free[alt.machine],
-                setup=setup,
-                mode=mode,
-            )
-            end = problem.run_end(alt.machine, start, alt.duration, mode)
-            # earliest completion; on a tie stay on the old machine
-            options.append((end, alt.machine != previous, alt.machine, start))
-        end, _, mach, start = min(options)
-        out.append(Assignment(ref[0], ref[1], mach, start, end))
-        end_of[ref] = end
-        start_of[ref] = start
-        free[mach] = end
-        last[mach] = op
-    return Solution.from_assignments(out)
-
-
 def repair(
     problem: Problem,
     old: Solution,
@@ -256,7 +170,8 @@ def repair(
     ``deviation_unit``: the problem's time units in an hour (60 for minutes); the problem does
     not know its unit, so the caller says it (see the module docstring).
 
-    The start is the better of two right-shifts (rush orders last, or first at their release).
+    The start is the best of the right-shifts (rush orders last, first at their release, or
+    between) and fresh plans of what is left at ``now`` (:func:`_fresh_start`).
     Up to ``max_model_operations`` one CP-SAT model covers every operation. Larger plans are
     repaired order by order (:func:`.repair_orders.repair_by_orders`).
     """
@@ -276,6 +191,7 @@ def repair(
         )
 
     hint = _best_shift(new, old, now, score, params, t0)
+    hint = _fresh_start(new, old, now, hint, score, params, t0)
 
     best = hint
     status = "feasible"
@@ -376,6 +292,33 @@ def _best_shift(
         s = right_shift(new, old, now, new_at=at)
         if (sc := score(s)) < best_score:
             best, best_score = s, sc
+    return best
+
+
+def _fresh_start(
+    new: Problem,
+    old: Solution,
+    now: int,
+    best: Solution,
+    score: Callable[[Solution], int],
+    params: SolverParams,
+    t0: float,
+) -> Solution:
+    """``best`` or, if it scores better, a fresh plan of what is left at ``now``
+    (:mod:`.replan`): a list schedule by earliest start and due date, and an earliest-due-date
+    rule while it ends before half the time limit (it takes seconds on a 4-week plant, so a
+    short repair keeps the right-shift). Where the old sequence no longer fits the plant, a
+    fresh plan is a better start even with its deviation counted (module docstring of
+    :mod:`.replan`)."""
+    rest = remainder(new, old, now)
+    best_score = score(best)
+    for build in (serial, lambda p: dispatch(p, "EDD", deadline=t0 + params.time_limit_s / 2)):
+        try:
+            plan = rest.merge(build(rest.problem))
+        except RuleTimeout:
+            continue
+        if (sc := score(plan)) < best_score:
+            best, best_score = plan, sc
     return best
 
 

@@ -571,13 +571,16 @@ class PlantTwin:
         """Start one unit of product (or a batch equipment's load: one cycle for all of them).
         Setups follow the pool's ``setup`` policy: a family change costs the pool's setup
         matrix entry (else the step's setup time); a new lot of the same family costs the step's
-        setup time ``per_lot``, nothing ``per_family_change``."""
+        setup time ``per_lot``, nothing ``per_family_change``; a unit's first job (first lot or
+        first campaign) costs the step's setup time."""
         job = load[0][0]
         op = job.operation
         equipment = unit.pool.equipment
         family = job.product.family
         lot = (job.order.spec.order_id, job.product.id, job.op_index, job.lot)
-        if unit.last_family is not None and unit.last_family != family:
+        if unit.last_family is None:  # its state at the start is not known: the step's setup
+            setup = op.setup_time_s
+        elif unit.last_family != family:
             setup = equipment.setup_matrix_s.get(unit.last_family, {}).get(family, op.setup_time_s)
         elif unit.last_lot != lot and equipment.setup == "per_lot":
             setup = op.setup_time_s  # a new lot

@@ -53,37 +53,41 @@ ROLLUP_DDL: tuple[str, ...] = (
 )
 
 # Session-local work tables of an append (emptied at commit): the units' hour ranges to
-# recompute, and the state intervals over them (computed once, read by both state roll-ups).
+# recompute, the state intervals over them (computed once, read by both state roll-ups), and
+# the batch's count and energy deltas.
 WORK_TABLES: tuple[str, ...] = (
     'CREATE TEMP TABLE IF NOT EXISTS _ranges (path text COLLATE "C", a timestamptz, '
     "b timestamptz) ON COMMIT DELETE ROWS",
     'CREATE TEMP TABLE IF NOT EXISTS _iv (path text COLLATE "C", a timestamptz, b timestamptz, '
     "t timestamptz, src int, state text, reason text, prev_state text, nxt timestamptz) "
     "ON COMMIT DELETE ROWS",
+    'CREATE TEMP TABLE IF NOT EXISTS _counts (path text COLLATE "C", hour timestamptz, '
+    "product text, operation text, good bigint, scrap bigint, rework bigint) "
+    "ON COMMIT DELETE ROWS",
+    'CREATE TEMP TABLE IF NOT EXISTS _energy (path text COLLATE "C", hour timestamptz, '
+    "kwh float8) ON COMMIT DELETE ROWS",
 )
 
 _INSTANT = "timestamptz '1970-01-01 00:00:00+00' + {} * interval '1 microsecond'"
 
-# The deltas arrive grouped per unit and hour (``postgres_batch``): one row per group, in key
-# order, so each roll-up row is touched once and in index order.
-ADD_COUNTS = f"""
+# The deltas arrive grouped per unit and hour (``postgres_batch``), ``COPY``ed into the work
+# tables ``_counts`` and ``_energy``: one row per group, taken in key order, so each roll-up row
+# is touched once and in index order. (As array parameters, psycopg's quoting of each text
+# element cost the client more CPU than the server spent on the upserts: measured 4.6 of 6.7
+# client CPU seconds over 1 M events of 50 units.)
+ADD_COUNTS = """
 INSERT INTO count_hours (path, hour, product, operation, good, scrap, rework)
-SELECT path, {_INSTANT.format("hour_us")}, product, operation, good, scrap, rework
-FROM unnest(%(c_path)s::text[], %(c_hour)s::int8[], %(c_product)s::text[],
-            %(c_operation)s::text[], %(c_good)s::int8[], %(c_scrap)s::int8[],
-            %(c_rework)s::int8[]) AS d(path, hour_us, product, operation, good, scrap, rework)
-ORDER BY path COLLATE "C", hour_us, product, operation
+SELECT path, hour, product, operation, good, scrap, rework FROM _counts
+ORDER BY path, hour, product, operation
 ON CONFLICT (path, hour, product, operation) DO UPDATE SET
     good = count_hours.good + excluded.good,
     scrap = count_hours.scrap + excluded.scrap,
     rework = count_hours.rework + excluded.rework
 """
 
-ADD_ENERGY = f"""
+ADD_ENERGY = """
 INSERT INTO energy_hours (path, hour, kwh)
-SELECT path, {_INSTANT.format("hour_us")}, kwh
-FROM unnest(%(e_path)s::text[], %(e_hour)s::int8[], %(e_kwh)s::float8[]) AS d(path, hour_us, kwh)
-ORDER BY path COLLATE "C", hour_us
+SELECT path, hour, kwh FROM _energy ORDER BY path, hour
 ON CONFLICT (path, hour) DO UPDATE SET kwh = energy_hours.kwh + excluded.kwh
 """
 

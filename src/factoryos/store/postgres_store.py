@@ -41,6 +41,7 @@ from factoryos.model.aggregates import (
 from factoryos.model.errors import StoreError
 from factoryos.model.events import COLUMN_NAMES, Event, EventKind
 from factoryos.store import (
+    pgcopy,
     postgres_batch,
     postgres_columns,
     postgres_locks,
@@ -68,8 +69,8 @@ WITH new AS (
 )
 SELECT i.n FROM _ids i WHERE NOT EXISTS (SELECT 1 FROM new WHERE new.event_id = i.event_id)
 """
-_COPY_IDS = "COPY event_ids (event_id) FROM STDIN (FORMAT csv)"
-_COPY = "COPY {} ({}) FROM STDIN (FORMAT csv)"
+_COPY_IDS = "COPY event_ids (event_id) FROM STDIN (FORMAT binary)"
+_COPY = "COPY {} ({}) FROM STDIN (FORMAT binary)"
 MAX_SEGMENT_PROBES = 20_000  # unit x raw segment pairs beyond which raw events are cheaper
 # "auto" reads roll-ups when they hold this many times fewer rows than the events: a rolled
 # window costs an index probe per unit and rolled hour and per raw segment, a raw one a range
@@ -244,19 +245,15 @@ class PostgresStore:
             states, others = postgres_batch.split_kinds(new)
             for name, part in (("state_events", states), ("other_events", others)):
                 if part.num_rows:
-                    statement = sql.SQL(_COPY).format(
-                        sql.Identifier(name),
-                        sql.SQL(", ").join(sql.Identifier(c) for c in part.column_names),
-                    )
-                    with cur.copy(statement) as copy:
-                        copy.write(memoryview(postgres_batch.csv_of(part)))
+                    _copy(cur, name, part)
             if others.num_rows:
-                counts = postgres_batch.count_deltas(others)
-                if counts["c_path"]:
-                    cur.execute(postgres_rollups.ADD_COUNTS, counts)
-                energy = postgres_batch.energy_deltas(others)
-                if energy["e_path"]:
-                    cur.execute(postgres_rollups.ADD_ENERGY, energy)
+                for name, deltas, add in (
+                    ("_counts", postgres_batch.count_deltas(others), postgres_rollups.ADD_COUNTS),
+                    ("_energy", postgres_batch.energy_deltas(others), postgres_rollups.ADD_ENERGY),
+                ):
+                    if deltas.num_rows:
+                        _copy(cur, name, deltas)
+                        cur.execute(add)
             if states.num_rows:
                 spans = postgres_batch.state_spans(states)
                 cur.execute(postgres_rollups.UPDATE_UNIT_LAST, spans)
@@ -282,12 +279,11 @@ class PostgresStore:
         conn = cur.connection
         try:
             with conn.transaction(), cur.copy(_COPY_IDS) as copy:
-                copy.write(memoryview(postgres_batch.sorted_ids(batch)))
+                copy.write(pgcopy.binary_copy(postgres_batch.sorted_ids(batch)))
             return batch
         except psycopg.errors.UniqueViolation:
             pass
-        with cur.copy("COPY _ids (n, event_id) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(memoryview(postgres_batch.numbered_ids(batch)))
+        _copy(cur, "_ids", postgres_batch.numbered_ids(batch))
         duplicates = [row[0] for row in cur.execute(_KEEP_NEW).fetchall()]
         if not duplicates:
             return batch
@@ -637,6 +633,15 @@ def _energy(rows: list[Any]) -> list[EnergyTotal]:
     return [
         EnergyTotal(GroupValues(p, d, s), float(kwh), float(cost)) for p, d, s, kwh, cost in rows
     ]
+
+
+def _copy(cur: psycopg.Cursor[Any], table: str, rows: pa.Table) -> None:
+    """``rows`` into ``table``'s columns of their names, in binary (``pgcopy``)."""
+    statement = sql.SQL(_COPY).format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in rows.column_names)
+    )
+    with cur.copy(statement) as copy:
+        copy.write(pgcopy.binary_copy(rows))
 
 
 def _same_window(a: AggregateQuery, b: AggregateQuery) -> bool:
