@@ -50,11 +50,11 @@ _OTHER_COLUMNS = [c for c in COLUMN_NAMES if c not in ("state", "reason")]
 # The key of an id: 64 bits of its MD5 (stable across DuckDB versions, unlike hash()). A 2 M-key
 # index took 60-100 ms a 20,000-key batch where one on the ids themselves took 240-350 ms.
 # INSERT OR IGNORE probes the primary key's index per key; RETURNING gives back only the keys it
-# inserted: the keys not stored before. As many as the batch has rows: every id is new and
-# unique in the batch, the common case, with no further look.
+# inserted: the keys not stored before (a key twice in the batch is inserted, and returned,
+# once). As many as the batch has rows: every id is new and unique in the batch, the common
+# case, with no further look.
 _CLAIM_KEYS = """
-INSERT OR IGNORE INTO event_keys SELECT DISTINCT md5_number_lower(event_id) FROM _incoming
-RETURNING key
+INSERT OR IGNORE INTO event_keys SELECT md5_number_lower(event_id) FROM _incoming RETURNING key
 """
 # Otherwise the key of each id of the batch, to tell which ones were stored before.
 _KEYS = "SELECT event_id, md5_number_lower(event_id) AS key FROM _incoming"
