@@ -11,7 +11,8 @@ then it waits before the line, outside its ``input_buffer`` (as material a plan 
 floor when it is due; else a book released days ahead fills the buffers). Among its own
 operations that are due, a unit takes the one planned earliest, so an operation whose input is
 late does not stall a later one that is ready. Work the plan does not know (orders outside it)
-may run on any unit of its pool, as soon as it is queued.
+may run on any unit of its pool, as soon as it is queued, and so do repairs of reworked units at
+a rework station (the plan reserves the station's expected repair time as one block per lot).
 """
 
 from __future__ import annotations
@@ -70,9 +71,18 @@ class PlanFollower:
         if planned is None:
             return float("-inf")  # unplanned work: anyone, now
         equipment, index, at = planned
+        if equipment != pool.equipment.id and self._repairs_at(pool, key):
+            return float("-inf")  # a repair: the plan reserves the station's time, not its units
         if equipment != pool.equipment.id or index != self._index[unit.path]:
             return None
         return at
+
+    def _repairs_at(self, pool: Pool, key: BatchKey) -> bool:
+        """Whether ``pool`` is the rework station of batch ``key``'s step (its jobs there are
+        reworked units to repair, not the step's planned run)."""
+        _, product, op_index, _ = key
+        step = self.twin.plant.product_by_id[product].routing[op_index]
+        return step.rework_at == pool.equipment.id
 
     def _next_batch(self, pool: Pool, unit: Unit) -> BatchKey | None:
         now = self.twin.env.now
