@@ -160,7 +160,7 @@ def test_overlapping_lots_pass_each_transfer_batch_on(tmp_path: Path) -> None:
         assert (place.start, place.end, test.start, test.end) == (30, 90, 42, 102)
 
 
-def test_what_the_plan_does_not_model_is_said(tmp_path: Path) -> None:
+def test_what_the_plan_allows_for_is_said(tmp_path: Path) -> None:
     text = PLANT.replace(
         "- {id: place, skill: placing, run_time: 6 min, setup_time: 30 min}",
         "- {id: place, skill: placing, run_time: 6 min, setup_time: 30 min, rework_rate: 0.04}",
@@ -168,10 +168,11 @@ def test_what_the_plan_does_not_model_is_said(tmp_path: Path) -> None:
     path = tmp_path / "plant.yaml"
     path.write_text(text)
     pp = build_problem(load_plant(path), [Order("A", "board", 20, MONDAY)], origin=MONDAY)
-    assert len(pp.ignored) == 2
-    assert "maintenance of rack after every 100 operating h" in pp.ignored[0]
-    assert pp.ignored[1].startswith("rework of 1 steps (4% of their units)")
+    assert len(pp.allowances) == 2
+    assert pp.allowances[0].startswith("rework at 1 steps")
+    assert "maintenance of rack by usage" in pp.allowances[1]
+    assert "2.00% of its operating time" in pp.allowances[1]
     # the book's plant without either: nothing to say
     plain = tmp_path / "plain.yaml"
     plain.write_text(PLANT)
-    assert build_problem(load_plant(plain), [Order("A", "board", 20, MONDAY)]).ignored == ()
+    assert build_problem(load_plant(plain), [Order("A", "board", 20, MONDAY)]).allowances == ()

@@ -40,6 +40,7 @@ from factoryos.schedule import (
     solve_lexicographic,
     to_schedule,
 )
+from factoryos.schedule.buffers import buffer_notes
 from factoryos.schedule.gantt import gantt_html, gantt_png
 from factoryos.schedule.rules import SERIAL
 
@@ -255,6 +256,9 @@ class PlanOutcome:
     """Each rule's time, and the rules skipped with the reason."""
     solver_note: str = ""
     """What the solver did (steps run, what it could not do and why)."""
+    buffers: tuple[str, ...] = ()
+    """Per line with an input buffer: whether the units the plan keeps waiting before it fit
+    (``factoryos.schedule.buffers``)."""
 
 
 def load_problem(
@@ -295,7 +299,7 @@ def plan_orders(
     deadline = t0 + time_limit_s
     stages = parse_objective(objective)
     obj = stages[0]
-    _, pp = load_problem(plant_path, orders_path, lot_size)
+    plant, pp = load_problem(plant_path, orders_path, lot_size)
     problem = pp.problem
     t_load = time.perf_counter()
     rules = ("EDD", "FIFO", "MWKR", "MOPNR") if problem.num_operations > 1000 else tuple(RULES)
@@ -391,6 +395,7 @@ def plan_orders(
         timings=timings,
         rules_run=ran.describe(),
         solver_note=result.note,
+        buffers=buffer_notes(plant, pp, result.solution),
     )
 
 

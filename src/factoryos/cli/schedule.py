@@ -144,8 +144,12 @@ def schedule(
         console.print(f"rules: {outcome.rules_run}")
         if outcome.solver_note:
             console.print(f"solver: {outcome.solver_note}")
+        for what in outcome.plant_problem.allowances:
+            console.print(f"planned for losses: {what}")
         for what in outcome.plant_problem.ignored:
             console.print(f"not in the plan: {what}")
+        for what in outcome.buffers:
+            console.print(what)
         if out is not None:
             t0 = time.perf_counter()
             for p in write_schedule(plan, out, load_plant(plant), gantt=gantt):

@@ -352,7 +352,8 @@ class MonthlyWindow(_Frozen):
 class UsageWindow(_Frozen):
     """Maintenance after every ``hours`` of operating time or every ``counts`` units made by a
     unit (whichever comes first): the twin stops the unit when it is due; the capacity check
-    counts its expected share of time; a plan cannot place it in advance."""
+    counts its expected share of time, and so does the plan in each operation on the unit (it
+    cannot know the unit's sequence, so when a service falls due, before it plans)."""
 
     hours_s: DurationS | None = Field(default=None, alias="hours", gt=0)
     """Operating time (setup and run) between two services of a unit."""

@@ -4,7 +4,10 @@ Each order is one job. Its product's routing is a chain; an operation that consu
 pulls in each component's routing (recursively) as a branch whose last operation must end before
 the consuming operation starts: the assembly join. Every operation runs as one lot of the order's
 quantity (times the component quantity) on one work unit: ``setup_time + run_time_on(equipment) *
-quantity``, rounded up to the time unit. Each work unit of an eligible equipment pool is a machine.
+quantity``, rounded up to the time unit, the quantity raised for expected scrap and rework and
+the run for services by usage (:mod:`factoryos.schedule.losses`); a step that repairs reworked
+units at another station has that station's expected repairs as a branch. Each work unit of an
+eligible equipment pool is a machine.
 On the calendar's working-time axis the instants where it pauses (breaks, shift ends, weekends,
 holidays) become ``Problem.breaks``; a step the routing does not mark ``resumable`` or
 ``unattended`` runs inside one working stretch, so units on which its lot is longer than every
@@ -23,10 +26,11 @@ from dataclasses import dataclass
 
 from factoryos.model.lots import LotSizeError, effective_lot_size, split_lots, transfer_size
 from factoryos.model.plant import Operation as PlantOperation
-from factoryos.model.plant import Plant, WorkUnit
+from factoryos.model.plant import Plant
 from factoryos.model.states import MachineState
 from factoryos.schedule.clock import TimeAxis, WallClock, WorkingClock
 from factoryos.schedule.errors import SchedulingError
+from factoryos.schedule.losses import StepLoad, describe, round_up, service_seconds, step_loads
 from factoryos.schedule.order_book import Order, read_orders
 from factoryos.schedule.plant_time import Stretches, fit_stretches, working_clock
 from factoryos.schedule.problem import Alternative, EnergyPrices, Job, Operation, Problem
@@ -45,6 +49,9 @@ class PlantProblem:
     axis: TimeAxis
     ignored: tuple[str, ...] = ()
     """What of the plant the plan does not model, one sentence each (for the user)."""
+    allowances: tuple[str, ...] = ()
+    """What the plan reserves for expected losses (scrap, rework, services by usage), one
+    sentence each (for the user)."""
 
     def to_units(self, instant: dt.datetime) -> int:
         return self.axis.to_units(instant)
@@ -80,16 +87,17 @@ def _expand(
     if product_id in trail:
         raise SchedulingError(f"product {product_id!r} consumes itself via {list(trail)}")
     product = plant.product_by_id[product_id]
+    loads = step_loads(product, quantity)
     previous = -1
     batch_before = False
-    for step in product.routing:
+    for step, load in zip(product.routing, loads, strict=True):
         feeders = [
             _expand(
                 plant,
                 machine_of,
                 unit_s,
                 c.product,
-                quantity * c.quantity,
+                loads[0].started * c.quantity,  # every started unit takes its components
                 f"{prefix}{c.product}.",
                 (*trail, product_id),
                 ops,
@@ -104,9 +112,10 @@ def _expand(
         alts: list[Alternative] = []
         for eq in eligible:
             # batch equipment runs one cycle for up to batch_capacity units
-            runs = math.ceil(quantity / eq.batch_capacity)
-            seconds = step.run_time_on(eq.id) * runs
-            dur = max(1, math.ceil(seconds / unit_s))
+            cycles = round_up(load.runs / eq.batch_capacity)
+            seconds = step.run_time_on(eq.id) * (cycles if eq.batch_capacity > 1 else load.runs)
+            seconds += service_seconds(plant, eq, seconds + step.setup_time_s, load.runs)
+            dur = max(1, round_up(seconds / unit_s))
             alts.extend(Alternative(machine_of[(eq.id, n)], dur) for n in range(1, eq.units + 1))
         ops.append(
             Operation(
@@ -117,20 +126,59 @@ def _expand(
                 setup_default=math.ceil(step.setup_time_s / unit_s),
                 resumable=step.resumable,
                 unattended=step.unattended,
-                quantity=quantity,
+                quantity=load.started,
             )
         )
         here = len(ops) - 1
         batch_here = any(eq.batch_capacity > 1 for eq in eligible)
         if previous >= 0:
             precedences.append((previous, here))
-            batch = transfer_size(product, quantity)
-            if batch < quantity and not (batch_here or batch_before):
-                transfers.append((previous, here, batch, quantity))
+            lot = ops[previous].quantity
+            batch = transfer_size(product, lot)
+            if batch < lot and not (batch_here or batch_before):
+                transfers.append((previous, here, batch, lot))
         batch_before = batch_here
         precedences.extend((f, here) for f in feeders)
+        if load.repairs and step.rework_at is not None:
+            _repairs(plant, machine_of, unit_s, step, load, prefix, ops, precedences)
+            if load.started > 1 and not batch_here:
+                transfers.append((here, len(ops) - 1, 1, load.started))
         previous = here
     return previous
+
+
+def _repairs(
+    plant: Plant,
+    machine_of: dict[tuple[str, int], int],
+    unit_s: float,
+    step: PlantOperation,
+    load: StepLoad,
+    prefix: str,
+    ops: list[Operation],
+    precedences: list[tuple[int, int]],
+) -> None:
+    """The expected repairs of ``step``'s lot at its rework station: an operation there that
+    may start once the step's first unit is done and ends after the step (units come back to
+    it repaired), a branch the next step does not wait for (the repeats are in the step's own
+    time). Named ``<step>.rework-<station>``: no routing step id has a hyphen."""
+    station = step.rework_at
+    assert station is not None
+    equipment = plant.equipment_by_id[station]
+    dur = max(1, round_up(step.rework_time_s * load.repairs / unit_s))
+    step_index = len(ops) - 1
+    stepped = ops[step_index]
+    ops.append(
+        Operation(
+            tuple(
+                Alternative(machine_of[(station, n)], dur) for n in range(1, equipment.units + 1)
+            ),
+            name=f"{stepped.name}.rework-{station}",
+            product=stepped.product,
+            resumable=True,
+            quantity=round_up(load.repairs),
+        )
+    )
+    precedences.append((step_index, len(ops) - 1))
 
 
 def build_problem(
@@ -259,45 +307,26 @@ def build_problem(
         breaks=breaks,
         off=tuple(off),
     )
-    return PlantProblem(problem, tuple(orders), start, time_unit, axis, _ignored(plant, units))
+    made = {step_product for o in orders for step_product in _products(plant, o.product)}
+    used = {
+        eq.id
+        for product_id in made
+        for step in plant.product_by_id[product_id].routing
+        for eq in plant.eligible_equipment(step, plant.product_by_id[product_id])
+    }
+    allowances = describe(plant, made, used)
+    return PlantProblem(problem, tuple(orders), start, time_unit, axis, (), allowances)
 
 
-def _ignored(plant: Plant, units: Sequence[WorkUnit]) -> tuple[str, ...]:
-    """Maintenance by operating hours or counts (the twin stops a unit when it is due; a plan
-    cannot know when) and rework (the share of units a step sends back, at its own or another
-    station) are not in the plan: said, so a planner leaves room for them."""
-    out = []
-    used = {u.equipment.id for u in units}
-    for window in plant.maintenance:
-        if window.usage is not None and used & set(window.equipment):
-            trigger = " or ".join(
-                t
-                for t in (
-                    f"{window.usage.hours_s / 3600:g} operating h" if window.usage.hours_s else "",
-                    f"{window.usage.counts} units" if window.usage.counts else "",
-                )
-                if t
-            )
-            out.append(
-                f"maintenance of {', '.join(window.equipment)} after every {trigger} "
-                "(usage-based: not placed in the plan; the twin and the capacity check count it)"
-            )
-    rates = [
-        (step.rework_rate, step.rework_at)
-        for product in plant.products
-        for step in product.routing
-        if step.rework_rate > 0
-    ]
-    if rates:
-        low, high = min(r for r, _ in rates), max(r for r, _ in rates)
-        share = f"{low:.0%}" if low == high else f"{low:.0%}-{high:.0%}"
-        stations = sorted({at for _, at in rates if at})
-        at = f", at {', '.join(stations)} or their own units" if stations else ""
-        out.append(
-            f"rework of {len(rates)} steps ({share} of their units{at}): no time is kept for it "
-            "(the twin and the capacity check count it)"
-        )
-    return tuple(out)
+def _products(plant: Plant, product_id: str, trail: tuple[str, ...] = ()) -> set[str]:
+    """``product_id`` and every component its routing takes, recursively."""
+    if product_id in trail or product_id not in plant.product_by_id:
+        return set()
+    out = {product_id}
+    for step in plant.product_by_id[product_id].routing:
+        for c in step.consumes:
+            out |= _products(plant, c.product, (*trail, product_id))
+    return out
 
 
 def _steps(plant: Plant, product_id: str, trail: tuple[str, ...] = ()) -> list[PlantOperation]:

@@ -11,13 +11,16 @@ then it waits before the line, outside its ``input_buffer`` (as material a plan 
 floor when it is due; else a book released days ahead fills the buffers). Among its own
 operations that are due, a unit takes the one planned earliest, so an operation whose input is
 late does not stall a later one that is ready. Work the plan does not know (orders outside it)
-may run on any unit of its pool, as soon as it is queued.
+may run on any unit of its pool, as soon as it is queued, and so do repairs of reworked units at
+a rework station (the plan reserves the station's expected repair time as one block per lot).
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
+from factoryos.model.lots import effective_lot_size
 from factoryos.model.schedule import Schedule
 from factoryos.simulate.units import BatchKey, Pool, Unit
 
@@ -28,6 +31,8 @@ __all__ = ["PlanFollower"]
 
 Planned = tuple[str, int, float]
 """(equipment id, unit index, start in twin seconds)."""
+LOT = re.compile(r"L[0-9]+")
+"""The plan's prefix of an order's lot when it has several (``L2.smt_top``)."""
 
 
 class PlanFollower:
@@ -35,22 +40,53 @@ class PlanFollower:
 
     def __init__(self, twin: PlantTwin, schedule: Schedule) -> None:
         self.twin = twin
-        self._planned: dict[tuple[str, str, str], Planned] = {}
+        # per (order, product, step): its lots in the plan as (lot, first unit, plan)
+        self._planned: dict[tuple[str, str, str], list[tuple[int, int, Planned]]] = {}
+        self._top: dict[str, str] = {}  # order -> its own product (the plan's unprefixed steps)
         for op in schedule.operations:
-            # a component's step may carry its path in the order ("castings_sr6.painting")
-            step = op.operation_id.rsplit(".", 1)[-1]
+            # "L2.castings_sr6.painting": lot 2 of the order, a component's step with its path
+            parts = op.operation_id.split(".")
+            lot = 0
+            if len(parts) > 1 and LOT.fullmatch(parts[0]):
+                lot, parts = int(parts[0][1:]) - 1, parts[1:]
+            if len(parts) == 1:
+                self._top[op.order_id] = op.product
             # a planned changeover comes before the run (often before a break the run follows):
             # the unit may begin it then, else every setup would push its run back
             begin = op.setup_start if op.setup_start is not None and op.setup_duration else op.start
             at = (begin - twin.start).total_seconds()
-            self._planned[(op.order_id, op.product, step)] = (op.equipment_id, op.unit_index, at)
+            lots = self._planned.setdefault((op.order_id, op.product, parts[-1]), [])
+            lots.append((lot, op.quantity, (op.equipment_id, op.unit_index, at)))
+        for lots in self._planned.values():
+            lots.sort()
+            first = 0
+            for i, (lot, quantity, planned) in enumerate(lots):
+                lots[i] = (lot, first, planned)
+                first += quantity
         self._index = {u.path: u.unit for u in twin.plant.work_units}
         self._wakeups: set[tuple[str, float]] = set()
 
     def _plan_of(self, key: BatchKey) -> Planned | None:
-        order_id, product, op_index, _ = key
+        order_id, product, op_index, lot = key
         step = self.twin.plant.product_by_id[product].routing[op_index].id
-        return self._planned.get((order_id, product, step))
+        return self._lot_plan(order_id, product, step, lot)
+
+    def _lot_plan(self, order_id: str, product: str, step: str, lot: int) -> Planned | None:
+        """The plan of the twin's lot ``lot`` of ``product`` at ``step``. The order's own
+        product is cut into the same lots in both; a component's lots in the twin follow its
+        own lot size, in the plan its consumer's: the plan's lot that holds the twin lot's
+        first unit."""
+        lots = self._planned.get((order_id, product, step))
+        if not lots:
+            return None
+        if self._top.get(order_id) == product:
+            found = [planned for k, _, planned in lots if k <= lot]
+        else:
+            size = effective_lot_size(
+                self.twin.plant.product_by_id[product], None, self.twin.lot_size
+            )
+            found = [planned for _, first, planned in lots if first <= lot * size]
+        return found[-1] if found else lots[0][2]
 
     def hold(self, job: Job) -> bool:
         """Keep ``job`` off its next line until its step's planned start (True: held, it is
@@ -58,7 +94,7 @@ class PlanFollower:
         inside the line's ``input_buffer``, and a book released days ahead of its plan fills
         the buffers and blocks the work planned first (a plan made without buffers)."""
         order = job.order.spec.order_id
-        planned = self._planned.get((order, job.product.id, job.operation.id))
+        planned = self._lot_plan(order, job.product.id, job.operation.id, job.lot)
         if planned is None or planned[2] <= self.twin.env.now:
             return False
         self.twin.env.schedule_at(planned[2], self.twin.dispatch_held, job)
@@ -70,9 +106,18 @@ class PlanFollower:
         if planned is None:
             return float("-inf")  # unplanned work: anyone, now
         equipment, index, at = planned
+        if equipment != pool.equipment.id and self._repairs_at(pool, key):
+            return float("-inf")  # a repair: the plan reserves the station's time, not its units
         if equipment != pool.equipment.id or index != self._index[unit.path]:
             return None
         return at
+
+    def _repairs_at(self, pool: Pool, key: BatchKey) -> bool:
+        """Whether ``pool`` is the rework station of batch ``key``'s step (its jobs there are
+        reworked units to repair, not the step's planned run)."""
+        _, product, op_index, _ = key
+        step = self.twin.plant.product_by_id[product].routing[op_index]
+        return step.rework_at == pool.equipment.id
 
     def _next_batch(self, pool: Pool, unit: Unit) -> BatchKey | None:
         now = self.twin.env.now
