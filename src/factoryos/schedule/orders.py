@@ -112,8 +112,8 @@ def _expand(
         alts: list[Alternative] = []
         for eq in eligible:
             # batch equipment runs one cycle for up to batch_capacity units
-            cycles = round_up(load.runs / eq.batch_capacity)
-            seconds = step.run_time_on(eq.id) * (cycles if eq.batch_capacity > 1 else load.runs)
+            cycles = load.cycles(eq.batch_capacity) if eq.batch_capacity > 1 else load.runs
+            seconds = step.run_time_on(eq.id) * cycles
             seconds += service_seconds(plant, eq, seconds + step.setup_time_s, load.runs)
             dur = max(1, round_up(seconds / unit_s))
             alts.extend(Alternative(machine_of[(eq.id, n)], dur) for n in range(1, eq.units + 1))
