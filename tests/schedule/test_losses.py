@@ -75,6 +75,18 @@ def test_scrap_replacements_take_a_share_of_a_batch_cycle(electronics: Plant) ->
     assert minutes == 1203  # ceil(5.0101 x 240)
 
 
+def test_components_are_made_for_the_expected_units_not_the_rounded_up(
+    electronics: Plant,
+) -> None:
+    # 10 gateways: fct scraps 0.2 %, so 10 / 0.998 = 10.02 gateways start (11 rounded up); their
+    # boards are made for the 10.02 (ict scraps 0.3 %: 10.05 boards, 11 rounded up), 35 s each
+    # on the SMT line: 6 min, where boards for 11 gateways (12 boards) would take 7
+    pp = build_problem(electronics, [Order("E3", "gateway", 10, MONDAY)], calendar=False)
+    ops = _ops(pp)
+    assert ops["gateway_assembly"][0] == 11
+    assert ops["gw_board.smt_top"] == (11, 6)
+
+
 def test_a_loss_free_plant_plans_the_order_as_it_is(coatings: Plant) -> None:
     pp = build_problem(coatings, [Order("C1", "paste_white", 200, MONDAY)], calendar=False)
     assert _ops(pp) == {"disperse": (200, 2 * 180)}

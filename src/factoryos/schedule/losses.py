@@ -43,6 +43,9 @@ class StepLoad:
     unit is scrapped, so a lot of 6 with 0.1 % scrap costs 6.006 runs on average, not 7."""
     repairs: float
     """Expected units repaired at the step's ``rework_at`` station (0 without one)."""
+    entering: float
+    """Units expected to enter the step: ``started`` before rounding, what components are
+    made for (a lot of 6 arms takes 6.01 units' components on average, not 7)."""
     own_runs: float
     """The runs of the lot's own units and their repeats, scrap replacements left out: these
     come to the step together; a replacement comes alone, when a unit is scrapped."""
@@ -59,7 +62,7 @@ def round_up(x: float) -> int:
     return math.ceil(x - REL * max(1.0, abs(x)))
 
 
-def step_loads(product: Product, good: int) -> list[StepLoad]:
+def step_loads(product: Product, good: float) -> list[StepLoad]:
     """Per step of ``product``'s routing: what it runs so that ``good`` units are expected out."""
     through = []
     for step in product.routing:
@@ -75,7 +78,7 @@ def step_loads(product: Product, good: int) -> list[StepLoad]:
         runs = entering / (1 - step.rework_rate)
         repairs = entering * step.rework_rate / (1 - step.rework_rate) if step.rework_at else 0
         own = good / (1 - step.rework_rate)
-        out.append(StepLoad(round_up(entering), runs, repairs, min(own, runs)))
+        out.append(StepLoad(round_up(entering), runs, repairs, entering, min(own, runs)))
     return out
 
 

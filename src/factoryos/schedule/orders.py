@@ -72,7 +72,7 @@ def _expand(
     machine_of: dict[tuple[str, int], int],
     unit_s: float,
     product_id: str,
-    quantity: int,
+    quantity: float,
     prefix: str,
     trail: tuple[str, ...],
     ops: list[Operation],
@@ -97,7 +97,7 @@ def _expand(
                 machine_of,
                 unit_s,
                 c.product,
-                loads[0].started * c.quantity,  # every started unit takes its components
+                loads[0].entering * c.quantity,  # every started unit takes its components
                 f"{prefix}{c.product}.",
                 (*trail, product_id),
                 ops,
