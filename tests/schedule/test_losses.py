@@ -65,6 +65,28 @@ def test_components_follow_the_started_units_of_their_consumer(coatings: Plant) 
     assert ops["fill"] == (400, 404)
 
 
+def test_scrap_replacements_take_a_share_of_a_batch_cycle(electronics: Plant) -> None:
+    # controller: burn-in racks of 96, 4 h a cycle; fct after it scraps 0.2 % (and reworks 1 %):
+    # a lot of 480 runs 480 / 0.998 = 481.0 units through burn-in, its own 480 in 5 full
+    # cycles, the replacement (scrapped at fct, back alone) 1 / 96 of a cycle: 5.01 cycles, not 6
+    pp = build_problem(electronics, [Order("E2", "controller", 480, MONDAY)], calendar=False)
+    quantity, minutes = _ops(pp)["burn_in"]
+    assert quantity == 481
+    assert minutes == 1203  # ceil(5.0101 x 240)
+
+
+def test_components_are_made_for_the_expected_units_not_the_rounded_up(
+    electronics: Plant,
+) -> None:
+    # 10 gateways: fct scraps 0.2 %, so 10 / 0.998 = 10.02 gateways start (11 rounded up); their
+    # boards are made for the 10.02 (ict scraps 0.3 %: 10.05 boards, 11 rounded up), 35 s each
+    # on the SMT line: 6 min, where boards for 11 gateways (12 boards) would take 7
+    pp = build_problem(electronics, [Order("E3", "gateway", 10, MONDAY)], calendar=False)
+    ops = _ops(pp)
+    assert ops["gateway_assembly"][0] == 11
+    assert ops["gw_board.smt_top"] == (11, 6)
+
+
 def test_a_loss_free_plant_plans_the_order_as_it_is(coatings: Plant) -> None:
     pp = build_problem(coatings, [Order("C1", "paste_white", 200, MONDAY)], calendar=False)
     assert _ops(pp) == {"disperse": (200, 2 * 180)}

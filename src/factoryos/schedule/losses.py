@@ -43,6 +43,18 @@ class StepLoad:
     unit is scrapped, so a lot of 6 with 0.1 % scrap costs 6.006 runs on average, not 7."""
     repairs: float
     """Expected units repaired at the step's ``rework_at`` station (0 without one)."""
+    entering: float
+    """Units expected to enter the step: ``started`` before rounding, what components are
+    made for (a lot of 6 arms takes 6.01 units' components on average, not 7)."""
+    own_runs: float
+    """The runs of the lot's own units and their repeats, scrap replacements left out: these
+    come to the step together; a replacement comes alone, when a unit is scrapped."""
+
+    def cycles(self, capacity: int) -> float:
+        """Expected cycles on batch equipment of ``capacity`` units: the lot's own runs in whole
+        cycles (its reworked units come back within it), the replacements' share of a cycle
+        each (they join other loads)."""
+        return round_up(self.own_runs / capacity) + (self.runs - self.own_runs) / capacity
 
 
 def round_up(x: float) -> int:
@@ -50,7 +62,7 @@ def round_up(x: float) -> int:
     return math.ceil(x - REL * max(1.0, abs(x)))
 
 
-def step_loads(product: Product, good: int) -> list[StepLoad]:
+def step_loads(product: Product, good: float) -> list[StepLoad]:
     """Per step of ``product``'s routing: what it runs so that ``good`` units are expected out."""
     through = []
     for step in product.routing:
@@ -65,7 +77,8 @@ def step_loads(product: Product, good: int) -> list[StepLoad]:
         entering = good / math.prod(through[k:])
         runs = entering / (1 - step.rework_rate)
         repairs = entering * step.rework_rate / (1 - step.rework_rate) if step.rework_at else 0
-        out.append(StepLoad(round_up(entering), runs, repairs))
+        own = good / (1 - step.rework_rate)
+        out.append(StepLoad(round_up(entering), runs, repairs, entering, min(own, runs)))
     return out
 
 

@@ -72,7 +72,7 @@ def _expand(
     machine_of: dict[tuple[str, int], int],
     unit_s: float,
     product_id: str,
-    quantity: int,
+    quantity: float,
     prefix: str,
     trail: tuple[str, ...],
     ops: list[Operation],
@@ -97,7 +97,7 @@ def _expand(
                 machine_of,
                 unit_s,
                 c.product,
-                loads[0].started * c.quantity,  # every started unit takes its components
+                loads[0].entering * c.quantity,  # every started unit takes its components
                 f"{prefix}{c.product}.",
                 (*trail, product_id),
                 ops,
@@ -112,8 +112,8 @@ def _expand(
         alts: list[Alternative] = []
         for eq in eligible:
             # batch equipment runs one cycle for up to batch_capacity units
-            cycles = round_up(load.runs / eq.batch_capacity)
-            seconds = step.run_time_on(eq.id) * (cycles if eq.batch_capacity > 1 else load.runs)
+            cycles = load.cycles(eq.batch_capacity) if eq.batch_capacity > 1 else load.runs
+            seconds = step.run_time_on(eq.id) * cycles
             seconds += service_seconds(plant, eq, seconds + step.setup_time_s, load.runs)
             dur = max(1, round_up(seconds / unit_s))
             alts.extend(Alternative(machine_of[(eq.id, n)], dur) for n in range(1, eq.units + 1))
