@@ -41,7 +41,7 @@ from factoryos.model.aggregates import (
 from factoryos.model.errors import StoreError
 from factoryos.model.events import COLUMN_NAMES, Event, EventKind
 from factoryos.store import duckdb_sql
-from factoryos.store.arrow import EVENT_SCHEMA, appendable, utc_us
+from factoryos.store.arrow import EVENT_SCHEMA, appendable, in_time_order, utc_us
 from factoryos.store.protocol import AppendResult
 
 _OTHER_COLUMNS = [c for c in COLUMN_NAMES if c not in ("state", "reason")]
@@ -232,7 +232,7 @@ class DuckDBStore:
                             columns,
                             "_rows" if unique else _DISTINCT,
                             "" if self._indexed else _ANTI_JOIN,
-                            "" if _in_order(rows["ts"]) else _BY_TS,
+                            "" if in_time_order(rows["ts"]) else _BY_TS,
                         )
                         inserted += int(con.execute(sql).fetchall()[0][0])
                 con.execute("COMMIT")
@@ -441,13 +441,6 @@ class DuckDBStore:
     def close(self) -> None:
         with self._lock:
             self._con.close()
-
-
-def _in_order(ts: pa.ChunkedArray) -> bool:
-    """Whether ``ts`` never goes back (no sort needed: ~25 % of a 20,000-row insert)."""
-    if len(ts) < 2 or ts.null_count:
-        return len(ts) < 2
-    return bool(pc.all(pc.greater_equal(ts[1:], ts[:-1])).as_py())
 
 
 def _failure_rows(rows: list[tuple[Any, ...]]) -> list[FailureTotal]:

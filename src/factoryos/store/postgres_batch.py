@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from factoryos.model.aggregates import AggregateQuery, PeriodKind
 from factoryos.model.events import COLUMN_NAMES, EVENT_COLUMNS
 from factoryos.store import postgres_rollup_sql, postgres_schema, postgres_sql
+from factoryos.store.arrow import in_time_order
 
 # The flat row layout (``ts`` in microseconds) of the bare-COPY reference tables of
 # ``bench/store.py``: the physical limit an append is measured against.
@@ -36,13 +37,15 @@ def staging_columns() -> list[tuple[str, str]]:
 
 
 def first_of_each_id(table: pa.Table) -> pa.Table:
-    """The first row of every event id, in time order (later copies are duplicates)."""
-    numbered = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
-    first = numbered.group_by("event_id", use_threads=False).aggregate([("_row", "min")])
-    keep = pc.sort_indices(first["_row_min"])
-    rows = pc.take(first["_row_min"], keep)
-    batch = table.take(rows)
-    return batch.take(pc.sort_indices(batch["ts"]))
+    """The first row of every event id, in time order (later copies are duplicates).
+
+    A live batch mostly holds each id once and in time order: then neither the group-by nor
+    the sort runs (a 20,000-row batch: 0.35-0.49 µs of CPU a row with them, 0.16 without)."""
+    if pc.count_distinct(table["event_id"]).as_py() != table.num_rows:
+        numbered = table.append_column("_row", pa.array(range(table.num_rows), pa.int64()))
+        first = numbered.group_by("event_id", use_threads=False).aggregate([("_row", "min")])
+        table = table.take(pc.take(first["_row_min"], pc.sort_indices(first["_row_min"])))
+    return table if in_time_order(table["ts"]) else table.take(pc.sort_indices(table["ts"]))
 
 
 def sorted_ids(batch: pa.Table) -> pa.Table:
