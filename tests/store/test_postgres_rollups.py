@@ -187,10 +187,11 @@ def test_rollups_are_read_for_whole_hours() -> None:
 
 @pytest.mark.parametrize("dense", [True, False])
 def test_auto_reads_rollups_only_where_they_are_much_smaller(dense: bool) -> None:
-    # Dense: a state change every 30 s for 4 hours (480 events, a few roll-up rows an hour).
-    # Sparse: 3 events over a day (24 roll-up rows). A doctored roll-up shows which is read.
-    step = dt.timedelta(seconds=30) if dense else dt.timedelta(hours=8)
-    count = 480 if dense else 3
+    # Dense: a state change every 10 s for 4 hours (1,440 events, a few roll-up rows an hour:
+    # more than ROLLUP_GAIN times fewer). Sparse: 3 events over a day (24 roll-up rows). A
+    # doctored roll-up shows which is read.
+    step = dt.timedelta(seconds=10) if dense else dt.timedelta(hours=8)
+    count = 1440 if dense else 3
     states = [MachineState.PRODUCING, MachineState.IDLE]
     events = [
         StateChange(f"x{n}", T0 + dt.timedelta(hours=6) + n * step, A, states[n % 2])
