@@ -227,7 +227,7 @@ def rough_cut_capacity(
             run_load_s=run_load.get(eq.id, 0.0),
             setup_load_s=setup_load.get(eq.id, 0.0),
             demand_units=demand_units,
-            service_load_s=_service_load_s(
+            service_load_s=service_load_s(
                 plant, eq, run_load.get(eq.id, 0.0) + setup_load.get(eq.id, 0.0), made[eq.id]
             ),
         )
@@ -317,9 +317,11 @@ def _good_units(product: Product, started: Mapping[str, float]) -> float:
     return started[last.id] * (1.0 - last.scrap_rate)
 
 
-def _service_load_s(plant: Plant, equipment: Equipment, operating_s: float, made: float) -> float:
-    """Expected maintenance due by usage: a service per ``hours`` of operating time or per
-    ``counts`` units run, whichever comes first (the larger estimate)."""
+def service_load_s(plant: Plant, equipment: Equipment, operating_s: float, made: float) -> float:
+    """Expected maintenance due by usage on one unit of ``equipment``: a service per ``hours``
+    of operating time or per ``counts`` units run, whichever comes first (the larger estimate;
+    the twin services at whichever comes first). The plan allows for the same
+    (``schedule.losses``)."""
     total = 0.0
     for window in plant.maintenance_of(equipment.id):
         usage = window.usage

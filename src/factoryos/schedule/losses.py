@@ -13,7 +13,8 @@ step these expected quantities, rounded up, and plans its time for the expected 
 A service due after every ``hours`` of operating time or ``counts`` units of a unit
 (``UsageWindow``) stops the unit in the twin when it is due, wherever its work stands; a plan
 cannot know the sequence before it is made, so each operation on such a unit carries its
-expected share of service time (:func:`service_seconds`), as the capacity check counts it.
+expected share of service time (``model.capacity.service_load_s``), as the capacity check
+counts it.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from factoryos.model.plant import Equipment, Plant, Product
+from factoryos.model.plant import Plant, Product
 from factoryos.schedule.errors import SchedulingError
 
-__all__ = ["StepLoad", "describe", "round_up", "service_seconds", "step_loads"]
+__all__ = ["StepLoad", "describe", "round_up", "step_loads"]
 
 REL = 1e-9
 """Below this share of itself an expected quantity's fraction is float noise, not a unit."""
@@ -80,23 +81,6 @@ def step_loads(product: Product, good: float) -> list[StepLoad]:
         own = good / (1 - step.rework_rate)
         out.append(StepLoad(round_up(entering), runs, repairs, entering, min(own, runs)))
     return out
-
-
-def service_seconds(plant: Plant, equipment: Equipment, busy_s: float, units: float) -> float:
-    """Expected service time of ``busy_s`` operating seconds making ``units`` units on one unit
-    of ``equipment``: per usage window the larger of its hours' and counts' shares (the twin
-    services at whichever comes first)."""
-    total = 0.0
-    for window in plant.maintenance_of(equipment.id):
-        usage = window.usage
-        if usage is None:
-            continue
-        due = max(
-            busy_s / usage.hours_s if usage.hours_s else 0.0,
-            units / usage.counts if usage.counts else 0.0,
-        )
-        total += due * usage.duration_s
-    return total
 
 
 def describe(plant: Plant, products: set[str], equipment: set[str]) -> tuple[str, ...]:

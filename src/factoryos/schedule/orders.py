@@ -24,13 +24,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from factoryos.model.capacity import service_load_s
 from factoryos.model.lots import LotSizeError, effective_lot_size, split_lots, transfer_size
 from factoryos.model.plant import Operation as PlantOperation
 from factoryos.model.plant import Plant
 from factoryos.model.states import MachineState
 from factoryos.schedule.clock import TimeAxis, WallClock, WorkingClock
 from factoryos.schedule.errors import SchedulingError
-from factoryos.schedule.losses import StepLoad, describe, round_up, service_seconds, step_loads
+from factoryos.schedule.losses import StepLoad, describe, round_up, step_loads
 from factoryos.schedule.order_book import Order, read_orders
 from factoryos.schedule.plant_time import Stretches, fit_stretches, working_clock
 from factoryos.schedule.problem import Alternative, EnergyPrices, Job, Operation, Problem
@@ -114,7 +115,7 @@ def _expand(
             # batch equipment runs one cycle for up to batch_capacity units
             cycles = load.cycles(eq.batch_capacity) if eq.batch_capacity > 1 else load.runs
             seconds = step.run_time_on(eq.id) * cycles
-            seconds += service_seconds(plant, eq, seconds + step.setup_time_s, load.runs)
+            seconds += service_load_s(plant, eq, seconds + step.setup_time_s, load.runs)
             dur = max(1, round_up(seconds / unit_s))
             alts.extend(Alternative(machine_of[(eq.id, n)], dur) for n in range(1, eq.units + 1))
         ops.append(
