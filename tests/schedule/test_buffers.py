@@ -11,23 +11,14 @@ from factoryos.schedule.buffers import buffer_notes, waiting_peaks
 from factoryos.schedule.orders import Order, build_problem
 from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.twin import DispatchRule, PlantTwin
+from tests.tiny_plants import tiny_plant
 
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
 # Three makers (1 min a unit) feed three testers (10 min a unit) on a line with a buffer.
-PLANT = """
-enterprise: {id: acme}
-site: {id: s, timezone: UTC}
-skills: [make, test]
-calendars:
-  always:
-    shifts:
-      - {name: day, start: "00:00", end: "24:00", days: [mon, tue, wed, thu, fri, sat, sun]}
-default_calendar: always
-tariff: {name: flat, bands: [{name: flat, price_cny_per_kwh: 1, hours: ["00:00-24:00"]}]}
-cost_rates: {labour_cny_per_h: 1}
-workforce: {headcount: 1}
-areas:
+PLANT = tiny_plant(
+    "make, test",
+    """areas:
   - id: a
     lines:
       - id: making
@@ -44,7 +35,8 @@ products:
     routing:
       - {id: making, skill: make, run_time: 1 min}
       - {id: testing, skill: test, run_time: 10 min}
-"""
+""",
+)
 
 
 def _plan_and_twin(

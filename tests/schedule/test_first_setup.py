@@ -21,22 +21,13 @@ from factoryos.schedule.rules import dispatch
 from factoryos.schedule.validate import validate
 from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.twin import PlantTwin
+from tests.tiny_plants import tiny_plant
 
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
-PLANT = """
-enterprise: {id: acme}
-site: {id: s, timezone: UTC}
-skills: [mill]
-calendars:
-  always:
-    shifts:
-      - {name: day, start: "00:00", end: "24:00", days: [mon, tue, wed, thu, fri, sat, sun]}
-default_calendar: always
-tariff: {name: flat, bands: [{name: flat, price_cny_per_kwh: 1, hours: ["00:00-24:00"]}]}
-cost_rates: {labour_cny_per_h: 1}
-workforce: {headcount: 1}
-areas:
+PLANT = tiny_plant(
+    "mill",
+    """areas:
   - id: a
     lines:
       - id: l
@@ -49,7 +40,8 @@ products:
     lot_size: 4
     routing:
       - {id: milling, skill: mill, run_time: 1 min, setup_time: 10 min}
-"""
+""",
+)
 
 
 def _twin_lot_ends(text: str) -> list[float]:

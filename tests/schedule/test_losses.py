@@ -18,6 +18,7 @@ from factoryos.schedule.solution import SolveResult
 from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.twin import DispatchRule, PlantTwin
 from tests.example_plants import EXAMPLES
+from tests.tiny_plants import tiny_plant
 
 MONDAY = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
@@ -99,19 +100,9 @@ def test_a_step_that_never_passes_is_refused_with_its_rates() -> None:
 
 
 # A placer whose reworked boards are repaired at a bench before they are placed again.
-REPAIR_PLANT = """
-enterprise: {id: acme}
-site: {id: s, timezone: UTC}
-skills: [place, repair]
-calendars:
-  always:
-    shifts:
-      - {name: day, start: "00:00", end: "24:00", days: [mon, tue, wed, thu, fri, sat, sun]}
-default_calendar: always
-tariff: {name: flat, bands: [{name: flat, price_cny_per_kwh: 1, hours: ["00:00-24:00"]}]}
-cost_rates: {labour_cny_per_h: 1}
-workforce: {headcount: 1}
-areas:
+REPAIR_PLANT = tiny_plant(
+    "place, repair",
+    """areas:
   - id: a
     lines:
       - id: l
@@ -125,7 +116,8 @@ products:
     routing:
       - {id: place, skill: place, run_time: 6 min, rework_rate: 0.1, rework_at: bench,
          rework_time: 5 min}
-"""
+""",
+)
 
 
 def test_repairs_at_a_rework_station_are_planned_there_and_the_twin_follows() -> None:

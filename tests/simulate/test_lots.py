@@ -19,22 +19,13 @@ from factoryos.model import (
 from factoryos.simulate.demand import ProductionOrder, steady_demand
 from factoryos.simulate.results import TwinResult
 from factoryos.simulate.twin import PlantTwin
+from tests.tiny_plants import tiny_plant
 
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
-PLANT = """
-enterprise: {id: acme}
-site: {id: s, timezone: UTC}
-skills: [mill, bake]
-calendars:
-  always:
-    shifts:
-      - {name: day, start: "00:00", end: "24:00", days: [mon, tue, wed, thu, fri, sat, sun]}
-default_calendar: always
-tariff: {name: flat, bands: [{name: flat, price_cny_per_kwh: 1, hours: ["00:00-24:00"]}]}
-cost_rates: {labour_cny_per_h: 1}
-workforce: {headcount: 1}
-areas:
+PLANT = tiny_plant(
+    "mill, bake",
+    """areas:
   - id: a
     lines:
       - id: l
@@ -50,7 +41,8 @@ products:
     routing:
       - {id: milling, skill: mill, run_time: 1 min, setup_time: 10 min}
       - {id: baking, skill: bake, run_time: 30 min}
-"""
+""",
+)
 
 
 def _run(lot: int, transfer: str = "", override: int | None = None) -> list[OperationEvent]:

@@ -10,22 +10,13 @@ from factoryos.schedule import SolveResult, check, dispatch, to_schedule
 from factoryos.schedule.orders import Order, build_problem
 from factoryos.simulate.demand import ProductionOrder
 from factoryos.simulate.twin import DispatchRule, PlantTwin
+from tests.tiny_plants import tiny_plant
 
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 
-PLANT = """
-enterprise: {id: acme}
-site: {id: s, timezone: UTC}
-skills: [mill, coat]
-calendars:
-  always:
-    shifts:
-      - {name: day, start: "00:00", end: "24:00", days: [mon, tue, wed, thu, fri, sat, sun]}
-default_calendar: always
-tariff: {name: flat, bands: [{name: flat, price_cny_per_kwh: 1, hours: ["00:00-24:00"]}]}
-cost_rates: {labour_cny_per_h: 1}
-workforce: {headcount: 1}
-areas:
+PLANT = tiny_plant(
+    "mill, coat",
+    """areas:
   - id: a
     lines:
       - id: l
@@ -43,7 +34,8 @@ products:
     lot_size: 4
     routing:
       - {id: milling, skill: mill, run_time: 10 min, consumes: [{product: part}]}
-"""
+""",
+)
 
 
 def test_each_lot_of_an_order_starts_when_the_plan_starts_it() -> None:
