@@ -11,16 +11,14 @@ from typing import Any
 import pytest
 from asyncua import Server, ua
 
-from factoryos.app.ingesting import browse_server, run_ingest
+from factoryos.app.ingesting import browse_server
 from factoryos.app.settings import Settings
 from factoryos.ingest import opcua
-from factoryos.ingest.batching import IngestOptions
 from factoryos.ingest.mapping import IngestMapping, load_mapping_text
-from factoryos.ingest.pipeline import Counts, Pipeline
 from factoryos.model import load_plant
 from factoryos.store.duckdb_store import DuckDBStore
 from tests.ingest.conftest import _free_port
-from tests.ingest.twin_kpis import Background, wait_for
+from tests.ingest.twin_kpis import Ingesting, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = "step_robotics/jiading/machining/cnc_machining/hmc/1"
@@ -100,38 +98,17 @@ def test_subscribed_nodes_become_events(plant_server: PlantServer, tmp_path: Pat
     assert browsed["Line1/Cnc1State"].node_id == plant_server.node_id("state")
     mapping = _mapping(plant_server)
     settings = Settings(db=str(tmp_path / "opcua.duckdb"))
-    stop = threading.Event()
-    counts = []
-    stored = [0]
-
-    def until(n: int) -> None:
-        deadline = time.monotonic() + 60
-        while stored[0] < n and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-    thread = threading.Thread(
-        target=lambda: counts.append(
-            run_ingest(
-                settings,
-                mapping,
-                load_plant(ROOT / "examples" / "robot_factory.yaml"),
-                plant_server.url,
-                stop,
-                options=IngestOptions(batch_s=0.05),
-                on_batch=lambda p, *_: stored.__setitem__(0, p.counts.stored),
-            )
-        )
-    )
-    thread.start()
-    until(2)  # subscribed: the initial values arrived
-    for n, (state, temp) in enumerate([(3, 35.5), (1, 36.0), (3, 37.5)]):
-        plant_server.write("state", ua.Variant(state, ua.VariantType.Int32))
-        plant_server.write("temp", temp)
-        until(4 + 2 * n)
-    stop.set()
-    thread.join(30)
-    [c] = counts
-    assert c.dead_letters == 0 and c.reconciles(), c.line()
+    plant = load_plant(ROOT / "examples" / "robot_factory.yaml")
+    ingester = Ingesting(settings, mapping, plant, plant_server.url, batch_s=0.05)
+    try:
+        wait_for(lambda: ingester.stored >= 2, 60, "the initial values (subscribed)")
+        for n, (state, temp) in enumerate([(3, 35.5), (1, 36.0), (3, 37.5)]):
+            plant_server.write("state", ua.Variant(state, ua.VariantType.Int32))
+            plant_server.write("temp", temp)
+            wait_for(lambda n=n: ingester.stored >= 4 + 2 * n, 60, f"change {n} stored")
+    finally:
+        c = ingester.finish()
+    assert c.dead_letters == 0, c.line()
     rows = DuckDBStore(settings.db).events().to_pylist()
     states = [r["state"] for r in rows if r["kind"] == "state"]
     temps = [r["value"] for r in rows if r["kind"] == "sample"]
@@ -149,23 +126,9 @@ def test_reconnects_after_the_server_restarts(
     is most of the test's time."""
     monkeypatch.setattr(opcua, "BACKOFF_S", (0.2, 1.0))
     settings = Settings(db=str(tmp_path / "restart.duckdb"))
-    stop = threading.Event()
-    seen: list[Pipeline] = []
-    ingester = Background(
-        lambda: run_ingest(
-            settings,
-            _mapping(plant_server),
-            load_plant(ROOT / "examples" / "robot_factory.yaml"),
-            plant_server.url,
-            stop,
-            options=IngestOptions(batch_s=0.05),
-            on_batch=lambda p, *_: seen.append(p),
-        )
-    )
-
-    def stored() -> int:
-        return seen[-1].counts.stored if seen else 0
-
+    plant = load_plant(ROOT / "examples" / "robot_factory.yaml")
+    ingester = Ingesting(settings, _mapping(plant_server), plant, plant_server.url, batch_s=0.05)
+    stored = lambda: ingester.stored  # noqa: E731
     try:
         wait_for(lambda: stored() >= 2, 30, "the initial values")
         plant_server.write("temp", 30.0)
@@ -181,10 +144,8 @@ def test_reconnects_after_the_server_restarts(
         plant_server.write("temp", 41.0)
         wait_for(lambda: stored() >= 6, 30, "41.0 stored")
     finally:
-        stop.set()
-        counts = ingester.join(30)
-    assert isinstance(counts, Counts)
-    assert counts.dead_letters == 0 and counts.reconciles(), counts.line()
+        counts = ingester.finish()
+    assert counts.dead_letters == 0, counts.line()
     rows = DuckDBStore(settings.db).events().to_pylist()
     assert [r["value"] for r in rows if r["kind"] == "sample"] == [20.0, 30.0, 40.0, 41.0]
     assert [r["state"] for r in rows if r["kind"] == "state"] == ["idle", "idle"]

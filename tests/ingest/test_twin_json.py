@@ -5,22 +5,18 @@ twin's own events."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from factoryos.app.ingesting import run_ingest
 from factoryos.app.publishing import Format, mapping_for_twin, publish_simulation
 from factoryos.app.settings import Settings
-from factoryos.ingest.batching import IngestOptions
 from factoryos.ingest.mapping import load_mapping
-from factoryos.ingest.pipeline import Counts
 from factoryos.model import Event, load_plant
 from factoryos.store.duckdb_store import DuckDBStore
 from tests.ingest.conftest import PlantBroker, wait_online
-from tests.ingest.twin_kpis import Background, assert_same, at_ms, reports, store_of, wait_for
+from tests.ingest.twin_kpis import Ingesting, assert_same, at_ms, reports, store_of, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -39,19 +35,7 @@ def test_kpis_of_json_ingested_twin_equal_the_twins(broker: PlantBroker, tmp_pat
         update={"host_id": f"json-{prefix}"}
     )
     settings = Settings(db=str(tmp_path / "json.duckdb"))
-    stop = threading.Event()
-    stored = [0]
-    ingester = Background(
-        lambda: run_ingest(
-            settings,
-            mapping,
-            plant,
-            broker.url,
-            stop,
-            options=IngestOptions(batch_s=0.1),
-            on_batch=lambda p, *_: stored.__setitem__(0, p.counts.stored),
-        )
-    )
+    ingester = Ingesting(settings, mapping, plant, broker.url)
     wait_online(broker.port, {mapping.host_id})  # subscribed before the twin publishes
     own: list[Event] = []
     start = dt.datetime(2026, 3, 2, tzinfo=plant.zone)
@@ -67,12 +51,9 @@ def test_kpis_of_json_ingested_twin_equal_the_twins(broker: PlantBroker, tmp_pat
     )
     # one message per state, energy reading and non-zero count field; each is one event
     try:
-        wait_for(lambda: stored[0] >= outcome.published, 120, f"{outcome.published} stored")
+        wait_for(lambda: ingester.stored >= outcome.published, 120, f"{outcome.published} stored")
     finally:
-        stop.set()
-        counts = ingester.join(30)
-    assert isinstance(counts, Counts)
-    assert counts.reconciles(), counts.line()
+        counts = ingester.finish()
     assert counts.dead_letters == 0 and counts.duplicates == 0, counts.line()
     assert counts.stored == outcome.published > 1000
 

@@ -17,26 +17,22 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-import threading
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from factoryos.app.ingesting import run_ingest
 from factoryos.app.publishing import mapping_for_twin, publish_simulation, twin_units
 from factoryos.app.settings import Settings
 from factoryos.cli.main import app
-from factoryos.ingest.batching import IngestOptions
 from factoryos.ingest.mapping import Rule, load_mapping
 from factoryos.ingest.opcua_twin import OpcUaTwinServer
-from factoryos.ingest.pipeline import Counts, Pipeline
 from factoryos.model import Event, load_plant
 from factoryos.model.events import EnergyReading
 from factoryos.store.duckdb_store import DuckDBStore
 from tests.ingest.conftest import _free_port
 from tests.ingest.twin_kpis import (
-    Background,
+    Ingesting,
     assert_same,
     at_ms,
     ms,
@@ -83,27 +79,13 @@ def test_kpis_of_opcua_ingested_twin_equal_the_twins(tmp_path: Path) -> None:
     mapping = mapping_for_twin(plant, url)
     nodes = len(mapping.sources)
     settings = Settings(db=str(tmp_path / "opcua.duckdb"))
-    stop = threading.Event()
-    seen: list[Pipeline] = []
-    ingester: list[Background] = []
+    ingester: list[Ingesting] = []
 
     def received() -> int:
-        return seen[-1].counts.received if seen else 0
+        return ingester[0].received if ingester else 0
 
     def subscribe() -> None:  # the server is up; the twin starts once every node was read
-        ingester.append(
-            Background(
-                lambda: run_ingest(
-                    settings,
-                    mapping,
-                    plant,
-                    url,
-                    stop,
-                    options=IngestOptions(batch_s=0.05),
-                    on_batch=lambda p, *_: seen.append(p),
-                )
-            )
-        )
+        ingester.append(Ingesting(settings, mapping, plant, url, batch_s=0.05))
         wait_for(lambda: received() >= nodes, 60, f"the {nodes} initial values")
 
     def drained(writes: int) -> None:  # the server still serves: until each change is in
@@ -121,11 +103,8 @@ def test_kpis_of_opcua_ingested_twin_equal_the_twins(tmp_path: Path) -> None:
         on_ready=subscribe,
         before_close=drained,
     )
-    stop.set()
     [background] = ingester
-    counts = background.join(30)
-    assert isinstance(counts, Counts)
-    assert counts.reconciles(), counts.line()
+    counts = background.finish()
     assert counts.dead_letters == 0 and counts.duplicates == 0, counts.line()
     units = len(plant.work_units)
     # each unit's initial `unknown` state, then one event per change; counters' and meters'

@@ -14,11 +14,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from factoryos.app.ingesting import run_ingest
 from factoryos.app.settings import Settings
-from factoryos.ingest.batching import IngestOptions
 from factoryos.ingest.mqtt import Broker
-from factoryos.ingest.pipeline import Counts
 from factoryos.ingest.publisher import TwinPublisher, twin_mapping
 from factoryos.ingest.sparkplug import (
     NAMESPACE,
@@ -33,7 +30,7 @@ from factoryos.model import Plant, load_plant
 from factoryos.model.events import EnergyReading, MachineState, ProductionCount, StateChange
 from factoryos.store.duckdb_store import DuckDBStore
 from tests.ingest.conftest import PlantBroker, wait_online
-from tests.ingest.twin_kpis import Background, wait_for
+from tests.ingest.twin_kpis import Ingesting, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -71,19 +68,7 @@ def test_a_host_that_came_after_the_births_gets_a_rebirth(
 
         mapping = twin_mapping(plant.root_path, tag, host_id=f"host-{tag}")
         settings = Settings(db=str(tmp_path / "rebirth.duckdb"))
-        stop = threading.Event()
-        stored = [0]
-        ingester = Background(
-            lambda: run_ingest(
-                settings,
-                mapping,
-                plant,
-                broker.url,
-                stop,
-                options=IngestOptions(batch_s=0.1),
-                on_batch=lambda p, *_: stored.__setitem__(0, p.counts.stored),
-            )
-        )
+        ingester = Ingesting(settings, mapping, plant, broker.url)
         try:
             wait_online(broker.port, {mapping.host_id}, 15)
             # DDATA without a birth: the host dead-letters it and asks for a rebirth
@@ -100,14 +85,11 @@ def test_a_host_that_came_after_the_births_gets_a_rebirth(
                 publisher.publish(event)
             # a3 is two events (good, scrap); the DBIRTHs restate each unit's current state
             expected = len(later) + 1 + 2
-            wait_for(lambda: stored[0] >= expected, 10, f"{expected} stored")
+            wait_for(lambda: ingester.stored >= expected, 10, f"{expected} stored")
         finally:
-            stop.set()
-            counts = ingester.join(30)
+            counts = ingester.finish()
     finally:
         publisher.close()
-    assert isinstance(counts, Counts)
-    assert counts.reconciles(), counts.line()
     # only the DDATA before the rebirth is a dead letter; nothing after it
     assert counts.dead_letters == 1 and counts.duplicates == 0, counts.line()
     assert counts.stored == expected, counts.line()
@@ -153,19 +135,7 @@ def test_a_late_host_reading_totals_starts_from_the_rebirth_and_counts_once(
 
         mapping = twin_mapping(plant.root_path, tag, host_id=f"host-{tag}", totals=True)
         settings = Settings(db=str(tmp_path / "totals.duckdb"))
-        stop = threading.Event()
-        stored = [0]
-        ingester = Background(
-            lambda: run_ingest(
-                settings,
-                mapping,
-                plant,
-                broker.url,
-                stop,
-                options=IngestOptions(batch_s=0.1),
-                on_batch=lambda p, *_: stored.__setitem__(0, p.counts.stored),
-            )
-        )
+        ingester = Ingesting(settings, mapping, plant, broker.url)
         try:
             wait_online(broker.port, {mapping.host_id}, 15)
             publisher.publish(StateChange("a2", _at(2), a, MachineState.IDLE, "starved"))
@@ -183,14 +153,11 @@ def test_a_late_host_reading_totals_starts_from_the_rebirth_and_counts_once(
             # a3 is two events (good, scrap); the first rebirth's DBIRTHs restate both units'
             # states, the second's the same again (same seq, same times: same ids, duplicates)
             expected = len(later) + 1 + 2
-            wait_for(lambda: stored[0] >= expected, 10, f"{expected} stored")
+            wait_for(lambda: ingester.stored >= expected, 10, f"{expected} stored")
         finally:
-            stop.set()
-            counts = ingester.join(30)
+            counts = ingester.finish()
     finally:
         publisher.close()
-    assert isinstance(counts, Counts)
-    assert counts.reconciles(), counts.line()
     assert counts.dead_letters == 1 and counts.duplicates == 2, counts.line()
     assert counts.stored == expected, counts.line()
     rows = DuckDBStore(settings.db).events().to_pylist()

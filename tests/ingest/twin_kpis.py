@@ -8,7 +8,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from factoryos.app.ingesting import run_ingest
 from factoryos.app.kpis import kpi_report
+from factoryos.app.settings import Settings
+from factoryos.ingest.batching import IngestOptions
+from factoryos.ingest.mapping import IngestMapping
+from factoryos.ingest.pipeline import Counts, Pipeline
 from factoryos.kpi.report import GroupBy, KpiReport
 from factoryos.model import Event, Plant
 from factoryos.model.events import EnergyReading, ProductionCount, StateChange
@@ -91,3 +96,48 @@ class Background:
         assert not self.errors, self.errors
         [result] = self.result
         return result
+
+
+class Ingesting(Background):
+    """``run_ingest`` in a thread (small batches, so a test sees each commit soon), keeping the
+    last batch's pipeline; ``finish`` stops it and returns its reconciled counts."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        mapping: IngestMapping,
+        plant: Plant,
+        url: str,
+        batch_s: float = 0.1,
+    ) -> None:
+        self.stop = threading.Event()
+        self.last: Pipeline | None = None
+        super().__init__(
+            lambda: run_ingest(
+                settings,
+                mapping,
+                plant,
+                url,
+                self.stop,
+                options=IngestOptions(batch_s=batch_s),
+                on_batch=self._batch,
+            )
+        )
+
+    def _batch(self, pipeline: Pipeline, *_: object) -> None:
+        self.last = pipeline
+
+    @property
+    def stored(self) -> int:
+        return self.last.counts.stored if self.last else 0
+
+    @property
+    def received(self) -> int:
+        return self.last.counts.received if self.last else 0
+
+    def finish(self, timeout_s: float = 30) -> Counts:
+        self.stop.set()
+        counts = self.join(timeout_s)
+        assert isinstance(counts, Counts)
+        assert counts.reconciles(), counts.line()
+        return counts
