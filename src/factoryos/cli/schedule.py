@@ -15,6 +15,18 @@ from factoryos.app.planning import BenchRow, SolverName, benchmark_instance
 from factoryos.cli.errors import reported_errors
 from factoryos.model.loader import load_plant
 
+# options that 'schedule', 'repair' and 'bench' share
+Workers = Annotated[int, typer.Option(help="CP-SAT worker threads.")]
+Gantt = Annotated[bool, typer.Option(help="Also write Gantt charts into --out.")]
+LotSize = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Units per lot for orders without a lot_size column value (default: each "
+        "product's lot_size). Setups are per lot, run time per unit.",
+    ),
+]
+
 console = Console()
 
 
@@ -25,7 +37,7 @@ def _pct(x: float | None) -> str:
 def bench_schedule(
     files: Annotated[list[Path], typer.Argument(help="Instance files (.txt JSSP, .fjs FJSP).")],
     time_limit: Annotated[float, typer.Option(help="Seconds per instance and solver.")] = 60.0,
-    workers: Annotated[int, typer.Option(help="CP-SAT worker threads.")] = 2,
+    workers: Workers = 2,
     baseline: Annotated[
         bool, typer.Option(help="Also run the plain CP-SAT model of OR-Tools' examples.")
     ] = False,
@@ -86,19 +98,12 @@ def schedule(
         ),
     ] = "weighted_tardiness",
     time_limit: Annotated[float, typer.Option(help="Seconds for the whole plan.")] = 60.0,
-    workers: Annotated[int, typer.Option(help="CP-SAT worker threads.")] = 2,
+    workers: Workers = 2,
     out: Annotated[
         Path | None, typer.Option(help="Folder for schedule.csv/json and Gantt html/png.")
     ] = None,
-    gantt: Annotated[bool, typer.Option(help="Also write Gantt charts into --out.")] = True,
-    lot_size: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Units per lot for orders without a lot_size column value (default: each "
-            "product's lot_size). Setups are per lot, run time per unit.",
-        ),
-    ] = None,
+    gantt: Gantt = True,
+    lot_size: LotSize = None,
 ) -> None:
     """Plan the orders on the plant; print KPIs next to the best dispatching rule's plan."""
     from factoryos.app.planning import plan_orders, write_schedule
@@ -215,22 +220,15 @@ def repair(
     ] = None,
     objective: Annotated[str, typer.Option(help="As for 'schedule'.")] = "weighted_tardiness",
     time_limit: Annotated[float, typer.Option(help="Seconds for the repair.")] = 5.0,
-    workers: Annotated[int, typer.Option(help="CP-SAT worker threads.")] = 2,
+    workers: Workers = 2,
     out: Annotated[
         Path | None,
         typer.Option(
             help="Folder for repaired.csv/json, Gantt html/png and moves.csv (what moved, why)."
         ),
     ] = None,
-    gantt: Annotated[bool, typer.Option(help="Also write Gantt charts into --out.")] = True,
-    lot_size: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Units per lot for orders without a lot_size column value (default: each "
-            "product's lot_size). Setups are per lot, run time per unit.",
-        ),
-    ] = None,
+    gantt: Gantt = True,
+    lot_size: LotSize = None,
 ) -> None:
     """Repair a plan after downtime, rush orders or scrap: objective + operation-hours moved."""
     from factoryos.app.repairing import repair_plan, write_repair
