@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 from factoryos.app.settings import Settings
 from factoryos.model.errors import StoreError
 from factoryos.store.duckdb_store import DuckDBStore
+from factoryos.store.postgres_packs import Compaction
 from factoryos.store.postgres_records import PostgresRecordStore
 from factoryos.store.postgres_retention import RetentionPlan
 from factoryos.store.postgres_store import PostgresStore
@@ -64,6 +66,19 @@ def upgrade_store(settings: Settings) -> tuple[str, list[str]]:
         return shown(settings.db), []  # the embedded file creates its tables as it opens
     with PostgresStore(settings.db, upgrade=True) as store:
         return store.url.shown, list(store.applied)
+
+
+def compact(
+    settings: Settings, progress: Callable[[int, int], None] | None = None
+) -> tuple[str, Compaction]:
+    """Pack the PostgreSQL store's closed days for reading: (where, what was packed)."""
+    if not is_postgres_url(settings.db):
+        raise StoreError(
+            f"{shown(settings.db)}: compaction needs the PostgreSQL store (day packs); the "
+            "embedded DuckDB file reads its columns as they are"
+        )
+    with PostgresStore(settings.db) as store:
+        return store.url.shown, store.compact(progress=progress)
 
 
 def retention(

@@ -151,6 +151,18 @@ def state_spans(states: pa.Table) -> dict[str, list[Any]]:
     }
 
 
+def unit_days(batch: pa.Table) -> dict[str, pa.Array]:
+    """The distinct (unit, UTC day) pairs of the batch: the days whose packs it makes holes."""
+    midnight = pc.floor_temporal(batch["ts"], unit="day").cast(pa.int64())
+    day = pc.divide(midnight, 86_400_000_000).cast(pa.int32())  # exact: whole days
+    pairs = (
+        pa.table({"path": batch["path"], "day": day.cast(pa.date32())})
+        .group_by(["path", "day"], use_threads=False)
+        .aggregate([])
+    )
+    return {"paths": pairs["path"].to_pylist(), "days": pairs["day"].to_pylist()}
+
+
 def bare_rows(batch: pa.Table) -> pa.Table:
     """The batch in staging column order (``ts`` in microseconds): the benchmark's bare
     ``COPY`` into an unindexed table."""

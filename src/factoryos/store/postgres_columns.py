@@ -53,22 +53,61 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # and no per-row arithmetic on the server (``extract(epoch ...)`` is numeric arithmetic).
 _INSTANTS = np.dtype([("length", ">i4"), ("us", ">i8")])
 _PG_EPOCH_US = 946_684_800_000_000
-# A run of units in path order as one index range (first .. last unit path, C collation); paths
-# between them that are no units of the query are dropped on arrival.
-_WINDOW = "path >= %(first)s AND path <= %(last)s AND ts >= %(start)s AND ts < %(end)s"
 UNITS_PER_READ = 32
+_UTC = "(({})::timestamp AT TIME ZONE 'UTC')"
+
+
+def _read(table: str, raw: str, where: str, pack_ts: str, pack: str, *, ordered: bool) -> str:
+    """One kind's events of a run of units (``u_path``) in the window, one statement (one
+    snapshot): rows ``(0, NULL, path, instants, arrays...)`` of the raw events, one per unit,
+    and ``(1, day, path, instants, arrays...)`` of the day packs (``postgres_packs``), in
+    (path, day) order. Packs serve the window's whole UTC days ``d_lo`` .. ``d_hi`` up to each
+    unit's ``packed_until``, holes excepted; raw events the rest: the partial first and last
+    days, the holes, the days not packed yet (per unit an index range each). ``ordered`` sorts
+    the raw events by (ts, event id) for the aggregates that take them in order."""
+    order = "ORDER BY e.path, e.ts, e.event_id" if ordered else ""
+    return f"""
+WITH u AS MATERIALIZED (
+    SELECT u.path COLLATE "C" AS path,
+           greatest(%(d_lo)s::date, least(%(d_hi)s::date,
+                    coalesce(k.packed_until, %(d_lo)s::date))) AS upto
+    FROM unnest(%(u_path)b::text[]) AS u(path)
+    LEFT JOIN unit_packs k ON k.path = u.path COLLATE "C"
+), r AS (
+    SELECT path, %(start)s::timestamptz AS lo, {_UTC.format("%(d_lo)s::date")} AS hi FROM u
+    UNION ALL SELECT path, {_UTC.format("upto")}, %(end)s::timestamptz FROM u
+    UNION ALL SELECT h.path, {_UTC.format("h.day")}, {_UTC.format("h.day + 1")}
+    FROM pack_holes h JOIN u ON h.path = u.path
+    WHERE h.day >= %(d_lo)s::date AND h.day < u.upto
+)
+SELECT 0 AS part, NULL::date AS day, path, array_send(array_agg(ts)), {raw} FROM (
+    SELECT e.* FROM r CROSS JOIN LATERAL (
+        SELECT * FROM {table} e
+        WHERE e.path = r.path AND e.ts >= greatest(r.lo, %(start)s::timestamptz)
+          AND e.ts < least(r.hi, %(end)s::timestamptz){where}
+    ) e {order}
+) e GROUP BY path
+UNION ALL
+SELECT 1, p.day, p.path, array_send(p.{pack_ts}), {pack}
+FROM u JOIN day_packs p ON p.path = u.path AND p.day >= %(d_lo)s::date AND p.day < u.upto
+WHERE p.{pack_ts} IS NOT NULL
+  AND NOT EXISTS (SELECT FROM pack_holes h WHERE h.path = p.path AND h.day = p.day)
+ORDER BY 1, 3, 2"""
+
 
 # Each unit's events as arrays, in (ts, event id) order: the subquery's sort feeds the grouping
 # and an aggregate takes its rows in the order they come (PostgreSQL 15 cannot split array_agg
 # over parallel workers; should a later planner do so, the instants come back out of order and
 # ``_add_states`` refuses them). Arrays in binary cost the client ~3 ms per 16,000 events; the
 # same rows one by one (COPY) cost 150 ms.
-STATES = f"""
-SELECT path, array_send(array_agg(ts)), array_agg(state), array_agg(reason) FROM (
-    SELECT path, ts, state, reason FROM state_events WHERE {_WINDOW}
-    ORDER BY path, ts, event_id
-) e GROUP BY path"""
-
+STATES = _read(
+    "state_events",
+    "array_agg(state), array_agg(reason)",
+    "",
+    "state_ts",
+    "p.state, p.reason",
+    ordered=True,
+)
 CARRIED = """
 SELECT u.path, c.state, c.reason
 FROM unnest(%(u_path)b::text[]) AS u(path)
@@ -78,15 +117,24 @@ CROSS JOIN LATERAL (
     ORDER BY s.ts DESC, s.event_id DESC LIMIT 1
 ) c"""
 
-COUNTS = f"""
-SELECT path, array_send(array_agg(ts)), array_agg(product), array_agg(operation),
-       array_agg(coalesce(good, 0)), array_agg(coalesce(scrap, 0)), array_agg(coalesce(rework, 0))
-FROM other_events WHERE {_WINDOW} AND kind = 'count' GROUP BY path"""
+COUNTS = _read(
+    "other_events",
+    "array_agg(product), array_agg(operation), array_agg(coalesce(good, 0)), "
+    "array_agg(coalesce(scrap, 0)), array_agg(coalesce(rework, 0))",
+    " AND e.kind = 'count'",
+    "count_ts",
+    "p.product, p.operation, p.good, p.scrap, p.rework",
+    ordered=False,
+)
 
-ENERGY = f"""
-SELECT path, array_send(array_agg(ts)), array_agg(energy_kwh)
-FROM other_events WHERE {_WINDOW} AND kind = 'energy' AND energy_kwh IS NOT NULL
-GROUP BY path"""
+ENERGY = _read(
+    "other_events",
+    "array_agg(energy_kwh)",
+    " AND e.kind = 'energy' AND e.energy_kwh IS NOT NULL",
+    "energy_ts",
+    "p.kwh",
+    ordered=False,
+)
 
 # What every raw read asks first, in the same round trip: the months in the window whose raw
 # events retention dropped (the caller then reads roll-ups instead) and the snapshot the read
@@ -257,10 +305,22 @@ def _sums(
 
 
 def _parts(layout: Layout, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The parameters of each read: the units in runs of :data:`UNITS_PER_READ`."""
+    """The parameters of each read: the units in runs of :data:`UNITS_PER_READ`, and the
+    window's whole UTC days (``d_lo`` .. ``d_hi``, none when it holds no whole day)."""
+    day = 86_400_000_000
+    first_day = _EPOCH.date() + dt.timedelta(days=-(-layout.start // day))
+    last_day = max(_EPOCH.date() + dt.timedelta(days=layout.end // day), first_day)
     for first in range(0, len(layout.paths), UNITS_PER_READ):
         run = layout.paths[first : first + UNITS_PER_READ]
-        yield {**params, "u_path": run, "first": run[0], "last": run[-1]}
+        yield {**params, "u_path": run, "d_lo": first_day, "d_hi": last_day}
+
+
+def _sources(rows: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The rows of a read (``_read``) as (raw rows, pack rows), each ``(path, instants,
+    arrays...)``."""
+    raw = [row[2:] for row in rows if row[0] == 0]
+    packed = [row[2:] for row in rows if row[0] == 1]
+    return raw, packed
 
 
 def _none_last(value: str | None) -> tuple[bool, str]:
@@ -287,7 +347,7 @@ def states_and_failures(
             seen = checked
             if seen.expired and stop_if_expired:
                 return seen, [], []
-        _add_states(layout, carried, events, by_reason, seconds, failures)
+        _add_states(layout, carried, _sources(events), by_reason, seconds, failures)
     states = [
         StateTime(layout.values(u, g), _KINDS[k], state, reason, us / 1e6)
         for (u, g, k, state, reason), us in sorted(
@@ -304,31 +364,43 @@ def states_and_failures(
 def _add_states(
     layout: Layout,
     carried: list[Any],
-    events: list[Any],
+    sources: tuple[list[Any], list[Any]],
     by_reason: bool,
     seconds: defaultdict[tuple[int, int, int, str, str | None], int],
     failures: defaultdict[tuple[int, int], list[int]],
 ) -> None:
-    """Add the state intervals of one read (each unit's carried-in state and its events in the
-    window, in order) to ``seconds`` and ``failures``."""
+    """Add the state intervals of one read (each unit's carried-in state, and its events in the
+    window from raw events and from day packs) to ``seconds`` and ``failures``."""
     start, end = layout.start, layout.end
     index = layout.index
     carried = [row for row in carried if row[0] in index]
-    unit, ts, (state_of, reason_of) = _by_unit(events, layout, 4)
-    # each unit's carried-in state first (one microsecond before the window), then its events
-    # in order: a stable sort by unit keeps both orders
-    unit = np.concatenate([np.array([index[row[0]] for row in carried], np.int64), unit])
-    ts = np.concatenate([np.full(len(carried), start - 1, np.int64), ts])
-    state, states = _codes(pa.array([row[1] for row in carried] + state_of, pa.string()))
+    units, instants = (
+        [np.array([index[row[0]] for row in carried], np.int64)],
+        [np.full(len(carried), start - 1, np.int64)],
+    )
+    state_of: list[str | None] = [row[1] for row in carried]
+    reason_of: list[str | None] = [row[2] for row in carried]
+    for source in sources:
+        unit, ts, (states_in, reasons_in) = _by_unit(source, layout, 4)
+        if np.any((unit[1:] == unit[:-1]) & (ts[1:] < ts[:-1])):
+            raise StoreError("PostgreSQL returned a unit's state events out of time order")
+        units.append(unit)
+        instants.append(ts)
+        state_of += states_in
+        reason_of += reasons_in
+    unit, ts = np.concatenate(units), np.concatenate(instants)
+    state, states = _codes(pa.array(state_of, pa.string()))
     if by_reason:
-        reason, reasons = _codes(pa.array([row[2] for row in carried] + reason_of, pa.string()))
+        reason, reasons = _codes(pa.array(reason_of, pa.string()))
     else:
         reason, reasons = np.zeros(len(unit), np.int64), [None]
-    order = np.argsort(unit, kind="stable")
+    # each unit's carried-in state first (one microsecond before the window), then its events
+    # in time order; raw events and packs hold different days, so only events of one source
+    # share an instant, and stable sorts keep their (ts, event id) order
+    order = np.argsort(ts, kind="stable")
+    order = order[np.argsort(unit[order], kind="stable")]
     unit, ts, state, reason = unit[order], ts[order], state[order], reason[order]
     same_as_next = unit[1:] == unit[:-1]
-    if np.any(same_as_next & (ts[1:] < ts[:-1])):
-        raise StoreError("PostgreSQL returned a unit's state events out of time order")
     following = np.full(len(unit), end, np.int64)
     following[:-1] = np.where(same_as_next, ts[1:], end)
     begin = np.maximum(ts, start)
@@ -403,7 +475,7 @@ def _points(
             yield checked
             if checked.expired and stop_if_expired:
                 return
-        unit, ts, columns = _by_unit(rows, layout, width)
+        unit, ts, columns = _by_unit([row[2:] for row in rows], layout, width)
         key = layout.unit_key[unit]
         tile = np.full(len(unit), -1, np.int64)
         for k, tiles in layout.tiles.items():

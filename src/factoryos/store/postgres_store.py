@@ -46,6 +46,7 @@ from factoryos.store import (
     postgres_columns,
     postgres_locks,
     postgres_notices,
+    postgres_packs,
     postgres_retention,
     postgres_rollup_sql,
     postgres_rollups,
@@ -257,6 +258,8 @@ class PostgresStore:
                     if deltas.num_rows:
                         _copy(cur, name, deltas)
                         cur.execute(add)
+            # days below a unit's packed_until lose their packs (postgres_packs)
+            cur.execute(postgres_packs.MARK_HOLES, postgres_batch.unit_days(new))
             if states.num_rows:
                 spans = postgres_batch.state_spans(states)
                 cur.execute(postgres_rollups.UPDATE_UNIT_LAST, spans)
@@ -565,6 +568,16 @@ class PostgresStore:
         done = self._run("retention", lambda c: postgres_retention.apply(c, now))
         self._months -= {p.month for p in done.expiring}
         return done
+
+    # -- day packs (PostgreSQL only) -------------------------------------------------------
+
+    def compact(
+        self, today: dt.date | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> postgres_packs.Compaction:
+        """Pack every unit's days before ``today`` (default: the current UTC day) not packed
+        yet, and the days appends left as holes; ``progress(done, total)`` after each step."""
+        day = today or dt.datetime.now(dt.UTC).date()
+        return self._run("compaction", lambda c: postgres_packs.compact(c, day, progress))
 
     def close(self) -> None:
         self._conn.close()
