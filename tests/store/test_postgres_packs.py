@@ -218,3 +218,13 @@ def test_compact_needs_postgres(tmp_path: Path) -> None:
     result = runner.invoke(app, ["db", "compact", "--db", str(tmp_path / "x.duckdb")])
     assert result.exit_code == 1
     assert "compaction needs the PostgreSQL store" in result.output
+
+
+def test_a_text_holding_the_read_separator_is_refused_with_a_clear_error() -> None:
+    # Raw reads carry each unit's texts as one string joined by U+001F (postgres_columns).
+    events = month_events(A)
+    events.append(StateChange("odd", T0 + dt.timedelta(minutes=30), A, MachineState.IDLE, "a\x1fb"))
+    with PostgresStore(url_with_schema(new_schema()), rollups=False) as pg:
+        pg.append(events)
+        with pytest.raises(StoreError, match="U\\+001F"):
+            pg.state_time(query(), by_reason=True)
