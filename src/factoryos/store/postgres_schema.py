@@ -14,7 +14,8 @@ and the carried-in state of a unit one backward index step. A time window over e
 pruned to its months' partitions and narrowed inside them by a BRIN index on ``ts`` (events
 arrive roughly in time order, so block ranges are tight and the index costs almost nothing).
 ``event_ids`` makes ids unique across kinds and partitions (a partitioned table's unique index
-must include the partition key).
+must include the partition key). ``day_packs`` (migration 7, partitioned by month too) holds a
+unit's closed days as rows of arrays for the raw reads (``postgres_packs``).
 """
 
 from __future__ import annotations
