@@ -371,10 +371,12 @@ def states_and_failures(
     *,
     by_reason: bool,
     stop_if_expired: bool,
+    times: bool = True,
 ) -> tuple[Check, list[StateTime], list[FailureTotal]]:
     """Seconds in each state by group, tile kind and (``by_reason``) reason, and the failures
-    over the same intervals. With ``stop_if_expired``, a window reaching into expired months
-    returns the check alone (the caller reads roll-ups)."""
+    over the same intervals; without ``times`` the failures alone (no state seconds: cutting
+    every interval into tiles is most of the client's work). With ``stop_if_expired``, a window
+    reaching into expired months returns the check alone (the caller reads roll-ups)."""
     seen: Check | None = None
     seconds: defaultdict[tuple[int, int, int, str, str | None], int] = defaultdict(int)
     failures: defaultdict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
@@ -384,7 +386,8 @@ def states_and_failures(
             seen = checked
             if seen.expired and stop_if_expired:
                 return seen, [], []
-        _add_states(layout, carried, _sources(events), by_reason, seconds, failures)
+        sums = (seconds if times else None), failures
+        _add_states(layout, carried, _sources(events), by_reason, *sums)
     states = [
         StateTime(layout.values(u, g), _KINDS[k], state, reason, us / 1e6)
         for (u, g, k, state, reason), us in sorted(
@@ -403,7 +406,7 @@ def _add_states(
     carried: list[Any],
     sources: tuple[list[Any], list[Any]],
     by_reason: bool,
-    seconds: defaultdict[tuple[int, int, int, str, str | None], int],
+    seconds: defaultdict[tuple[int, int, int, str, str | None], int] | None,
     failures: defaultdict[tuple[int, int], list[int]],
 ) -> None:
     """Add the state intervals of one read (each unit's carried-in state, and its events in the
@@ -454,7 +457,7 @@ def _add_states(
     key_of = layout.unit_key[unit]
     for key, tiles in layout.tiles.items():
         mine = key_of == key
-        lasting = np.flatnonzero(mine & (finish > begin))
+        lasting = np.flatnonzero(mine & (finish > begin) & (seconds is not None))
         interval, tile, length = tiles.spread(begin[lasting], finish[lasting])
         rows = lasting[interval]
         for part, values in zip(
@@ -479,9 +482,10 @@ def _add_states(
                 length_us[rows] if length_us is not None else np.zeros(len(rows), np.int64)
             )
     sizes = (len(layout.group_paths), len(layout.groups), len(_KINDS), len(states), len(reasons))
-    keys, (summed,) = _sums([_cat(p) for p in time_parts], sizes, [_cat(time_us)])
-    for (u, g, k, s, r), us in zip(keys, summed.tolist(), strict=True):
-        seconds[u, g, k, states[s], reasons[r]] += int(us)
+    if seconds is not None:
+        keys, (summed,) = _sums([_cat(p) for p in time_parts], sizes, [_cat(time_us)])
+        for (u, g, k, s, r), us in zip(keys, summed.tolist(), strict=True):
+            seconds[u, g, k, states[s], reasons[r]] += int(us)
     keys, (entries, lengths) = _sums(
         [_cat(p) for p in fail_parts], sizes[:2], [_cat(fail_n), _cat(fail_us)]
     )

@@ -633,7 +633,7 @@ def _raw_failures(
     stop_if_expired: bool,
 ) -> tuple[postgres_columns.Check, list[FailureTotal]]:
     seen, _, failures = postgres_columns.states_and_failures(
-        conn, layout, params, by_reason=False, stop_if_expired=stop_if_expired
+        conn, layout, params, by_reason=False, stop_if_expired=stop_if_expired, times=False
     )
     return seen, failures
 
