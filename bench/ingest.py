@@ -23,6 +23,7 @@ ingester's own work by stage.
     .venv/bin/python bench/ingest.py                      # 20,000 messages = 200,000 metrics
     .venv/bin/python bench/ingest.py --messages 5000      # a quick look
     .venv/bin/python bench/ingest.py --messages 6000 --rate 500   # latency below capacity
+    .venv/bin/python bench/ingest.py --no-paho --no-postgres     # (a) and (b) only
 """
 
 from __future__ import annotations
@@ -386,6 +387,8 @@ def main(
     rate: Annotated[
         float, typer.Option(help="Messages/s the publisher keeps to (0: as fast as it can).")
     ] = 0.0,
+    paho: Annotated[bool, typer.Option(help="Run (a'), the paho subscriber.")] = True,
+    postgres: Annotated[bool, typer.Option(help="Run (c), into PostgreSQL.")] = True,
 ) -> None:
     _check_encoder()
     with tempfile.TemporaryDirectory() as tmp:
@@ -399,14 +402,15 @@ def main(
             runs["(a) bare subscriber, lean"] = _broker_cpu(
                 pid, lambda: bare_lean(broker.port, messages, rate)
             )
-            runs["(a') bare subscriber, paho"] = _broker_cpu(
-                pid, lambda: bare_paho(broker.port, messages, rate)
-            )
+            if paho:
+                runs["(a') bare subscriber, paho"] = _broker_cpu(
+                    pid, lambda: bare_paho(broker.port, messages, rate)
+                )
             duck = str(workdir / "bench.duckdb")
             runs["(b) factoryos -> DuckDB"] = _broker_cpu(
                 pid, lambda: ours(broker.port, messages, workdir, duck, rate)
             )
-            url = _postgres()
+            url = _postgres() if postgres else None
             if url is not None:
                 try:
                     runs["(c) factoryos -> PostgreSQL"] = _broker_cpu(

@@ -35,10 +35,10 @@ class KeySet:
             raise ValueError(f"a key set needs at least one slot, not {capacity}")
         self._bits = max(int(capacity - 1).bit_length(), 1)
         self._slots: Keys = np.zeros(1 << self._bits, dtype=np.uint64)
-        self._count = 0
+        self._most = 0  # keys held at most (repeats counted: exact only when counted again)
 
     def __len__(self) -> int:
-        return self._count
+        return int(np.count_nonzero(self._slots))
 
     @property
     def capacity(self) -> int:
@@ -65,17 +65,18 @@ class KeySet:
     def add(self, keys: Keys) -> None:
         """Add the keys (repeats, and keys already there, are kept once)."""
         keys = _nonzero(keys)
-        if 2 * (self._count + len(keys)) > len(self._slots):
-            self._grow(self._count + len(keys))
+        if 2 * (self._most + len(keys)) > len(self._slots):
+            self._most = len(self)  # counted only now: a count per add would cost a sort
+            if 2 * (self._most + len(keys)) > len(self._slots):
+                self._grow(self._most + len(keys))
+        self._most += len(keys)
         where = self._home(keys)
         mask = np.uint64(len(self._slots) - 1)
         while len(keys):
             seen = self._slots[where]
             free = seen == _EMPTY
             # keys that meet at one free slot: numpy keeps the last write, the others go on
-            claimed = where[free]
-            self._slots[claimed] = keys[free]
-            self._count += len(np.unique(claimed))
+            self._slots[where[free]] = keys[free]
             going = self._slots[where] != keys
             keys = keys[going]
             where = (where[going] + np.uint64(1)) & mask
@@ -84,7 +85,7 @@ class KeySet:
         held = self._slots[self._slots != _EMPTY]
         self._bits = max(self._bits, (2 * wanted - 1).bit_length())
         self._slots = np.zeros(1 << self._bits, dtype=np.uint64)
-        self._count = 0
+        self._most = 0
         self.add(held)
 
     def _home(self, keys: Keys) -> Keys:
