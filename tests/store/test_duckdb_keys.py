@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from factoryos.store.duckdb_keys import KeySet
+from factoryos.store.duckdb_keys import KeySet, distinct
 
 
 def keys(*values: int) -> np.ndarray:
@@ -73,3 +73,10 @@ def test_like_a_python_set(batches: list[list[int]], probes: list[int], capacity
     assert len(found) == len(expected)
     every = list(expected) + probes
     assert found.maybe(keys(*every)).tolist() == [(k or 1) in expected for k in every]
+
+
+def test_distinct_tells_a_repeated_key() -> None:
+    assert distinct(keys(1, 2, 3, 2**64 - 1))
+    assert not distinct(keys(1, 2, 3, 2))
+    assert not distinct(keys(0, 1))  # 0 is kept as 1
+    assert distinct(keys())
