@@ -340,7 +340,7 @@ def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
     def on_batch(pipeline: Pipeline, _w: int, batch: Batch, now_ms: int) -> None:
         if not pipelines:
             pipelines.append(pipeline)
-        latencies.extend((now_ms - t) / 1000 for t in batch.events.ts_ms())
+        latencies.extend(((now_ms - batch.events.ts_ms()) / 1000).tolist())
         if batch.first_ms is not None:
             state.setdefault("first", batch.first_ms / 1000)
         state["last"] = now_ms / 1000
