@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import paho.mqtt.client as mqtt
 import typer
 from paho.mqtt.enums import CallbackAPIVersion
@@ -340,7 +341,7 @@ def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
     def on_batch(pipeline: Pipeline, _w: int, batch: Batch, now_ms: int) -> None:
         if not pipelines:
             pipelines.append(pipeline)
-        latencies.extend(((now_ms - batch.events.ts_ms()) / 1000).tolist())
+        latencies.extend(((now_ms - np.asarray(batch.events.ts_ms())) / 1000).tolist())
         if batch.first_ms is not None:
             state.setdefault("first", batch.first_ms / 1000)
         state["last"] = now_ms / 1000
