@@ -174,15 +174,7 @@ class DuckDBStore:
                 self._keep_keys(con)
                 keys = con.sql(_BATCH_KEYS.format(key=KEY_SQL)).fetchnumpy()["key"]
                 fresh, unique = self._unstored(con, table, keys)
-                # state rows first: an id that two kinds use in one batch is stored once, as its
-                # state row
-                is_state = pc.equal(fresh["kind"], "state")
-                states = fresh.filter(is_state)
-                others = fresh.filter(pc.invert(is_state))
-                if states.num_rows and others.num_rows:
-                    others = others.filter(
-                        pc.invert(pc.is_in(others["event_id"], states["event_id"]))
-                    )
+                states, others = _by_table(fresh)
                 inserted = 0
                 for target, columns, rows in (
                     ("state_events", "event_id, ts, path, state, reason", states),
@@ -399,6 +391,21 @@ class DuckDBStore:
     def close(self) -> None:
         with self._lock:
             self._con.close()
+
+
+def _by_table(rows: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """The state rows and the others. State rows first: an id that two kinds use in one batch
+    is stored once, as its state row. A batch of one kind (a live batch of samples) is not
+    copied by a filter."""
+    is_state = pc.equal(rows["kind"], "state")
+    states_n = pc.sum(is_state).as_py() or 0
+    if states_n == 0:
+        return rows.slice(0, 0), rows
+    if states_n == rows.num_rows:
+        return rows, rows.slice(0, 0)
+    states = rows.filter(is_state)
+    others = rows.filter(pc.invert(is_state))
+    return states, others.filter(pc.invert(pc.is_in(others["event_id"], states["event_id"])))
 
 
 def _failure_rows(rows: list[tuple[Any, ...]]) -> list[FailureTotal]:
