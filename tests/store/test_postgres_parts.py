@@ -151,3 +151,8 @@ def test_a_process_killed_between_the_parts_commits_replays_into_each_event_once
 def test_connections_below_one_are_refused() -> None:
     with pytest.raises(Exception, match="connections must be 1 or more, not 0"):
         PostgresStore(url_with_schema(new_schema()), connections=0)
+
+
+def test_by_units_makes_no_more_parts_than_the_batch_has_room_for() -> None:
+    batch = events_to_table([mixed(n) for n in range(3 * postgres_batch.MIN_PART_ROWS)])
+    assert len(postgres_batch.by_units(batch, 8)) == 3

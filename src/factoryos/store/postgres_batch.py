@@ -113,8 +113,9 @@ def _by_unit(table: pa.Table) -> pa.Table:
 
 
 MIN_PART_ROWS = 2_000
-"""A batch is split over several connections only into parts at least this big: below it a
-part's own round trips and commit cost more than the parallel work saves."""
+"""A batch is split over several connections into parts of about this many rows or more
+(unit boundaries permitting): below it a part's own round trips and commit cost more than the
+parallel work saves."""
 
 
 def by_units(batch: pa.Table, parts: int) -> list[pa.Table]:
@@ -122,14 +123,14 @@ def by_units(batch: pa.Table, parts: int) -> list[pa.Table]:
     them (each unit's events, locks, ``unit_last`` row and roll-up hours in one part only), in
     (unit, time) order; the whole batch alone when it is too small to be worth cutting."""
     n = batch.num_rows
-    if parts < 2 or n < 2 * MIN_PART_ROWS:
+    parts = min(parts, n // MIN_PART_ROWS)
+    if parts < 2:
         return [batch]
     ranked = batch.take(pc.sort_indices(batch, _BY_UNIT))
     paths = ranked["path"]
     changes = pc.not_equal(paths.slice(1), paths.slice(0, n - 1)).to_numpy(zero_copy_only=False)
     starts = np.flatnonzero(np.concatenate([[True], changes]))  # each unit's first row
-    share = max(n // parts, MIN_PART_ROWS)
-    wanted = np.arange(1, parts) * share
+    wanted = np.arange(1, parts) * (n // parts)
     cuts = np.unique(starts[np.minimum(np.searchsorted(starts, wanted), len(starts) - 1)])
     bounds = [0, *(int(c) for c in cuts if 0 < c < n), n]
     return [ranked.slice(a, b - a) for a, b in pairwise(bounds) if b > a]
