@@ -83,16 +83,14 @@ def split_kinds(batch: pa.Table) -> tuple[pa.Table, pa.Table]:
     is not filtered: the sort's ``take`` then copies only the columns the table has."""
     is_state = pc.equal(batch["kind"], "state")
     n_states = pc.sum(is_state).as_py() or 0
+    states = batch.select(list(STATE_COLUMNS))
+    others = batch.select(list(OTHER_COLUMNS))
     if n_states == 0:
-        return _by_unit(batch.select(list(STATE_COLUMNS)).slice(0, 0)), _by_unit(
-            batch.select(list(OTHER_COLUMNS))
-        )
-    if n_states == batch.num_rows:
-        return _by_unit(batch.select(list(STATE_COLUMNS))), batch.select(list(OTHER_COLUMNS)).slice(
-            0, 0
-        )
-    states = batch.select(list(STATE_COLUMNS)).filter(is_state)
-    others = batch.select(list(OTHER_COLUMNS)).filter(pc.invert(is_state))
+        states = states.slice(0, 0)
+    elif n_states == batch.num_rows:
+        others = others.slice(0, 0)
+    else:
+        states, others = states.filter(is_state), others.filter(pc.invert(is_state))
     return _by_unit(states), _by_unit(others)
 
 
