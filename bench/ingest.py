@@ -15,7 +15,8 @@ so the load costs well under a microsecond a metric. In the same run:
        the server is there.
 
 Prints metrics/s, the ratio to (a), the CPU time per metric of this process (subscriber or
-ingester; the ingester's writer thread apart), of the publisher and of Mosquitto,
+ingester; the ingester's writer thread apart), of the publisher, of Mosquitto and of the
+PostgreSQL backends serving the ingester,
 publish-to-commit latency p50/p99 and the counts reconciled. On a shared machine compare the CPU
 figures: wall rates follow the neighbours' load. ``bench/ingest_stages.py`` splits the
 ingester's own work by stage.
@@ -240,6 +241,7 @@ class Run:
     pipeline: Pipeline | None = None
     writer_cpu_s: float = 0.0  # of those, the writer thread's (commits and acknowledgements)
     broker_cpu_s: float = 0.0  # Mosquitto's, the same span
+    server_cpu_s: float = 0.0  # the PostgreSQL backends' serving the ingester, the same span
 
 
 def _broker_cpu(pid: int, path: Callable[[], Run]) -> Run:
@@ -348,6 +350,7 @@ def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
         state["writer_cpu"] = time.thread_time()  # the writer thread's own CPU
         if pipeline.counts.stored >= want:
             state["cpu"] = time.process_time()
+            state["server_cpu"] = sum(_cpu_of(pid) for pid in backends)
             stop.set()
 
     mapping = load_mapping_text(MAPPING.replace("HOST", f"bench{len(db)}"))
@@ -363,6 +366,8 @@ def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
     )
     thread.start()
     time.sleep(1.0)
+    backends = _backends(db)
+    server_cpu = sum(_cpu_of(pid) for pid in backends)
     publisher = Publisher(port, messages, rate)
     cpu = time.process_time()
     publisher.go()
@@ -380,6 +385,7 @@ def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
     run = Run(state["last"] - state["first"], state["cpu"] - cpu, publisher_cpu, latencies)
     run.pipeline = pipelines[0]
     run.writer_cpu_s = state["writer_cpu"]
+    run.server_cpu_s = state["server_cpu"] - server_cpu
     return run
 
 
@@ -434,6 +440,7 @@ def main(
         "of it writer",
         "publisher CPU µs/metric",
         "broker CPU µs/metric",
+        "PostgreSQL CPU µs/metric",
     ):
         table.add_column(column, justify="right")
     for name, run in runs.items():
@@ -447,6 +454,7 @@ def main(
             f"{run.writer_cpu_s / metrics * 1e6:.2f}" if run.pipeline else "",
             f"{run.publisher_cpu_s / metrics * 1e6:.2f}",
             f"{run.broker_cpu_s / metrics * 1e6:.2f}",
+            f"{run.server_cpu_s / metrics * 1e6:.2f}" if run.server_cpu_s else "",
         )
     console.print(table)
     console.print(
@@ -489,6 +497,20 @@ def _postgres() -> str | None:
         console.print(f"[yellow]PostgreSQL skipped:[/] {exc}")
         return None
     return f"{PG}/{name}"
+
+
+def _backends(db: str) -> list[int]:
+    """The server processes of the ingester's connections to database ``db`` (none for a
+    DuckDB file), whose CPU the run adds up from ``/proc``."""
+    if not db.startswith("postgresql://"):
+        return []
+    import psycopg
+
+    with psycopg.connect(f"{PG}/test", autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (db.rsplit("/", 1)[1],)
+        ).fetchall()
+    return [int(pid) for (pid,) in rows]
 
 
 def _drop(url: str) -> None:
