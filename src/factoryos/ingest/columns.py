@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from factoryos.model.events import (
@@ -147,9 +149,13 @@ class EventColumns:
         for column, value in zip(k.columns.values(), own, strict=True):
             column.append(value)
 
-    def ts_ms(self) -> list[int]:
-        """Every event's timestamp in milliseconds (the benchmark's publish-to-commit latency)."""
-        return [us // 1000 for k in self._kinds.values() for us in k.ts_us]
+    def ts_ms(self) -> npt.NDArray[np.int64]:
+        """Every event's timestamp in milliseconds (the benchmark's publish-to-commit latency;
+        in numpy: a Python loop over the events cost the benchmark ~0.2 µs a metric)."""
+        return (
+            np.concatenate([np.array(k.ts_us, dtype=np.int64) for k in self._kinds.values()])
+            // 1000
+        )
 
     def table(self) -> pa.Table:
         """The canonical long table of every event, state changes first."""
