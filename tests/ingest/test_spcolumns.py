@@ -284,6 +284,15 @@ def test_a_plain_benchmark_message_is_taken_in_c() -> None:
     assert list(columns.ts_ms()) == [NOW_MS + i for i in range(10)] + [NOW_MS] * 2
 
 
+def test_a_batch_without_compiled_samples_has_their_empty_columns() -> None:
+    """A batch of births or rarer kinds only: the compiled decoder's part adds nothing."""
+    columns = EventColumns()
+    assert columns.compiled is not None and len(columns) == 0
+    assert columns.compiled.columns() == (b"", b"", b"", b"", [], [], [])
+    assert list(columns.ts_ms()) == []
+    assert columns.table().num_rows == 0
+
+
 def test_without_the_extension_the_python_path_decodes_and_says_so(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -520,10 +520,15 @@ static PyObject *Samples_columns(Samples *self, PyObject *unused) {
     PyObject *sensors = PyList_GetSlice(self->sensors, 0, PY_SSIZE_T_MAX);
     PyObject *units = PyList_GetSlice(self->units, 0, PY_SSIZE_T_MAX);
     PyObject *result = NULL;
+    /* before the first sample the buffers are NULL, which "y#" would make None, not b"" */
+    static const char none[1];
     if (paths && sensors && units)
-        result = Py_BuildValue("y#y#y#y#OOO", self->ids, n * ID_LEN, (const char *)self->ts_us,
-                               n * (Py_ssize_t)sizeof(int64_t), (const char *)self->values,
-                               n * (Py_ssize_t)sizeof(double), (const char *)self->codes,
+        result = Py_BuildValue("y#y#y#y#OOO", n ? self->ids : none, n * ID_LEN,
+                               n ? (const char *)self->ts_us : none,
+                               n * (Py_ssize_t)sizeof(int64_t),
+                               n ? (const char *)self->values : none,
+                               n * (Py_ssize_t)sizeof(double),
+                               n ? (const char *)self->codes : none,
                                n * (Py_ssize_t)sizeof(int32_t), paths, sensors, units);
     Py_XDECREF(paths);
     Py_XDECREF(sensors);
