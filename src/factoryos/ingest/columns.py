@@ -157,7 +157,8 @@ class EventColumns:
         in numpy: a Python loop over the events cost the benchmark ~0.2 µs a metric)."""
         parts = [np.array(k.ts_us, dtype=np.int64) for k in self._kinds.values()]
         if self.compiled is not None:
-            parts.append(np.frombuffer(self.compiled.columns()[1], dtype=np.int64))
+            # in the order of :meth:`table`
+            parts.insert(3, np.frombuffer(self.compiled.columns()[1], dtype=np.int64))
         return np.concatenate(parts) // 1000
 
     def table(self) -> pa.Table:
@@ -172,8 +173,9 @@ class EventColumns:
 
 
 def _compiled_table(samples: _spcolumns.Samples) -> pa.Table | None:
-    """The compiled decoder's samples as the canonical table: its buffers wrapped, not copied,
-    and path, sensor and unit taken from the batch's dictionary by code (one pass in Arrow)."""
+    """The compiled decoder's samples as the canonical table: its buffers copied once (a memcpy
+    each) and wrapped, path, sensor and unit taken from the batch's dictionary by code (one pass
+    in Arrow)."""
     n = len(samples)
     if not n:
         return None
