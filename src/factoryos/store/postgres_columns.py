@@ -21,6 +21,7 @@ not aggregated. Events of one unit at one instant follow event id order, as in e
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _INSTANTS = np.dtype([("length", ">i4"), ("us", ">i8")])
 _PG_EPOCH_US = 946_684_800_000_000
 UNITS_PER_READ = 32
+# ``_sums`` counts in a dense array up to this many possible codes (512 KiB of float64)
+_DENSE_CELLS = 1 << 16
 # Texts travel as one string per row, joined by the unit separator with NULL as the record
 # separator (``_texts`` splits them in Arrow): a text array would become a Python string per
 # element in psycopg, the largest part of the client's time once the server read day packs.
@@ -362,9 +365,17 @@ def _sums(
     if len(parts[0]) == 0:
         return [], [np.zeros(0) for _ in weights]
     shape = tuple(max(size, 1) for size in sizes)
-    distinct, inverse = np.unique(np.ravel_multi_index(tuple(parts), shape), return_inverse=True)
+    flat = np.ravel_multi_index(tuple(parts), shape)
+    cells = math.prod(shape)
+    if cells <= max(4 * len(flat), _DENSE_CELLS):
+        # few possible codes (a line-month's days, kinds, states and reasons): counted in place,
+        # no sort (np.unique's was 6 ms of an area-month's client CPU at 1 M events)
+        distinct = np.flatnonzero(np.bincount(flat, minlength=cells))
+        sums = [np.bincount(flat, weights=w, minlength=cells)[distinct] for w in weights]
+    else:
+        distinct, inverse = np.unique(flat, return_inverse=True)
+        sums = [np.bincount(inverse, weights=w, minlength=len(distinct)) for w in weights]
     codes = [c.tolist() for c in np.unravel_index(distinct, shape)]
-    sums = [np.bincount(inverse, weights=w, minlength=len(distinct)) for w in weights]
     return list(zip(*codes, strict=True)), sums
 
 
