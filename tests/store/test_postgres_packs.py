@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -220,11 +221,46 @@ def test_compact_needs_postgres(tmp_path: Path) -> None:
     assert "compaction needs the PostgreSQL store" in result.output
 
 
-def test_a_text_holding_the_read_separator_is_refused_with_a_clear_error() -> None:
-    # Raw reads carry each unit's texts as one string joined by U+001F (postgres_columns).
-    events = month_events(A)
-    events.append(StateChange("odd", T0 + dt.timedelta(minutes=30), A, MachineState.IDLE, "a\x1fb"))
-    with PostgresStore(url_with_schema(new_schema()), rollups=False) as pg:
+ODD_TEXTS = ["a\x1fb", "\x1f", "\x1e", "\x1d", "a\x1eb\x1d", "", None, "\x1e\x1f\x1e"]
+# without the separator every part count is right: only the NULL mark can mislead
+NO_SEPARATOR = ["\x1e", "", None, "\x1d", "a\x1eb", "\x1e", "b", None]
+
+
+def odd_text_events(unit: str, texts: list[str | None] = ODD_TEXTS) -> list[Event]:
+    """``month_events`` with reasons, products and operations holding the characters the raw
+    reads join texts with (postgres_columns), empty strings and NULLs."""
+    out: list[Event] = []
+    for n, event in enumerate(month_events(unit)):
+        odd = texts[n % len(texts)]
+        if isinstance(event, StateChange):
+            event = replace(event, reason=odd)
+        elif isinstance(event, ProductionCount):
+            event = replace(event, product=odd or "", operation=texts[(n + 3) % 8])
+        out.append(event)
+    return out
+
+
+@pytest.mark.parametrize("texts", [ODD_TEXTS, NO_SEPARATOR])
+@pytest.mark.parametrize("packed", [False, True])
+def test_texts_holding_the_read_separators_empty_and_null_read_back_exactly(
+    packed: bool, texts: list[str | None]
+) -> None:
+    events = odd_text_events(A, texts) + odd_text_events(B, texts)
+    with PostgresStore(url_with_schema(new_schema()), rollups=False) as pg, DuckDBStore() as duck:
         pg.append(events)
-        with pytest.raises(StoreError, match="U\\+001F"):
-            pg.state_time(query(), by_reason=True)
+        duck.append(events)
+        if packed:
+            assert pg.compact(day_of(4)).packs == 8
+        got, want = answers(pg, query()), answers(duck, query())
+        assert {reason for _, _, _, reason in want["states"]} >= {*texts}  # all of them
+        assert_same(got, want)
+
+
+def test_a_unit_of_ordinary_texts_beside_one_of_odd_texts_reads_exactly() -> None:
+    # some days packed, some raw; the read of both units is made again with text arrays
+    events = month_events(A) + odd_text_events(B)
+    with PostgresStore(url_with_schema(new_schema()), rollups=False) as pg, DuckDBStore() as duck:
+        pg.append(events)
+        duck.append(events)
+        pg.compact(day_of(2))
+        assert_same(answers(pg, query()), answers(duck, query()))
