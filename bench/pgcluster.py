@@ -41,6 +41,13 @@ class Cluster:
     log: Path
 
 
+def conf_settings(conf: Path) -> dict[str, str]:
+    """The ``name = value`` lines of a PostgreSQL configuration file (comments dropped)."""
+    lines = (line.split("#", 1)[0].strip() for line in conf.read_text().splitlines())
+    pairs = (line.split("=", 1) for line in lines if line)
+    return {name.strip(): value.strip().strip("'") for name, value in pairs}
+
+
 def free_port() -> int:
     """A loopback port nobody listens on now (the kernel's pick)."""
     with socket.socket() as probe:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from bench.pgcluster import BIN, ClusterError, throwaway_cluster
+from bench.pgcluster import BIN, ClusterError, conf_settings, throwaway_cluster
 
 CONF = Path(__file__).resolve().parents[2] / "config" / "postgresql-plant.conf"
 pytestmark = [
@@ -22,21 +22,12 @@ pytestmark = [
 ]
 
 
-def conf_settings() -> dict[str, str]:
-    """``name = value`` lines of the plant file (comments and blank lines skipped)."""
-    lines = (line.split("#", 1)[0].strip() for line in CONF.read_text().splitlines())
-    return dict(
-        (name.strip(), value.strip().strip("'")) for name, value in
-        (line.split("=", 1) for line in lines if line)
-    )  # fmt: skip
-
-
 def leftovers() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("pgcluster-*")}
 
 
 def test_the_plant_settings_are_accepted_and_in_effect() -> None:
-    settings = conf_settings()
+    settings = conf_settings(CONF)
     assert {"shared_buffers", "max_wal_size", "synchronous_commit"} <= settings.keys()
     with throwaway_cluster(CONF) as cluster, psycopg.connect(cluster.url) as conn:
         errors = conn.execute(
