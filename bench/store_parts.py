@@ -7,6 +7,8 @@ store does it (binary ``COPY`` built from Arrow, ids sorted, events sorted by un
   heap          the events into the two monthly-partitioned event tables, no index (the peer)
   + brin        the same with the ``ts`` BRIN indexes
   + path_ts     the same with the ``(path, ts)`` btrees
+  path_ts:nodedup  the same, the btrees without deduplication (``(path, ts)`` keys are nearly
+                unique, so the pass that looks for duplicates before a page splits finds none)
   ids:STYLE     the ids alone into the ``event_ids`` registry, ids of each style:
                 bench ``b<n>``; random (20 hex digits of a hash, as the ingesters' ids);
                 time-first (the event's instant in hex, then the hash: UUIDv7's layout)
@@ -39,7 +41,16 @@ from factoryos.store import pgcopy, postgres_batch, postgres_schema
 from factoryos.store.postgres_store import PostgresStore
 from store import bench_server, generate, id_style, server_cpu_s
 
-PARTS = ("heap", "brin", "path_ts", "ids:bench", "ids:random", "ids:time-first", "store")
+PARTS = (
+    "heap",
+    "brin",
+    "path_ts",
+    "path_ts:nodedup",
+    "ids:bench",
+    "ids:random",
+    "ids:time-first",
+    "store",
+)
 
 
 def copy(cur: psycopg.Cursor[Any], name: str, part: pa.Table) -> None:
@@ -102,7 +113,7 @@ def run_part(
     store = PostgresStore(scoped)
     conn = store._conn  # the store's own session: its schema, settings and work tables
     try:
-        if part in ("heap", "brin", "path_ts"):
+        if part in ("heap", "brin", "path_ts", "path_ts:nodedup"):
             keep = {"brin": "_ts", "path_ts": "_path_ts"}.get(part)
             for table_name in postgres_schema.EVENT_TABLES:
                 for suffix in ("_ts", "_path_ts"):
@@ -110,6 +121,14 @@ def run_part(
                         conn.execute(
                             sql.SQL("DROP INDEX {}").format(sql.Identifier(table_name + suffix))
                         )
+                if part == "path_ts:nodedup":  # the monthly partitions made later inherit it
+                    conn.execute(
+                        sql.SQL(
+                            "CREATE INDEX {} ON {} (path, ts) WITH (deduplicate_items = off)"
+                        ).format(
+                            sql.Identifier(f"{table_name}_path_ts"), sql.Identifier(table_name)
+                        )
+                    )
             write = events_writer(conn)
         elif part.startswith("ids:"):
             table = id_style(table, part[4:])
