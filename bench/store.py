@@ -22,7 +22,8 @@ so a weekday has 7 hours cut by a tile boundary that roll-ups cannot serve whole
 
 ``--server plant`` runs it all on a throwaway cluster of its own started with the plant's
 settings (``bench/pgcluster.py``; as root, the server runs as the ``postgres`` OS user), instead
-of the ``--url`` server; either way the settings that matter are printed first. ``--ids`` picks
+of the ``--url`` server (``--plant-conf`` a variant of the file, to weigh one line); either way
+the settings that matter are printed first. ``--ids`` picks
 the ids' layout: the registry's btree takes ``bench`` ids (``b<n>``: a batch lands in one key
 range) and ``time-first`` ones (the instant first, UUIDv7's layout) at its right edge, ``random``
 ones (hashes, as the live ingesters make them) on leaves all over it.
@@ -134,14 +135,14 @@ def id_style(table: pa.Table, style: str) -> pa.Table:
 
 
 @contextmanager
-def bench_server(server: str, url: str) -> Iterator[str]:
+def bench_server(server: str, url: str, conf: Path = PLANT_CONF) -> Iterator[str]:
     """The URL of the server to measure: ``url``, or a throwaway cluster with the plant's
-    settings for the block's duration."""
+    settings (``conf``) for the block's duration."""
     if server == "url":
         yield url
     elif server == "plant":
-        with throwaway_cluster(PLANT_CONF) as cluster:
-            console.print(f"throwaway cluster with {PLANT_CONF.name} at {cluster.url}")
+        with throwaway_cluster(conf) as cluster:
+            console.print(f"throwaway cluster with {conf} at {cluster.url}")
             yield cluster.url
     else:
         raise typer.BadParameter(f"server {server!r}: 'url' or 'plant'")
@@ -345,6 +346,9 @@ def main(
             "with config/postgresql-plant.conf, removed at exit."
         ),
     ] = "url",
+    plant_conf: Annotated[
+        Path, typer.Option(help="The settings of --server plant (a variant, to weigh one line).")
+    ] = PLANT_CONF,
     ids: Annotated[str, typer.Option(help=f"The ids' layout: {', '.join(ID_STYLES)}.")] = "bench",
     seed: int = 1,
     reads_only: Annotated[
@@ -366,7 +370,7 @@ def main(
         f"generated {events:,} events of {units} units over 2026, {ids} ids, "
         f"in {time.perf_counter() - began:.1f} s"
     )
-    with bench_server(server, url) as server_url:
+    with bench_server(server, url, plant_conf) as server_url:
         run(table, server_url, events, units, batch, queries, seed, reads_only, keep)
 
 
