@@ -15,7 +15,8 @@ so the load costs well under a microsecond a metric. In the same run:
        the server is there.
 
 Prints metrics/s, the ratio to (a), the CPU time per metric of this process (subscriber or
-ingester; the ingester's writer thread apart), of the publisher and of Mosquitto,
+ingester; the ingester's writer thread apart), of the publisher, of Mosquitto and of the
+PostgreSQL backends serving the ingester,
 publish-to-commit latency p50/p99 and the counts reconciled. On a shared machine compare the CPU
 figures: wall rates follow the neighbours' load. ``bench/ingest_stages.py`` splits the
 ingester's own work by stage.
@@ -23,6 +24,7 @@ ingester's own work by stage.
     .venv/bin/python bench/ingest.py                      # 20,000 messages = 200,000 metrics
     .venv/bin/python bench/ingest.py --messages 5000      # a quick look
     .venv/bin/python bench/ingest.py --messages 6000 --rate 500   # latency below capacity
+    .venv/bin/python bench/ingest.py --no-paho --no-postgres     # (a) and (b) only
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import paho.mqtt.client as mqtt
 import typer
 from paho.mqtt.enums import CallbackAPIVersion
@@ -238,6 +241,7 @@ class Run:
     pipeline: Pipeline | None = None
     writer_cpu_s: float = 0.0  # of those, the writer thread's (commits and acknowledgements)
     broker_cpu_s: float = 0.0  # Mosquitto's, the same span
+    server_cpu_s: float = 0.0  # the PostgreSQL backends' serving the ingester, the same span
 
 
 def _broker_cpu(pid: int, path: Callable[[], Run]) -> Run:
@@ -339,13 +343,14 @@ def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
     def on_batch(pipeline: Pipeline, _w: int, batch: Batch, now_ms: int) -> None:
         if not pipelines:
             pipelines.append(pipeline)
-        latencies.extend((now_ms - t) / 1000 for t in batch.events.ts_ms())
+        latencies.extend(((now_ms - np.asarray(batch.events.ts_ms())) / 1000).tolist())
         if batch.first_ms is not None:
             state.setdefault("first", batch.first_ms / 1000)
         state["last"] = now_ms / 1000
         state["writer_cpu"] = time.thread_time()  # the writer thread's own CPU
         if pipeline.counts.stored >= want:
             state["cpu"] = time.process_time()
+            state["server_cpu"] = sum(_cpu_of(pid) for pid in backends)
             stop.set()
 
     mapping = load_mapping_text(MAPPING.replace("HOST", f"bench{len(db)}"))
@@ -361,6 +366,8 @@ def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
     )
     thread.start()
     time.sleep(1.0)
+    backends = _backends(db)
+    server_cpu = sum(_cpu_of(pid) for pid in backends)
     publisher = Publisher(port, messages, rate)
     cpu = time.process_time()
     publisher.go()
@@ -378,6 +385,7 @@ def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
     run = Run(state["last"] - state["first"], state["cpu"] - cpu, publisher_cpu, latencies)
     run.pipeline = pipelines[0]
     run.writer_cpu_s = state["writer_cpu"]
+    run.server_cpu_s = state["server_cpu"] - server_cpu
     return run
 
 
@@ -386,6 +394,8 @@ def main(
     rate: Annotated[
         float, typer.Option(help="Messages/s the publisher keeps to (0: as fast as it can).")
     ] = 0.0,
+    paho: Annotated[bool, typer.Option(help="Run (a'), the paho subscriber.")] = True,
+    postgres: Annotated[bool, typer.Option(help="Run (c), into PostgreSQL.")] = True,
 ) -> None:
     _check_encoder()
     with tempfile.TemporaryDirectory() as tmp:
@@ -399,14 +409,15 @@ def main(
             runs["(a) bare subscriber, lean"] = _broker_cpu(
                 pid, lambda: bare_lean(broker.port, messages, rate)
             )
-            runs["(a') bare subscriber, paho"] = _broker_cpu(
-                pid, lambda: bare_paho(broker.port, messages, rate)
-            )
+            if paho:
+                runs["(a') bare subscriber, paho"] = _broker_cpu(
+                    pid, lambda: bare_paho(broker.port, messages, rate)
+                )
             duck = str(workdir / "bench.duckdb")
             runs["(b) factoryos -> DuckDB"] = _broker_cpu(
                 pid, lambda: ours(broker.port, messages, workdir, duck, rate)
             )
-            url = _postgres()
+            url = _postgres() if postgres else None
             if url is not None:
                 try:
                     runs["(c) factoryos -> PostgreSQL"] = _broker_cpu(
@@ -429,6 +440,7 @@ def main(
         "of it writer",
         "publisher CPU µs/metric",
         "broker CPU µs/metric",
+        "PostgreSQL CPU µs/metric",
     ):
         table.add_column(column, justify="right")
     for name, run in runs.items():
@@ -442,6 +454,7 @@ def main(
             f"{run.writer_cpu_s / metrics * 1e6:.2f}" if run.pipeline else "",
             f"{run.publisher_cpu_s / metrics * 1e6:.2f}",
             f"{run.broker_cpu_s / metrics * 1e6:.2f}",
+            f"{run.server_cpu_s / metrics * 1e6:.2f}" if run.server_cpu_s else "",
         )
     console.print(table)
     console.print(
@@ -484,6 +497,20 @@ def _postgres() -> str | None:
         console.print(f"[yellow]PostgreSQL skipped:[/] {exc}")
         return None
     return f"{PG}/{name}"
+
+
+def _backends(db: str) -> list[int]:
+    """The server processes of the ingester's connections to database ``db`` (none for a
+    DuckDB file), whose CPU the run adds up from ``/proc``."""
+    if not db.startswith("postgresql://"):
+        return []
+    import psycopg
+
+    with psycopg.connect(f"{PG}/test", autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (db.rsplit("/", 1)[1],)
+        ).fetchall()
+    return [int(pid) for (pid,) in rows]
 
 
 def _drop(url: str) -> None:

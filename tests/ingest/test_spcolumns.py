@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from factoryos.ingest import _spcolumns, spdata
 from factoryos.ingest import sparkplug_b_pb2 as pb
+from factoryos.ingest.columns import EventColumns
 from factoryos.ingest.mapping import load_mapping_text
 from factoryos.ingest.pipeline import Pipeline
 from factoryos.ingest.sparkplug import BDSEQ_METRIC, DataType, Metric, Payload, encode
@@ -31,6 +32,7 @@ from factoryos.ingest.spdata import DataPath
 NOW_MS = 1_780_000_000_000
 G, N, D = "cell", "line.one", "d0"
 DDATA = f"spBv1.0/{G}/DDATA/{N}/{D}"
+SAMPLE_COLUMNS = ("event_id", "ts", "path", "sensor", "value", "unit")
 SCALARS = [t for t in DataType if t <= DataType.FILE and t != DataType.DATASET]
 # "s<datatype>" is mapped as a sample (a Boolean or String one never makes one), "u<datatype>"
 # is named by no rule, "state" makes readings for the converter
@@ -100,7 +102,13 @@ def _outcome(pipeline: Pipeline, data: bytes) -> tuple[Any, ...]:
     node = pipeline.host.session_of(G, N)
     assert node is not None
     result = None if taken is None else (taken.readings, taken.samples, taken.unmapped)
-    return result, [list(c) for c in columns.sample_lists], node.next_seq, node.last_ts
+    return result, _samples(columns), node.next_seq, node.last_ts
+
+
+def _samples(columns: EventColumns) -> list[list[Any]]:
+    """The batch's samples as its table has them, whichever decoder took them."""
+    table = columns.table()
+    return [table[name].to_pylist() for name in SAMPLE_COLUMNS]
 
 
 _u32 = st.integers(0, 2**32 - 1) | st.sampled_from([0, 127, 128, 255, 256, 2**15, 2**31, 2**32 - 1])
@@ -212,7 +220,8 @@ def test_the_compiled_decoder_takes_what_the_python_path_takes(
     compiled = _pipeline(future, aliases, compiled=True)
     plan = compiled.data_path._plan(DDATA)
     assert plan is not None and plan.compiled is not None
-    direct = plan.compiled.take(data, 2, NOW_MS + 300_000 if future == "300" else None, _lists())
+    latest = NOW_MS + 300_000 if future == "300" else None
+    direct = plan.compiled.take(data, 2, latest, _spcolumns.Samples())
     assert _outcome(compiled, data) == python
     result = python[0]
     event("taken in C" if direct else "taken in Python" if result else "declined")
@@ -239,10 +248,6 @@ def test_mangled_payloads_are_declined_or_taken_alike(
     assert _outcome(_pipeline("300", aliases, compiled=True), data) == python
 
 
-def _lists() -> tuple[list[Any], ...]:
-    return tuple([] for _ in range(6))
-
-
 def test_the_event_ids_hash_is_blake2b() -> None:
     for size in range(0, 300, 7):
         data = bytes(range(256))[:size] * 2
@@ -266,13 +271,26 @@ def test_a_plain_benchmark_message_is_taken_in_c() -> None:
     compiled = _pipeline("300", aliases, compiled=True)
     plan = compiled.data_path._plan(DDATA)
     assert plan is not None and plan.compiled is not None
-    lists = _lists()
-    assert plan.compiled.take(data, 2, None, lists) == (12, 0, NOW_MS)
+    columns = EventColumns()
+    assert columns.compiled is not None
+    assert plan.compiled.take(data, 2, None, columns.compiled) == (12, 0, NOW_MS)
+    assert len(columns) == 12
     python = _outcome(_pipeline("300", aliases, compiled=False), data)
-    assert [list(c) for c in lists] == python[1]
+    lists = _samples(columns)
+    assert lists == python[1]
     assert lists[4][10:] == [-5.0, float(2**64 - 1)]
     assert lists[0][0].startswith("in-") and lists[0][0].endswith("-002.000")
     assert struct.pack("<d", lists[4][1]) == struct.pack("<d", 1 / 3)
+    assert list(columns.ts_ms()) == [NOW_MS + i for i in range(10)] + [NOW_MS] * 2
+
+
+def test_a_batch_without_compiled_samples_has_their_empty_columns() -> None:
+    """A batch of births or rarer kinds only: the compiled decoder's part adds nothing."""
+    columns = EventColumns()
+    assert columns.compiled is not None and len(columns) == 0
+    assert columns.compiled.columns() == (b"", b"", b"", b"", [], [], [])
+    assert list(columns.ts_ms()) == []
+    assert columns.table().num_rows == 0
 
 
 def test_without_the_extension_the_python_path_decodes_and_says_so(

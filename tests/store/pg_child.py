@@ -1,8 +1,8 @@
 """A writer process for the concurrency tests: appends events ``first..last-1`` in batches.
 
-``python -m tests.store.pg_child URL FIRST LAST BATCH`` prints ``ready`` before the first append
-and ``done INSERTED DUPLICATES`` at the end. Ids depend only on the number, so two writers with
-overlapping ranges append the same events.
+``python -m tests.store.pg_child URL FIRST LAST BATCH [CONNECTIONS]`` prints ``ready`` before the
+first append and ``done INSERTED DUPLICATES`` at the end. Ids depend only on the number, so two
+writers with overlapping ranges append the same events.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ def event(n: int) -> Event:
     return StateChange(f"ev{n:08d}", ts, path, STATES[n % 3])
 
 
-def main(url: str, first: int, last: int, batch: int) -> None:
+def main(url: str, first: int, last: int, batch: int, connections: int = 1) -> None:
     inserted = duplicates = 0
-    with PostgresStore(url) as store:
+    with PostgresStore(url, connections=connections) as store:
         print("ready", flush=True)
         for lo in range(first, last, batch):
             result = store.append([event(n) for n in range(lo, min(lo + batch, last))])
@@ -38,4 +38,4 @@ def main(url: str, first: int, last: int, batch: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    main(sys.argv[1], *(int(a) for a in sys.argv[2:]))

@@ -36,9 +36,12 @@ def url() -> Iterator[str]:
     drop_schemas()
 
 
-def writer(url: str, first: int, last: int, batch: int) -> subprocess.Popen[str]:
+def writer(
+    url: str, first: int, last: int, batch: int, connections: int = 1
+) -> subprocess.Popen[str]:
+    args = [url, *(str(a) for a in (first, last, batch, connections))]
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.store.pg_child", url, str(first), str(last), str(batch)],
+        [sys.executable, "-m", "tests.store.pg_child", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

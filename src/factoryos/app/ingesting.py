@@ -139,11 +139,17 @@ def run_ingest(
         return pipeline.counts
 
 
+WRITE_CONNECTIONS = 2
+"""PostgreSQL connections a batch is written on, in parts, at once: most of an append is the
+server's index work, and two backends do it on two cores (``bench/ingest.py``, docs/ingest.md).
+The messages of a batch are acknowledged after every part has committed."""
+
+
 @contextmanager
 def _stores(
     settings: Settings, letters_path: str | None = None, given: EventStore | None = None
 ) -> Iterator[tuple[EventStore, DeadLetterStore]]:
-    store = given if given is not None else open_store(settings)
+    store = given if given is not None else open_store(settings, connections=WRITE_CONNECTIONS)
     try:
         letters = DuckDBDeadLetterStore(letters_path or dead_letter_path(settings))
         try:

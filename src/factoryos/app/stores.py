@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 from factoryos.app.settings import Settings
 from factoryos.model.errors import StoreError
 from factoryos.store.duckdb_store import DuckDBStore
+from factoryos.store.postgres_packs import Compaction
 from factoryos.store.postgres_records import PostgresRecordStore
 from factoryos.store.postgres_retention import RetentionPlan
 from factoryos.store.postgres_store import PostgresStore
@@ -18,14 +20,16 @@ from factoryos.store.records import DuckDBRecordStore, RecordStore
 from factoryos.store.users import DuckDBUserStore, UserStore
 
 
-def open_store(settings: Settings, *, must_exist: bool = False) -> EventStore:
+def open_store(settings: Settings, *, must_exist: bool = False, connections: int = 1) -> EventStore:
     """The store at ``settings.db``: PostgreSQL for a ``postgresql://`` URL, else a DuckDB file.
 
     ``must_exist`` refuses a DuckDB file that is not there (a reader with nothing to read had a
     typo); a PostgreSQL database must always exist, the server says so in one line.
+    ``connections``: PostgreSQL writes a big batch in that many parts at once (a live writer's
+    choice; DuckDB has one writer).
     """
     if is_postgres_url(settings.db):
-        return PostgresStore(settings.db)
+        return PostgresStore(settings.db, connections=connections)
     if must_exist and settings.db != ":memory:" and not Path(settings.db).exists():
         raise StoreError(f"no event store at {settings.db!r}: run 'factoryos import' first")
     return DuckDBStore(settings.db)
@@ -64,6 +68,19 @@ def upgrade_store(settings: Settings) -> tuple[str, list[str]]:
         return shown(settings.db), []  # the embedded file creates its tables as it opens
     with PostgresStore(settings.db, upgrade=True) as store:
         return store.url.shown, list(store.applied)
+
+
+def compact(
+    settings: Settings, progress: Callable[[int, int], None] | None = None
+) -> tuple[str, Compaction]:
+    """Pack the PostgreSQL store's closed days for reading: (where, what was packed)."""
+    if not is_postgres_url(settings.db):
+        raise StoreError(
+            f"{shown(settings.db)}: compaction needs the PostgreSQL store (day packs); the "
+            "embedded DuckDB file reads its columns as they are"
+        )
+    with PostgresStore(settings.db) as store:
+        return store.url.shown, store.compact(progress=progress)
 
 
 def retention(

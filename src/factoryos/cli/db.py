@@ -1,4 +1,4 @@
-"""``factoryos db``: look after the event store (schema upgrades, retention)."""
+"""``factoryos db``: look after the event store (schema upgrades, retention, compaction)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,19 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from factoryos.app.settings import Settings
+from factoryos.app.stores import compact as run_compact
 from factoryos.app.stores import retention as run_retention
 from factoryos.app.stores import upgrade_store
 from factoryos.cli.errors import reported_errors
 
 console = Console(soft_wrap=True)  # URLs stay on one line
 app = typer.Typer(
-    help="Look after the event store: schema upgrades, retention.", no_args_is_help=True
+    help="Look after the event store: schema upgrades, retention, compaction.",
+    no_args_is_help=True,
 )
 
 Db = Annotated[
@@ -33,6 +36,26 @@ def upgrade(db: Db = None) -> None:
         console.print(f"{where}: schema up to date", highlight=False)
     for line in applied:
         console.print(f"{where}: applied migration {line}", highlight=False)
+
+
+@app.command("compact")
+def compact(db: Db = None) -> None:
+    """Pack each unit's closed days into one row of arrays for fast reads (PostgreSQL).
+
+    Days an append reached after they were packed are read from raw events until the next
+    compaction packs them again; answers are the same either way.
+    """
+    with reported_errors(), Progress(console=console, transient=True) as progress:
+        task = progress.add_task("packing days", total=None)
+        where, done = run_compact(
+            Settings.from_env().with_db(db),
+            progress=lambda n, total: progress.update(task, completed=n, total=total),
+        )
+    console.print(
+        f"{where}: packed {done.packs:,} unit-day(s), {done.holes:,} of them holes left by "
+        f"appends, in {done.steps:,} step(s)",
+        highlight=False,
+    )
 
 
 @app.command("retention")

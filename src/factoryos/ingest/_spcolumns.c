@@ -1,4 +1,4 @@
-/* The Sparkplug DATA hot path in C: one payload's bytes straight to the batch's sample columns.
+/* The Sparkplug DATA hot path in C: one payload's bytes straight to the batch's sample buffers.
  *
  * factoryos.ingest.spdata is the reference: this module does what ``DataPath.take`` does for a
  * message whose metrics are sensor samples or values no rule names, and declines (returns None,
@@ -12,7 +12,7 @@
  * Why C: in Python the message's ~7 protobuf field reads a metric through upb, the checks and the
  * blake2b event id cost ~2.2 us a metric, 35 times protobuf's parse alone (docs/ingest.md).
  *
- * Not thread-safe without the GIL: the scratch arrays are module-wide (the GIL is held
+ * Not thread-safe without the GIL: the scratch arrays and the generation counter are module-wide (the GIL is held
  * throughout; nothing here calls back into Python code).
  */
 #define PY_SSIZE_T_CLEAN
@@ -133,6 +133,8 @@ typedef struct {
     PyObject *path, *sensor, *unit; /* owned */
     char *key;                      /* "<source>|<metric>|" of the event id */
     Py_ssize_t key_len;
+    uint64_t generation; /* the Samples whose dictionary holds this slot at ``code`` */
+    int32_t code;
 } Slot;
 
 typedef struct {
@@ -416,6 +418,140 @@ static int parse_metric(const uint8_t *p, const uint8_t *end, RawMetric *m) {
     return 1;
 }
 
+/* ---- Samples: a batch's samples in flat buffers, the Arrow columns' layout ------------------ */
+
+/* Every event id the decoder makes is "in-" + 20 hex digits + "-" + seq + "." + index. */
+#define ID_LEN 31
+
+/* A batch's samples as Arrow wants them, so that its table is made without a Python object a
+ * value: ids as one buffer of fixed-width ASCII, timestamps (int64 microseconds) and values
+ * (float64) as arrays, and path, sensor and unit as int32 codes into the batch's dictionary of
+ * slots (a slot's three strings are appended to the dictionary the first time the batch takes a
+ * sample of it). ``generation`` tells one Samples' codes from another's in the slots. */
+typedef struct {
+    PyObject_HEAD uint64_t generation;
+    Py_ssize_t n, cap;
+    char *ids;
+    int64_t *ts_us;
+    double *values;
+    int32_t *codes;
+    PyObject *paths, *sensors, *units; /* lists: the dictionary, by code */
+} Samples;
+
+static uint64_t generations = 0;
+
+static PyObject *Samples_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "", kwlist)) return NULL;
+    Samples *self = (Samples *)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    self->generation = ++generations;
+    self->paths = PyList_New(0);
+    self->sensors = PyList_New(0);
+    self->units = PyList_New(0);
+    if (!self->paths || !self->sensors || !self->units) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static void Samples_dealloc(Samples *self) {
+    PyMem_Free(self->ids);
+    PyMem_Free(self->ts_us);
+    PyMem_Free(self->values);
+    PyMem_Free(self->codes);
+    Py_XDECREF(self->paths);
+    Py_XDECREF(self->sensors);
+    Py_XDECREF(self->units);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static Py_ssize_t Samples_len(Samples *self) { return self->n; }
+
+/* Room for ``more`` samples; -1 with MemoryError, the samples unchanged. */
+static int Samples_reserve(Samples *self, Py_ssize_t more) {
+    Py_ssize_t want = self->n + more;
+    if (want <= self->cap) return 0;
+    Py_ssize_t cap = self->cap ? self->cap : 4096;
+    while (cap < want) cap *= 2;
+    char *ids = PyMem_Realloc(self->ids, (size_t)cap * ID_LEN);
+    if (ids) self->ids = ids;
+    int64_t *ts = PyMem_Realloc(self->ts_us, (size_t)cap * sizeof *ts);
+    if (ts) self->ts_us = ts;
+    double *values = PyMem_Realloc(self->values, (size_t)cap * sizeof *values);
+    if (values) self->values = values;
+    int32_t *codes = PyMem_Realloc(self->codes, (size_t)cap * sizeof *codes);
+    if (codes) self->codes = codes;
+    if (!ids || !ts || !values || !codes) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->cap = cap;
+    return 0;
+}
+
+/* The slot's code in this batch's dictionary, appending its strings the first time. */
+static int32_t Samples_code(Samples *self, Slot *slot) {
+    if (slot->generation == self->generation) return slot->code;
+    Py_ssize_t code = PyList_GET_SIZE(self->paths);
+    if (PyList_Append(self->paths, slot->path) < 0 ||
+        PyList_Append(self->sensors, slot->sensor) < 0 ||
+        PyList_Append(self->units, slot->unit) < 0) {
+        /* the three lists stay of one length: a code means the same index in each */
+        PyObject *lists[3] = {self->paths, self->sensors, self->units};
+        for (int i = 0; i < 3; i++)
+            if (PyList_GET_SIZE(lists[i]) > code) PyList_SetSlice(lists[i], code, code + 1, NULL);
+        return -1;
+    }
+    slot->generation = self->generation;
+    slot->code = (int32_t)code;
+    return slot->code;
+}
+
+PyDoc_STRVAR(columns_doc,
+             "columns() -> (ids, ts_us, values, codes, paths, sensors, units)\n\n"
+             "Copies of the buffers (bytes: ids of 31 ASCII characters each, int64, float64, int32\n"
+             "codes) and of the dictionary's lists (a code is an index into them).");
+
+static PyObject *Samples_columns(Samples *self, PyObject *unused) {
+    Py_ssize_t n = self->n;
+    PyObject *paths = PyList_GetSlice(self->paths, 0, PY_SSIZE_T_MAX);
+    PyObject *sensors = PyList_GetSlice(self->sensors, 0, PY_SSIZE_T_MAX);
+    PyObject *units = PyList_GetSlice(self->units, 0, PY_SSIZE_T_MAX);
+    PyObject *result = NULL;
+    /* before the first sample the buffers are NULL, which "y#" would make None, not b"" */
+    static const char none[1];
+    if (paths && sensors && units)
+        result = Py_BuildValue("y#y#y#y#OOO", n ? self->ids : none, n * ID_LEN,
+                               n ? (const char *)self->ts_us : none,
+                               n * (Py_ssize_t)sizeof(int64_t),
+                               n ? (const char *)self->values : none,
+                               n * (Py_ssize_t)sizeof(double),
+                               n ? (const char *)self->codes : none,
+                               n * (Py_ssize_t)sizeof(int32_t), paths, sensors, units);
+    Py_XDECREF(paths);
+    Py_XDECREF(sensors);
+    Py_XDECREF(units);
+    return result;
+}
+
+static PyMethodDef Samples_methods[] = {
+    {"columns", (PyCFunction)Samples_columns, METH_NOARGS, columns_doc}, {NULL, NULL, 0, NULL}};
+
+static PySequenceMethods Samples_as_sequence = {.sq_length = (lenfunc)Samples_len};
+
+static PyTypeObject SamplesType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "factoryos.ingest._spcolumns.Samples",
+    .tp_doc = PyDoc_STR("A batch's samples taken by Table.take, in Arrow's layout."),
+    .tp_basicsize = sizeof(Samples),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = Samples_new,
+    .tp_dealloc = (destructor)Samples_dealloc,
+    .tp_methods = Samples_methods,
+    .tp_as_sequence = &Samples_as_sequence,
+};
+
 /* ---- take ----------------------------------------------------------------------------------- */
 
 #define MAX_METRICS 1000 /* spdata._INDEX: a metric's index has three digits in its id */
@@ -437,7 +573,8 @@ static Sample samples[MAX_METRICS];
 
 static const char HEX[] = "0123456789abcdef";
 
-static PyObject *event_id(const Slot *slot, uint64_t ts, int seq, int index) {
+/* The sample's event id, ID_LEN characters at ``out`` (spdata: "in-{digest}-{seq}.{index}"). */
+static void event_id(const Slot *slot, uint64_t ts, int seq, int index, char *out) {
     char digits[24]; /* b"%d" % ts */
     char *d = digits + sizeof digits;
     do {
@@ -447,10 +584,6 @@ static PyObject *event_id(const Slot *slot, uint64_t ts, int seq, int index) {
     uint8_t digest[10];
     blake2b2((const uint8_t *)slot->key, (size_t)slot->key_len, (const uint8_t *)d,
              (size_t)(digits + sizeof digits - d), digest, sizeof digest);
-    /* "in-" + 20 hex digits + "-" + seq (3 digits) + "." + index (3 digits) */
-    PyObject *id = PyUnicode_New(31, 127);
-    if (id == NULL) return NULL;
-    char *out = (char *)PyUnicode_1BYTE_DATA(id);
     memcpy(out, "in-", 3);
     for (int i = 0; i < 10; i++) {
         out[3 + 2 * i] = HEX[digest[i] >> 4];
@@ -464,7 +597,6 @@ static PyObject *event_id(const Slot *slot, uint64_t ts, int seq, int index) {
     out[28] = (char)('0' + index / 100);
     out[29] = (char)('0' + index / 10 % 10);
     out[30] = (char)('0' + index % 10);
-    return id;
 }
 
 /* A signed integer's value from its unsigned two's complement, as sparkplug.typed_value. */
@@ -475,39 +607,26 @@ static inline int64_t signed_value(uint64_t raw, int bits) {
     return (int64_t)raw - (int64_t)(1ULL << width);
 }
 
-static inline int append_new(PyObject *list, PyObject *item) {
-    if (item == NULL) return -1;
-    int r = PyList_Append(list, item);
-    Py_DECREF(item);
-    return r;
-}
-
 PyDoc_STRVAR(take_doc,
-             "take(data, seq, latest, columns) -> (samples, unmapped, payload_ts) | None\n\n"
-             "Take an NDATA/DDATA whole, its samples appended to ``columns`` (the six sample\n"
-             "lists of EventColumns), or None, having changed nothing: the Python path's.\n"
+             "take(data, seq, latest, samples) -> (samples, unmapped, payload_ts) | None\n\n"
+             "Take an NDATA/DDATA whole, its samples appended to ``samples`` (a Samples), or\n"
+             "None, having changed nothing: the Python path's.\n"
              "``seq``: the session's next seq; ``latest``: the newest timestamp a mapped value\n"
              "may have (ms), or None.");
 
 static PyObject *Table_take(Table *self, PyObject *args) {
     Py_buffer data;
     int seq_expected;
-    PyObject *latest_obj, *columns;
-    if (!PyArg_ParseTuple(args, "y*iOO!", &data, &seq_expected, &latest_obj, &PyTuple_Type,
-                          &columns))
+    PyObject *latest_obj;
+    Samples *out;
+    if (!PyArg_ParseTuple(args, "y*iOO!", &data, &seq_expected, &latest_obj, &SamplesType, &out))
         return NULL;
     PyObject *result = NULL;
     int has_latest = latest_obj != Py_None, latest_negative = 0;
     uint64_t latest = 0;
-    if (PyTuple_GET_SIZE(columns) != 6 || seq_expected < 0 || seq_expected > 255) {
-        PyErr_SetString(PyExc_ValueError, "take: six column lists and a seq in 0..255");
+    if (seq_expected < 0 || seq_expected > 255) {
+        PyErr_SetString(PyExc_ValueError, "take: a seq in 0..255");
         goto done;
-    }
-    for (int i = 0; i < 6; i++) {
-        if (!PyList_Check(PyTuple_GET_ITEM(columns, i))) {
-            PyErr_SetString(PyExc_TypeError, "take: the columns are lists");
-            goto done;
-        }
     }
     if (has_latest) {
         long long l = PyLong_AsLongLong(latest_obj);
@@ -602,20 +721,23 @@ static PyObject *Table_take(Table *self, PyObject *args) {
         nsamples++;
     }
 
-    /* Second pass: the message is ours. */
-    PyObject *ids = PyTuple_GET_ITEM(columns, 0), *times = PyTuple_GET_ITEM(columns, 1),
-             *paths = PyTuple_GET_ITEM(columns, 2), *sensors = PyTuple_GET_ITEM(columns, 3),
-             *values = PyTuple_GET_ITEM(columns, 4), *units = PyTuple_GET_ITEM(columns, 5);
+    /* Arrow's int32 offsets of the ids stay below 2**31: a batch that big is the Python path's */
+    if (out->n + nsamples > INT32_MAX / ID_LEN) goto decline;
+
+    /* Second pass: the message is ours. Room and codes first, so that nothing after can fail. */
+    if (Samples_reserve(out, nsamples) < 0) goto done;
+    int32_t codes[MAX_METRICS];
+    for (int i = 0; i < nsamples; i++)
+        if ((codes[i] = Samples_code(out, samples[i].slot)) < 0) goto done;
     for (int i = 0; i < nsamples; i++) {
         Sample *s = &samples[i];
-        if (append_new(ids, event_id(s->slot, s->ts, seq_expected, s->index)) < 0 ||
-            append_new(times, PyLong_FromLongLong((long long)s->ts * 1000)) < 0 ||
-            PyList_Append(paths, s->slot->path) < 0 ||
-            PyList_Append(sensors, s->slot->sensor) < 0 ||
-            append_new(values, PyFloat_FromDouble(s->value)) < 0 ||
-            PyList_Append(units, s->slot->unit) < 0)
-            goto done;
+        Py_ssize_t at = out->n + i;
+        event_id(s->slot, s->ts, seq_expected, s->index, out->ids + at * ID_LEN);
+        out->ts_us[at] = (int64_t)s->ts * 1000;
+        out->values[at] = s->value;
+        out->codes[at] = codes[i];
     }
+    out->n += nsamples;
     if (has_payload_ts)
         result = Py_BuildValue("iiK", nsamples, unmapped, (unsigned long long)payload_ts);
     else
@@ -670,12 +792,11 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_spcolumns",
                                     module_methods};
 
 PyMODINIT_FUNC PyInit__spcolumns(void) {
-    if (PyType_Ready(&TableType) < 0) return NULL;
+    if (PyType_Ready(&TableType) < 0 || PyType_Ready(&SamplesType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
-    Py_INCREF(&TableType);
-    if (PyModule_AddObject(m, "Table", (PyObject *)&TableType) < 0) {
-        Py_DECREF(&TableType);
+    if (PyModule_AddObjectRef(m, "Table", (PyObject *)&TableType) < 0 ||
+        PyModule_AddObjectRef(m, "Samples", (PyObject *)&SamplesType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -1,6 +1,4 @@
 # The compiled Sparkplug DATA decoder (_spcolumns.c); spdata.py is its reference.
-from typing import Any
-
 Slot = tuple[int, int, int, int, str, bytes, str, str | None]
 
 class Table:
@@ -8,7 +6,13 @@ class Table:
         self, by_alias: list[tuple[int, Slot]], by_name: list[tuple[str, Slot]]
     ) -> None: ...
     def take(
-        self, data: bytes, seq: int, latest: int | None, columns: tuple[list[Any], ...]
+        self, data: bytes, seq: int, latest: int | None, samples: Samples
     ) -> tuple[int, int, int | None] | None: ...
+
+class Samples:
+    def __len__(self) -> int: ...
+    def columns(
+        self,
+    ) -> tuple[bytes, bytes, bytes, bytes, list[str], list[str], list[str | None]]: ...
 
 def blake2b(data: bytes, size: int) -> bytes: ...

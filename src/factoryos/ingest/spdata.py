@@ -16,10 +16,10 @@ path that is not a work unit) goes to the general path, which owns those rules.
 Both make the same events with the same ids (``tests/ingest/test_spdata.py``).
 
 A message first meets the compiled decoder (``_spcolumns.c``: the payload's bytes straight to the
-sample columns), which takes a message of samples and values no rule names and declines the rest
-unchanged, as this module declines to the general path; the Python code below is its reference
-(``tests/ingest/test_spcolumns.py``) and takes what it declines: readings of the other kinds,
-metadata, properties. Without a C compiler at install the Python path does all of it, ~2 µs a
+batch's sample buffers), which takes a message of samples and values no rule names and declines
+the rest unchanged, as this module declines to the general path; the Python code below is its
+reference (``tests/ingest/test_spcolumns.py``) and takes what it declines: readings of the other
+kinds, metadata, properties. Without a C compiler at install the Python path does all of it, ~2 µs a
 metric slower, and says so at start-up.
 """
 
@@ -133,8 +133,8 @@ class DataPath:
             return None
         max_future = self.converter.max_future_ms
         latest = None if max_future is None else now_ms + max_future
-        if plan.compiled is not None:
-            done = plan.compiled.take(data, seq_expected, latest, columns.sample_lists)
+        if plan.compiled is not None and columns.compiled is not None:
+            done = plan.compiled.take(data, seq_expected, latest, columns.compiled)
             if done is not None:
                 samples, unmapped, taken_ts = done
                 _advance(node, seq_expected, taken_ts)

@@ -4,15 +4,12 @@ State events, the bulk of any plant's data and the KPI engine's hot path, live i
 table ``state_events(event_id, ts, path, state, reason)``; every other kind lives in the long table
 ``other_events`` with the canonical columns. An event id is unique across both tables.
 
-Appends go through Arrow. A small store anti-joins each batch against both tables (de-duplicated by
-``event_id`` within itself first); its cost grows with the store. From :data:`INDEX_FROM_EVENTS`
-stored events on, the store keeps ``event_keys``, whose primary key (an ART index) holds the key
-of every stored id (64 bits of its MD5), and inserts the batch's keys with ``INSERT OR IGNORE
-... RETURNING``: an id whose key comes back is new; only the ids whose key was there already (a
-redelivered batch, or rarely another id with the same key) are looked up in the tables. Either
-way the new rows are inserted sorted by ts so that DuckDB's per-row-group min/max lets
-time-window queries skip old data (docs/store.md has the figures of both checks). The aggregates
-are single SQL statements (``factoryos.store.duckdb_sql``).
+Appends go through Arrow. The duplicate check is an in-memory set of the stored ids' 64-bit keys
+(``factoryos.store.duckdb_keys``), built from the tables when the store is opened: a batch's ids
+whose keys it lacks are new; the few it may hold (a redelivered batch, or rarely another id with
+the same key) are looked up in the tables. The new rows are inserted sorted by ts so that
+DuckDB's per-row-group min/max lets time-window queries skip old data (docs/store.md has the
+figures of the check). The aggregates are single SQL statements (``factoryos.store.duckdb_sql``).
 """
 
 from __future__ import annotations
@@ -42,45 +39,34 @@ from factoryos.model.errors import StoreError
 from factoryos.model.events import COLUMN_NAMES, Event, EventKind
 from factoryos.store import duckdb_sql
 from factoryos.store.arrow import EVENT_SCHEMA, appendable, in_time_order, utc_us
+from factoryos.store.duckdb_keys import KEY_SQL, Keys, KeySet, distinct
 from factoryos.store.protocol import AppendResult
 
 _OTHER_COLUMNS = [c for c in COLUMN_NAMES if c not in ("state", "reason")]
 
 
-# The key of an id: 64 bits of its MD5 (stable across DuckDB versions, unlike hash()). A 2 M-key
-# index took 60-100 ms a 20,000-key batch where one on the ids themselves took 240-350 ms.
-# INSERT OR IGNORE probes the primary key's index per key; RETURNING gives back only the keys it
-# inserted: the keys not stored before (a key twice in the batch is inserted, and returned,
-# once). As many as the batch has rows: every id is new and unique in the batch, the common
-# case, with no further look.
-_CLAIM_KEYS = """
-INSERT OR IGNORE INTO event_keys SELECT md5_number_lower(event_id) FROM _incoming RETURNING key
-"""
-# Otherwise the key of each id of the batch, to tell which ones were stored before.
-_KEYS = "SELECT event_id, md5_number_lower(event_id) AS key FROM _incoming"
-# Of the ids whose key was stored already (duplicates, or rarely another id with the same key),
-# those stored: only these few are looked up in the tables.
+# Of a batch's ids whose key the key set may hold (a redelivery, or rarely another id with the
+# same key), those stored: only these few are looked up in the tables.
 _STORED = """
-SELECT event_id FROM state_events WHERE event_id IN (SELECT event_id FROM _known)
+SELECT event_id FROM state_events WHERE event_id IN (SELECT event_id FROM _maybe)
 UNION ALL
-SELECT event_id FROM other_events WHERE event_id IN (SELECT event_id FROM _known)
+SELECT event_id FROM other_events WHERE event_id IN (SELECT event_id FROM _maybe)
 """
+_COUNT = "SELECT (SELECT count(*) FROM state_events) + (SELECT count(*) FROM other_events)"
+# The keys of the stored ids and of a batch's (``{key}``: KEY_SQL, read when run, so that a test
+# can put a key with collisions in its place).
+_STORED_KEYS = """
+SELECT {key} AS key FROM state_events UNION ALL SELECT {key} AS key FROM other_events
+"""
+_BATCH_KEYS = "SELECT {key} AS key FROM _incoming"
 # The new rows of a table, one per id (``_DISTINCT`` when the batch repeats an id), sorted by
-# time (``_BY_TS``, unless they came in order: a live batch mostly does); ``_ANTI_JOIN`` also
-# leaves out the ids stored (a small store).
-_INSERT = "INSERT INTO {0} SELECT {1} FROM {2} b {3} {4}"
+# time (``_BY_TS``, unless they came in order: a live batch mostly does).
+_INSERT = "INSERT INTO {0} SELECT {1} FROM {2} {3}"
 _BY_TS = "ORDER BY ts"
 _DISTINCT = "(SELECT DISTINCT ON (event_id) * FROM _rows)"
-_ANTI_JOIN = """
-WHERE NOT EXISTS (SELECT 1 FROM state_events s WHERE s.event_id = b.event_id)
-  AND NOT EXISTS (SELECT 1 FROM other_events o WHERE o.event_id = b.event_id)
-"""
-
-INDEX_FROM_EVENTS = 500_000
-"""Stored events from which the duplicate check uses the key index (``event_keys``) rather than
-an anti-join against the tables: a 20,000-event append cost 38 ms of CPU into an empty store and
-126 ms at 1 M events with the anti-join, 74 and 100 ms with the index (``bench/store_append.py``;
-the two cross at ~0.5 M)."""
+# The key table of earlier versions (an ART index of 64 bits of each id's MD5), replaced by the
+# in-memory key set: dropped when such a file is opened.
+_OLD_KEY_TABLE = "DROP TABLE IF EXISTS event_keys"
 
 
 def _sql_type(arrow_type: pa.DataType) -> str:
@@ -113,17 +99,6 @@ CREATE TABLE IF NOT EXISTS other_events (
 """
 
 
-# The key of every stored id, for the duplicate check of a big store (built once, when the store
-# reaches INDEX_FROM_EVENTS or is opened at that size without it).
-_KEY_INDEX_DDL = """
-CREATE TABLE event_keys (key UBIGINT PRIMARY KEY);
-INSERT INTO event_keys
-SELECT md5_number_lower(event_id) FROM state_events
-UNION
-SELECT md5_number_lower(event_id) FROM other_events;
-"""
-
-
 def _subtree_filter(node: str | None, params: dict[str, Any]) -> str:
     """SQL condition for ``path`` being ``node`` or below it (starts_with: no LIKE wildcards)."""
     if node is None:
@@ -136,35 +111,25 @@ def _subtree_filter(node: str | None, params: dict[str, Any]) -> str:
 class DuckDBStore:
     """An :class:`~factoryos.store.protocol.EventStore` in one DuckDB file, or ``":memory:"``."""
 
-    def __init__(
-        self,
-        path: str | Path = ":memory:",
-        *,
-        threads: int | None = None,
-        index_from: int = INDEX_FROM_EVENTS,
-    ) -> None:
+    def __init__(self, path: str | Path = ":memory:", *, threads: int | None = None) -> None:
         """``threads``: DuckDB's worker threads (default: one per core). Many small stores run
         side by side (the programme's city sweep) want 1: on a busy machine DuckDB's threads
-        contend with each other and the other processes, and a small query pays for it twice.
-        ``index_from``: stored events from which duplicates are found through the key index
-        (tests set 0 to run the contract through it)."""
+        contend with each other and the other processes, and a small query pays for it twice."""
         self.path = str(path)
-        self._index_from = index_from
         self._lock = threading.RLock()
         self._version = 0  # bumped by every append that stores something
         self._failures_of: tuple[AggregateQuery, int, list[FailureTotal]] | None = None
         self._tables_of: tuple[Any, Any, str, pa.Table, pa.Table] | None = None
+        self._keys = KeySet()
+        self._stored = 0  # the events the key set was built from, and added since
         try:
             self._con = duckdb.connect(self.path)
             self._con.execute("SET TimeZone = 'UTC'")
             if threads is not None:
                 self._con.execute(f"SET threads = {int(threads)}")
             self._con.execute(_ddl())
-            tables = self._con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'event_keys'"
-            ).fetchall()
-            self._indexed = bool(tables[0][0])
-            self._index_when_due(self._con)
+            self._con.execute(_OLD_KEY_TABLE)
+            self._keep_keys(self._con)
         except duckdb.IOException as exc:
             if "Conflicting lock" not in str(exc):
                 raise StoreError(f"cannot open DuckDB store {self.path!r}: {exc}") from exc
@@ -206,20 +171,10 @@ class DuckDBStore:
             con.register("_incoming", table)
             try:
                 con.execute("BEGIN TRANSACTION")
-                if self._indexed:
-                    fresh, unique = self._unstored(con, table)
-                else:  # DISTINCT ON costs ~30 % of an insert: only for a batch that needs it
-                    fresh = table
-                    unique = pc.count_distinct(table["event_id"]).as_py() == table.num_rows
-                # state rows first: an id that two kinds use in one batch is stored once, as its
-                # state row
-                is_state = pc.equal(fresh["kind"], "state")
-                states = fresh.filter(is_state)
-                others = fresh.filter(pc.invert(is_state))
-                if states.num_rows and others.num_rows:
-                    others = others.filter(
-                        pc.invert(pc.is_in(others["event_id"], states["event_id"]))
-                    )
+                self._keep_keys(con)
+                keys = con.sql(_BATCH_KEYS.format(key=KEY_SQL)).fetchnumpy()["key"]
+                fresh, unique = self._unstored(con, table, keys)
+                states, others = _by_table(fresh)
                 inserted = 0
                 for target, columns, rows in (
                     ("state_events", "event_id, ts, path, state, reason", states),
@@ -231,7 +186,6 @@ class DuckDBStore:
                             target,
                             columns,
                             "_rows" if unique else _DISTINCT,
-                            "" if self._indexed else _ANTI_JOIN,
                             "" if in_time_order(rows["ts"]) else _BY_TS,
                         )
                         inserted += int(con.execute(sql).fetchall()[0][0])
@@ -240,46 +194,42 @@ class DuckDBStore:
                 con.execute("ROLLBACK")
                 raise
             finally:
-                for name in ("_incoming", "_known", "_rows"):
+                for name in ("_incoming", "_maybe", "_rows"):
                     con.unregister(name)
-            if inserted:
-                self._index_when_due(con)
+            # committed: every id of the batch is stored now (new, or stored before)
+            self._keys.add(keys)
+            self._stored += inserted
         if inserted:
             self._version += 1
         return AppendResult(inserted, table.num_rows - inserted)
 
-    def _unstored(self, con: duckdb.DuckDBPyConnection, table: pa.Table) -> tuple[pa.Table, bool]:
-        """The rows of ``table`` whose ids are not stored, through the key index (the batch's new
-        keys claimed in it), and whether their ids are known to be unique in the batch."""
-        new_keys = con.sql(_CLAIM_KEYS).to_arrow_table()["key"]
-        if len(new_keys) == table.num_rows:
-            return table, True
-        keyed = con.sql(_KEYS).to_arrow_table()
-        known = keyed.filter(pc.invert(pc.is_in(keyed["key"], new_keys)))
-        if not known.num_rows:
-            return table, False
-        # a redelivery: the tables are scanned for these ids only
-        con.register("_known", known)
+    def _unstored(
+        self, con: duckdb.DuckDBPyConnection, table: pa.Table, keys: Keys
+    ) -> tuple[pa.Table, bool]:
+        """The rows of ``table`` whose ids are not stored, and whether their ids are known to be
+        unique in the batch (then the insert needs no ``DISTINCT ON``, ~30 % of its cost)."""
+        unique = distinct(keys)  # distinct keys: distinct ids
+        if not unique:
+            unique = pc.count_distinct(table["event_id"]).as_py() == table.num_rows
+        maybe = self._keys.maybe(keys)
+        if not maybe.any():  # a live batch: every key new, so every id
+            return table, unique
+        # a redelivery, or another id's key: the tables are looked up for these ids only
+        con.register("_maybe", table.select(["event_id"]).filter(maybe))
         stored = con.sql(_STORED).to_arrow_table()["event_id"]
-        return table.filter(pc.invert(pc.is_in(table["event_id"], stored))), False
+        return table.filter(pc.invert(pc.is_in(table["event_id"], stored))), unique
 
-    def _index_when_due(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Build ``event_keys`` once the store holds ``index_from`` events (one pass over the
-        ids: ~1 s at 0.5 M)."""
-        if self._indexed:
+    def _keep_keys(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Build the key set again from the stored ids when the store holds another count of
+        events than this store put there: at open, or after another writer (another store
+        object on the same file in this process; DuckDB lets one process write a file)."""
+        counted = int(con.execute(_COUNT).fetchall()[0][0])
+        if counted == self._stored:
             return
-        counted = con.execute(
-            "SELECT (SELECT count(*) FROM state_events) + (SELECT count(*) FROM other_events)"
-        ).fetchall()
-        if int(counted[0][0]) >= self._index_from:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(_KEY_INDEX_DDL)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            self._indexed = True
+        stored = con.sql(_STORED_KEYS.format(key=KEY_SQL)).fetchnumpy()["key"]
+        self._keys = KeySet(2 * len(stored))
+        self._keys.add(stored)
+        self._stored = counted
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -441,6 +391,21 @@ class DuckDBStore:
     def close(self) -> None:
         with self._lock:
             self._con.close()
+
+
+def _by_table(rows: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """The state rows and the others. State rows first: an id that two kinds use in one batch
+    is stored once, as its state row. A batch of one kind (a live batch of samples) is not
+    copied by a filter."""
+    is_state = pc.equal(rows["kind"], "state")
+    states_n = pc.sum(is_state).as_py() or 0
+    if states_n == 0:
+        return rows.slice(0, 0), rows
+    if states_n == rows.num_rows:
+        return rows, rows.slice(0, 0)
+    states = rows.filter(is_state)
+    others = rows.filter(pc.invert(is_state))
+    return states, others.filter(pc.invert(pc.is_in(others["event_id"], states["event_id"])))
 
 
 def _failure_rows(rows: list[tuple[Any, ...]]) -> list[FailureTotal]:

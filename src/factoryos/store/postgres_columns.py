@@ -21,7 +21,6 @@ not aggregated. Events of one unit at one instant follow event id order, as in e
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -53,22 +52,79 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # and no per-row arithmetic on the server (``extract(epoch ...)`` is numeric arithmetic).
 _INSTANTS = np.dtype([("length", ">i4"), ("us", ">i8")])
 _PG_EPOCH_US = 946_684_800_000_000
-# A run of units in path order as one index range (first .. last unit path, C collation); paths
-# between them that are no units of the query are dropped on arrival.
-_WINDOW = "path >= %(first)s AND path <= %(last)s AND ts >= %(start)s AND ts < %(end)s"
 UNITS_PER_READ = 32
+# Texts travel as one string per row, joined by the unit separator with NULL as the record
+# separator (``_texts`` splits them in Arrow): a text array would become a Python string per
+# element in psycopg, the largest part of the client's time once the server read day packs.
+_SEP, _NULL = "\x1f", "\x1e"
+_TEXTS = "string_agg(coalesce({}, chr(30)), chr(31))"
+_PACKED_TEXTS = "array_to_string({}, chr(31), chr(30))"
+# numbers as the binary form of a float8 or int8 array (no NULL elements: the reads exclude or
+# replace them), read by numpy like the instants
+_FLOATS = np.dtype([("length", ">i4"), ("v", ">f8")])
+_INTS = np.dtype([("length", ">i4"), ("v", ">i8")])
+_UTC = "(({})::timestamp AT TIME ZONE 'UTC')"
+
+
+def _read(table: str, raw: str, where: str, pack_ts: str, pack: str, *, ordered: bool) -> str:
+    """One kind's events of a run of units (``u_path``) in the window, one statement (one
+    snapshot): rows ``(0, NULL, path, instants, arrays...)`` of the raw events, one per unit,
+    and ``(1, day, path, instants, arrays...)`` of the day packs (``postgres_packs``), in
+    (path, day) order. Packs serve the window's whole UTC days ``d_lo`` .. ``d_hi`` up to each
+    unit's ``packed_until``, holes excepted; raw events the rest: the partial first and last
+    days, the holes, the days not packed yet (per unit an index range each). ``ordered`` sorts
+    the raw events by (ts, event id) for the aggregates that take them in order.
+
+    The window's bounds, repeated as constants, prune the partitions when the statement is
+    planned (7 ms of planning over twelve months otherwise); ``OFFSET 0`` keeps the ranges an
+    index probe each (flattened, the planner once hash-joined them to every month's energy
+    readings: 2.3 s for a line-month at 10 M events)."""
+    order = "ORDER BY e.path, e.ts, e.event_id" if ordered else ""
+    return f"""
+WITH u AS MATERIALIZED (
+    SELECT u.path COLLATE "C" AS path,
+           greatest(%(d_lo)s::date, least(%(d_hi)s::date,
+                    coalesce(k.packed_until, %(d_lo)s::date))) AS upto
+    FROM unnest(%(u_path)b::text[]) AS u(path)
+    LEFT JOIN unit_packs k ON k.path = u.path COLLATE "C"
+), r AS (
+    SELECT path, %(start)s::timestamptz AS lo, {_UTC.format("%(d_lo)s::date")} AS hi FROM u
+    UNION ALL SELECT path, {_UTC.format("upto")}, %(end)s::timestamptz FROM u
+    UNION ALL SELECT h.path, {_UTC.format("h.day")}, {_UTC.format("h.day + 1")}
+    FROM pack_holes h JOIN u ON h.path = u.path
+    WHERE h.day >= %(d_lo)s::date AND h.day < u.upto
+)
+SELECT 0 AS part, NULL::date AS day, path, array_send(array_agg(ts)), {raw} FROM (
+    SELECT e.* FROM r CROSS JOIN LATERAL (
+        SELECT * FROM {table} e
+        WHERE e.path = r.path AND e.ts >= greatest(r.lo, %(start)s::timestamptz)
+          AND e.ts < least(r.hi, %(end)s::timestamptz){where}
+          AND e.ts >= %(start)s::timestamptz AND e.ts < %(end)s::timestamptz
+        OFFSET 0
+    ) e {order}
+) e GROUP BY path
+UNION ALL
+SELECT 1, p.day, p.path, array_send(p.{pack_ts}), {pack}
+FROM u JOIN day_packs p ON p.path = u.path AND p.day >= %(d_lo)s::date AND p.day < u.upto
+    AND p.day < %(d_hi)s::date
+WHERE p.{pack_ts} IS NOT NULL
+  AND NOT EXISTS (SELECT FROM pack_holes h WHERE h.path = p.path AND h.day = p.day)
+ORDER BY 1, 3, 2"""
+
 
 # Each unit's events as arrays, in (ts, event id) order: the subquery's sort feeds the grouping
 # and an aggregate takes its rows in the order they come (PostgreSQL 15 cannot split array_agg
 # over parallel workers; should a later planner do so, the instants come back out of order and
 # ``_add_states`` refuses them). Arrays in binary cost the client ~3 ms per 16,000 events; the
 # same rows one by one (COPY) cost 150 ms.
-STATES = f"""
-SELECT path, array_send(array_agg(ts)), array_agg(state), array_agg(reason) FROM (
-    SELECT path, ts, state, reason FROM state_events WHERE {_WINDOW}
-    ORDER BY path, ts, event_id
-) e GROUP BY path"""
-
+STATES = _read(
+    "state_events",
+    f"{_TEXTS.format('state')}, {_TEXTS.format('reason')}",
+    "",
+    "state_ts",
+    f"{_PACKED_TEXTS.format('p.state')}, {_PACKED_TEXTS.format('p.reason')}",
+    ordered=True,
+)
 CARRIED = """
 SELECT u.path, c.state, c.reason
 FROM unnest(%(u_path)b::text[]) AS u(path)
@@ -78,15 +134,26 @@ CROSS JOIN LATERAL (
     ORDER BY s.ts DESC, s.event_id DESC LIMIT 1
 ) c"""
 
-COUNTS = f"""
-SELECT path, array_send(array_agg(ts)), array_agg(product), array_agg(operation),
-       array_agg(coalesce(good, 0)), array_agg(coalesce(scrap, 0)), array_agg(coalesce(rework, 0))
-FROM other_events WHERE {_WINDOW} AND kind = 'count' GROUP BY path"""
+COUNTS = _read(
+    "other_events",
+    f"{_TEXTS.format('product')}, {_TEXTS.format('operation')}, "
+    "array_send(array_agg(coalesce(good, 0))), array_send(array_agg(coalesce(scrap, 0))), "
+    "array_send(array_agg(coalesce(rework, 0)))",
+    " AND e.kind = 'count'",
+    "count_ts",
+    f"{_PACKED_TEXTS.format('p.product')}, {_PACKED_TEXTS.format('p.operation')}, "
+    "array_send(p.good), array_send(p.scrap), array_send(p.rework)",
+    ordered=False,
+)
 
-ENERGY = f"""
-SELECT path, array_send(array_agg(ts)), array_agg(energy_kwh)
-FROM other_events WHERE {_WINDOW} AND kind = 'energy' AND energy_kwh IS NOT NULL
-GROUP BY path"""
+ENERGY = _read(
+    "other_events",
+    "array_send(array_agg(energy_kwh))",
+    " AND e.kind = 'energy' AND e.energy_kwh IS NOT NULL",
+    "energy_ts",
+    "array_send(p.kwh)",
+    ordered=False,
+)
 
 # What every raw read asks first, in the same round trip: the months in the window whose raw
 # events retention dropped (the caller then reads roll-ups instead) and the snapshot the read
@@ -206,26 +273,44 @@ def _fetch(
     return Check(frozenset(row[0]), str(row[1])), [c.fetchall() for c in cursors[1:]]
 
 
-def _by_unit(rows: list[Any], layout: Layout, width: int) -> tuple[Ints, Ints, list[list[Any]]]:
-    """Rows (path, instants, array, ...) of ``width`` columns, one per unit: for the units the
-    query names, the unit code and the instant (microseconds since the epoch) of each element,
-    and the other columns' arrays concatenated."""
+def _by_unit(rows: list[Any], layout: Layout, kinds: str) -> tuple[Ints, Ints, list[Any]]:
+    """Rows (path, instants, columns...) of one or more per unit: for the units the query
+    names, the unit code and the instant (microseconds since the epoch) of each element, and
+    each column concatenated: ``kinds`` names them, ``t`` texts (an Arrow string array), ``i``
+    integers, ``f`` floats (numpy)."""
     named = [row for row in rows if row[0] in layout.index]
     # a one-dimensional array's binary form: 5 int32 (dimensions, flags, element type, length,
-    # lower bound), then per element its length and value
-    instants = [np.frombuffer(row[1], _INSTANTS, offset=20)["us"] for row in named]
-    unit = np.repeat(
-        np.array([layout.index[row[0]] for row in named], np.int64),
-        np.array([len(x) for x in instants], np.int64),
-    )
-    ts = (
-        np.concatenate(instants).astype(np.int64) + _PG_EPOCH_US if named else np.zeros(0, np.int64)
-    )
-    return (
-        unit,
-        ts,
-        [list(itertools.chain.from_iterable(row[c] for row in named)) for c in range(2, width)],
-    )
+    # lower bound), then per element its length and value (12 bytes for 8-byte values)
+    counts = np.array([(len(row[1]) - 20) // 12 for row in named], np.int64)
+    unit = np.repeat(np.array([layout.index[row[0]] for row in named], np.int64), counts)
+    ts = _fixed([row[1] for row in named], _INSTANTS).astype(np.int64) + _PG_EPOCH_US
+    columns: list[Any] = []
+    for c, kind in enumerate(kinds, 2):
+        if kind == "t":
+            columns.append(_texts([row[c] for row in named], len(unit)))
+        else:
+            columns.append(_fixed([row[c] for row in named], _INTS if kind == "i" else _FLOATS))
+    return unit, ts, columns
+
+
+def _fixed(blobs: list[bytes], dtype: np.dtype[Any]) -> npt.NDArray[Any]:
+    """The values of binary arrays of 8-byte elements, concatenated (no Python object each)."""
+    joined = b"".join([blob[20:] for blob in blobs])
+    return np.frombuffer(joined, dtype)[dtype.names[-1] if dtype.names else 0]
+
+
+def _texts(joined: list[str], count: int) -> pa.Array:
+    """The texts of strings of ``_TEXTS`` form, concatenated, NULLs restored; ``count`` of
+    them, or a ``StoreError`` (a text holding the separators would shift every later one)."""
+    if count == 0:
+        return pa.array([], pa.string())
+    values = pc.split_pattern(pa.array([_SEP.join(joined)], pa.string()), _SEP).flatten()
+    if len(values) != count:
+        raise StoreError(
+            f"PostgreSQL returned {len(values)} texts for {count} events: a text holds the "
+            "control character U+001F"
+        )
+    return pc.if_else(pc.equal(values, _NULL), pa.scalar(None, pa.string()), values)
 
 
 def _codes(values: pa.Array) -> tuple[Ints, list[Any]]:
@@ -257,10 +342,22 @@ def _sums(
 
 
 def _parts(layout: Layout, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """The parameters of each read: the units in runs of :data:`UNITS_PER_READ`."""
+    """The parameters of each read: the units in runs of :data:`UNITS_PER_READ`, and the
+    window's whole UTC days (``d_lo`` .. ``d_hi``, none when it holds no whole day)."""
+    day = 86_400_000_000
+    first_day = _EPOCH.date() + dt.timedelta(days=-(-layout.start // day))
+    last_day = max(_EPOCH.date() + dt.timedelta(days=layout.end // day), first_day)
     for first in range(0, len(layout.paths), UNITS_PER_READ):
         run = layout.paths[first : first + UNITS_PER_READ]
-        yield {**params, "u_path": run, "first": run[0], "last": run[-1]}
+        yield {**params, "u_path": run, "d_lo": first_day, "d_hi": last_day}
+
+
+def _sources(rows: list[Any]) -> tuple[list[Any], list[Any]]:
+    """The rows of a read (``_read``) as (raw rows, pack rows), each ``(path, instants,
+    arrays...)``."""
+    raw = [row[2:] for row in rows if row[0] == 0]
+    packed = [row[2:] for row in rows if row[0] == 1]
+    return raw, packed
 
 
 def _none_last(value: str | None) -> tuple[bool, str]:
@@ -274,10 +371,12 @@ def states_and_failures(
     *,
     by_reason: bool,
     stop_if_expired: bool,
+    times: bool = True,
 ) -> tuple[Check, list[StateTime], list[FailureTotal]]:
     """Seconds in each state by group, tile kind and (``by_reason``) reason, and the failures
-    over the same intervals. With ``stop_if_expired``, a window reaching into expired months
-    returns the check alone (the caller reads roll-ups)."""
+    over the same intervals; without ``times`` the failures alone (no state seconds: cutting
+    every interval into tiles is most of the client's work). With ``stop_if_expired``, a window
+    reaching into expired months returns the check alone (the caller reads roll-ups)."""
     seen: Check | None = None
     seconds: defaultdict[tuple[int, int, int, str, str | None], int] = defaultdict(int)
     failures: defaultdict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
@@ -287,7 +386,8 @@ def states_and_failures(
             seen = checked
             if seen.expired and stop_if_expired:
                 return seen, [], []
-        _add_states(layout, carried, events, by_reason, seconds, failures)
+        sums = (seconds if times else None), failures
+        _add_states(layout, carried, _sources(events), by_reason, *sums)
     states = [
         StateTime(layout.values(u, g), _KINDS[k], state, reason, us / 1e6)
         for (u, g, k, state, reason), us in sorted(
@@ -304,31 +404,43 @@ def states_and_failures(
 def _add_states(
     layout: Layout,
     carried: list[Any],
-    events: list[Any],
+    sources: tuple[list[Any], list[Any]],
     by_reason: bool,
-    seconds: defaultdict[tuple[int, int, int, str, str | None], int],
+    seconds: defaultdict[tuple[int, int, int, str, str | None], int] | None,
     failures: defaultdict[tuple[int, int], list[int]],
 ) -> None:
-    """Add the state intervals of one read (each unit's carried-in state and its events in the
-    window, in order) to ``seconds`` and ``failures``."""
+    """Add the state intervals of one read (each unit's carried-in state, and its events in the
+    window from raw events and from day packs) to ``seconds`` and ``failures``."""
     start, end = layout.start, layout.end
     index = layout.index
     carried = [row for row in carried if row[0] in index]
-    unit, ts, (state_of, reason_of) = _by_unit(events, layout, 4)
-    # each unit's carried-in state first (one microsecond before the window), then its events
-    # in order: a stable sort by unit keeps both orders
-    unit = np.concatenate([np.array([index[row[0]] for row in carried], np.int64), unit])
-    ts = np.concatenate([np.full(len(carried), start - 1, np.int64), ts])
-    state, states = _codes(pa.array([row[1] for row in carried] + state_of, pa.string()))
+    units, instants = (
+        [np.array([index[row[0]] for row in carried], np.int64)],
+        [np.full(len(carried), start - 1, np.int64)],
+    )
+    state_of = [pa.array([row[1] for row in carried], pa.string())]
+    reason_of = [pa.array([row[2] for row in carried], pa.string())]
+    for source in sources:
+        unit, ts, (states_in, reasons_in) = _by_unit(source, layout, "tt")
+        if np.any((unit[1:] == unit[:-1]) & (ts[1:] < ts[:-1])):
+            raise StoreError("PostgreSQL returned a unit's state events out of time order")
+        units.append(unit)
+        instants.append(ts)
+        state_of.append(states_in)
+        reason_of.append(reasons_in)
+    unit, ts = np.concatenate(units), np.concatenate(instants)
+    state, states = _codes(pa.concat_arrays(state_of))
     if by_reason:
-        reason, reasons = _codes(pa.array([row[2] for row in carried] + reason_of, pa.string()))
+        reason, reasons = _codes(pa.concat_arrays(reason_of))
     else:
         reason, reasons = np.zeros(len(unit), np.int64), [None]
-    order = np.argsort(unit, kind="stable")
+    # each unit's carried-in state first (one microsecond before the window), then its events
+    # in time order; raw events and packs hold different days, so only events of one source
+    # share an instant, and stable sorts keep their (ts, event id) order
+    order = np.argsort(ts, kind="stable")
+    order = order[np.argsort(unit[order], kind="stable")]
     unit, ts, state, reason = unit[order], ts[order], state[order], reason[order]
     same_as_next = unit[1:] == unit[:-1]
-    if np.any(same_as_next & (ts[1:] < ts[:-1])):
-        raise StoreError("PostgreSQL returned a unit's state events out of time order")
     following = np.full(len(unit), end, np.int64)
     following[:-1] = np.where(same_as_next, ts[1:], end)
     begin = np.maximum(ts, start)
@@ -345,7 +457,7 @@ def _add_states(
     key_of = layout.unit_key[unit]
     for key, tiles in layout.tiles.items():
         mine = key_of == key
-        lasting = np.flatnonzero(mine & (finish > begin))
+        lasting = np.flatnonzero(mine & (finish > begin) & (seconds is not None))
         interval, tile, length = tiles.spread(begin[lasting], finish[lasting])
         rows = lasting[interval]
         for part, values in zip(
@@ -370,9 +482,10 @@ def _add_states(
                 length_us[rows] if length_us is not None else np.zeros(len(rows), np.int64)
             )
     sizes = (len(layout.group_paths), len(layout.groups), len(_KINDS), len(states), len(reasons))
-    keys, (summed,) = _sums([_cat(p) for p in time_parts], sizes, [_cat(time_us)])
-    for (u, g, k, s, r), us in zip(keys, summed.tolist(), strict=True):
-        seconds[u, g, k, states[s], reasons[r]] += int(us)
+    if seconds is not None:
+        keys, (summed,) = _sums([_cat(p) for p in time_parts], sizes, [_cat(time_us)])
+        for (u, g, k, s, r), us in zip(keys, summed.tolist(), strict=True):
+            seconds[u, g, k, states[s], reasons[r]] += int(us)
     keys, (entries, lengths) = _sums(
         [_cat(p) for p in fail_parts], sizes[:2], [_cat(fail_n), _cat(fail_us)]
     )
@@ -391,9 +504,9 @@ def _points(
     layout: Layout,
     params: dict[str, Any],
     statement: str,
-    width: int,
+    kinds: str,
     stop_if_expired: bool,
-) -> Iterator[Check | tuple[Ints, Ints, Ints, list[list[Any]]]]:
+) -> Iterator[Check | tuple[Ints, Ints, Ints, list[Any]]]:
     """Point events of the window in a tile, a read at a time: first the check, then for each
     read the events' units, their tiles (in their key's tiles), keys, and the statement's other
     columns. Nothing after the check when ``stop_if_expired`` and it found expired months."""
@@ -403,14 +516,15 @@ def _points(
             yield checked
             if checked.expired and stop_if_expired:
                 return
-        unit, ts, columns = _by_unit(rows, layout, width)
+        unit, ts, columns = _by_unit([row[2:] for row in rows], layout, kinds)
         key = layout.unit_key[unit]
         tile = np.full(len(unit), -1, np.int64)
         for k, tiles in layout.tiles.items():
             mine = np.flatnonzero(key == k)
             tile[mine] = tiles.at(ts[mine])
         keep = np.flatnonzero(tile >= 0)
-        kept = [[column[i] for i in keep.tolist()] for column in columns]
+        kept = [column.take(pa.array(keep)) if isinstance(column, pa.Array) else column[keep]
+                for column in columns]  # fmt: skip
         yield unit[keep], tile[keep], key[keep], kept
 
 
@@ -426,7 +540,7 @@ def count_totals(
     sums: defaultdict[tuple[int, int, int, str, str | None], list[int]] = defaultdict(
         lambda: [0, 0, 0]
     )
-    for read in _points(conn, layout, params, COUNTS, 7, stop_if_expired):
+    for read in _points(conn, layout, params, COUNTS, "ttiii", stop_if_expired):
         if isinstance(read, Check):
             seen = read
             continue
@@ -434,14 +548,14 @@ def count_totals(
         if len(unit) == 0:
             continue
         group = _tile_values(layout, tile, key, "group")
-        product, products = _codes(pa.array(product_of, pa.string()))
-        operation, operations = _codes(pa.array(operation_of, pa.string()))
+        product, products = _codes(product_of)
+        operation, operations = _codes(operation_of)
         sizes = (len(layout.group_paths), len(layout.groups), len(layout.paths), len(products),
                  len(operations))  # fmt: skip
         keys, totals = _sums(
             [layout.group_unit(unit), group, unit, product, operation],
             sizes,
-            [np.array(q, np.float64) for q in quantity_of],
+            [q.astype(np.float64) for q in quantity_of],
         )
         for (u, g, p, r, o), *quantities in zip(keys, *(t.tolist() for t in totals), strict=True):
             row = sums[u, g, p, products[r], operations[o]]
@@ -465,14 +579,13 @@ def energy_totals(
     """kWh and their cost at the price of the tile holding each reading, by group."""
     seen = Check(frozenset(), "")
     sums: defaultdict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for read in _points(conn, layout, params, ENERGY, 3, stop_if_expired):
+    for read in _points(conn, layout, params, ENERGY, "f", stop_if_expired):
         if isinstance(read, Check):
             seen = read
             continue
-        unit, tile, key, (kwh_of,) = read
+        unit, tile, key, (kwh,) = read
         if len(unit) == 0:
             continue
-        kwh = np.array(kwh_of, np.float64)
         price = _tile_values(layout, tile, key, "price")
         keys, (energy, cost) = _sums(
             [layout.group_unit(unit), _tile_values(layout, tile, key, "group")],

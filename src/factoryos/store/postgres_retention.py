@@ -3,8 +3,9 @@
 A policy names a node of the hierarchy (normally a plant, ``enterprise/site``) and how many days
 of raw events to keep under it. Expiry drops whole monthly partitions, never deletes rows: a
 month goes when it ended more than the longest policy's days ago, so no plant loses raw events
-its policy keeps (a store normally holds one plant; several plants share the partitions). The
-hourly roll-ups are never touched: they hold the KPI inputs of the expired months for years.
+its policy keeps (a store normally holds one plant; several plants share the partitions). A
+month's day packs (``postgres_packs``) go with its events. The hourly roll-ups are never
+touched: they hold the KPI inputs of the expired months for years.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import psycopg
 from psycopg import sql
 
 from factoryos.model.errors import StoreError
-from factoryos.store import postgres_locks
+from factoryos.store import postgres_locks, postgres_packs
 from factoryos.store.postgres_rollups import REFRESH
 from factoryos.store.postgres_schema import (
     EVENT_TABLES,
@@ -96,12 +97,13 @@ def plan(conn: psycopg.Connection[Any], now: dt.datetime) -> RetentionPlan:
 def apply(conn: psycopg.Connection[Any], now: dt.datetime) -> RetentionPlan:
     """Drop the expired month partitions of both event tables, in one transaction."""
     with conn.transaction():
-        conn.execute("LOCK TABLE state_events, other_events IN ACCESS EXCLUSIVE MODE")
+        conn.execute("LOCK TABLE state_events, other_events, day_packs IN ACCESS EXCLUSIVE MODE")
         # the marked roll-up hours are recomputed from the events about to go: now, not after
         conn.execute(postgres_locks.LOCK, (postgres_locks.REFRESH,))
         for statement in REFRESH:
             conn.execute(statement)
         result = plan(conn, now)
+        postgres_packs.drop_months(conn, [part.month for part in result.expiring])
         for part in result.expiring:
             # the aggregates read these months from roll-ups alone from now on
             conn.execute(

@@ -14,7 +14,8 @@ and the carried-in state of a unit one backward index step. A time window over e
 pruned to its months' partitions and narrowed inside them by a BRIN index on ``ts`` (events
 arrive roughly in time order, so block ranges are tight and the index costs almost nothing).
 ``event_ids`` makes ids unique across kinds and partitions (a partitioned table's unique index
-must include the partition key).
+must include the partition key). ``day_packs`` (migration 7, partitioned by month too) holds a
+unit's closed days as rows of arrays for the raw reads (``postgres_packs``).
 """
 
 from __future__ import annotations
@@ -140,6 +141,27 @@ MIGRATIONS += (
         ),
     ),
 )
+MIGRATIONS += (
+    Migration(
+        7,
+        "day packs: a unit's events of a closed day as one row of arrays (postgres_packs)",
+        (
+            """CREATE TABLE day_packs (
+                path text COLLATE "C" NOT NULL,
+                day date NOT NULL,
+                state_ts timestamptz[], state text[], reason text[],
+                count_ts timestamptz[], product text[], operation text[],
+                good bigint[], scrap bigint[], rework bigint[],
+                energy_ts timestamptz[], kwh double precision[],
+                PRIMARY KEY (path, day)
+            ) PARTITION BY RANGE (day)""",
+            """CREATE TABLE pack_holes (
+                path text COLLATE "C" NOT NULL, day date NOT NULL, PRIMARY KEY (path, day))""",
+            """CREATE TABLE unit_packs (
+                path text COLLATE "C" PRIMARY KEY, packed_until date NOT NULL)""",
+        ),
+    ),
+)
 CODE_VERSION = MIGRATIONS[-1].version
 
 
@@ -226,16 +248,19 @@ def partition_name(table: str, month: dt.date) -> str:
     return f"{table}_p{month.year:04d}{month.month:02d}"
 
 
-def existing_months(conn: psycopg.Connection[Any]) -> set[dt.date]:
-    """Months that have a partition of every event table (parsed from the partition names)."""
-    found: dict[str, set[dt.date]] = {table: set() for table in EVENT_TABLES}
+def existing_months(
+    conn: psycopg.Connection[Any], tables: tuple[str, ...] = EVENT_TABLES
+) -> set[dt.date]:
+    """Months that have a partition of every one of ``tables`` (parsed from the partition
+    names)."""
+    found: dict[str, set[dt.date]] = {table: set() for table in tables}
     rows = conn.execute(
         "SELECT parent.relname, child.relname FROM pg_inherits i "
         "JOIN pg_class parent ON parent.oid = i.inhparent "
         "JOIN pg_class child ON child.oid = i.inhrelid "
         "WHERE parent.relnamespace = current_schema()::regnamespace "
         "AND parent.relname = ANY(%s)",
-        (list(EVENT_TABLES),),
+        (list(tables),),
     ).fetchall()
     for parent, child in rows:
         stamp = str(child).rsplit("_p", 1)[1]

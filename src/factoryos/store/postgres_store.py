@@ -10,6 +10,10 @@ nothing: the transaction never commits. When the connection is lost mid-append t
 reconnects and replays the batch with backoff (ids make the replay harmless), logging each
 retry and its outcome.
 
+With ``connections=N`` (the live ingester) a big batch is cut by units into N parts, written at
+once on N connections, one transaction each: the server's index work, most of an append, runs
+on N cores, and one part's Arrow work in the client overlaps another's ``COPY``.
+
 Schema and partitions: ``postgres_schema``; aggregates from raw events: ``postgres_columns``, from
 roll-ups: ``postgres_rollup_sql``.
 """
@@ -22,6 +26,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from concurrent import futures
 from typing import Any, Literal, TypeVar
 
 import psycopg
@@ -46,6 +51,7 @@ from factoryos.store import (
     postgres_columns,
     postgres_locks,
     postgres_notices,
+    postgres_packs,
     postgres_retention,
     postgres_rollup_sql,
     postgres_rollups,
@@ -93,12 +99,21 @@ class PostgresStore:
     reads win; a unit sampled each second has thousands of events an hour), ``True``
     reads them wherever the window allows, ``False`` reads raw events only (the roll-ups are
     maintained all the same): the reference the roll-up answers are tested against. Months whose
-    raw events expired are read from roll-ups unless ``False``.
+    raw events expired are read from roll-ups unless ``False``. ``connections`` above 1 writes
+    a big batch in that many parts at once, one transaction each (the module docstring; the
+    live ingester's choice, so that a batch's server work runs on several cores).
     """
 
     def __init__(
-        self, url: str, *, upgrade: bool = False, rollups: bool | Literal["auto"] = "auto"
+        self,
+        url: str,
+        *,
+        upgrade: bool = False,
+        rollups: bool | Literal["auto"] = "auto",
+        connections: int = 1,
     ) -> None:
+        if connections < 1:
+            raise StoreError(f"connections must be 1 or more, not {connections}")
         self.url = PostgresUrl.parse(url)
         self.rollups = rollups
         self._upgrade = upgrade
@@ -116,6 +131,16 @@ class PostgresStore:
         ] = {}
         self.applied: list[str] = []  # migrations applied when opened with upgrade=True
         self._conn = self._open()
+        self._pool = futures.ThreadPoolExecutor(max(1, connections - 1), "postgres-append")
+        # the writers of an append's other parts: stores of their own (connection, months seen,
+        # reconnect and replay), used only through _write
+        self._others: list[PostgresStore] = []
+        try:
+            for _ in range(connections - 1):
+                self._others.append(PostgresStore(url, rollups=rollups))
+        except BaseException:
+            self.close()
+            raise
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -179,6 +204,34 @@ class PostgresStore:
         if table.num_rows == 0:
             return AppendResult(0, 0)
         batch = postgres_batch.first_of_each_id(table)
+        parts = postgres_batch.by_units(batch, 1 + len(self._others))
+        inserted = self._write_parts(parts)
+        return AppendResult(inserted, table.num_rows - inserted)
+
+    def _write_parts(self, parts: list[pa.Table]) -> int:
+        """The parts written at once, one per connection (the first on this store's own);
+        returns when every one has committed.
+
+        Not one transaction: a process killed between two commits leaves some parts stored.
+        That is safe for a writer that reports the batch done only after this returns (the
+        ingester acknowledges its messages then): the broker sends them again, the replayed
+        batch finds the stored parts' ids in ``event_ids`` and counts them as duplicates, and
+        stores the rest once (``tests/store/test_postgres_parts.py`` kills a process between
+        the commits). The parts share no unit and no id, so they never wait on each other's
+        locks or keys."""
+        pending = [
+            self._pool.submit(other._write, part)
+            for other, part in zip(self._others, parts[1:], strict=False)
+        ]
+        try:
+            inserted = self._write(parts[0])
+        finally:
+            futures.wait(pending)  # never leave a part running behind an error
+        return inserted + sum(done.result() for done in pending)
+
+    def _write(self, batch: pa.Table) -> int:
+        """Store a de-duplicated batch in one transaction, retried on a lost connection; the
+        number of new events."""
         months = postgres_batch.months_of(batch)
         delay = 0.2
         for attempt in range(RETRIES + 1):
@@ -207,7 +260,7 @@ class PostgresStore:
                 raise StoreError(f"append failed in {self.url.shown}: {one_line(exc)}") from exc
             if attempt:
                 log.warning("append to %s succeeded on retry %d", self.url.shown, attempt)
-            return AppendResult(inserted, table.num_rows - inserted)
+            return inserted
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _reconnect(self) -> None:
@@ -257,6 +310,8 @@ class PostgresStore:
                     if deltas.num_rows:
                         _copy(cur, name, deltas)
                         cur.execute(add)
+            # days below a unit's packed_until lose their packs (postgres_packs)
+            cur.execute(postgres_packs.MARK_HOLES, postgres_batch.unit_days(new))
             if states.num_rows:
                 spans = postgres_batch.state_spans(states)
                 cur.execute(postgres_rollups.UPDATE_UNIT_LAST, spans)
@@ -566,8 +621,21 @@ class PostgresStore:
         self._months -= {p.month for p in done.expiring}
         return done
 
+    # -- day packs (PostgreSQL only) -------------------------------------------------------
+
+    def compact(
+        self, today: dt.date | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> postgres_packs.Compaction:
+        """Pack every unit's days before ``today`` (default: the current UTC day) not packed
+        yet, and the days appends left as holes; ``progress(done, total)`` after each step."""
+        day = today or dt.datetime.now(dt.UTC).date()
+        return self._run("compaction", lambda c: postgres_packs.compact(c, day, progress))
+
     def close(self) -> None:
         self._conn.close()
+        for other in self._others:
+            other.close()
+        self._pool.shutdown()
 
 
 def _fetch(conn: psycopg.Connection[Any], text: str, params: dict[str, Any]) -> list[Any]:
@@ -620,7 +688,7 @@ def _raw_failures(
     stop_if_expired: bool,
 ) -> tuple[postgres_columns.Check, list[FailureTotal]]:
     seen, _, failures = postgres_columns.states_and_failures(
-        conn, layout, params, by_reason=False, stop_if_expired=stop_if_expired
+        conn, layout, params, by_reason=False, stop_if_expired=stop_if_expired, times=False
     )
     return seen, failures
 
@@ -639,7 +707,12 @@ def _energy(rows: list[Any]) -> list[EnergyTotal]:
 
 
 def _copy(cur: psycopg.Cursor[Any], table: str, rows: pa.Table) -> None:
-    """``rows`` into ``table``'s columns of their names, in binary (``pgcopy``)."""
+    """``rows`` into ``table``'s columns of their names, in binary (``pgcopy``).
+
+    A column NULL in every row is left out of the column list (the server fills in NULL): a
+    live batch of samples sends 6 of ``other_events``' 15 columns, and the client builds a
+    third of the bytes (9 against 22 ms of CPU for 20,000 samples)."""
+    rows = rows.select([c for c in rows.column_names if rows[c].null_count < rows.num_rows])
     statement = sql.SQL(_COPY).format(
         sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in rows.column_names)
     )
