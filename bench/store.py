@@ -166,25 +166,25 @@ def print_settings(conn: psycopg.Connection[Any]) -> None:
     )  # fmt: skip
 
 
-Writer = tuple[Callable[[pa.Table], Any], int | None]
+Writer = tuple[Callable[[pa.Table], Any], tuple[int, ...]]
 
 
 def timed_rounds(batches: list[pa.Table], writers: dict[str, Writer]) -> dict[str, float]:
     """Seconds each writer spent, the writers taking each batch in turn; and per writer,
     under ``NAME cpu`` and ``NAME server``, the CPU seconds of this process (DuckDB's threads
-    included) and of the PostgreSQL backend that wrote (``/proc``)."""
+    included) and of the PostgreSQL backends that wrote (``/proc``)."""
     took: dict[str, float] = {}
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("appending", total=len(batches))
         for batch in batches:
-            for name, (write, pid) in writers.items():
-                cpu0, server0 = time.process_time(), server_cpu_s(pid)
+            for name, (write, pids) in writers.items():
+                cpu0, server0 = time.process_time(), sum(server_cpu_s(p) for p in pids)
                 began = time.perf_counter()
                 write(batch)
                 for key, spent in (
                     (name, time.perf_counter() - began),
                     (f"{name} cpu", time.process_time() - cpu0),
-                    (f"{name} server", server_cpu_s(pid) - server0),
+                    (f"{name} server", sum(server_cpu_s(p) for p in pids) - server0),
                 ):
                     took[key] = took.get(key, 0.0) + spent
             progress.advance(task)
@@ -370,6 +370,9 @@ def main(
         Path, typer.Option(help="The settings of --server plant (a variant, to weigh one line).")
     ] = PLANT_CONF,
     ids: Annotated[str, typer.Option(help=f"The ids' layout: {', '.join(ID_STYLES)}.")] = "bench",
+    connections: Annotated[
+        int, typer.Option(help="PostgresStore's connections: a batch in that many parts at once.")
+    ] = 1,
     seed: int = 1,
     reads_only: Annotated[
         bool, typer.Option(help="Skip the bare COPYs and the append figures: query figures only.")
@@ -391,7 +394,7 @@ def main(
         f"in {time.perf_counter() - began:.1f} s"
     )
     with bench_server(server, url, plant_conf) as server_url:
-        run(table, server_url, events, units, batch, queries, seed, reads_only, keep)
+        run(table, server_url, events, units, batch, queries, seed, reads_only, keep, connections)
 
 
 def run(
@@ -404,6 +407,7 @@ def run(
     seed: int,
     reads_only: bool,
     keep: str | None,
+    connections: int,
 ) -> None:
     batches = [table.slice(lo, batch) for lo in range(0, events, batch)]
     schema = keep or f"bench_store_{uuid.uuid4().hex[:8]}"
@@ -413,7 +417,7 @@ def run(
     try:
         # a kept schema of an older factoryos is upgraded (its roll-ups back-filled)
         with (
-            PostgresStore(scoped, upgrade=keep is not None) as pg,
+            PostgresStore(scoped, upgrade=keep is not None, connections=connections) as pg,
             tempfile.TemporaryDirectory() as tmp,
         ):
             kept = keep is not None and pg.count() == events
@@ -434,11 +438,12 @@ def run(
             # marked right after it, as a reader would): the machine's load, which swings by
             # minutes, then weighs on every writer alike and the ratios stay fair.
             writers: dict[str, Writer] = {
-                "pg": (pg.append, pg.backend_pid),
-                "refresh": (lambda _: pg.refresh_rollups(), pg.backend_pid),
-                "bin": (lambda b: bare_copy(admin, b), admin.info.backend_pid),
-                "copy": (lambda b: bare_csv(admin, b), admin.info.backend_pid),
-                "duck": (duck.append, None),
+                # an append on several connections: each part's backend
+                "pg": (pg.append, (pg.backend_pid, *(o.backend_pid for o in pg._others))),
+                "refresh": (lambda _: pg.refresh_rollups(), (pg.backend_pid,)),
+                "bin": (lambda b: bare_copy(admin, b), (admin.info.backend_pid,)),
+                "copy": (lambda b: bare_csv(admin, b), (admin.info.backend_pid,)),
+                "duck": (duck.append, ()),
             }
             if reads_only:
                 writers = {k: writers[k] for k in ("pg", "refresh", "duck")}
