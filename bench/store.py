@@ -21,6 +21,15 @@ so a weekday has 7 hours cut by a tile boundary that roll-ups cannot serve whole
     .venv/bin/python bench/store.py                      # 10 M events (long: minutes)
     .venv/bin/python bench/store.py --events 1000000     # 1 M events
     .venv/bin/python bench/store.py --events 100000 --queries 20   # a quick look
+    .venv/bin/python bench/store.py --server plant       # on config/postgresql-plant.conf
+
+``--server plant`` runs it all on a throwaway cluster of its own started with the plant's
+settings (``bench/pgcluster.py``; as root, the server runs as the ``postgres`` OS user), instead
+of the ``--url`` server (``--plant-conf`` a variant of the file, to weigh one line); either way
+the settings that matter are printed first. ``--ids`` picks
+the ids' layout: the registry's btree takes ``bench`` ids (``b<n>``: a batch lands in one key
+range) and ``time-first`` ones (the instant first, UUIDv7's layout) at its right edge, ``random``
+ones (hashes, as the live ingesters make them) on leaves all over it.
 """
 
 from __future__ import annotations
@@ -32,13 +41,15 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import typer
 from psycopg import sql
@@ -54,8 +65,11 @@ from factoryos.store.duckdb_store import DuckDBStore
 from factoryos.store.pgcopy import binary_copy
 from factoryos.store.postgres_batch import STAGING_TYPES, bare_rows, staging_columns
 from factoryos.store.postgres_store import PostgresStore
+from pgcluster import conf_settings, throwaway_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
+PLANT_CONF = ROOT / "config" / "postgresql-plant.conf"
+ID_STYLES = ("bench", "random", "time-first")
 YEAR0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 YEAR1 = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
 LINES = 25
@@ -106,18 +120,73 @@ def generate(events: int, units: int, seed: int) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=EVENT_SCHEMA)
 
 
-def timed_rounds(
-    batches: list[pa.Table], writers: dict[str, Callable[[pa.Table], Any]]
-) -> dict[str, float]:
-    """Seconds each writer spent, the writers taking each batch in turn."""
-    took = dict.fromkeys(writers, 0.0)
+def id_style(table: pa.Table, style: str) -> pa.Table:
+    """The events with ids of ``style`` (deterministic: the same event keeps its id)."""
+    if style == "bench":
+        return table
+    number = np.arange(table.num_rows, dtype=np.uint64)
+    mixed = (number * np.uint64(0x9E3779B97F4A7C15)) & np.uint64((1 << 64) - 1)
+    if style == "random":
+        ids = [f"{h:020x}" for h in mixed.tolist()]
+    elif style == "time-first":
+        us = pc.cast(table["ts"], pa.int64()).to_numpy()
+        pairs = zip(us.tolist(), mixed.tolist(), strict=True)
+        ids = [f"{t:014x}{h & 0xFFFFFFFFFF:010x}" for t, h in pairs]
+    else:
+        raise typer.BadParameter(f"ids {style!r}: one of {', '.join(ID_STYLES)}")
+    return table.set_column(0, "event_id", pa.array(ids, pa.string()))
+
+
+@contextmanager
+def bench_server(server: str, url: str, conf: Path = PLANT_CONF) -> Iterator[str]:
+    """The URL of the server to measure: ``url``, or a throwaway cluster with the plant's
+    settings (``conf``) for the block's duration."""
+    if server == "url":
+        yield url
+    elif server == "plant":
+        with throwaway_cluster(conf) as cluster:
+            console.print(f"throwaway cluster with {conf} at {cluster.url}")
+            yield cluster.url
+    else:
+        raise typer.BadParameter(f"server {server!r}: 'url' or 'plant'")
+
+
+def print_settings(conn: psycopg.Connection[Any]) -> None:
+    """The server's values of the settings the plant file sets, and where each comes from."""
+    names = list(conf_settings(PLANT_CONF))
+    rows = conn.execute(
+        "SELECT name, current_setting(name), source FROM pg_settings WHERE name = ANY(%s) "
+        "ORDER BY array_position(%s, name)",
+        (names, names),
+    ).fetchall()
+    console.print(
+        "server settings: " + ", ".join(f"{n} = {v}" + ("" if src == "configuration file"
+                                                         else f" ({src})")
+                                        for n, v, src in rows)
+    )  # fmt: skip
+
+
+Writer = tuple[Callable[[pa.Table], Any], tuple[int, ...]]
+
+
+def timed_rounds(batches: list[pa.Table], writers: dict[str, Writer]) -> dict[str, float]:
+    """Seconds each writer spent, the writers taking each batch in turn; and per writer,
+    under ``NAME cpu`` and ``NAME server``, the CPU seconds of this process (DuckDB's threads
+    included) and of the PostgreSQL backends that wrote (``/proc``)."""
+    took: dict[str, float] = {}
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("appending", total=len(batches))
         for batch in batches:
-            for name, write in writers.items():
+            for name, (write, pids) in writers.items():
+                cpu0, server0 = time.process_time(), sum(server_cpu_s(p) for p in pids)
                 began = time.perf_counter()
                 write(batch)
-                took[name] += time.perf_counter() - began
+                for key, spent in (
+                    (name, time.perf_counter() - began),
+                    (f"{name} cpu", time.process_time() - cpu0),
+                    (f"{name} server", sum(server_cpu_s(p) for p in pids) - server0),
+                ):
+                    took[key] = took.get(key, 0.0) + spent
             progress.advance(task)
     return took
 
@@ -159,11 +228,14 @@ def append_figures(events: int, batch: int, took: dict[str, float]) -> list[tupl
     )
     rate = {name: events / t for name, _, t in runs}
     append = Table(title=f"append {events:,} events in batches of {batch:,}")
-    for column in ("store", "seconds", "events/s", "vs CSV COPY", "vs binary COPY"):
+    columns = ("store", "seconds", "events/s", "vs CSV COPY", "vs binary COPY", "client CPU s")
+    for column in (*columns, "server CPU s"):
         append.add_column(column, justify="right")
     for name, label, t in runs:
         ratios = (f"{t / t_copy:.2f}x", f"{t / t_bin:.2f}x")
-        append.add_row(label, f"{t:.1f}", f"{rate[name]:,.0f}", *ratios)
+        parts = ("pg", "refresh") if name == "pg+" else (name,)
+        cpu = [sum(took[f"{k} {side}"] for k in parts) for side in ("cpu", "server")]
+        append.add_row(label, f"{t:.1f}", f"{rate[name]:,.0f}", *ratios, *(f"{c:.1f}" for c in cpu))
     console.print(append)
     console.print(f"load average after the appends: {Path('/proc/loadavg').read_text()}")
     return [
@@ -284,9 +356,23 @@ def main(
     units: Annotated[int, typer.Option(help="Work units (in 25 lines).")] = 500,
     batch: Annotated[int, typer.Option(help="Events per append.")] = 100_000,
     queries: Annotated[int, typer.Option(help="Random line-month KPI queries.")] = 200,
-    url: Annotated[str, typer.Option(help="PostgreSQL server.")] = (
+    url: Annotated[str, typer.Option(help="PostgreSQL server (with --server url).")] = (
         "postgresql://postgres@127.0.0.1:5432/test"
     ),
+    server: Annotated[
+        str,
+        typer.Option(
+            help="'url': the --url server; 'plant': a throwaway cluster of its own started "
+            "with config/postgresql-plant.conf, removed at exit."
+        ),
+    ] = "url",
+    plant_conf: Annotated[
+        Path, typer.Option(help="The settings of --server plant (a variant, to weigh one line).")
+    ] = PLANT_CONF,
+    ids: Annotated[str, typer.Option(help=f"The ids' layout: {', '.join(ID_STYLES)}.")] = "bench",
+    connections: Annotated[
+        int, typer.Option(help="PostgresStore's connections: a batch in that many parts at once.")
+    ] = 1,
     seed: int = 1,
     reads_only: Annotated[
         bool, typer.Option(help="Skip the bare COPYs and the append figures: query figures only.")
@@ -302,28 +388,45 @@ def main(
 ) -> None:
     """Append throughput and KPI query latency: PostgresStore vs bare COPY vs DuckDBStore."""
     began = time.perf_counter()
-    table = generate(events, units, seed)
+    table = id_style(generate(events, units, seed), ids)
     console.print(
-        f"generated {events:,} events of {units} units over 2026 "
+        f"generated {events:,} events of {units} units over 2026, {ids} ids, "
         f"in {time.perf_counter() - began:.1f} s"
     )
+    with bench_server(server, url, plant_conf) as server_url:
+        run(table, server_url, events, units, batch, queries, seed, reads_only, keep, connections)
+
+
+def run(
+    table: pa.Table,
+    url: str,
+    events: int,
+    units: int,
+    batch: int,
+    queries: int,
+    seed: int,
+    reads_only: bool,
+    keep: str | None,
+    connections: int,
+) -> None:
     batches = [table.slice(lo, batch) for lo in range(0, events, batch)]
     schema = keep or f"bench_store_{uuid.uuid4().hex[:8]}"
     scoped = f"{url}{'&' if '?' in url else '?'}schema={schema}"
     admin = psycopg.connect(url, autocommit=True)
+    print_settings(admin)
     try:
         # a kept schema of an older factoryos is upgraded (its roll-ups back-filled)
         with (
-            PostgresStore(scoped, upgrade=keep is not None) as pg,
+            PostgresStore(scoped, upgrade=keep is not None, connections=connections) as pg,
             tempfile.TemporaryDirectory() as tmp,
         ):
             kept = keep is not None and pg.count() == events
             reads_only = reads_only or kept
             admin.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-            for table in () if reads_only else ("bare_bin", "bare_csv"):
+            for bare in () if reads_only else ("bare_bin", "bare_csv"):
                 admin.execute(
                     sql.SQL("CREATE TABLE {} ({})").format(
-                        sql.Identifier(table),
+                        sql.Identifier(bare),
                         sql.SQL(", ").join(
                             sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(STAGING_TYPES[k]))
                             for n, k in staging_columns()
@@ -334,12 +437,13 @@ def main(
             # Batch by batch, each writer in turn (the refresh of the state roll-ups a batch
             # marked right after it, as a reader would): the machine's load, which swings by
             # minutes, then weighs on every writer alike and the ratios stay fair.
-            writers: dict[str, Callable[[pa.Table], Any]] = {
-                "pg": pg.append,
-                "refresh": lambda _: pg.refresh_rollups(),
-                "bin": lambda b: bare_copy(admin, b),
-                "copy": lambda b: bare_csv(admin, b),
-                "duck": duck.append,
+            writers: dict[str, Writer] = {
+                # an append on several connections: each part's backend
+                "pg": (pg.append, (pg.backend_pid, *(o.backend_pid for o in pg._others))),
+                "refresh": (lambda _: pg.refresh_rollups(), (pg.backend_pid,)),
+                "bin": (lambda b: bare_copy(admin, b), (admin.info.backend_pid,)),
+                "copy": (lambda b: bare_csv(admin, b), (admin.info.backend_pid,)),
+                "duck": (duck.append, ()),
             }
             if reads_only:
                 writers = {k: writers[k] for k in ("pg", "refresh", "duck")}

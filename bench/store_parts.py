@@ -7,6 +7,8 @@ store does it (binary ``COPY`` built from Arrow, ids sorted, events sorted by un
   heap          the events into the two monthly-partitioned event tables, no index (the peer)
   + brin        the same with the ``ts`` BRIN indexes
   + path_ts     the same with the ``(path, ts)`` btrees
+  path_ts:nodedup  the same, the btrees without deduplication (``(path, ts)`` keys are nearly
+                unique, so the pass that looks for duplicates before a page splits finds none)
   ids:STYLE     the ids alone into the ``event_ids`` registry, ids of each style:
                 bench ``b<n>``; random (20 hex digits of a hash, as the ingesters' ids);
                 time-first (the event's instant in hex, then the hash: UUIDv7's layout)
@@ -19,6 +21,7 @@ into records and full-page images. The registry's size against ``shared_buffers`
 
     nice -n 10 .venv/bin/python bench/store_parts.py --events 1000000 --units 50
     nice -n 10 .venv/bin/python bench/store_parts.py --events 10000000 --units 500 --parts ids
+    nice -n 10 .venv/bin/python bench/store_parts.py --server plant   # config/postgresql-plant.conf
 """
 
 from __future__ import annotations
@@ -29,33 +32,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
 import typer
 from psycopg import sql
 
 from factoryos.store import pgcopy, postgres_batch, postgres_schema
 from factoryos.store.postgres_store import PostgresStore
-from store import generate, server_cpu_s
+from store import bench_server, generate, id_style, server_cpu_s
 
-PARTS = ("heap", "brin", "path_ts", "ids:bench", "ids:random", "ids:time-first", "store")
-
-
-def id_style(table: pa.Table, style: str) -> pa.Table:
-    """The events with ids of ``style`` (deterministic: the same event keeps its id)."""
-    if style == "bench":
-        return table
-    number = np.arange(table.num_rows, dtype=np.uint64)
-    mixed = (number * np.uint64(0x9E3779B97F4A7C15)) & np.uint64((1 << 64) - 1)
-    if style == "random":
-        ids = [f"{h:020x}" for h in mixed.tolist()]
-    else:
-        us = pc.cast(table["ts"], pa.int64()).to_numpy()
-        pairs = zip(us.tolist(), mixed.tolist(), strict=True)
-        ids = [f"{t:014x}{h & 0xFFFFFFFFFF:010x}" for t, h in pairs]
-    return table.set_column(0, "event_id", pa.array(ids, pa.string()))
+PARTS = (
+    "heap",
+    "brin",
+    "path_ts",
+    "path_ts:nodedup",
+    "ids:bench",
+    "ids:random",
+    "ids:time-first",
+    "store",
+)
 
 
 def copy(cur: psycopg.Cursor[Any], name: str, part: pa.Table) -> None:
@@ -118,7 +113,7 @@ def run_part(
     store = PostgresStore(scoped)
     conn = store._conn  # the store's own session: its schema, settings and work tables
     try:
-        if part in ("heap", "brin", "path_ts"):
+        if part in ("heap", "brin", "path_ts", "path_ts:nodedup"):
             keep = {"brin": "_ts", "path_ts": "_path_ts"}.get(part)
             for table_name in postgres_schema.EVENT_TABLES:
                 for suffix in ("_ts", "_path_ts"):
@@ -126,6 +121,14 @@ def run_part(
                         conn.execute(
                             sql.SQL("DROP INDEX {}").format(sql.Identifier(table_name + suffix))
                         )
+                if part == "path_ts:nodedup":  # the monthly partitions made later inherit it
+                    conn.execute(
+                        sql.SQL(
+                            "CREATE INDEX {} ON {} (path, ts) WITH (deduplicate_items = off)"
+                        ).format(
+                            sql.Identifier(f"{table_name}_path_ts"), sql.Identifier(table_name)
+                        )
+                    )
             write = events_writer(conn)
         elif part.startswith("ids:"):
             table = id_style(table, part[4:])
@@ -173,8 +176,18 @@ def main(
     ] = None,
     wal_every: Annotated[int, typer.Option(help="Read the WAL of every n-th batch.")] = 1,
     url: str = "postgresql://postgres@127.0.0.1:5432/test",
+    server: Annotated[
+        str, typer.Option(help="'url': the --url server; 'plant': a throwaway cluster.")
+    ] = "url",
 ) -> None:
     """Wall, server CPU and WAL per event of each part of a PostgreSQL append."""
+    with bench_server(server, url) as server_url:
+        measure(events, units, batch, parts, wal_every, server_url)
+
+
+def measure(
+    events: int, units: int, batch: int, parts: list[str] | None, wal_every: int, url: str
+) -> None:
     table = generate(events, units, 1)
     admin = psycopg.connect(url, autocommit=True)
     buffers = admin.execute("SHOW shared_buffers").fetchone()[0]  # type: ignore[index]
