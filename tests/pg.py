@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import uuid
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -53,3 +54,11 @@ def drop_schemas() -> None:
         while _created:
             name = _created.pop()
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+def run_sql(schema: str, text: str) -> list[tuple[Any, ...]]:
+    """Run ``text`` in ``schema`` (autocommit); its rows, or [] for a statement without."""
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        cur = conn.execute(text)  # type: ignore[arg-type]
+        return cur.fetchall() if cur.description else []

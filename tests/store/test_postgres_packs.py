@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -25,6 +24,7 @@ from factoryos.store.duckdb_store import DuckDBStore
 from factoryos.store.postgres_store import PostgresStore
 from tests.contract.test_aggregates import KEYS, A, B, calendar
 from tests.pg import PG_URL, drop_schemas, new_schema, pg_unavailable, url_with_schema
+from tests.pg import run_sql as sql
 from tests.store.test_postgres_rollups import GROUPINGS, T0, answers, assert_same, batches
 from tests.store.test_postgres_rollups import plant_events as plant_events
 
@@ -37,13 +37,6 @@ DAY = dt.timedelta(days=1)
 def _drop() -> Iterator[None]:
     yield
     drop_schemas()
-
-
-def sql(schema: str, text: str) -> list[tuple[Any, ...]]:
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")  # type: ignore[arg-type]
-        cur = conn.execute(text)  # type: ignore[arg-type]
-        return cur.fetchall() if cur.description else []
 
 
 def day_of(n: int) -> dt.date:

@@ -16,6 +16,7 @@ from factoryos.model.states import MachineState
 from factoryos.store import postgres_schema
 from factoryos.store.postgres_store import PostgresStore
 from tests.pg import PG_URL, drop_schemas, new_schema, pg_unavailable, url_with_schema
+from tests.pg import run_sql as sql
 
 pytestmark = pytest.mark.skipif(bool(pg_unavailable()), reason=pg_unavailable() or "")
 runner = CliRunner(env={"COLUMNS": "200", "FACTORYOS_DB": ""})
@@ -25,13 +26,6 @@ runner = CliRunner(env={"COLUMNS": "200", "FACTORYOS_DB": ""})
 def schema() -> Iterator[str]:
     yield new_schema()
     drop_schemas()
-
-
-def sql(schema: str, text: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"SET search_path TO {schema}")  # type: ignore[arg-type]
-        cur = conn.execute(text)  # type: ignore[arg-type]
-        return cur.fetchall() if cur.description else []
 
 
 def at(month: int, day: int = 1) -> dt.datetime:
