@@ -10,7 +10,7 @@
  * random payloads.
  *
  * Why C: in Python the message's ~7 protobuf field reads a metric through upb, the checks and the
- * blake2b event id cost ~2.2 us a metric, 35 times protobuf's parse alone (docs/ingest.md).
+ * event id cost ~2.2 us a metric, 35 times protobuf's parse alone (docs/ingest.md).
  *
  * Not thread-safe without the GIL: the scratch arrays and the generation counter are module-wide (the GIL is held
  * throughout; nothing here calls back into Python code).
@@ -21,109 +21,12 @@
 #include <stdint.h>
 #include <string.h>
 
-/* ---- BLAKE2b (RFC 7693), unkeyed, as hashlib.blake2b(data, digest_size=n) ------------------ */
-
-static const uint64_t B2_IV[8] = {
-    0x6A09E667F3BCC908ULL, 0xBB67AE8584CAA73BULL, 0x3C6EF372FE94F82BULL, 0xA54FF53A5F1D36F1ULL,
-    0x510E527FADE682D1ULL, 0x9B05688C2B3E6C1FULL, 0x1F83D9ABFB41BD6BULL, 0x5BE0CD19137E2179ULL};
-
-static const uint8_t B2_SIGMA[12][16] = {
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
-    {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
-    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
-    {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
-    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13},
-    {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
-    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11},
-    {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
-    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
-    {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
-    {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3}};
-
-static inline uint64_t rotr64(uint64_t x, int n) { return (x >> n) | (x << (64 - n)); }
-
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "little-endian hosts only: BLAKE2b words and protobuf's fixed32/64 are read as they lie"
-#endif
-
-static inline uint64_t load64(const uint8_t *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-#define B2_G(a, b, c, d, x, y)          \
-    do {                                \
-        v[a] = v[a] + v[b] + (x);       \
-        v[d] = rotr64(v[d] ^ v[a], 32); \
-        v[c] = v[c] + v[d];             \
-        v[b] = rotr64(v[b] ^ v[c], 24); \
-        v[a] = v[a] + v[b] + (y);       \
-        v[d] = rotr64(v[d] ^ v[a], 16); \
-        v[c] = v[c] + v[d];             \
-        v[b] = rotr64(v[b] ^ v[c], 63); \
-    } while (0)
-
-static void b2_compress(uint64_t h[8], const uint8_t block[128], uint64_t counter, int last) {
-    uint64_t v[16], m[16];
-    for (int i = 0; i < 16; i++) m[i] = load64(block + 8 * i);
-    for (int i = 0; i < 8; i++) {
-        v[i] = h[i];
-        v[i + 8] = B2_IV[i];
-    }
-    v[12] ^= counter; /* inputs here are far below 2**64 bytes: the high counter word stays 0 */
-    if (last) v[14] = ~v[14];
-    /* unrolled, the message schedule's indices are constants: ~40 % less time a block */
-    _Pragma("GCC unroll 12") for (int r = 0; r < 12; r++) {
-        const uint8_t *s = B2_SIGMA[r];
-        B2_G(0, 4, 8, 12, m[s[0]], m[s[1]]);
-        B2_G(1, 5, 9, 13, m[s[2]], m[s[3]]);
-        B2_G(2, 6, 10, 14, m[s[4]], m[s[5]]);
-        B2_G(3, 7, 11, 15, m[s[6]], m[s[7]]);
-        B2_G(0, 5, 10, 15, m[s[8]], m[s[9]]);
-        B2_G(1, 6, 11, 12, m[s[10]], m[s[11]]);
-        B2_G(2, 7, 8, 13, m[s[12]], m[s[13]]);
-        B2_G(3, 4, 9, 14, m[s[14]], m[s[15]]);
-    }
-    for (int i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
-}
-
-/* The digest of ``a`` then ``b`` (the slot's key, then the timestamp's digits), ``outlen`` bytes. */
-static void blake2b2(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, uint8_t *out,
-                     size_t outlen) {
-    uint64_t h[8];
-    uint8_t block[128];
-    size_t fill = 0, total = alen + blen;
-    uint64_t counter = 0;
-    memcpy(h, B2_IV, sizeof h);
-    h[0] ^= 0x01010000ULL ^ (uint64_t)outlen;
-    const uint8_t *parts[2] = {a, b};
-    size_t lens[2] = {alen, blen};
-    for (int p = 0; p < 2; p++) {
-        const uint8_t *src = parts[p];
-        size_t n = lens[p];
-        while (n) {
-            if (fill == 128) { /* a full block that is not the last one */
-                counter += 128;
-                b2_compress(h, block, counter, 0);
-                fill = 0;
-            }
-            size_t take = 128 - fill < n ? 128 - fill : n;
-            memcpy(block + fill, src, take);
-            fill += take;
-            src += take;
-            n -= take;
-        }
-    }
-    memset(block + fill, 0, 128 - fill);
-    b2_compress(h, block, (uint64_t)total, 1);
-    for (size_t i = 0; i < outlen; i++) out[i] = (uint8_t)(h[i / 8] >> (8 * (i % 8)));
-}
-
 /* ---- the per-device table: alias or name -> slot ------------------------------------------ */
 
 enum { KIND_UNMAPPED = 0, KIND_SAMPLE = 1, KIND_OTHER = 2 };
+
+#define DIGEST_LEN 20 /* hex digits of convert.metric_digest */
+#define TS_DIGITS 12  /* hex digits of the instant in ms */
 
 typedef struct {
     uint32_t datatype;
@@ -131,8 +34,7 @@ typedef struct {
     uint8_t bits;   /* a signed integer's bits, or 0 */
     uint8_t kind;
     PyObject *path, *sensor, *unit; /* owned */
-    char *key;                      /* "<source>|<metric>|" of the event id */
-    Py_ssize_t key_len;
+    char digest[DIGEST_LEN]; /* the event id's source-and-metric part (convert.metric_digest) */
     uint64_t generation; /* the Samples whose dictionary holds this slot at ``code`` */
     int32_t code;
 } Slot;
@@ -183,7 +85,6 @@ static void Table_dealloc(Table *self) {
         Py_XDECREF(s->path);
         Py_XDECREF(s->sensor);
         Py_XDECREF(s->unit);
-        PyMem_Free(s->key);
     }
     PyMem_Free(self->slots);
     PyMem_Free(self->aliases);
@@ -192,14 +93,15 @@ static void Table_dealloc(Table *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* A slot from (datatype, field, bits, kind, path, key, sensor, unit). */
+/* A slot from (datatype, field, bits, kind, path, digest, sensor, unit). */
 static int fill_slot(Slot *s, PyObject *spec) {
     unsigned int datatype, field, bits, kind;
-    PyObject *path, *key, *sensor, *unit;
-    if (!PyArg_ParseTuple(spec, "IIIIUSUO", &datatype, &field, &bits, &kind, &path, &key, &sensor,
-                          &unit))
+    PyObject *path, *digest, *sensor, *unit;
+    if (!PyArg_ParseTuple(spec, "IIIIUSUO", &datatype, &field, &bits, &kind, &path, &digest,
+                          &sensor, &unit))
         return -1;
     if (field < 10 || field > 16 || bits > 64 || kind > KIND_OTHER ||
+        (kind == KIND_SAMPLE && PyBytes_GET_SIZE(digest) != DIGEST_LEN) ||
         (unit != Py_None && !PyUnicode_Check(unit))) {
         PyErr_SetString(PyExc_ValueError, "not a slot of the Sparkplug hot path");
         return -1;
@@ -208,13 +110,8 @@ static int fill_slot(Slot *s, PyObject *spec) {
     s->field = (uint8_t)field;
     s->bits = (uint8_t)bits;
     s->kind = (uint8_t)kind;
-    s->key_len = PyBytes_GET_SIZE(key);
-    s->key = PyMem_Malloc(s->key_len + 1);
-    if (s->key == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    memcpy(s->key, PyBytes_AS_STRING(key), s->key_len);
+    if (kind == KIND_SAMPLE) /* only a sample's id is made here */
+        memcpy(s->digest, PyBytes_AS_STRING(digest), DIGEST_LEN);
     Py_INCREF(path);
     s->path = path;
     Py_INCREF(sensor);
@@ -420,8 +317,9 @@ static int parse_metric(const uint8_t *p, const uint8_t *end, RawMetric *m) {
 
 /* ---- Samples: a batch's samples in flat buffers, the Arrow columns' layout ------------------ */
 
-/* Every event id the decoder makes is "in-" + 20 hex digits + "-" + seq + "." + index. */
-#define ID_LEN 31
+/* Every event id the decoder makes is "in-" + the instant in 12 hex digits + "-" + the slot's
+ * digest + "-" + seq + "." + index (convert.event_id). */
+#define ID_LEN (3 + TS_DIGITS + 1 + DIGEST_LEN + 8)
 
 /* A batch's samples as Arrow wants them, so that its table is made without a Python object a
  * value: ids as one buffer of fixed-width ASCII, timestamps (int64 microseconds) and values
@@ -573,30 +471,23 @@ static Sample samples[MAX_METRICS];
 
 static const char HEX[] = "0123456789abcdef";
 
-/* The sample's event id, ID_LEN characters at ``out`` (spdata: "in-{digest}-{seq}.{index}"). */
+/* The sample's event id, ID_LEN characters at ``out`` (spdata: "in-{ts:012x}-{digest}-{seq}.{index}";
+ * ts below 2**48, checked in the first pass). */
 static void event_id(const Slot *slot, uint64_t ts, int seq, int index, char *out) {
-    char digits[24]; /* b"%d" % ts */
-    char *d = digits + sizeof digits;
-    do {
-        *--d = (char)('0' + ts % 10);
-        ts /= 10;
-    } while (ts);
-    uint8_t digest[10];
-    blake2b2((const uint8_t *)slot->key, (size_t)slot->key_len, (const uint8_t *)d,
-             (size_t)(digits + sizeof digits - d), digest, sizeof digest);
     memcpy(out, "in-", 3);
-    for (int i = 0; i < 10; i++) {
-        out[3 + 2 * i] = HEX[digest[i] >> 4];
-        out[4 + 2 * i] = HEX[digest[i] & 15];
-    }
-    out[23] = '-';
-    out[24] = (char)('0' + seq / 100);
-    out[25] = (char)('0' + seq / 10 % 10);
-    out[26] = (char)('0' + seq % 10);
-    out[27] = '.';
-    out[28] = (char)('0' + index / 100);
-    out[29] = (char)('0' + index / 10 % 10);
-    out[30] = (char)('0' + index % 10);
+    for (int i = TS_DIGITS - 1; i >= 0; i--, ts >>= 4) out[3 + i] = HEX[ts & 15];
+    char *o = out + 3 + TS_DIGITS;
+    *o++ = '-';
+    memcpy(o, slot->digest, DIGEST_LEN);
+    o += DIGEST_LEN;
+    *o++ = '-';
+    *o++ = (char)('0' + seq / 100);
+    *o++ = (char)('0' + seq / 10 % 10);
+    *o++ = (char)('0' + seq % 10);
+    *o++ = '.';
+    *o++ = (char)('0' + index / 100);
+    *o++ = (char)('0' + index / 10 % 10);
+    *o = (char)('0' + index % 10);
 }
 
 /* A signed integer's value from its unsigned two's complement, as sparkplug.typed_value. */
@@ -712,8 +603,9 @@ static PyObject *Table_take(Table *self, PyObject *args) {
         default: /* a boolean, string or bytes value is no sample */
             goto decline;
         }
-        /* ts * 1000 must stay a 64-bit microsecond count (pa.int64 in EventColumns.table) */
-        if (ts > (uint64_t)INT64_MAX / 1000) goto decline;
+        /* the id's fixed 12 hex digits (a later instant's id is longer: the Python path's); this
+         * also keeps ts * 1000 a 64-bit microsecond count (pa.int64 in EventColumns.table) */
+        if (ts >> (4 * TS_DIGITS)) goto decline;
         samples[nsamples].slot = slot;
         samples[nsamples].value = value;
         samples[nsamples].ts = ts;
@@ -751,21 +643,6 @@ done:
     return result;
 }
 
-static PyObject *py_blake2b(PyObject *module, PyObject *args) {
-    Py_buffer data;
-    int size;
-    if (!PyArg_ParseTuple(args, "y*i", &data, &size)) return NULL;
-    if (size < 1 || size > 64) {
-        PyBuffer_Release(&data);
-        PyErr_SetString(PyExc_ValueError, "digest size is 1..64");
-        return NULL;
-    }
-    uint8_t out[64];
-    blake2b2(data.buf, (size_t)data.len, NULL, 0, out, (size_t)size);
-    PyBuffer_Release(&data);
-    return PyBytes_FromStringAndSize((const char *)out, size);
-}
-
 static PyMethodDef Table_methods[] = {
     {"take", (PyCFunction)Table_take, METH_VARARGS, take_doc},
     {NULL, NULL, 0, NULL}};
@@ -774,7 +651,7 @@ static PyTypeObject TableType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "factoryos.ingest._spcolumns.Table",
     .tp_doc = PyDoc_STR("One device's metrics by alias and by name, as its birth declared them:\n"
                         "Table(by_alias=[(alias, slot)], by_name=[(name, slot)]), a slot being\n"
-                        "(datatype, field number, signed bits, kind, path, key, sensor, unit)."),
+                        "(datatype, field number, signed bits, kind, path, digest, sensor, unit)."),
     .tp_basicsize = sizeof(Table),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = Table_new,
@@ -782,10 +659,7 @@ static PyTypeObject TableType = {
     .tp_methods = Table_methods,
 };
 
-static PyMethodDef module_methods[] = {
-    {"blake2b", py_blake2b, METH_VARARGS,
-     PyDoc_STR("blake2b(data, size): hashlib.blake2b(data, digest_size=size).digest() (tests)")},
-    {NULL, NULL, 0, NULL}};
+static PyMethodDef module_methods[] = {{NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_spcolumns",
                                     PyDoc_STR("Sparkplug DATA payloads to sample columns (C)."), -1,

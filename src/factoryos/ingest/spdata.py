@@ -25,7 +25,6 @@ metric slower, and says so at start-up.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from google.protobuf.message import DecodeError
 
 from factoryos.ingest import sparkplug_b_pb2 as pb
 from factoryos.ingest.columns import EventColumns
-from factoryos.ingest.convert import Converter, Protocol, Reading, Value
+from factoryos.ingest.convert import Converter, Protocol, Reading, Value, metric_digest
 from factoryos.ingest.host import SparkplugHost, _Node
 from factoryos.ingest.mapping import Kind
 from factoryos.ingest.sparkplug import NAMESPACE, CodecError, typed_value, value_field
@@ -48,7 +47,6 @@ log = logging.getLogger(__name__)
 _warned = False
 _INDEX = [f"{i:03d}" for i in range(1000)]  # a metric's index in its message, as in its ids
 _SEQ = [f"{i:03d}" for i in range(256)]
-_blake2b = hashlib.blake2b
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +59,7 @@ class _Slot:
     signed: bool  # a signed integer: typed_value turns the two's complement back
     kind: Kind | None  # None: no rule names the metric (its values count as unmapped)
     path: str = ""
-    key: bytes = b""  # "<source>|<metric>|" of the event id (convert.Reading.event_id)
+    digest: str = ""  # the event id's source-and-metric part (convert.metric_digest)
     sensor: str = ""
     unit: str | None = None
 
@@ -204,8 +202,7 @@ class DataPath:
                 continue
             assert ts is not None  # checked in the first pass
             if kind is Kind.SAMPLE:
-                digest = _blake2b(slot.key + b"%d" % ts, digest_size=10).hexdigest()
-                add_id(f"in-{digest}-{seq}.{_INDEX[index]}")
+                add_id(f"in-{ts:012x}-{slot.digest}-{seq}.{_INDEX[index]}")  # convert.event_id
                 add_ts(ts * 1000)
                 add_path(slot.path)
                 add_sensor(slot.sensor)
@@ -283,7 +280,7 @@ class DataPath:
             bits > 0,
             rule.kind,
             path,
-            f"{plan.source}|{name}|".encode(),
+            metric_digest(plan.source, name),
             rule.sensor or "",
             rule.unit,
         )
@@ -320,7 +317,7 @@ def _compiled_slot(slot: _Slot) -> tuple[int, int, int, int, str, bytes, str, st
         bits[1],
         kind,
         slot.path,
-        slot.key,
+        slot.digest.encode(),
         slot.sensor,
         slot.unit,
     )
