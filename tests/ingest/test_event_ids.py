@@ -25,9 +25,10 @@ def _reading(source: str, metric: str, ts_ms: int, ident: str) -> Reading:
 
 
 def test_an_id_is_the_instant_the_source_and_metric_and_the_ident() -> None:
-    digest = hashlib.blake2b(b"cell/line.one/d0|temp", digest_size=10).hexdigest()
+    digest = hashlib.blake2b(b"cell/line.one/d0|temp", digest_size=8).hexdigest()[:15]
     reading = _reading("cell/line.one/d0", "temp", 1_780_000_000_123, "002.007")
     assert reading.event_id() == f"in-019e7044887b-{digest}-002.007"
+    assert len(reading.event_id()) == 39  # PostgreSQL's 48-byte index entry (metric_digest)
     assert _reading("cell/line.one/d0", "temp", 5, "").event_id() == f"in-000000000005-{digest}-"
 
 

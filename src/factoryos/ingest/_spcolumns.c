@@ -25,7 +25,7 @@
 
 enum { KIND_UNMAPPED = 0, KIND_SAMPLE = 1, KIND_OTHER = 2 };
 
-#define DIGEST_LEN 20 /* hex digits of convert.metric_digest */
+#define DIGEST_LEN 15 /* hex digits of convert.metric_digest */
 #define TS_DIGITS 12  /* hex digits of the instant in ms */
 
 typedef struct {

@@ -48,7 +48,7 @@ _OWN: dict[str, tuple[str, ...]] = {
     "sample": ("sensor", "value", "unit"),
 }
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_ID_LEN = 44  # the compiled decoder's ids: "in-" + 12 + "-" + 20 hex digits + "-000.000"
+_ID_LEN = 39  # the compiled decoder's ids: "in-" + 12 + "-" + 15 hex digits + "-000.000"
 
 
 class _KindColumns:
