@@ -69,6 +69,12 @@ def test_deaths_turn_the_units_they_reach_unknown() -> None:
     ddeath = encode(Payload(NOW_MS + 10, 3, ()))
     pipeline.sparkplug(NODE.format("DDEATH") + "/hmc.2", ddeath, NOW_MS + 50, None)
     assert _unknown(pipeline) == [("2", 10)]
+    # a DDEATH stamped past the year 9999 (no event can hold it): at its arrival time
+    _session(pipeline, bdseq=5)
+    pipeline.take()
+    ddeath = encode(Payload(2**60, 3, ()))
+    pipeline.sparkplug(NODE.format("DDEATH") + "/hmc.2", ddeath, NOW_MS + 55, None)
+    assert _unknown(pipeline) == [("2", 55)]
     # the will of the session before (bdSeq 4) arriving late: this session is alive
     pipeline.sparkplug(NODE.format("NDEATH"), _bdseq_payload(4, None), NOW_MS + 60, None)
     assert _unknown(pipeline) == []

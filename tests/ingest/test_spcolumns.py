@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from factoryos.ingest import _spcolumns, spdata
 from factoryos.ingest import sparkplug_b_pb2 as pb
 from factoryos.ingest.columns import EventColumns
+from factoryos.ingest.convert import MAX_TS_MS
 from factoryos.ingest.mapping import load_mapping_text
 from factoryos.ingest.pipeline import Pipeline
 from factoryos.ingest.sparkplug import BDSEQ_METRIC, DataType, Metric, Payload, encode
@@ -124,7 +125,17 @@ _values = {
     "bytes_value": st.binary(max_size=5),
 }
 _timestamps = st.sampled_from(
-    [None, 0, NOW_MS, NOW_MS + 299_000, NOW_MS + 301_000, 2**48 - 1, 2**48, 2**63, 2**64 - 1]
+    [
+        None,
+        0,
+        NOW_MS,
+        NOW_MS + 299_000,
+        NOW_MS + 301_000,
+        MAX_TS_MS,
+        MAX_TS_MS + 1,
+        2**63,
+        2**64 - 1,
+    ]
 ) | st.integers(0, 2**64 - 1)
 
 
@@ -278,11 +289,11 @@ def test_a_plain_benchmark_message_is_taken_in_c() -> None:
     assert list(columns.ts_ms()) == [NOW_MS + i for i in range(10)] + [NOW_MS] * 2
 
 
-@pytest.mark.parametrize("ts", [2**48 - 1, 2**48])
-def test_an_instant_past_twelve_hex_digits_is_the_python_paths(ts: int) -> None:
-    """The compiled decoder writes an id's instant in 12 hex digits (up to the year 10889);
-    a later one is longer, so the Python path takes that message (with ``max_future_s: null``
-    the mapping accepts it), making the same id as ``Reading.event_id``."""
+@pytest.mark.parametrize("ts", [MAX_TS_MS, MAX_TS_MS + 1, 2**48, 2**63, 2**64 - 1])
+def test_the_last_instant_is_the_year_9999s(ts: int) -> None:
+    """Up to the end of the year 9999 (Python's datetime), both hot paths take a sample, with
+    the same id, its instant in 12 hex digits; a later one (accepted by ``max_future_s: null``)
+    is declined by both and is the converter's dead letter, the ingester going on."""
     aliases = {name: 100 + i for i, name in enumerate(NAMES)}
     data = pb.Payload(
         timestamp=ts, seq=2, metrics=[pb.Payload.Metric(alias=aliases["s10"], double_value=1.5)]
@@ -291,14 +302,21 @@ def test_an_instant_past_twelve_hex_digits_is_the_python_paths(ts: int) -> None:
     plan = compiled.data_path._plan(DDATA)
     assert plan is not None and plan.compiled is not None
     direct = plan.compiled.take(data, 2, None, _spcolumns.Samples())
-    assert (direct is not None) == (ts < 2**48)
+    assert (direct is not None) == (ts <= MAX_TS_MS)
+    python = _pipeline("null", aliases, compiled=False)
     ids = []
-    for pipeline in (compiled, _pipeline("null", aliases, compiled=False)):
+    for pipeline in (compiled, python):
         columns = pipeline.batch.events
-        assert pipeline.data_path.take(DDATA, data, NOW_MS, columns) is not None
+        taken = pipeline.data_path.take(DDATA, data, NOW_MS, columns)
+        assert (taken is not None) == (ts <= MAX_TS_MS)
         ids.append(columns.table()["event_id"].to_pylist())
     digest = hashlib.blake2b(f"{G}/{N}/{D}|s10".encode(), digest_size=8).hexdigest()[:15]
-    assert ids[0] == ids[1] == [f"in-{ts:012x}-{digest}-002.000"]
+    assert ids[0] == ids[1] == ([f"in-{ts:012x}-{digest}-002.000"] if ts <= MAX_TS_MS else [])
+    if ts > MAX_TS_MS:
+        python.sparkplug(DDATA, data, NOW_MS, None)  # the general path
+        assert [letter.reason for letter in python.batch.letters] == [
+            f"timestamp {ts} ms lies outside the years 1 to 9999"
+        ]
 
 
 def test_a_batch_without_compiled_samples_has_their_empty_columns() -> None:

@@ -21,12 +21,17 @@
 #include <stdint.h>
 #include <string.h>
 
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "little-endian hosts only: protobuf's fixed32/64 values are read as they lie"
+#endif
+
 /* ---- the per-device table: alias or name -> slot ------------------------------------------ */
 
 enum { KIND_UNMAPPED = 0, KIND_SAMPLE = 1, KIND_OTHER = 2 };
 
 #define DIGEST_LEN 15 /* hex digits of convert.metric_digest */
 #define TS_DIGITS 12  /* hex digits of the instant in ms */
+#define MAX_TS_MS 253402300799999ULL /* convert.MAX_TS_MS: 9999-12-31T23:59:59.999Z */
 
 typedef struct {
     uint32_t datatype;
@@ -472,7 +477,7 @@ static Sample samples[MAX_METRICS];
 static const char HEX[] = "0123456789abcdef";
 
 /* The sample's event id, ID_LEN characters at ``out`` (spdata: "in-{ts:012x}-{digest}-{seq}.{index}";
- * ts below 2**48, checked in the first pass). */
+ * ts at most MAX_TS_MS, below 16**12, checked in the first pass). */
 static void event_id(const Slot *slot, uint64_t ts, int seq, int index, char *out) {
     memcpy(out, "in-", 3);
     for (int i = TS_DIGITS - 1; i >= 0; i--, ts >>= 4) out[3 + i] = HEX[ts & 15];
@@ -603,9 +608,9 @@ static PyObject *Table_take(Table *self, PyObject *args) {
         default: /* a boolean, string or bytes value is no sample */
             goto decline;
         }
-        /* the id's fixed 12 hex digits (a later instant's id is longer: the Python path's); this
-         * also keeps ts * 1000 a 64-bit microsecond count (pa.int64 in EventColumns.table) */
-        if (ts >> (4 * TS_DIGITS)) goto decline;
+        /* past the year 9999 (convert.MAX_TS_MS): the converter's dead letter. This also keeps
+         * the id's instant in 12 hex digits and ts * 1000 a 64-bit microsecond count. */
+        if (ts > MAX_TS_MS) goto decline;
         samples[nsamples].slot = slot;
         samples[nsamples].value = value;
         samples[nsamples].ts = ts;

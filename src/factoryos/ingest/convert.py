@@ -61,7 +61,7 @@ def event_id(ts_ms: int, digest: str, ident: str) -> str:
     byte order is time order up to the year 10889), then the digest of its source and metric,
     then the ident. Time first, as UUIDv7 lays out, because a store's id registry is an index on
     the id: ids that rise with time land on its right-most leaves, hashes on random ones (about
-    1 us of PostgreSQL's CPU a metric, docs/ingest.md). Events of one unit at one instant are
+    0.5-1 us of PostgreSQL's CPU a metric, docs/ingest.md). Events of one unit at one instant are
     ordered by id (``factoryos.store``): the ident comes last so that readings of one metric at
     one instant keep the order they were sent in (a Sparkplug seq, zero-padded; it wraps at 256,
     so only within 256 messages). The three parts make the id unique: the digest is hashed from
@@ -145,6 +145,10 @@ class Resolver:
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MS = dt.timedelta(milliseconds=1)
+MIN_TS_MS = (dt.datetime.min.replace(tzinfo=dt.UTC) - _EPOCH) // _MS
+MAX_TS_MS = (dt.datetime.max.replace(tzinfo=dt.UTC) - _EPOCH) // _MS
+"""The instants an event can have (years 1 to 9999, Python's datetime), in ms since 1970."""
 
 
 class Converter:
@@ -171,6 +175,8 @@ class Converter:
             raise Rejected(f"{path!r} is not a work unit of the plant")
         if self.max_future_ms is not None and reading.ts_ms > now_ms + self.max_future_ms:
             raise Rejected(f"timestamp {reading.ts_ms} ms lies in the future")
+        if not MIN_TS_MS <= reading.ts_ms <= MAX_TS_MS:
+            raise Rejected(f"timestamp {reading.ts_ms} ms lies outside the years 1 to 9999")
         ts = _EPOCH + dt.timedelta(milliseconds=reading.ts_ms)
         event_id = reading.event_id()
         value = reading.value
@@ -257,6 +263,8 @@ def _context_text(reading: Reading, name: str | None) -> str | None:
 
 __all__ = [
     "BASELINE",
+    "MAX_TS_MS",
+    "MIN_TS_MS",
     "Baseline",
     "Converter",
     "Protocol",

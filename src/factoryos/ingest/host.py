@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from factoryos.ingest.convert import Protocol, Reading, Resolver, Value
+from factoryos.ingest.convert import MAX_TS_MS, MIN_TS_MS, Protocol, Reading, Resolver, Value
 from factoryos.ingest.deaths import unknown_states
 from factoryos.ingest.sparkplug import (
     BDSEQ_METRIC,
@@ -304,7 +304,9 @@ class SparkplugHost:
             node.devices.add(device)
         elif kind is MessageType.DDEATH:
             node.devices.discard(device)
-            ts_ms = payload.timestamp_ms if payload.timestamp_ms is not None else received_ms
+            ts_ms = payload.timestamp_ms
+            if ts_ms is None or not MIN_TS_MS <= ts_ms <= MAX_TS_MS:
+                ts_ms = received_ms  # none, or past what an event can hold: still a death
             result.deaths = unknown_states(
                 self.resolver.mapping, topic, [topic.device], ts_ms, f"DDEATH.{payload.seq}"
             )

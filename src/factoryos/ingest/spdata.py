@@ -33,7 +33,14 @@ from google.protobuf.message import DecodeError
 
 from factoryos.ingest import sparkplug_b_pb2 as pb
 from factoryos.ingest.columns import EventColumns
-from factoryos.ingest.convert import Converter, Protocol, Reading, Value, metric_digest
+from factoryos.ingest.convert import (
+    MAX_TS_MS,
+    Converter,
+    Protocol,
+    Reading,
+    Value,
+    metric_digest,
+)
 from factoryos.ingest.host import SparkplugHost, _Node
 from factoryos.ingest.mapping import Kind
 from factoryos.ingest.sparkplug import NAMESPACE, CodecError, typed_value, value_field
@@ -179,8 +186,8 @@ class DataPath:
                 except CodecError:
                     return None
             if slot.kind is not None:
-                if ts is None or (latest is not None and ts > latest):
-                    return None
+                if ts is None or ts > MAX_TS_MS or (latest is not None and ts > latest):
+                    return None  # the converter's dead letter
                 if slot.kind is Kind.SAMPLE and (
                     isinstance(value, bool)
                     or not isinstance(value, int | float)
