@@ -69,7 +69,7 @@ _BATCH_KEYS = "SELECT {key} AS key FROM _incoming"
 # time (``_BY_TS``, unless they came in order: a live batch mostly does).
 _INSERT = "INSERT INTO {0} SELECT {1} FROM {2} {3}"
 _BY_TS = "ORDER BY ts"
-_DISTINCT = "(SELECT DISTINCT ON (event_id) * FROM _rows)"
+_DISTINCT = "(SELECT DISTINCT ON (event_id) * FROM {0})"
 # The key table of earlier versions (an ART index of 64 bits of each id's MD5), replaced by the
 # in-memory key set: dropped when such a file is opened.
 _OLD_KEY_TABLE = "DROP TABLE IF EXISTS event_keys"
@@ -192,11 +192,14 @@ class DuckDBStore:
                 parts = _by_table(fresh)
                 for target, columns, rows in zip(_TABLES, _COLUMNS, parts, strict=True):
                     if rows.num_rows:
-                        con.register("_rows", rows)
+                        # a live batch (all new, of one table) is read where it is registered
+                        source = "_incoming" if rows is table else "_rows"
+                        if rows is not table:
+                            con.register("_rows", rows)
                         sql = _INSERT.format(
                             target,
                             ", ".join(columns),
-                            "_rows" if unique else _DISTINCT,
+                            source if unique else _DISTINCT.format(source),
                             "" if in_time_order(rows["ts"]) else _BY_TS,
                         )
                         inserted += int(con.execute(sql).fetchall()[0][0])
