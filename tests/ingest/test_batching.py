@@ -1,19 +1,15 @@
 """The batch loop: batches close when full, in order, and a full batch is closed once even when
-two threads offered to it while the writer was behind; the live writer's DuckDB store."""
+two threads offered to it while the writer was behind."""
 
 from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from factoryos.app import ingesting
-from factoryos.app.settings import Settings
 from factoryos.ingest.batching import MAX_CLOSED, BatchLoop, Committed, IngestOptions
 from factoryos.ingest.mapping import load_mapping_text
 from factoryos.ingest.pipeline import MAX_PAYLOAD, Batch, Pipeline
-from factoryos.store.duckdb_store import DuckDBStore
 from tests.ingest.edge import MAPPING
 
 OVERSIZE = b"x" * (MAX_PAYLOAD + 1)  # one dead letter and one token a message
@@ -58,11 +54,3 @@ def test_a_full_batch_is_closed_once_by_two_waiting_offers() -> None:
     stop.set()
     writer.join(10)
     assert committed == [[0, 1], [2, 3], [4, 5], [6, 7]]  # no empty batch after the full one
-
-
-def test_the_live_writers_duckdb_store_runs_one_thread(tmp_path: Path) -> None:
-    settings = Settings(db=str(tmp_path / "plant.duckdb"))
-    with ingesting._stores(settings) as (store, _letters):
-        assert isinstance(store, DuckDBStore)
-        threads = store._con.execute("SELECT current_setting('threads')").fetchall()[0][0]
-        assert threads == ingesting.WRITE_DUCKDB_THREADS == 1

@@ -145,24 +145,11 @@ server's index work, and two backends do it on two cores (``bench/ingest.py``, d
 The messages of a batch are acknowledged after every part has committed."""
 
 
-WRITE_DUCKDB_THREADS = 1
-"""DuckDB threads of a live writer's DuckDB store: its work is the writer's appends, which a
-second thread only cut finer on cores the network thread, broker and publisher are using
-(``bench/ingest.py --messages 30000``, alternating, 14:42, load 2.7-3.0: 2.41-2.50 µs of the
-ingester's CPU a metric against 2.47-2.72 with a thread a core, the wall rate within the noise)."""
-
-
 @contextmanager
 def _stores(
     settings: Settings, letters_path: str | None = None, given: EventStore | None = None
 ) -> Iterator[tuple[EventStore, DeadLetterStore]]:
-    store = (
-        given
-        if given is not None
-        else open_store(
-            settings, connections=WRITE_CONNECTIONS, duckdb_threads=WRITE_DUCKDB_THREADS
-        )
-    )
+    store = given if given is not None else open_store(settings, connections=WRITE_CONNECTIONS)
     try:
         letters = DuckDBDeadLetterStore(letters_path or dead_letter_path(settings))
         try:

@@ -20,25 +20,19 @@ from factoryos.store.records import DuckDBRecordStore, RecordStore
 from factoryos.store.users import DuckDBUserStore, UserStore
 
 
-def open_store(
-    settings: Settings,
-    *,
-    must_exist: bool = False,
-    connections: int = 1,
-    duckdb_threads: int | None = None,
-) -> EventStore:
+def open_store(settings: Settings, *, must_exist: bool = False, connections: int = 1) -> EventStore:
     """The store at ``settings.db``: PostgreSQL for a ``postgresql://`` URL, else a DuckDB file.
 
     ``must_exist`` refuses a DuckDB file that is not there (a reader with nothing to read had a
     typo); a PostgreSQL database must always exist, the server says so in one line.
     ``connections``: PostgreSQL writes a big batch in that many parts at once (a live writer's
-    choice; DuckDB has one writer). ``duckdb_threads``: DuckDB's threads (default one a core).
+    choice; DuckDB has one writer).
     """
     if is_postgres_url(settings.db):
         return PostgresStore(settings.db, connections=connections)
     if must_exist and settings.db != ":memory:" and not Path(settings.db).exists():
         raise StoreError(f"no event store at {settings.db!r}: run 'factoryos import' first")
-    return DuckDBStore(settings.db, threads=duckdb_threads)
+    return DuckDBStore(settings.db)
 
 
 def open_user_store(db: str) -> UserStore:
