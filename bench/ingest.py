@@ -29,7 +29,6 @@ ingester's own work by stage.
 
 from __future__ import annotations
 
-import math
 import multiprocessing as mp
 import os
 import socket
@@ -334,8 +333,11 @@ STORE_WAIT_S = 300
 
 
 def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
-    """(b), (c): from the first message to the last commit."""
+    """(b), (c): from the first message the publisher sent to the last commit. The ingester's
+    first batch is its own STATE message (it subscribes to its STATE topic), committed before
+    the publisher starts: the clock starts after it, as (a)'s starts at its first read."""
     stop = threading.Event()
+    own_state = threading.Event()
     latencies: list[float] = []
     state: dict[str, float] = {}
     pipelines: list[Pipeline] = []
@@ -344,10 +346,11 @@ def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
     def on_batch(pipeline: Pipeline, _w: int, batch: Batch, now_ms: int) -> None:
         if not pipelines:
             pipelines.append(pipeline)
+            state["writer_cpu0"] = time.thread_time()
+            own_state.set()
+            return
         latencies.extend(((now_ms - np.asarray(batch.events.ts_ms())) / 1000).tolist())
-        # From the publisher's first message, as (a) counts: the batch of the ingester's own
-        # STATE message (retained, read back when it subscribes) came a second earlier.
-        if batch.first_ms is not None and batch.first_ms >= state.get("go", math.inf):
+        if batch.first_ms is not None:
             state.setdefault("first", batch.first_ms / 1000)
         state["last"] = now_ms / 1000
         state["writer_cpu"] = time.thread_time()  # the writer thread's own CPU
@@ -368,12 +371,13 @@ def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
         },
     )
     thread.start()
-    time.sleep(1.0)
+    if not own_state.wait(STORE_WAIT_S):
+        stop.set()
+        raise SystemExit(f"{db}: the ingester did not commit its own STATE message")
     backends = _backends(db)
     server_cpu = sum(_cpu_of(pid) for pid in backends)
     publisher = Publisher(port, messages, rate)
     cpu = time.process_time()
-    state["go"] = time.time_ns() // 1_000_000
     publisher.go()
     publisher_cpu = publisher.join()
     if not stop.wait(STORE_WAIT_S):
@@ -388,7 +392,7 @@ def ours(port: int, messages: int, workdir: Path, db: str, rate: float) -> Run:
     thread.join(60)
     run = Run(state["last"] - state["first"], state["cpu"] - cpu, publisher_cpu, latencies)
     run.pipeline = pipelines[0]
-    run.writer_cpu_s = state["writer_cpu"]
+    run.writer_cpu_s = state["writer_cpu"] - state["writer_cpu0"]
     run.server_cpu_s = state["server_cpu"] - server_cpu
     return run
 

@@ -82,7 +82,8 @@ class Ingester:
         con = duckdb.connect(str(self.db), read_only=True)
         try:
             row = con.execute(
-                "SELECT count(*), count(DISTINCT event_id) FROM other_events WHERE kind = 'sample'"
+                "SELECT count(*), count(DISTINCT event_id) FROM (SELECT event_id FROM "
+                "sample_events UNION ALL SELECT event_id FROM other_events WHERE kind = 'sample')"
             ).fetchone()
         finally:
             con.close()

@@ -89,16 +89,22 @@ class BatchLoop:
             now = now_ms()
             message(self.pipeline, now, *args)
             batch = self.pipeline.batch
-            if len(batch.events) + len(batch.letters) >= self._limit:
+            if self._full():
                 while len(self._closed) >= MAX_CLOSED and not self._stopped:
                     self._cond.wait()
-                self._close()
+                # another thread's offer (the ticker's) may have closed it while this one waited
+                if self._full():
+                    self._close()
             elif (
                 not self._writing
                 and not self._closed
                 and now - (batch.first_ms or now) >= self._span_ms
             ):
                 self._close()
+
+    def _full(self) -> bool:
+        batch = self.pipeline.batch
+        return len(batch.events) + len(batch.letters) >= self._limit
 
     def _close(self) -> None:
         """The current batch and the session after it to the writer (the lock is held)."""
