@@ -10,11 +10,13 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pytest
 
+from factoryos.model.errors import StoreError
 from factoryos.model.events import EnergyReading, EventKind, SensorSample, StateChange
 from factoryos.model.states import MachineState
 from factoryos.store.arrow import EVENT_SCHEMA, events_to_table
-from factoryos.store.duckdb_store import DuckDBStore
+from factoryos.store.duckdb_store import SCHEMA, DuckDBStore
 
 T = dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)
 PATH = "site/area/line/unit"
@@ -84,3 +86,16 @@ def test_a_file_made_before_the_sample_table_opens_and_keeps_ids_unique(tmp_path
         read = store.events(kinds=[EventKind.SAMPLE])
         assert read.equals(events_to_table([*old, _sample("new", 5)]))
         assert store.count() == 5
+
+
+def test_a_file_is_marked_with_its_schema_and_a_newer_one_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "a.duckdb"
+    with duckdb.connect(str(path)) as con:  # a file of an earlier version: no mark
+        con.execute("CREATE TABLE state_events (event_id VARCHAR)")
+    with DuckDBStore(path):
+        pass
+    with duckdb.connect(str(path)) as con:
+        assert con.execute("SELECT version FROM factoryos_schema").fetchall() == [(SCHEMA,)]
+        con.execute("UPDATE factoryos_schema SET version = ?", [SCHEMA + 1])
+    with pytest.raises(StoreError, match=f"newer factoryos \\(file schema {SCHEMA + 1}"):
+        DuckDBStore(path)

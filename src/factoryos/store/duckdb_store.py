@@ -73,6 +73,12 @@ _DISTINCT = "(SELECT DISTINCT ON (event_id) * FROM {0})"
 # The key table of earlier versions (an ART index of 64 bits of each id's MD5), replaced by the
 # in-memory key set: dropped when such a file is opened.
 _OLD_KEY_TABLE = "DROP TABLE IF EXISTS event_keys"
+# The file's layout, so that a factoryos older than the file refuses it rather than read part of
+# it (one made before ``sample_events`` would not see the samples there). 1: files without the
+# mark (state and other tables); 2: ``sample_events``. Files without the mark are 1 and are
+# brought to 2 by the CREATE IF NOT EXISTS above: nothing moves.
+SCHEMA = 2
+_SCHEMA_TABLE = "CREATE TABLE IF NOT EXISTS factoryos_schema (version INTEGER NOT NULL)"
 
 
 def _sql_type(arrow_type: pa.DataType) -> str:
@@ -113,6 +119,22 @@ CREATE TABLE IF NOT EXISTS other_events (
 """
 
 
+def _check_schema(con: duckdb.DuckDBPyConnection, path: str) -> None:
+    con.execute(_SCHEMA_TABLE)
+    row = con.execute("SELECT max(version) FROM factoryos_schema").fetchone()
+    found = row[0] if row else None
+    if found is not None and found > SCHEMA:
+        raise StoreError(
+            f"cannot open DuckDB store {path!r}: it was written by a newer factoryos (file "
+            f"schema {found}, this version reads up to {SCHEMA}); upgrade factoryos to read it"
+        )
+
+
+def _mark_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM factoryos_schema")
+    con.execute("INSERT INTO factoryos_schema VALUES (?)", [SCHEMA])
+
+
 def _subtree_filter(node: str | None, params: dict[str, Any]) -> str:
     """SQL condition for ``path`` being ``node`` or below it (starts_with: no LIKE wildcards)."""
     if node is None:
@@ -141,8 +163,10 @@ class DuckDBStore:
             self._con.execute("SET TimeZone = 'UTC'")
             if threads is not None:
                 self._con.execute(f"SET threads = {int(threads)}")
+            _check_schema(self._con, self.path)
             self._con.execute(_ddl())
             self._con.execute(_OLD_KEY_TABLE)
+            _mark_schema(self._con)
             self._keep_keys(self._con)
         except duckdb.IOException as exc:
             if "Conflicting lock" not in str(exc):
