@@ -8,7 +8,8 @@ calendar's tiles and sums them by group, as SQL did row by row on the server bef
 issue's 10 M events the CPU (server and client) of a line-month fell 2.4x and of the site's year
 2.2x (docs/store.md, "Raw reads as arrays"). Units are read :data:`UNITS_PER_READ` at a time,
 so a site's year never holds more than a few hundred thousand events in the client at once;
-their sums are added up.
+their sums are added up. The statements, and the read a report's aggregates share, are
+``postgres_raw_sql``'s: each function here takes a ``Fetch`` that makes (or reuses) a read.
 
 The definitions are those of ``kpi.from_events`` (the contract suite checks every backend
 against it): an interval runs from a state event to the unit's next one (or the window end),

@@ -213,7 +213,6 @@ class Read:
 
     check: Check
     kinds: str
-    exact: bool
     carried: list[Any]
     rows: list[Any]
 
@@ -235,7 +234,7 @@ def read(conn: psycopg.Connection[Any], part: dict[str, Any], kinds: str, exact:
     carried = cursors[1].fetchall() if "s" in kinds else []
     rows = cursors[-1].fetchall()
     rows.sort(key=_ORDER)
-    return Read(check, kinds, exact, carried, rows)
+    return Read(check, kinds, carried, rows)
 
 
 # (part, path, day): raw rows by unit, then packs by unit and day, as the server sorted them
