@@ -199,7 +199,7 @@ def test_a_schema_6_database_with_data_upgrades_to_7_and_compacts() -> None:
     assert upgraded.exit_code == 0, upgraded.output
     assert "applied migration 7: day packs" in upgraded.output
     assert "applied migration 8: a count of the store's changes" in upgraded.output
-    assert sql(schema, "SELECT n FROM store_changes") == [(0,)]
+    assert sql(schema, "SELECT count(*) FROM store_changes") == [(0,)]
     with PostgresStore(url, rollups=False) as pg, DuckDBStore() as duck:
         duck.append(events)
         assert pg.count() == len(events)

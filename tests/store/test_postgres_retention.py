@@ -85,7 +85,7 @@ def test_retention_shows_then_drops_whole_months_and_keeps_rollups(schema: str) 
     with PostgresStore(url) as store:
         assert store.count() == 8
     # the store's change count (postgres_changes): the append raised it, showing did not
-    assert run_sql(schema, "SELECT n FROM store_changes") == [(1,)]
+    assert run_sql(schema, "SELECT sum(n) FROM store_changes") == [(1,)]
 
     applied = runner.invoke(app, ["db", "retention", "--db", url, "--apply"])
     assert applied.exit_code == 0, applied.output
@@ -97,7 +97,7 @@ def test_retention_shows_then_drops_whole_months_and_keeps_rollups(schema: str) 
         # an old id replayed is still known (the id registry outlives its partition)
         assert store.append(events()[:2]).inserted == 0
     # dropping months raised the count; the replay, which wrote nothing, did not
-    assert run_sql(schema, "SELECT n FROM store_changes") == [(2,)]
+    assert run_sql(schema, "SELECT sum(n) FROM store_changes") == [(2,)]
 
 
 def test_a_writer_recreates_a_month_another_process_expired(schema: str) -> None:

@@ -81,7 +81,7 @@ class Writes:
             cur.execute(postgres_rollups.MARK_DIRTY, self.spans)
         # live views in other processes (factoryos serve) hear of it at commit
         cur.execute(postgres_notices.NOTIFY_STORED, self.notice)
-        # last: writers of the store queue on the count only for each other's commit
+        # last: the change count (a slot of this backend's: the parts of a batch never wait)
         cur.execute(postgres_changes.RAISE)
 
 
