@@ -179,16 +179,16 @@ def test_retention_drops_a_months_packs_and_holes_with_its_events() -> None:
 
 
 def test_a_schema_6_database_with_data_upgrades_to_7_and_compacts() -> None:
-    # Version 7 only adds the pack tables, so a version-6 database with data is a store's
-    # tables without them: written by the store, then the three tables and the version row
-    # taken away.
+    # Versions 7 and 8 only add tables (the packs; the change count), so a version-6 database
+    # with data is a store's tables without them: written by the store, then the four tables
+    # and the two version rows taken away.
     schema = new_schema()
     url = url_with_schema(schema)
     events = month_events(A) + month_events(B)
     with PostgresStore(url) as store:
         store.append(events)
-    sql(schema, "DROP TABLE day_packs, pack_holes, unit_packs")
-    sql(schema, "DELETE FROM schema_version WHERE version = 7")
+    sql(schema, "DROP TABLE day_packs, pack_holes, unit_packs, store_changes")
+    sql(schema, "DELETE FROM schema_version WHERE version IN (7, 8)")
     with psycopg.connect(PG_URL) as conn:
         conn.execute(f"SET search_path TO {schema}")  # type: ignore[arg-type]
         assert postgres_schema.stored_version(conn) == 6
@@ -198,6 +198,8 @@ def test_a_schema_6_database_with_data_upgrades_to_7_and_compacts() -> None:
     upgraded = runner.invoke(app, ["db", "upgrade", "--db", url])
     assert upgraded.exit_code == 0, upgraded.output
     assert "applied migration 7: day packs" in upgraded.output
+    assert "applied migration 8: a count of the store's changes" in upgraded.output
+    assert sql(schema, "SELECT count(*) FROM store_changes") == [(0,)]
     with PostgresStore(url, rollups=False) as pg, DuckDBStore() as duck:
         duck.append(events)
         assert pg.count() == len(events)

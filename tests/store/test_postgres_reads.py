@@ -5,17 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Iterator
+from typing import Any, Literal
 
 import pytest
 
 from factoryos.model.aggregates import AggregateQuery, GroupKey
 from factoryos.model.events import EnergyReading, Event, ProductionCount, StateChange
 from factoryos.model.states import MachineState
-from factoryos.store import postgres_columns
+from factoryos.store import postgres_columns, postgres_raw_sql
 from factoryos.store.duckdb_store import DuckDBStore
 from factoryos.store.postgres_store import PostgresStore
 from tests.contract.test_aggregates import KEYS, A, B, C, D, calendar
-from tests.pg import drop_schemas, new_schema, pg_unavailable, url_with_schema
+from tests.pg import drop_schemas, new_schema, pg_unavailable, run_sql, url_with_schema
+from tests.store.test_postgres_packs import day_of, month_events, query
 from tests.store.test_postgres_rollups import answers, assert_same
 
 pytestmark = pytest.mark.skipif(bool(pg_unavailable()), reason=pg_unavailable() or "")
@@ -100,3 +102,88 @@ def test_raw_reads_unit_by_unit_add_up_to_what_duckdb_answers(
         pg.append(events)
         duck.append(events)
         assert_same(answers(pg, q), answers(duck, q))
+
+
+class _CommitsBetween:
+    """A store whose every aggregate call comes after another store (schema) commits."""
+
+    def __init__(self, store: PostgresStore, other: PostgresStore) -> None:
+        self.store, self.other, self.n = store, other, 0
+
+    def __getattr__(self, name: str) -> object:
+        self.n += 1
+        self.other.append(fault(100 + self.n, 20))
+        return getattr(self.store, name)
+
+
+@pytest.mark.parametrize("rollups", ["auto", False])
+def test_a_report_reads_its_window_once_whatever_other_stores_commit(
+    monkeypatch: pytest.MonkeyPatch, rollups: Literal["auto"] | bool
+) -> None:
+    """A report's four aggregates read their window once: states, counts and energy in one
+    statement, the failures summed with the states; commits of another store (schema) in
+    between do not stop the reuse (``postgres_changes``: pg_current_snapshot() did)."""
+    asked: list[str] = []
+    real = postgres_raw_sql.read
+
+    def counted(conn: Any, part: dict[str, Any], kinds: str, exact: bool) -> Any:
+        asked.append(kinds)
+        return real(conn, part, kinds, exact)
+
+    monkeypatch.setattr(postgres_raw_sql, "read", counted)
+    events = month_events(A) + month_events(B)
+    schema = new_schema()
+    with (
+        PostgresStore(url_with_schema(schema), rollups=rollups) as pg,
+        PostgresStore(url_with_schema(new_schema())) as other,
+        DuckDBStore() as duck,
+    ):
+        pg.append(events)
+        duck.append(events)
+        pg.compact(day_of(3))  # days 1-3 packed, 4-5 raw
+        # roll-ups of a store this sparse hold more rows than its events: once the catalog
+        # knows, "auto" reads raw events
+        pg.refresh_rollups()
+        run_sql(schema, "ANALYZE state_events, other_events, state_hours, count_hours")
+        got = answers(_CommitsBetween(pg, other), query())  # type: ignore[arg-type]
+        assert asked == ["sce"]
+        assert_same(got, answers(duck, query()))
+
+
+def test_counts_and_energy_read_with_the_states_are_read_again_once_the_store_changed() -> None:
+    url = url_with_schema(new_schema())
+    events = month_events(A) + month_events(B)
+    late = [
+        ProductionCount("late-c", T0 + dt.timedelta(days=1, hours=3), A, "p", 5),
+        EnergyReading("late-e", T0 + dt.timedelta(days=1, hours=4), A, 7.5),
+        StateChange("late-s", T0 + dt.timedelta(days=1, hours=8), A, MachineState.FAULT),
+    ]
+    with (
+        PostgresStore(url, rollups=False) as reader,
+        PostgresStore(url) as writer,
+        DuckDBStore() as duck,
+    ):
+        writer.append(events)
+        duck.append(events)
+        writer.compact(day_of(3))
+        q = query()
+        before = points(duck, q)
+        reader.state_time(q, by_reason=True)  # reads the counts and energy too
+        writer.append(late)  # into a packed day: a hole
+        duck.append(late)
+        got, want = points(reader, q), points(duck, q)
+    assert got["counts"] == want["counts"] != before["counts"]
+    assert got["energy"] == pytest.approx(want["energy"])
+    assert got["energy"] != pytest.approx(before["energy"])
+    assert got["failures"] == want["failures"] != before["failures"]
+
+
+def points(store: Any, q: AggregateQuery) -> dict[str, Any]:
+    """What a report asks after its states: counts, energy, failures."""
+    return {
+        "counts": sorted(store.count_totals(q), key=repr),
+        "energy": {r.group.local_day: r.energy_kwh for r in store.energy_totals(q)},
+        "failures": {
+            r.group.local_day: (r.failures, r.failure_seconds) for r in store.failure_totals(q)
+        },
+    }

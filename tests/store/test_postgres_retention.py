@@ -17,7 +17,7 @@ from factoryos.model.events import EnergyReading, Event, ProductionCount, StateC
 from factoryos.model.states import MachineState
 from factoryos.store.postgres_store import PostgresStore
 from tests.contract.test_aggregates import calendar
-from tests.pg import PG_URL, drop_schemas, new_schema, pg_unavailable, url_with_schema
+from tests.pg import PG_URL, drop_schemas, new_schema, pg_unavailable, run_sql, url_with_schema
 from tests.store.test_postgres_rollups import answers, assert_same
 
 pytestmark = pytest.mark.skipif(bool(pg_unavailable()), reason=pg_unavailable() or "")
@@ -84,6 +84,8 @@ def test_retention_shows_then_drops_whole_months_and_keeps_rollups(schema: str) 
     assert months(schema) == all_months  # showing drops nothing
     with PostgresStore(url) as store:
         assert store.count() == 8
+    # the store's change count (postgres_changes): the append raised it, showing did not
+    assert run_sql(schema, "SELECT sum(n) FROM store_changes") == [(1,)]
 
     applied = runner.invoke(app, ["db", "retention", "--db", url, "--apply"])
     assert applied.exit_code == 0, applied.output
@@ -94,6 +96,8 @@ def test_retention_shows_then_drops_whole_months_and_keeps_rollups(schema: str) 
         assert rollups(schema) == before  # never touched
         # an old id replayed is still known (the id registry outlives its partition)
         assert store.append(events()[:2]).inserted == 0
+    # dropping months raised the count; the replay, which wrote nothing, did not
+    assert run_sql(schema, "SELECT sum(n) FROM store_changes") == [(2,)]
 
 
 def test_a_writer_recreates_a_month_another_process_expired(schema: str) -> None:

@@ -8,7 +8,8 @@ calendar's tiles and sums them by group, as SQL did row by row on the server bef
 issue's 10 M events the CPU (server and client) of a line-month fell 2.4x and of the site's year
 2.2x (docs/store.md, "Raw reads as arrays"). Units are read :data:`UNITS_PER_READ` at a time,
 so a site's year never holds more than a few hundred thousand events in the client at once;
-their sums are added up.
+their sums are added up. The statements, and the read a report's aggregates share, are
+``postgres_raw_sql``'s: each function here takes a ``Fetch`` that makes (or reuses) a read.
 
 The definitions are those of ``kpi.from_events`` (the contract suite checks every backend
 against it): an interval runs from a state event to the unit's next one (or the window end),
@@ -23,13 +24,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -44,6 +44,7 @@ from factoryos.model.aggregates import (
 )
 from factoryos.model.errors import StoreError
 from factoryos.model.states import FAILURE_STATES
+from factoryos.store.postgres_raw_sql import KINDS, NULL_MARK, SEP, Check, Fetch, Read, offsets
 
 Ints = npt.NDArray[np.int64]
 
@@ -56,146 +57,13 @@ _PG_EPOCH_US = 946_684_800_000_000
 UNITS_PER_READ = 32
 # ``_sums`` counts in a dense array up to this many possible codes (512 KiB of float64)
 _DENSE_CELLS = 1 << 16
-# Texts travel as one string per row, joined by the unit separator with NULL as the record
-# separator (``_texts`` splits them in Arrow): a text array would become a Python string per
-# element in psycopg, the largest part of the client's time once the server read day packs.
-# Stored texts may hold those characters, so the form is checked, never trusted: a text holding
-# the separator splits into more parts than the row has events (certain to show), and a text
-# equal to the NULL mark makes the server send NULL instead of the string; either way the part
-# is read again with text arrays (``STATES_EXACT``, ``COUNTS_EXACT``), slow but exact.
-_SEP, _NULL = "\x1f", "\x1e"
-_TEXTS = (
-    "CASE WHEN bool_or({0} = chr(30)) THEN NULL "
-    "ELSE string_agg(coalesce({0}, chr(30)), chr(31)) END"
-)
-_PACKED_TEXTS = (
-    "CASE WHEN chr(30) = ANY({0}) THEN NULL ELSE array_to_string({0}, chr(31), chr(30)) END"
-)
-_EXACT_TEXTS = "array_agg({})"
-_EXACT_PACKED_TEXTS = "{}"
 # numbers as the binary form of a float8 or int8 array (no NULL elements: the reads exclude or
 # replace them), read by numpy like the instants
 _FLOATS = np.dtype([("length", ">i4"), ("v", ">f8")])
 _INTS = np.dtype([("length", ">i4"), ("v", ">i8")])
-_UTC = "(({})::timestamp AT TIME ZONE 'UTC')"
-
-
-def _read(table: str, raw: str, where: str, pack_ts: str, pack: str, *, ordered: bool) -> str:
-    """One kind's events of a run of units (``u_path``) in the window, one statement (one
-    snapshot): rows ``(0, NULL, path, instants, arrays...)`` of the raw events, one per unit,
-    and ``(1, day, path, instants, arrays...)`` of the day packs (``postgres_packs``), in
-    (path, day) order. Packs serve the window's whole UTC days ``d_lo`` .. ``d_hi`` up to each
-    unit's ``packed_until``, holes excepted; raw events the rest: the partial first and last
-    days, the holes, the days not packed yet (per unit an index range each). ``ordered`` sorts
-    the raw events by (ts, event id) for the aggregates that take them in order.
-
-    The window's bounds, repeated as constants, prune the partitions when the statement is
-    planned (7 ms of planning over twelve months otherwise); ``OFFSET 0`` keeps the ranges an
-    index probe each (flattened, the planner once hash-joined them to every month's energy
-    readings: 2.3 s for a line-month at 10 M events)."""
-    order = "ORDER BY e.path, e.ts, e.event_id" if ordered else ""
-    return f"""
-WITH u AS MATERIALIZED (
-    SELECT u.path COLLATE "C" AS path,
-           greatest(%(d_lo)s::date, least(%(d_hi)s::date,
-                    coalesce(k.packed_until, %(d_lo)s::date))) AS upto
-    FROM unnest(%(u_path)b::text[]) AS u(path)
-    LEFT JOIN unit_packs k ON k.path = u.path COLLATE "C"
-), r AS (
-    SELECT path, %(start)s::timestamptz AS lo, {_UTC.format("%(d_lo)s::date")} AS hi FROM u
-    UNION ALL SELECT path, {_UTC.format("upto")}, %(end)s::timestamptz FROM u
-    UNION ALL SELECT h.path, {_UTC.format("h.day")}, {_UTC.format("h.day + 1")}
-    FROM pack_holes h JOIN u ON h.path = u.path
-    WHERE h.day >= %(d_lo)s::date AND h.day < u.upto
-)
-SELECT 0 AS part, NULL::date AS day, path, array_send(array_agg(ts)), {raw} FROM (
-    SELECT e.* FROM r CROSS JOIN LATERAL (
-        SELECT * FROM {table} e
-        WHERE e.path = r.path AND e.ts >= greatest(r.lo, %(start)s::timestamptz)
-          AND e.ts < least(r.hi, %(end)s::timestamptz){where}
-          AND e.ts >= %(start)s::timestamptz AND e.ts < %(end)s::timestamptz
-        OFFSET 0
-    ) e {order}
-) e GROUP BY path
-UNION ALL
-SELECT 1, p.day, p.path, array_send(p.{pack_ts}), {pack}
-FROM u JOIN day_packs p ON p.path = u.path AND p.day >= %(d_lo)s::date AND p.day < u.upto
-    AND p.day < %(d_hi)s::date
-WHERE p.{pack_ts} IS NOT NULL
-  AND NOT EXISTS (SELECT FROM pack_holes h WHERE h.path = p.path AND h.day = p.day)
-ORDER BY 1, 3, 2"""
-
-
-# Each unit's events as arrays, in (ts, event id) order: the subquery's sort feeds the grouping
-# and an aggregate takes its rows in the order they come (PostgreSQL 15 cannot split array_agg
-# over parallel workers; should a later planner do so, the instants come back out of order and
-# ``_add_states`` refuses them). Arrays in binary cost the client ~3 ms per 16,000 events; the
-# same rows one by one (COPY) cost 150 ms.
-def _states(exact: bool) -> str:
-    raw, packed = (_EXACT_TEXTS, _EXACT_PACKED_TEXTS) if exact else (_TEXTS, _PACKED_TEXTS)
-    return _read(
-        "state_events",
-        f"{raw.format('state')}, {raw.format('reason')}",
-        "",
-        "state_ts",
-        f"{packed.format('p.state')}, {packed.format('p.reason')}",
-        ordered=True,
-    )
-
-
-STATES, STATES_EXACT = _states(False), _states(True)
-CARRIED = """
-SELECT u.path, c.state, c.reason
-FROM unnest(%(u_path)b::text[]) AS u(path)
-CROSS JOIN LATERAL (
-    SELECT s.state, s.reason FROM state_events s
-    WHERE s.path = u.path COLLATE "C" AND s.ts < %(start)s
-    ORDER BY s.ts DESC, s.event_id DESC LIMIT 1
-) c"""
-
-
-def _counts(exact: bool) -> str:
-    raw, packed = (_EXACT_TEXTS, _EXACT_PACKED_TEXTS) if exact else (_TEXTS, _PACKED_TEXTS)
-    return _read(
-        "other_events",
-        f"{raw.format('product')}, {raw.format('operation')}, "
-        "array_send(array_agg(coalesce(good, 0))), array_send(array_agg(coalesce(scrap, 0))), "
-        "array_send(array_agg(coalesce(rework, 0)))",
-        " AND e.kind = 'count'",
-        "count_ts",
-        f"{packed.format('p.product')}, {packed.format('p.operation')}, "
-        "array_send(p.good), array_send(p.scrap), array_send(p.rework)",
-        ordered=False,
-    )
-
-
-COUNTS, COUNTS_EXACT = _counts(False), _counts(True)
-
-ENERGY = _read(
-    "other_events",
-    "array_send(array_agg(energy_kwh))",
-    " AND e.kind = 'energy' AND e.energy_kwh IS NOT NULL",
-    "energy_ts",
-    "array_send(p.kwh)",
-    ordered=False,
-)
-
-# What every raw read asks first, in the same round trip: the months in the window whose raw
-# events retention dropped (the caller then reads roll-ups instead) and the snapshot the read
-# will see at the latest (a later ``failure_totals`` reuses the failures only if it is current).
-CHECK = (
-    "SELECT ARRAY(SELECT month FROM expired_months WHERE month < %(end)s "
-    "AND month >= %(start)s::date - 31), pg_current_snapshot()::text"
-)
 
 _FAILURES = frozenset(s.value for s in FAILURE_STATES)
 _KINDS = sorted(PeriodKind, key=lambda k: k.value)
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    expired: frozenset[dt.date]
-    snapshot: str
 
 
 def us(instant: dt.datetime) -> int:
@@ -286,36 +154,28 @@ class _Tiles:
         return interval[keep], tile[keep], length[keep]
 
 
-def _fetch(
-    conn: psycopg.Connection[Any], params: dict[str, Any], *statements: str
-) -> tuple[Check, list[list[Any]]]:
-    """The check and the rows of ``statements``, all in one round trip (a pipeline)."""
-    with conn.pipeline():
-        cursors = [conn.execute(text, params, binary=True) for text in (CHECK, *statements)]
-    row = cursors[0].fetchone()
-    if row is None:
-        raise AssertionError("unreachable: a SELECT without FROM returns one row")
-    return Check(frozenset(row[0]), str(row[1])), [c.fetchall() for c in cursors[1:]]
-
-
-def _by_unit(rows: list[Any], layout: Layout, kinds: str) -> tuple[Ints, Ints, list[Any]]:
-    """Rows (path, instants, columns...) of one or more per unit: for the units the query
-    names, the unit code and the instant (microseconds since the epoch) of each element, and
-    each column concatenated: ``kinds`` names them, ``t`` texts (an Arrow string array), ``i``
-    integers, ``f`` floats (numpy)."""
-    named = [row for row in rows if row[0] in layout.index]
+def _by_unit(
+    rows: list[Any], layout: Layout, at: int, forms: str
+) -> tuple[Ints, Ints, Ints, list[Any]]:
+    """Rows ``(part, day, path, ...)`` of a read holding, from column ``at``, a kind's instants
+    then its columns (``forms``: ``t`` texts, an Arrow string array; ``i`` integers, ``f``
+    floats, numpy): for the units the query names, the unit code, the instant (microseconds
+    since the epoch) and the row of each element, and each column concatenated."""
+    named = [row for row in rows if row[2] in layout.index]
+    instants = [row[at] for row in named]
     # a one-dimensional array's binary form: 5 int32 (dimensions, flags, element type, length,
     # lower bound), then per element its length and value (12 bytes for 8-byte values)
-    counts = np.array([(len(row[1]) - 20) // 12 for row in named], np.int64)
-    unit = np.repeat(np.array([layout.index[row[0]] for row in named], np.int64), counts)
-    ts = _fixed([row[1] for row in named], _INSTANTS).astype(np.int64) + _PG_EPOCH_US
+    counts = (np.fromiter(map(len, instants), np.int64, len(instants)) - 20) // 12
+    unit = np.repeat(np.array([layout.index[row[2]] for row in named], np.int64), counts)
+    of_row = np.repeat(np.arange(len(named)), counts)
+    ts = _fixed(instants, _INSTANTS).astype(np.int64) + _PG_EPOCH_US
     columns: list[Any] = []
-    for c, kind in enumerate(kinds, 2):
-        if kind == "t":
+    for c, form in enumerate(forms, at + 1):
+        if form == "t":
             columns.append(_texts([row[c] for row in named], len(unit)))
         else:
-            columns.append(_fixed([row[c] for row in named], _INTS if kind == "i" else _FLOATS))
-    return unit, ts, columns
+            columns.append(_fixed([row[c] for row in named], _INTS if form == "i" else _FLOATS))
+    return unit, ts, of_row, columns
 
 
 def _fixed(blobs: list[bytes], dtype: np.dtype[Any]) -> npt.NDArray[Any]:
@@ -329,18 +189,18 @@ class _Inexact(Exception):
 
 
 def _texts(joined: list[Any], count: int) -> pa.Array:
-    """The texts of each row's strings of ``_TEXTS`` form (or lists, read with ``_EXACT``),
+    """The texts of each row's joined strings (``postgres_raw_sql``; lists in an exact read),
     concatenated, NULLs restored: ``count`` of them, else ``_Inexact``."""
     if count == 0:
         return pa.array([], pa.string())
-    if any(isinstance(texts, list) for texts in joined):
+    if type(joined[0]) is list:  # an exact read: every row a list
         return pa.array([text for texts in joined for text in texts], pa.string())
-    if any(texts is None for texts in joined):
+    if None in joined:
         raise _Inexact  # a text equal to the NULL mark
-    values = pc.split_pattern(pa.array([_SEP.join(joined)], pa.string()), _SEP).flatten()
+    values = pc.split_pattern(pa.array([SEP.join(joined)], pa.string()), SEP).flatten()
     if len(values) != count:
         raise _Inexact  # a text holding the separator
-    return pc.if_else(pc.equal(values, _NULL), pa.scalar(None, pa.string()), values)
+    return pc.if_else(pc.equal(values, NULL_MARK), pa.scalar(None, pa.string()), values)
 
 
 def _codes(values: pa.Array) -> tuple[Ints, list[Any]]:
@@ -390,20 +250,33 @@ def _parts(layout: Layout, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield {**params, "u_path": run, "d_lo": first_day, "d_hi": last_day}
 
 
-def _sources(rows: list[Any]) -> tuple[list[Any], list[Any]]:
-    """The rows of a read (``_read``) as (raw rows, pack rows), each ``(path, instants,
-    arrays...)``."""
-    raw = [row[2:] for row in rows if row[0] == 0]
-    packed = [row[2:] for row in rows if row[0] == 1]
-    return raw, packed
+def _sources(read: Read, kind: str) -> tuple[int, list[Any], list[Any]]:
+    """Where ``kind``'s instants sit in the rows of ``read``, and its rows holding events of
+    ``kind``: raw rows by unit, pack rows by (unit, day)."""
+    at = offsets(read.kinds)[kind]
+    raw = [row for row in read.rows if row[0] == 0 and row[at] is not None]
+    packed = [row for row in read.rows if row[0] == 1 and row[at] is not None]
+    return at, raw, packed
 
 
 def _none_last(value: str | None) -> tuple[bool, str]:
     return value is None, value or ""
 
 
+def _in_order(
+    sums: dict[tuple[Any, ...], Any], reads: int
+) -> Iterable[tuple[tuple[Any, ...], Any]]:
+    """The sums keyed (codes..., text, text or None) in key order, None last. The sums of one
+    read were added in that order already (``_sums`` gives codes in ascending order, and texts
+    are coded in sorted order), so only several reads' sums are sorted (a key function per
+    row: ~1 ms of a line-month's report)."""
+    if reads <= 1:
+        return sums.items()
+    return sorted(sums.items(), key=lambda kv: (kv[0][:-1], _none_last(kv[0][-1])))
+
+
 def states_and_failures(
-    conn: psycopg.Connection[Any],
+    fetch: Fetch,
     layout: Layout,
     params: dict[str, Any],
     *,
@@ -418,23 +291,21 @@ def states_and_failures(
     seen: Check | None = None
     seconds: defaultdict[tuple[int, int, int, str, str | None], int] = defaultdict(int)
     failures: defaultdict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    for part in _parts(layout, params):
-        checked, (carried, events) = _fetch(conn, part, CARRIED, STATES)
+    parts = list(_parts(layout, params))
+    for part in parts:
+        got = fetch(part, "s", False)
         if seen is None:
-            seen = checked
+            seen = got.check
             if seen.expired and stop_if_expired:
                 return seen, [], []
         sums = (seconds if times else None), failures
         try:
-            _add_states(layout, carried, _sources(events), by_reason, *sums)
+            _add_states(layout, got, by_reason, *sums)
         except _Inexact:  # before it added anything
-            _, (carried, events) = _fetch(conn, part, CARRIED, STATES_EXACT)
-            _add_states(layout, carried, _sources(events), by_reason, *sums)
+            _add_states(layout, fetch(part, "s", True), by_reason, *sums)
     states = [
         StateTime(layout.values(u, g), _KINDS[k], state, reason, us / 1e6)
-        for (u, g, k, state, reason), us in sorted(
-            seconds.items(), key=lambda kv: (kv[0][:4], _none_last(kv[0][4]))
-        )
+        for (u, g, k, state, reason), us in _in_order(seconds, len(parts))
     ]
     failed = [
         FailureTotal(layout.values(u, g), n, us / 1e6)
@@ -445,8 +316,7 @@ def states_and_failures(
 
 def _add_states(
     layout: Layout,
-    carried: list[Any],
-    sources: tuple[list[Any], list[Any]],
+    read: Read,
     by_reason: bool,
     seconds: defaultdict[tuple[int, int, int, str, str | None], int] | None,
     failures: defaultdict[tuple[int, int], list[int]],
@@ -455,16 +325,17 @@ def _add_states(
     window from raw events and from day packs) to ``seconds`` and ``failures``."""
     start, end = layout.start, layout.end
     index = layout.index
-    carried = [row for row in carried if row[0] in index]
+    carried = [row for row in read.carried if row[0] in index]
     units, instants = (
         [np.array([index[row[0]] for row in carried], np.int64)],
         [np.full(len(carried), start - 1, np.int64)],
     )
     state_of = [pa.array([row[1] for row in carried], pa.string())]
     reason_of = [pa.array([row[2] for row in carried], pa.string())]
+    column, *sources = _sources(read, "s")
     for source in sources:
-        unit, ts, (states_in, reasons_in) = _by_unit(source, layout, "tt")
-        if np.any((unit[1:] == unit[:-1]) & (ts[1:] < ts[:-1])):
+        unit, ts, of_row, (states_in, reasons_in) = _by_unit(source, layout, column, "tt")
+        if np.any((of_row[1:] == of_row[:-1]) & (ts[1:] < ts[:-1])):
             raise StoreError("PostgreSQL returned a unit's state events out of time order")
         units.append(unit)
         instants.append(ts)
@@ -477,8 +348,9 @@ def _add_states(
     else:
         reason, reasons = np.zeros(len(unit), np.int64), [None]
     # each unit's carried-in state first (one microsecond before the window), then its events
-    # in time order; raw events and packs hold different days, so only events of one source
-    # share an instant, and a stable sort keeps their (ts, event id) order
+    # in time order; raw events and packs hold different days, so only events of one row (a
+    # unit's raw events, or a pack) share an instant, and a stable sort keeps their (ts, event
+    # id) order, whatever order the rows came in
     order = unit_time_order(unit, ts, start - 1, end, len(layout.paths))
     unit, ts, state, reason = unit[order], ts[order], state[order], reason[order]
     same_as_next = unit[1:] == unit[:-1]
@@ -552,29 +424,29 @@ def _cat(parts: list[Ints]) -> Ints:
 
 
 def _points(
-    conn: psycopg.Connection[Any],
+    fetch: Fetch,
     layout: Layout,
     params: dict[str, Any],
-    statement: str,
-    kinds: str,
+    kind: str,
     stop_if_expired: bool,
-    exact: str = "",
 ) -> Iterator[Check | tuple[Ints, Ints, Ints, list[Any]]]:
-    """Point events of the window in a tile, a read at a time: first the check, then for each
-    read the events' units, their tiles (in their key's tiles), keys, and the statement's other
-    columns (read again with ``exact`` when its texts cannot be split exactly). Nothing after
-    the check when ``stop_if_expired`` and it found expired months."""
+    """Point events of ``kind`` in the window in a tile, a read at a time: first the check,
+    then for each read the events' units, their tiles (in their key's tiles), keys, and the
+    kind's other columns (read again exactly when its texts cannot be split exactly). Nothing
+    after the check when ``stop_if_expired`` and it found expired months."""
+    forms = "".join(form for _, _, form in KINDS[kind].columns)
     for n, part in enumerate(_parts(layout, params)):
-        checked, (rows,) = _fetch(conn, part, statement)
+        got = fetch(part, kind, False)
         if n == 0:
-            yield checked
-            if checked.expired and stop_if_expired:
+            yield got.check
+            if got.check.expired and stop_if_expired:
                 return
         try:
-            unit, ts, columns = _by_unit([row[2:] for row in rows], layout, kinds)
+            at, raw, packed = _sources(got, kind)
+            unit, ts, _, columns = _by_unit(raw + packed, layout, at, forms)
         except _Inexact:
-            _, (rows,) = _fetch(conn, part, exact)
-            unit, ts, columns = _by_unit([row[2:] for row in rows], layout, kinds)
+            at, raw, packed = _sources(fetch(part, kind, True), kind)
+            unit, ts, _, columns = _by_unit(raw + packed, layout, at, forms)
         key = layout.unit_key[unit]
         tile = np.full(len(unit), -1, np.int64)
         for k, tiles in layout.tiles.items():
@@ -587,7 +459,7 @@ def _points(
 
 
 def count_totals(
-    conn: psycopg.Connection[Any],
+    fetch: Fetch,
     layout: Layout,
     params: dict[str, Any],
     *,
@@ -595,10 +467,8 @@ def count_totals(
 ) -> tuple[Check, list[CountTotal]]:
     """Good, scrap and rework by group, unit, product and operation."""
     seen = Check(frozenset(), "")
-    sums: defaultdict[tuple[int, int, int, str, str | None], list[int]] = defaultdict(
-        lambda: [0, 0, 0]
-    )
-    for read in _points(conn, layout, params, COUNTS, "ttiii", stop_if_expired, COUNTS_EXACT):
+    found: list[tuple[list[tuple[int, ...]], list[list[float]], list[Any], list[Any]]] = []
+    for read in _points(fetch, layout, params, "c", stop_if_expired):
         if isinstance(read, Check):
             seen = read
             continue
@@ -610,25 +480,35 @@ def count_totals(
         operation, operations = _codes(operation_of)
         sizes = (len(layout.group_paths), len(layout.groups), len(layout.paths), len(products),
                  len(operations))  # fmt: skip
-        keys, totals = _sums(
+        keys, summed = _sums(
             [layout.group_unit(unit), group, unit, product, operation],
             sizes,
             [q.astype(np.float64) for q in quantity_of],
         )
-        for (u, g, p, r, o), *quantities in zip(keys, *(t.tolist() for t in totals), strict=True):
+        found.append((keys, [t.tolist() for t in summed], products, operations))
+    if len(found) == 1:  # one read: its sums are the totals, in order (``_in_order``)
+        keys, (good, scrap, rework), products, operations = found[0]
+        return seen, [
+            CountTotal(layout.values(u, g), layout.paths[p], products[r], operations[o],
+                       int(a), int(b), int(c))
+            for (u, g, p, r, o), a, b, c in zip(keys, good, scrap, rework, strict=True)
+        ]  # fmt: skip
+    sums: defaultdict[tuple[int, int, int, str, str | None], list[int]] = defaultdict(
+        lambda: [0, 0, 0]
+    )
+    for keys, totals, products, operations in found:
+        for (u, g, p, r, o), *quantities in zip(keys, *totals, strict=True):
             row = sums[u, g, p, products[r], operations[o]]
             for i, q in enumerate(quantities):
                 row[i] += int(q)
     return seen, [
         CountTotal(layout.values(u, g), layout.paths[p], product, operation, *row)
-        for (u, g, p, product, operation), row in sorted(
-            sums.items(), key=lambda kv: (kv[0][:4], _none_last(kv[0][4]))
-        )
+        for (u, g, p, product, operation), row in _in_order(sums, len(found))
     ]
 
 
 def energy_totals(
-    conn: psycopg.Connection[Any],
+    fetch: Fetch,
     layout: Layout,
     params: dict[str, Any],
     *,
@@ -637,7 +517,7 @@ def energy_totals(
     """kWh and their cost at the price of the tile holding each reading, by group."""
     seen = Check(frozenset(), "")
     sums: defaultdict[tuple[int, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for read in _points(conn, layout, params, ENERGY, "f", stop_if_expired):
+    for read in _points(fetch, layout, params, "e", stop_if_expired):
         if isinstance(read, Check):
             seen = read
             continue

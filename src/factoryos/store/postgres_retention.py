@@ -18,7 +18,7 @@ import psycopg
 from psycopg import sql
 
 from factoryos.model.errors import StoreError
-from factoryos.store import postgres_locks, postgres_packs
+from factoryos.store import postgres_changes, postgres_locks, postgres_packs
 from factoryos.store.postgres_rollups import REFRESH
 from factoryos.store.postgres_schema import (
     EVENT_TABLES,
@@ -116,4 +116,6 @@ def apply(conn: psycopg.Connection[Any], now: dt.datetime) -> RetentionPlan:
                         sql.Identifier(partition_name(table, part.month))
                     )
                 )
+        if result.expiring:
+            conn.execute(postgres_changes.RAISE)
     return result

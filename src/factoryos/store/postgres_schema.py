@@ -29,7 +29,7 @@ import psycopg
 from psycopg import sql
 
 from factoryos.model.errors import StoreError
-from factoryos.store import postgres_locks
+from factoryos.store import postgres_changes, postgres_locks
 from factoryos.store.postgres_rollups import (
     BACKFILL,
     DIRTY_DDL,
@@ -160,6 +160,13 @@ MIGRATIONS += (
             """CREATE TABLE unit_packs (
                 path text COLLATE "C" PRIMARY KEY, packed_until date NOT NULL)""",
         ),
+    ),
+)
+MIGRATIONS += (
+    Migration(
+        8,
+        "a count of the store's changes: a report's aggregates share one read (postgres_changes)",
+        postgres_changes.DDL,
     ),
 )
 CODE_VERSION = MIGRATIONS[-1].version

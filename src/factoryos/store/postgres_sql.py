@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from factoryos.model.aggregates import GroupKey
 from factoryos.model.states import FAILURE_STATES
+from factoryos.store import postgres_changes
 
 FAILURES = "(" + ", ".join(f"'{s.value}'" for s in sorted(FAILURE_STATES)) + ")"
 
@@ -125,20 +126,22 @@ ORDER BY 1, 2, 3"""
 def states_and_failures(ctes: Sequence[str], states: str, failures: str) -> str:
     """One statement for the state rows (section ``s``) and the failure rows (``f``) over the
     same intervals, which both need and which cost a third of either query; a row of section
-    ``v`` carries the statement's snapshot, so that a later ``failure_totals`` can tell whether
-    the rows it would read are still these.
+    ``v`` carries the store's change count as the statement saw it (``postgres_changes``), so
+    that a later ``failure_totals`` can tell whether the rows it would read are still these.
 
-    Columns: section, g_path, g_day, g_shift, kind, state, reason, seconds, failures, snapshot.
+    Columns: section, g_path, g_day, g_shift, kind, state, reason, seconds, failures, changes.
     """
     return (
         with_(*ctes, f"\nst AS ({states})", f"\nfa AS ({failures})")
         + """
 SELECT 's' AS section, g_path, g_day, g_shift, kind, state, reason, seconds,
-       NULL::bigint AS failures, NULL::text AS snapshot
+       NULL::bigint AS failures, NULL::text AS changes
 FROM st
 UNION ALL
 SELECT 'f', g_path, g_day, g_shift, NULL, NULL, NULL, seconds, failures, NULL FROM fa
 UNION ALL
-SELECT 'v', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, pg_current_snapshot()::text
+SELECT 'v', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, """
+        + postgres_changes.COUNT
+        + """
 ORDER BY 1, 2, 3, 4, 5, 6, 7"""
     )

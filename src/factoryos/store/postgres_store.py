@@ -50,6 +50,7 @@ from factoryos.store import (
     postgres_columns,
     postgres_locks,
     postgres_packs,
+    postgres_raw_sql,
     postgres_retention,
     postgres_rollup_sql,
     postgres_rollups,
@@ -119,7 +120,8 @@ class PostgresStore:
         self._density: tuple[float, tuple[bool, bool]] = (-1e9, (True, True))
         # the expired months the last aggregate found in its window, for the next of that window
         self._expired_of: tuple[AggregateQuery, frozenset[dt.date]] | None = None
-        # the failure rows of the last state_time: its query, roll-up mode, snapshot
+        # the failure rows of the last state_time: its query, roll-up mode, the store's change
+        # count it read at (postgres_changes)
         self._failures_of: tuple[AggregateQuery, object, str, list[FailureTotal]] | None = None
         self._kept_params: dict[
             tuple[bool, frozenset[dt.date]], tuple[AggregateQuery, dict[str, Any]]
@@ -127,6 +129,8 @@ class PostgresStore:
         self._layouts: dict[
             tuple[int, tuple[str, ...]], tuple[dict[str, Any], postgres_columns.Layout]
         ] = {}
+        # the last raw read of a window of one run of units, for its next aggregates
+        self._kept_read = postgres_raw_sql.KeptRead()
         self.applied: list[str] = []  # migrations applied when opened with upgrade=True
         self._conn = self._open()
         self._pool = futures.ThreadPoolExecutor(max(1, connections - 1), "postgres-append")
@@ -421,7 +425,9 @@ class PostgresStore:
         what: str,
         sql_of: str,
         rows_of: Callable[[list[Any]], T],
-        raw: Callable[..., tuple[postgres_columns.Check, T]],
+        raw: Callable[..., tuple[postgres_raw_sql.Check, T]],
+        *,
+        also: str = "",
         **kw: bool,
     ) -> T:
         """The aggregate ``what``: from roll-ups (the SQL ``sql_of`` of ``postgres_rollup_sql``,
@@ -432,13 +438,12 @@ class PostgresStore:
         A window with many units and many cut hours (a site over a year) reads raw events in one
         pass instead; both give the same answer (``tests/store/test_postgres_rollups.py``). A
         window reaching into months whose raw events expired reads roll-ups whatever it costs:
-        they are all that is left of those months.
+        they are all that is left of those months. A raw read also fetches the kinds ``also``
+        (``postgres_raw_sql.KeptRead``: the next aggregates of the window use them).
         """
         if self.rollups is False:
             params = self._params(query, False, frozenset())
-            layout = self._layout(query, params)
-            read = functools.partial(raw, layout=layout, params=params, stop_if_expired=False)
-            return self._run(what, read)[1]
+            return self._run(what, self._raw(raw, query, params, also, stop_if_expired=False))[1]
         # Optimistic: the statement for the expired months seen last in this window
         # (usually none) goes out in one round trip with the check of what it assumed; only a
         # wrong guess, or roll-up hours marked by appends, costs another.
@@ -447,8 +452,7 @@ class PostgresStore:
         for attempt in range(2):
             rolled, text, params = self._statement(query, sql_of, expired, kw)
             if not rolled:
-                layout = self._layout(query, params)
-                read = functools.partial(raw, layout=layout, params=params, stop_if_expired=True)
+                read = self._raw(raw, query, params, also, stop_if_expired=True)
                 seen, result = self._run(what, read)
                 self._expired_of = (query, seen.expired)
                 if not seen.expired:
@@ -466,6 +470,33 @@ class PostgresStore:
                 rows = self._run(what, functools.partial(_fetch, text=text, params=params))
             return rows_of(rows)
         raise AssertionError("unreachable: the second attempt returns")
+
+    def _raw(
+        self,
+        raw: Callable[..., tuple[postgres_raw_sql.Check, T]],
+        query: AggregateQuery,
+        params: dict[str, Any],
+        also: str,
+        *,
+        stop_if_expired: bool,
+    ) -> Callable[[psycopg.Connection[Any]], tuple[postgres_raw_sql.Check, T]]:
+        """The raw read ``raw`` (a function of ``postgres_columns``) of ``params``, its reads
+        kept for the next aggregates of the window."""
+        layout = self._layout(query, params)
+
+        def read(conn: psycopg.Connection[Any]) -> tuple[postgres_raw_sql.Check, T]:
+            fetch = self._kept_read.fetch(conn, params, self.rollups, also)
+            return raw(fetch, layout=layout, params=params, stop_if_expired=stop_if_expired)
+
+        return read
+
+    def _points_raw(self, query: AggregateQuery) -> bool:
+        """Whether counts and energy of ``query`` are read from raw events (the state read then
+        fetches them too)."""
+        return (
+            self.rollups is False
+            or not self._statement(query, "count_totals_sql", frozenset(), {})[0]
+        )
 
     def _statement(
         self, query: AggregateQuery, sql_of: str, expired: frozenset[dt.date], kw: dict[str, bool]
@@ -550,18 +581,22 @@ class PostgresStore:
         """Seconds in each state, clipped to the query window and cut by its periods.
 
         The same pass sums failures over the same intervals; a following ``failure_totals`` of
-        the same query object returns them, without a second pass, when the server's snapshot
-        shows that nothing was committed in between.
+        the same query object returns them, without a second pass, when the store's change
+        count (``postgres_changes``) shows that nothing was stored or expired in between. A raw
+        read of a window of one run of units also fetches the counts and energy, when they are
+        read raw too, for ``count_totals`` and ``energy_totals`` of the window to use in the
+        same way (``postgres_raw_sql.KeptRead``).
         """
-        states, failures, snapshot = self._aggregate(
+        states, failures, changes = self._aggregate(
             query,
             "state_time",
             "state_and_failures_sql",
             _states_and_failures,
             functools.partial(_raw_states_and_failures, by_reason=by_reason),
+            also="ce" if self._points_raw(query) else "",
             by_reason=by_reason,
         )
-        self._failures_of = (query, self.rollups, snapshot, failures)
+        self._failures_of = (query, self.rollups, changes, failures)
         return states
 
     def failure_totals(self, query: AggregateQuery) -> list[FailureTotal]:
@@ -569,8 +604,8 @@ class PostgresStore:
         kept = self._failures_of
         if kept is not None and kept[0] is query and kept[1] == self.rollups:
             row = self._run(
-                "reading the snapshot",
-                lambda c: c.execute("SELECT pg_current_snapshot()::text").fetchone(),
+                "reading the change count",
+                lambda c: c.execute(postgres_raw_sql.CHANGES).fetchone(),
             )
             if row is not None and row[0] == kept[2]:
                 return list(kept[3])
@@ -640,22 +675,22 @@ def _states_and_failures(rows: list[Any]) -> tuple[list[StateTime], list[Failure
         for section, p, d, s, _, _, _, seconds, n, _ in rows
         if section == "f"
     ]
-    snapshot = next(row[-1] for row in rows if row[0] == "v")
-    return states, failures, snapshot
+    changes = next(row[-1] for row in rows if row[0] == "v")
+    return states, failures, changes
 
 
 def _raw_states_and_failures(
-    conn: psycopg.Connection[Any],
+    fetch: postgres_raw_sql.Fetch,
     layout: postgres_columns.Layout,
     params: dict[str, Any],
     *,
     stop_if_expired: bool,
     by_reason: bool,
-) -> tuple[postgres_columns.Check, tuple[list[StateTime], list[FailureTotal], str]]:
+) -> tuple[postgres_raw_sql.Check, tuple[list[StateTime], list[FailureTotal], str]]:
     seen, states, failures = postgres_columns.states_and_failures(
-        conn, layout, params, by_reason=by_reason, stop_if_expired=stop_if_expired
+        fetch, layout, params, by_reason=by_reason, stop_if_expired=stop_if_expired
     )
-    return seen, (states, failures, seen.snapshot)
+    return seen, (states, failures, seen.changes)
 
 
 def _failures(rows: list[Any]) -> list[FailureTotal]:
@@ -665,14 +700,14 @@ def _failures(rows: list[Any]) -> list[FailureTotal]:
 
 
 def _raw_failures(
-    conn: psycopg.Connection[Any],
+    fetch: postgres_raw_sql.Fetch,
     layout: postgres_columns.Layout,
     params: dict[str, Any],
     *,
     stop_if_expired: bool,
-) -> tuple[postgres_columns.Check, list[FailureTotal]]:
+) -> tuple[postgres_raw_sql.Check, list[FailureTotal]]:
     seen, _, failures = postgres_columns.states_and_failures(
-        conn, layout, params, by_reason=False, stop_if_expired=stop_if_expired, times=False
+        fetch, layout, params, by_reason=False, stop_if_expired=stop_if_expired, times=False
     )
     return seen, failures
 

@@ -21,6 +21,7 @@ from psycopg import sql
 from factoryos.store import (
     pgcopy,
     postgres_batch,
+    postgres_changes,
     postgres_notices,
     postgres_packs,
     postgres_rollups,
@@ -66,6 +67,8 @@ class Writes:
     notice: dict[str, int]  # the stored range, for the live views' notice
 
     def send(self, cur: psycopg.Cursor[Any]) -> None:
+        """Everything the batch writes after its ids, ending the transaction's statements
+        (the change count, ``postgres_changes``, is raised last)."""
         for copy in self.copies:
             copy.send(cur)
         for copy, add in self.deltas:
@@ -78,6 +81,8 @@ class Writes:
             cur.execute(postgres_rollups.MARK_DIRTY, self.spans)
         # live views in other processes (factoryos serve) hear of it at commit
         cur.execute(postgres_notices.NOTIFY_STORED, self.notice)
+        # last: the change count (a slot of this backend's: the parts of a batch never wait)
+        cur.execute(postgres_changes.RAISE)
 
 
 def writes_of(new: pa.Table) -> Writes:
