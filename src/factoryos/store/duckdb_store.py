@@ -119,15 +119,18 @@ CREATE TABLE IF NOT EXISTS other_events (
 """
 
 
-def _check_schema(con: duckdb.DuckDBPyConnection, path: str) -> None:
+def _check_schema(con: duckdb.DuckDBPyConnection, path: str) -> int | None:
+    """The file's layout number (None: a file of before the mark, or a new one); a newer
+    one than this code's is refused."""
     con.execute(_SCHEMA_TABLE)
     row = con.execute("SELECT max(version) FROM factoryos_schema").fetchone()
-    found = row[0] if row else None
+    found: int | None = row[0] if row else None
     if found is not None and found > SCHEMA:
         raise StoreError(
             f"cannot open DuckDB store {path!r}: it was written by a newer factoryos (file "
             f"schema {found}, this version reads up to {SCHEMA}); upgrade factoryos to read it"
         )
+    return found
 
 
 def _mark_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -163,10 +166,11 @@ class DuckDBStore:
             self._con.execute("SET TimeZone = 'UTC'")
             if threads is not None:
                 self._con.execute(f"SET threads = {int(threads)}")
-            _check_schema(self._con, self.path)
+            found = _check_schema(self._con, self.path)
             self._con.execute(_ddl())
             self._con.execute(_OLD_KEY_TABLE)
-            _mark_schema(self._con)
+            if found != SCHEMA:  # written once, not at every open
+                _mark_schema(self._con)
             self._keep_keys(self._con)
         except duckdb.IOException as exc:
             if "Conflicting lock" not in str(exc):
