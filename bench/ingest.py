@@ -17,7 +17,9 @@ so the load costs well under a microsecond a metric. In the same run:
 Prints metrics/s, the ratio to (a), the CPU time per metric of this process (subscriber or
 ingester; the ingester's writer thread apart), of the publisher, of Mosquitto and of the
 PostgreSQL backends serving the ingester,
-publish-to-commit latency p50/p99 and the counts reconciled. On a shared machine compare the CPU
+publish-to-commit latency p50/p99 and the counts reconciled, and each path's CPU ceiling: the
+metrics/s that the CPU of all four (subscriber or ingester, publisher, Mosquitto, PostgreSQL)
+would allow if spread perfectly over this machine's cores. On a shared machine compare the CPU
 figures: wall rates follow the neighbours' load. ``bench/ingest_stages.py`` splits the
 ingester's own work by stage.
 
@@ -66,6 +68,7 @@ from tests.ingest.conftest import PlantBroker, _free_port
 console = Console(width=150)
 DEVICES = 100
 METRICS = 10
+CORES = len(os.sched_getaffinity(0))
 GROUP, NODE = "bench", "line.one"
 MAPPING = "host_id: HOST\nmax_future_s: null\nsources:\n" + "".join(
     f"""  - sparkplug: {{group: {GROUP}, node: "+", device: "+", metric: m{i}}}
@@ -449,6 +452,7 @@ def main(
         "publisher CPU µs/metric",
         "broker CPU µs/metric",
         "PostgreSQL CPU µs/metric",
+        f"CPU ceiling on {CORES} cores",
     ):
         table.add_column(column, justify="right")
     for name, run in runs.items():
@@ -463,6 +467,7 @@ def main(
             f"{run.publisher_cpu_s / metrics * 1e6:.2f}",
             f"{run.broker_cpu_s / metrics * 1e6:.2f}",
             f"{run.server_cpu_s / metrics * 1e6:.2f}" if run.server_cpu_s else "",
+            f"{ceiling(run, metrics):,.0f}",
         )
     console.print(table)
     console.print(
@@ -470,7 +475,8 @@ def main(
         "1,000,000 / it is the metrics/s one free core would carry; 'of it writer': the "
         "thread that commits and acknowledges (the rest is the MQTT network thread, which "
         "decodes and batches, and DuckDB's workers). Broker: Mosquitto over the whole run. "
-        f"Load average "
+        f"CPU ceiling: the metrics/s that the CPU all four spent would allow if it were spread "
+        f"perfectly over the {CORES} cores (no path can beat it on this machine). Load average "
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
         highlight=False,
     )
@@ -488,6 +494,13 @@ def main(
 
 
 PG = "postgresql://postgres@127.0.0.1:5432"
+
+
+def ceiling(run: Run, metrics: int) -> float:
+    """Metrics/s this path's CPU (subscriber or ingester, publisher, broker, PostgreSQL) allows
+    on this machine's cores: the bound that says whether a ratio to (a) is reachable at all."""
+    spent = run.cpu_s + run.publisher_cpu_s + run.broker_cpu_s + run.server_cpu_s
+    return CORES * metrics / spent
 
 
 def _postgres() -> str | None:

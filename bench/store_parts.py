@@ -12,6 +12,8 @@ store does it (binary ``COPY`` built from Arrow, ids sorted, events sorted by un
   ids:STYLE     the ids alone into the ``event_ids`` registry, ids of each style:
                 bench ``b<n>``; random (20 hex digits of a hash, as the ingesters' ids);
                 time-first (the event's instant in hex, then the hash: UUIDv7's layout)
+  rollups       the count and energy roll-up deltas alone, as the append sends them (``COPY``
+                into the work tables, then the upserts into ``count_hours`` and ``energy_hours``)
   store         ``PostgresStore.append`` (all of it, roll-up marks included)
 
 and prints per part: wall seconds, the server backend's CPU seconds (this machine's server: on a
@@ -37,7 +39,13 @@ import pyarrow as pa
 import typer
 from psycopg import sql
 
-from factoryos.store import pgcopy, postgres_batch, postgres_schema
+from factoryos.store import (
+    pgcopy,
+    postgres_batch,
+    postgres_rollups,
+    postgres_schema,
+    postgres_writes,
+)
 from factoryos.store.postgres_store import PostgresStore
 from store import bench_server, generate, id_style, server_cpu_s
 
@@ -49,6 +57,7 @@ PARTS = (
     "ids:bench",
     "ids:random",
     "ids:time-first",
+    "rollups",
     "store",
 )
 
@@ -81,6 +90,21 @@ def ids_writer(conn: psycopg.Connection[Any]) -> Callable[[pa.Table], None]:
             cur.copy("COPY event_ids (event_id) FROM STDIN (FORMAT binary)") as out,
         ):
             out.write(pgcopy.binary_copy(postgres_batch.sorted_ids(batch)))
+
+    return write
+
+
+def rollups_writer(conn: psycopg.Connection[Any]) -> Callable[[pa.Table], None]:
+    def write(batch: pa.Table) -> None:
+        _, others = postgres_batch.split_kinds(batch)
+        deltas = (
+            ("_counts", postgres_batch.count_deltas(others), postgres_rollups.ADD_COUNTS),
+            ("_energy", postgres_batch.energy_deltas(others), postgres_rollups.ADD_ENERGY),
+        )
+        with conn.transaction(), conn.cursor() as cur:
+            for name, rows, add in deltas:
+                postgres_writes.copy_of(name, rows).send(cur)
+                cur.execute(add)
 
     return write
 
@@ -133,6 +157,8 @@ def run_part(
         elif part.startswith("ids:"):
             table = id_style(table, part[4:])
             write = ids_writer(conn)
+        elif part == "rollups":
+            write = rollups_writer(conn)
         else:
             write = store.append  # type: ignore[assignment]
         pid = store.backend_pid
