@@ -39,13 +39,7 @@ import pyarrow as pa
 import typer
 from psycopg import sql
 
-from factoryos.store import (
-    pgcopy,
-    postgres_batch,
-    postgres_rollups,
-    postgres_schema,
-    postgres_writes,
-)
+from factoryos.store import pgcopy, postgres_batch, postgres_schema, postgres_writes
 from factoryos.store.postgres_store import PostgresStore
 from store import bench_server, generate, id_style, server_cpu_s
 
@@ -97,13 +91,9 @@ def ids_writer(conn: psycopg.Connection[Any]) -> Callable[[pa.Table], None]:
 def rollups_writer(conn: psycopg.Connection[Any]) -> Callable[[pa.Table], None]:
     def write(batch: pa.Table) -> None:
         _, others = postgres_batch.split_kinds(batch)
-        deltas = (
-            ("_counts", postgres_batch.count_deltas(others), postgres_rollups.ADD_COUNTS),
-            ("_energy", postgres_batch.energy_deltas(others), postgres_rollups.ADD_ENERGY),
-        )
         with conn.transaction(), conn.cursor() as cur:
-            for name, rows, add in deltas:
-                postgres_writes.copy_of(name, rows).send(cur)
+            for delta, add in postgres_writes.deltas_of(others):
+                delta.send(cur)
                 cur.execute(add)
 
     return write

@@ -85,6 +85,16 @@ class Writes:
         cur.execute(postgres_changes.RAISE)
 
 
+def deltas_of(others: pa.Table) -> tuple[tuple[Copy, str], ...]:
+    """The count and energy roll-up deltas of ``others`` (point events): each one's ``COPY``
+    into its work table and the statement that adds it."""
+    deltas = (
+        ("_counts", postgres_batch.count_deltas(others), postgres_rollups.ADD_COUNTS),
+        ("_energy", postgres_batch.energy_deltas(others), postgres_rollups.ADD_ENERGY),
+    )
+    return tuple((copy_of(name, table), add) for name, table, add in deltas if table.num_rows)
+
+
 def writes_of(new: pa.Table) -> Writes:
     """What storing ``new`` (events whose ids are new, at least one) writes after the ids."""
     states, others = postgres_batch.split_kinds(new)
@@ -93,19 +103,11 @@ def writes_of(new: pa.Table) -> Writes:
         for name, part in (("state_events", states), ("other_events", others))
         if part.num_rows
     )
-    deltas: list[tuple[Copy, str]] = []
-    if others.num_rows:
-        for name, table, add in (
-            ("_counts", postgres_batch.count_deltas(others), postgres_rollups.ADD_COUNTS),
-            ("_energy", postgres_batch.energy_deltas(others), postgres_rollups.ADD_ENERGY),
-        ):
-            if table.num_rows:
-                deltas.append((copy_of(name, table), add))
     lo_hi = pc.min_max(new["ts"].cast(pa.int64()))
     return Writes(
         events=new.num_rows,
         copies=copies,
-        deltas=tuple(deltas),
+        deltas=deltas_of(others) if others.num_rows else (),
         unit_days=postgres_batch.unit_days(new),
         spans=postgres_batch.state_spans(states) if states.num_rows else None,
         notice={"lo": lo_hi["min"].as_py(), "hi": lo_hi["max"].as_py(), "n": new.num_rows},
