@@ -477,7 +477,7 @@ def main(
         "decodes and batches, and DuckDB's workers). Broker: Mosquitto over the whole run. "
         f"CPU ceiling: the metrics/s that the CPU all four spent would allow if it were spread "
         f"perfectly over the {CORES} cores (no path can beat it on this machine). Load average "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
+        f"{os.getloadavg()[0]:.1f} on {CORES} cores.",
         highlight=False,
     )
     for name, run in runs.items():
